@@ -1,0 +1,19 @@
+//! The pure core: events in, bars, metrics and depth out. Never touches files, clocks or sockets.
+//!
+//! `engine/` never imports rusqlite, tokio, serde_json or std::fs; it cannot fail on I/O.
+
+pub mod bars;
+pub mod book;
+pub mod depth;
+pub mod event;
+pub mod metrics;
+pub mod price;
+pub mod processor;
+
+pub use bars::{Bar, BarSeries};
+// pub use book::OrderBook;
+pub use depth::Depth;
+pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
+pub use metrics::{MetricBar, Ohlc};
+// pub use price::Price;
+pub use processor::{Processor, ProcessorConfig};

@@ -1,0 +1,5 @@
+//! What leaves the engine: the seed's JSON files, the run summary and the live feed for the web.
+
+pub mod json_files;
+pub mod live;
+pub mod summary;

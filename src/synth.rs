@@ -1,0 +1,1 @@
+//! Synthetic recordings. TODO synth work.

@@ -1,0 +1,1 @@
+//! The web UI server: axum router, server push, embedded page. TODO web work.
