@@ -1,9 +1,17 @@
 //! The `orderflow` command line: parses arguments, sets up logging, wires the parts together.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use orderflow::engine::ProcessorConfig;
+use orderflow::output::live::{LiveFeed, Status};
+use orderflow::pipeline::{self, Job, RunReport, Speed};
+use orderflow::time::{Bound, parse_bound};
 
 /// Replay and study recorded order flow: order book, OHLC bars, OBI and CVD, live in the browser.
 #[derive(Debug, Parser)]
@@ -67,7 +75,7 @@ struct RunArgs {
     server: ServerArgs,
     /// Replay speed: `max`, or a multiple of real time (e.g. 60).
     #[arg(long, default_value = "max")]
-    speed: String,
+    speed: Speed,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +112,162 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = cli.command;
-    ExitCode::SUCCESS
+    init_logging();
+    let cancel = cancel_on_ctrl_c();
+    let result = match cli.command {
+        Command::Process(args) => process(args, &cancel),
+        Command::Run(args) => run(args, &cancel),
+        Command::Serve(args) => serve(args).map(|()| 0),
+        Command::Synth(args) => synth(args).map(|()| 0),
+        Command::Demo(args) => demo(args, &cancel),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default of `info`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The first Ctrl-C asks the run to stop and write its final state; the second ends it at once.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let installed = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping: writing the final state (Ctrl-C again to quit at once)");
+    });
+    if let Err(error) = installed {
+        tracing::warn!("Ctrl-C will stop the program without writing the final state: {error}");
+    }
+    cancel
+}
+
+/// Turns the shared options into a job, checking what clap cannot.
+fn job(args: &ProcessArgs, json_dir: Option<PathBuf>, speed: Speed) -> anyhow::Result<Job> {
+    let start = parse_bound(&args.start, Bound::Start).context("START")?;
+    let end = parse_bound(&args.end, Bound::End).context("END")?;
+    if end < start {
+        bail!(
+            "END ({}) is before START ({}): give the range in time order",
+            args.end,
+            args.start
+        );
+    }
+    if args.instrument.trim().is_empty() {
+        bail!("INSTRUMENT is empty: give one such as BTC-USDT");
+    }
+    Ok(Job {
+        instrument: args.instrument.clone(),
+        data_dir: args.data_dir.clone(),
+        config: ProcessorConfig {
+            window_ms: i64::from(args.window_seconds) * 1000,
+            depth_levels: args.depth_levels as usize,
+            obi_levels: args.obi_levels.map(|levels| levels as usize),
+            start,
+            end,
+        },
+        emit_every: Duration::from_millis(args.emit_ms),
+        speed,
+        json_dir,
+        progress: true,
+    })
+}
+
+fn process(args: ProcessArgs, cancel: &AtomicBool) -> anyhow::Result<u8> {
+    let json_dir = args.json_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let job = job(&args, Some(json_dir), Speed::Max)?;
+    let report = pipeline::run(&job, None, cancel)?;
+    finish(&report, args.summary.as_deref())
+}
+
+/// Prints the summary, writes it as JSON when asked, and gives the exit status.
+fn finish(report: &RunReport, summary_file: Option<&Path>) -> anyhow::Result<u8> {
+    println!("{}", report.summary);
+    if let Some(path) = summary_file {
+        let json =
+            serde_json::to_vec_pretty(&report.summary).context("encoding the run summary")?;
+        orderflow::output::json_files::write_atomic(path, &json)?;
+    }
+    if let Some(problem) = &report.problem {
+        eprintln!("error: {problem}");
+    }
+    Ok(report.verdict.exit_code())
+}
+
+fn run(args: RunArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
+    let job = job(&args.process, args.process.json_dir.clone(), args.speed)?;
+    run_job(job, &args.server, args.process.summary.as_deref(), cancel)
+}
+
+/// Processes `job` while serving the live page; keeps serving after the end until Ctrl-C.
+fn run_job(
+    job: Job,
+    server: &ServerArgs,
+    summary_file: Option<&Path>,
+    cancel: &Arc<AtomicBool>,
+) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let feed = LiveFeed::new(Status {
+        instrument: job.instrument.clone(),
+        ..Status::default()
+    });
+    let server_task = match runtime.block_on(orderflow::web::bind(&server.host, server.port)) {
+        Ok(listener) => {
+            let address = listener
+                .local_addr()
+                .context("reading the server address")?;
+            println!("orderflow is live at http://{address}/  (Ctrl-C to stop)");
+            let stop = cancel.clone();
+            let shutdown = async move {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            };
+            Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)))
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}; processing goes on without the web page");
+            None
+        }
+    };
+    let report = pipeline::run(&job, Some(&feed), cancel)?;
+    let code = finish(&report, summary_file)?;
+    if let Some(task) = server_task {
+        if !cancel.load(Ordering::Relaxed) {
+            println!("processing finished; the page stays up until Ctrl-C");
+        }
+        match runtime.block_on(task) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("error: the web server stopped: {error}"),
+            Err(error) => eprintln!("error: the web server failed: {error}"),
+        }
+    }
+    Ok(code)
+}
+
+fn serve(_args: ServeArgs) -> anyhow::Result<()> {
+    bail!("todo")
+}
+
+fn synth(_args: SynthArgs) -> anyhow::Result<()> {
+    bail!("todo")
+}
+
+fn demo(_args: DemoArgs, _cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
+    bail!("todo")
 }

@@ -1,1 +1,521 @@
-//! TODO
+//! The processing run: finds the recordings of a range, streams their events through the
+//! engine and hands the state to the outputs (the seed's `main.py` loop, SPEC 1.1, 2 and 4).
+//!
+//! This is the one place that knows both a source and the outputs; neither knows the other.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::{Applied, Event, Millis, Processor, ProcessorConfig};
+use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
+use crate::output::live::{LiveFeed, Phase, Status, Update};
+use crate::output::summary::{FileStatus, FileSummary, RunSummary};
+use crate::source::{DiscoverError, FileInfo, Record, Recording, find_candidates};
+use crate::time::format_ms;
+
+/// How often (in events) the loop looks at the clock when running at full speed.
+const CLOCK_EVERY: u64 = 256;
+
+/// How fast events are replayed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// As fast as the machine can.
+    Max,
+    /// This many times real time, measured on the events' timestamps.
+    Times(f64),
+}
+
+impl std::str::FromStr for Speed {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Speed, String> {
+        if text.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        let times = text.trim_end_matches(['x', 'X']);
+        match times.parse::<f64>() {
+            Ok(times) if times.is_finite() && times > 0.0 => Ok(Speed::Times(times)),
+            _ => Err(format!(
+                "speed {text:?} is neither `max` nor a positive multiple of real time such as 60"
+            )),
+        }
+    }
+}
+
+/// One processing job: what to read, how to aggregate, where the results go.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub instrument: String,
+    pub data_dir: PathBuf,
+    pub config: ProcessorConfig,
+    /// Least time between two writes of the outputs.
+    pub emit_every: Duration,
+    pub speed: Speed,
+    pub json_dir: Option<PathBuf>,
+    /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
+    pub progress: bool,
+}
+
+/// How a run ended, and its exit status (SPEC 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every candidate was usable and there was data in range.
+    Complete,
+    /// Data was processed, but some candidate file could not be used.
+    UnusableFiles,
+    /// No candidate file, or no valid data in the range.
+    NoData,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Complete => 0,
+            Verdict::UnusableFiles => 1,
+            Verdict::NoData => 2,
+        }
+    }
+}
+
+/// The end of a run: its summary, its verdict and, for `NoData`, what to tell the user.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub summary: RunSummary,
+    pub verdict: Verdict,
+    pub problem: Option<String>,
+}
+
+/// A run that could not happen at all.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Output(#[from] WriteError),
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+}
+
+/// Runs `job` to its end, or until `cancel` is set; either way the outputs end holding the
+/// final state.
+///
+/// # Errors
+/// [`JobError`] when the JSON files cannot be written or the data folder cannot be read.
+pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<RunReport, JobError> {
+    let started = Instant::now();
+    let mut summary = RunSummary {
+        instrument: job.instrument.clone(),
+        start: job.config.start,
+        end: job.config.end,
+        ..RunSummary::default()
+    };
+    let json = job.json_dir.as_deref().map(JsonFiles::create).transpose()?;
+    let mut emitter = Emitter::new(json, live.cloned(), job.emit_every, status_for(job));
+
+    let candidates = find_candidates(&job.data_dir, &job.instrument)?;
+    let mut recordings = open_in_range(&candidates, job, &mut summary);
+    let rows_estimate: u64 = recordings
+        .iter()
+        .map(|(_, rec)| rec.info().rows_estimate)
+        .sum();
+    let progress = progress_bar(job.progress, rows_estimate);
+
+    let mut processor = Processor::new(job.config);
+    let mut pacer = Pacer::new(job.speed);
+    let mut rows_before = 0;
+    for (index, recording) in &mut recordings {
+        if cancel.load(Ordering::Relaxed) {
+            break;
+        }
+        let file = &mut summary.files[*index];
+        let path = recording.info().path.clone();
+        tracing::info!("reading {}", path.display());
+        let mut stream = match recording.events(job.config.end) {
+            Ok(stream) => stream,
+            Err(error) => {
+                report_midway(file, &error.to_string());
+                continue;
+            }
+        };
+        let mut events: u64 = 0;
+        loop {
+            let record = match stream.next() {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(error) => {
+                    report_midway(file, &error.to_string());
+                    break;
+                }
+            };
+            let event = match record {
+                Record::Event(event) => event,
+                Record::Bad(bad) => {
+                    summary.skipped.record(&path, &bad);
+                    continue;
+                }
+            };
+            let applied = processor.apply(&event);
+            match (&event, applied) {
+                (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+                (Event::Trade(_), _) => file.trades += 1,
+                _ => {}
+            }
+            events += 1;
+            let paced = applied == Applied::InRange
+                && pacer.wait(event.ts(), cancel, &mut || {
+                    emitter.emit_if_due(
+                        &mut processor,
+                        rows_before + stream.rows_read(),
+                        rows_estimate,
+                    )
+                })?;
+            if paced || events % CLOCK_EVERY == 0 {
+                let rows_read = rows_before + stream.rows_read();
+                progress.set_position(rows_read);
+                emitter.emit_if_due(&mut processor, rows_read, rows_estimate)?;
+                if cancel.load(Ordering::Relaxed) {
+                    tracing::warn!("interrupted: writing the state reached so far");
+                    break;
+                }
+            }
+        }
+        rows_before += stream.rows_read();
+    }
+    progress.finish_and_clear();
+
+    let counts = processor.counts();
+    summary.book_rows = counts.book_rows;
+    summary.warmup_book_rows = counts.warmup_book_rows;
+    summary.trades = counts.trades;
+    summary.first_ts = counts.first_ts;
+    summary.last_ts = counts.last_ts;
+    summary.bars = processor.bars().len() as u64;
+    summary.metric_bars = processor.metric_bars().len() as u64;
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+
+    let (verdict, problem) = verdict(job, &summary, &candidates);
+    emitter.status.phase = if verdict == Verdict::NoData {
+        Phase::Failed
+    } else {
+        Phase::Done
+    };
+    emitter.status.message = problem.clone().unwrap_or_else(|| "done".to_owned());
+    emitter.status.progress = 1.0;
+    emitter.emit(&mut processor, rows_before, rows_estimate)?;
+    Ok(RunReport {
+        summary,
+        verdict,
+        problem,
+    })
+}
+
+/// Opens every candidate, keeps those whose data overlaps the range, in processing order
+/// (first book timestamp, then path), and records every candidate in the summary.
+fn open_in_range(
+    candidates: &[PathBuf],
+    job: &Job,
+    summary: &mut RunSummary,
+) -> Vec<(usize, Recording)> {
+    let (start, end) = (job.config.start, job.config.end);
+    let mut used = Vec::new();
+    for path in candidates {
+        match Recording::open(path, &job.instrument) {
+            Err(error) => {
+                tracing::error!("{error}");
+                let mut file = FileSummary::new(path, FileStatus::Unusable);
+                file.error = Some(error.to_string());
+                summary.files.push(file);
+            }
+            Ok(recording) => {
+                let info = recording.info();
+                for warning in &info.warnings {
+                    tracing::warn!("{}: {warning}", path.display());
+                }
+                let overlaps = info
+                    .range
+                    .is_some_and(|(first, last)| first < end && last >= start);
+                let status = if overlaps {
+                    FileStatus::Used
+                } else {
+                    FileStatus::OutOfRange
+                };
+                summary.files.push(FileSummary::from_info(info, status));
+                if overlaps {
+                    used.push((summary.files.len() - 1, recording));
+                }
+            }
+        }
+    }
+    used.sort_by(|(_, a), (_, b)| order_key(a.info()).cmp(&order_key(b.info())));
+    warn_of_overlaps(&used, summary);
+    used
+}
+
+fn order_key(info: &FileInfo) -> (Option<Millis>, &Path) {
+    (info.first_ts, &info.path)
+}
+
+/// Two files whose ranges overlap are both used, with a warning (SPEC 1.1).
+fn warn_of_overlaps(used: &[(usize, Recording)], summary: &mut RunSummary) {
+    for (i, (index_a, a)) in used.iter().enumerate() {
+        for (index_b, b) in &used[i + 1..] {
+            let (Some((a_first, a_last)), Some((b_first, b_last))) =
+                (a.info().range, b.info().range)
+            else {
+                continue;
+            };
+            if a_first <= b_last && b_first <= a_last {
+                let warning = format!(
+                    "{} and {} overlap in time; both are used, and bars of the same window are merged",
+                    a.info().path.display(),
+                    b.info().path.display()
+                );
+                tracing::warn!("{warning}");
+                summary.files[*index_a].warnings.push(warning.clone());
+                summary.files[*index_b].warnings.push(warning);
+            }
+        }
+    }
+}
+
+fn report_midway(file: &mut FileSummary, error: &str) {
+    tracing::error!("{error}; what was read before is kept");
+    file.status = FileStatus::FailedMidway;
+    file.error = Some(format!("{error}; the rows read before were kept"));
+}
+
+/// The exit verdict of SPEC 4 and, when there was nothing to show, a message that says what
+/// was looked at and what to do.
+fn verdict(job: &Job, summary: &RunSummary, candidates: &[PathBuf]) -> (Verdict, Option<String>) {
+    let range = format!(
+        "{} to {}",
+        format_ms(job.config.start),
+        format_ms(job.config.end)
+    );
+    let dir = job.data_dir.display();
+    if candidates.is_empty() {
+        return (
+            Verdict::NoData,
+            Some(format!(
+                "no recording of {} found in {dir} (searched recursively for .db, .sqlite and .sqlite3 \
+                 files whose name holds the instrument, e.g. {}-2025-01-15.db); point --data-dir or \
+                 ORDERFLOW_DATA_DIR at your recordings",
+                job.instrument, job.instrument
+            )),
+        );
+    }
+    if summary.book_rows + summary.trades == 0 {
+        let looked_at: Vec<String> = summary
+            .files
+            .iter()
+            .map(|file| match (file.status, file.first_ts, file.last_ts) {
+                (FileStatus::Unusable, ..) => format!("{} (unusable)", file.path.display()),
+                (_, Some(first), Some(last)) => {
+                    format!(
+                        "{} ({} to {})",
+                        file.path.display(),
+                        format_ms(first),
+                        format_ms(last)
+                    )
+                }
+                _ => format!(
+                    "{} (no valid rows of {})",
+                    file.path.display(),
+                    job.instrument
+                ),
+            })
+            .collect();
+        return (
+            Verdict::NoData,
+            Some(format!(
+                "no valid data of {} from {range} in {dir}; candidates looked at: {}",
+                job.instrument,
+                looked_at.join(", ")
+            )),
+        );
+    }
+    let unusable = summary
+        .files
+        .iter()
+        .any(|f| matches!(f.status, FileStatus::Unusable | FileStatus::FailedMidway));
+    if unusable {
+        (Verdict::UnusableFiles, None)
+    } else {
+        (Verdict::Complete, None)
+    }
+}
+
+fn status_for(job: &Job) -> Status {
+    Status {
+        instrument: job.instrument.clone(),
+        start: job.config.start,
+        end: job.config.end,
+        phase: Phase::Processing,
+        message: format!(
+            "reading recordings of {} in {}",
+            job.instrument,
+            job.data_dir.display()
+        ),
+        ..Status::default()
+    }
+}
+
+fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {percent:>3}% {human_pos}/{human_len} rows, {per_sec}, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("█▉▊▋▌▍▎▏ "));
+    }
+    bar
+}
+
+/// Writes the outputs at most once per `every`, and once more at the end.
+struct Emitter {
+    json: Option<JsonFiles>,
+    live: Option<LiveFeed>,
+    every: Duration,
+    last: Instant,
+    started: Instant,
+    status: Status,
+}
+
+impl Emitter {
+    fn new(
+        json: Option<JsonFiles>,
+        live: Option<LiveFeed>,
+        every: Duration,
+        status: Status,
+    ) -> Self {
+        let now = Instant::now();
+        if let Some(live) = &live {
+            live.publish(Update {
+                status: status.clone(),
+                ..Update::default()
+            });
+        }
+        Emitter {
+            json,
+            live,
+            every,
+            last: now,
+            started: now,
+            status,
+        }
+    }
+
+    fn emit_if_due(
+        &mut self,
+        processor: &mut Processor,
+        rows_read: u64,
+        rows_estimate: u64,
+    ) -> Result<(), WriteError> {
+        if self.last.elapsed() >= self.every {
+            self.emit(processor, rows_read, rows_estimate)?;
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &mut self,
+        processor: &mut Processor,
+        rows_read: u64,
+        rows_estimate: u64,
+    ) -> Result<(), WriteError> {
+        self.last = Instant::now();
+        let depth = processor.depth();
+        if let Some(json) = &mut self.json {
+            json.write(
+                processor.bars().tail(MAX_BARS),
+                processor.metric_bars().tail(MAX_BARS),
+                &depth,
+            )?;
+        }
+        let changes = processor.take_changes();
+        if let Some(live) = &self.live {
+            let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+            self.status.rows_read = rows_read;
+            self.status.rows_per_sec = rows_read as f64 / seconds;
+            if self.status.phase == Phase::Processing && rows_estimate > 0 {
+                self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
+            }
+            self.status.replay_ts = processor.counts().last_ts;
+            live.publish(Update {
+                bars: changes.bars,
+                metric_bars: changes.metric_bars,
+                depth,
+                status: self.status.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Holds events back so that they are replayed at a multiple of real time.
+struct Pacer {
+    speed: Speed,
+    /// The first paced event's timestamp and the instant it was replayed.
+    anchor: Option<(Millis, Instant)>,
+}
+
+impl Pacer {
+    fn new(speed: Speed) -> Self {
+        Pacer {
+            speed,
+            anchor: None,
+        }
+    }
+
+    /// Sleeps until the event at `ts` is due, calling `tick` at least every 100 ms meanwhile
+    /// so the outputs keep moving. Returns whether the loop is paced (not at full speed).
+    fn wait<E>(
+        &mut self,
+        ts: Millis,
+        cancel: &AtomicBool,
+        tick: &mut dyn FnMut() -> Result<(), E>,
+    ) -> Result<bool, E> {
+        let Speed::Times(times) = self.speed else {
+            return Ok(false);
+        };
+        let (first_ts, first_instant) = *self.anchor.get_or_insert((ts, Instant::now()));
+        let offset =
+            Duration::from_secs_f64(((ts - first_ts).max(0) as f64 / 1000.0 / times).min(1e9));
+        let due = first_instant + offset;
+        while !cancel.load(Ordering::Relaxed) {
+            let now = Instant::now();
+            if now >= due {
+                break;
+            }
+            std::thread::sleep((due - now).min(Duration::from_millis(100)));
+            tick()?;
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_is_max_or_a_positive_multiple() {
+        assert_eq!("max".parse(), Ok(Speed::Max));
+        assert_eq!("MAX".parse(), Ok(Speed::Max));
+        assert_eq!("60".parse(), Ok(Speed::Times(60.0)));
+        assert_eq!("2.5x".parse(), Ok(Speed::Times(2.5)));
+        for bad in ["0", "-1", "fast", "inf", "NaN", ""] {
+            assert!(bad.parse::<Speed>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        assert_eq!(Verdict::Complete.exit_code(), 0);
+        assert_eq!(Verdict::UnusableFiles.exit_code(), 1);
+        assert_eq!(Verdict::NoData.exit_code(), 2);
+    }
+}

@@ -1,1 +1,197 @@
-//! TODO
+//! The run summary (SPEC 3.2): what was read, what was produced, what was skipped and why.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::engine::Millis;
+use crate::source::{BadRow, FileInfo};
+use crate::time::format_ms;
+
+/// Examples kept per skip reason.
+pub const EXAMPLES_PER_REASON: usize = 5;
+
+/// How one candidate file was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Read, in full or up to the range end.
+    Used,
+    /// Its data does not overlap the range.
+    OutOfRange,
+    /// It cannot be used (not SQLite, corrupt, missing columns, ...); see `error`.
+    Unusable,
+    /// It turned out corrupt midway: what came before was kept; see `error`.
+    FailedMidway,
+}
+
+/// Per-file part of the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileSummary {
+    pub path: PathBuf,
+    pub status: FileStatus,
+    /// Valid book rows applied (in range and warm-up).
+    pub book_rows: u64,
+    /// Valid trades taken (in range or before it).
+    pub trades: u64,
+    pub first_ts: Option<Millis>,
+    pub last_ts: Option<Millis>,
+    pub unit_conversions: Vec<String>,
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl FileSummary {
+    pub fn new(path: &Path, status: FileStatus) -> Self {
+        FileSummary {
+            path: path.to_owned(),
+            status,
+            book_rows: 0,
+            trades: 0,
+            first_ts: None,
+            last_ts: None,
+            unit_conversions: Vec::new(),
+            warnings: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub fn from_info(info: &FileInfo, status: FileStatus) -> Self {
+        let mut file = FileSummary::new(&info.path, status);
+        file.first_ts = info.range.map(|(first, _)| first);
+        file.last_ts = info.range.map(|(_, last)| last);
+        for (table, unit) in [("book", info.book_unit), ("trades", info.trades_unit)] {
+            if let Some(unit) = unit.filter(|unit| *unit != crate::source::TimeUnit::Millis) {
+                file.unit_conversions
+                    .push(format!("{table} timestamps in {unit:?}, converted to ms"));
+            }
+        }
+        file.warnings = info.warnings.clone();
+        file
+    }
+}
+
+/// One skipped row, as an example.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkipExample {
+    pub file: PathBuf,
+    pub table: String,
+    pub row_id: i64,
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+/// Skipped rows by reason, with the first few examples of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub total: u64,
+    pub by_reason: BTreeMap<&'static str, u64>,
+    pub examples: Vec<SkipExample>,
+}
+
+impl Skipped {
+    pub fn record(&mut self, file: &Path, bad: &BadRow) {
+        self.total += 1;
+        let count = self.by_reason.entry(bad.reason.as_str()).or_insert(0);
+        *count += 1;
+        if *count as usize <= EXAMPLES_PER_REASON {
+            self.examples.push(SkipExample {
+                file: file.to_owned(),
+                table: bad.table.to_string(),
+                row_id: bad.id,
+                reason: bad.reason.as_str(),
+                detail: bad.detail.clone(),
+            });
+        }
+    }
+}
+
+/// The whole run (SPEC 3.2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub instrument: String,
+    pub start: Millis,
+    pub end: Millis,
+    pub files: Vec<FileSummary>,
+    /// Book rows applied in the range.
+    pub book_rows: u64,
+    /// Book rows applied before the range start (warm-up).
+    pub warmup_book_rows: u64,
+    /// Trades taken in the range.
+    pub trades: u64,
+    /// Bars produced (all of them, not only the 1000 written).
+    pub bars: u64,
+    pub metric_bars: u64,
+    pub skipped: Skipped,
+    pub first_ts: Option<Millis>,
+    pub last_ts: Option<Millis>,
+    pub elapsed_ms: u64,
+}
+
+impl fmt::Display for RunSummary {
+    /// The human summary printed at the end of `process`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} from {} to {}",
+            self.instrument,
+            format_ms(self.start),
+            format_ms(self.end)
+        )?;
+        for file in &self.files {
+            let status = match file.status {
+                FileStatus::Used => "used",
+                FileStatus::OutOfRange => "not in range",
+                FileStatus::Unusable => "UNUSABLE",
+                FileStatus::FailedMidway => "FAILED MIDWAY",
+            };
+            write!(f, "  {} [{status}]", file.path.display())?;
+            if file.status == FileStatus::Used || file.status == FileStatus::FailedMidway {
+                write!(f, ": {} book rows, {} trades", file.book_rows, file.trades)?;
+            }
+            writeln!(f)?;
+            for note in file
+                .unit_conversions
+                .iter()
+                .chain(&file.warnings)
+                .chain(&file.error)
+            {
+                writeln!(f, "      {note}")?;
+            }
+        }
+        writeln!(
+            f,
+            "  {} book rows in range (+{} warm-up), {} trades -> {} bars, {} metric bars",
+            self.book_rows, self.warmup_book_rows, self.trades, self.bars, self.metric_bars
+        )?;
+        if let (Some(first), Some(last)) = (self.first_ts, self.last_ts) {
+            writeln!(
+                f,
+                "  events from {} to {}",
+                format_ms(first),
+                format_ms(last)
+            )?;
+        }
+        if self.skipped.total > 0 {
+            writeln!(f, "  skipped {} bad rows:", self.skipped.total)?;
+            for (reason, count) in &self.skipped.by_reason {
+                writeln!(f, "      {count} {reason}")?;
+            }
+            for example in &self.skipped.examples {
+                writeln!(
+                    f,
+                    "      e.g. {} {} row id {}: {} ({})",
+                    example.file.display(),
+                    example.table,
+                    example.row_id,
+                    example.reason,
+                    example.detail
+                )?;
+            }
+        }
+        write!(f, "  took {:.3} s", self.elapsed_ms as f64 / 1000.0)
+    }
+}
