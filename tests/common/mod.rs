@@ -1,0 +1,103 @@
+//! Helpers shared by the integration tests: recordings built from SQL, running the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const SCHEMA: &str = "
+    CREATE TABLE book (id INTEGER PRIMARY KEY, instrument TEXT, action TEXT, bids TEXT, asks TEXT, timestamp INTEGER);
+    CREATE TABLE trades (id INTEGER PRIMARY KEY, instrument TEXT, trade_id TEXT, price REAL, size REAL, side TEXT, timestamp INTEGER);";
+
+/// Writes a recording from SQL statements run after [`SCHEMA`].
+pub fn recording(dir: &Path, name: &str, rows: &str) -> PathBuf {
+    let path = dir.join(name);
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    db.execute_batch(rows).unwrap();
+    path
+}
+
+pub fn orderflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn read_json(dir: &Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+/// Asserts two JSON values are equal, numbers to 1e-12.
+pub fn assert_json_eq(actual: &Value, expected: &Value, at: &str) {
+    match (actual, expected) {
+        (Value::Number(a), Value::Number(e)) => {
+            let (a, e) = (a.as_f64().unwrap(), e.as_f64().unwrap());
+            assert!(
+                (a - e).abs() <= 1e-12 * e.abs().max(1.0),
+                "{at}: {a} != {e}"
+            );
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{at}: length of {actual} vs {expected}");
+            for (i, (a, e)) in a.iter().zip(e).enumerate() {
+                assert_json_eq(a, e, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(e)) => {
+            assert_eq!(
+                a.keys().collect::<Vec<_>>(),
+                e.keys().collect::<Vec<_>>(),
+                "{at}"
+            );
+            for (key, e) in e {
+                assert_json_eq(&a[key], e, &format!("{at}.{key}"));
+            }
+        }
+        _ => assert_eq!(actual, expected, "{at}"),
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+    pub json_dir: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn json(&self, name: &str) -> Value {
+        read_json(self.json_dir.path(), name)
+    }
+    pub fn summary(&self) -> Value {
+        self.json("summary.json")
+    }
+}
+
+/// Runs `orderflow process` into a fresh JSON folder, with `--summary` there too.
+pub fn process(data_dir: &Path, instrument: &str, start: &str, end: &str, extra: &[&str]) -> Run {
+    let json_dir = tempfile::tempdir().unwrap();
+    let json = json_dir.path().to_str().unwrap();
+    let summary = json_dir.path().join("summary.json");
+    let mut args = vec![
+        "process",
+        instrument,
+        start,
+        end,
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--json-dir",
+        json,
+    ];
+    args.extend(["--summary", summary.to_str().unwrap()]);
+    args.extend(extra);
+    Run {
+        output: orderflow(&args),
+        json_dir,
+    }
+}
