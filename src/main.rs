@@ -104,6 +104,51 @@ struct DemoArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = cli.command;
-    ExitCode::SUCCESS
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        _ => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `orderflow serve`: the web UI over the JSON files another process writes (the seed's app.py).
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use orderflow::output::live::LiveFeed;
+    use orderflow::web::{self, json_dir};
+
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = web::bind(&args.server.host, args.server.port).await?;
+        let feed = LiveFeed::new(Default::default());
+        let dir = json_dir::JsonDir::new(&args.json_dir, feed.clone());
+        feed.set_status(dir.status());
+        let poller = tokio::spawn(json_dir::watch(dir, json_dir::POLL_EVERY));
+        // Scripts read the bound address (with --port 0) from this line.
+        println!("listening on {}", web::url(&listener)?);
+        tracing::info!(
+            "showing the JSON files in {}; Ctrl-C stops",
+            args.json_dir.display()
+        );
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        web::serve(listener, feed, shutdown)
+            .await
+            .context("serving the web UI")?;
+        poller.abort();
+        anyhow::Ok(())
+    })
 }
