@@ -89,6 +89,8 @@ pub struct Change {
     pub rendered: OnceLock<String>,
 }
 
+// Each change is allocated once, inside an `Arc`, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ChangeKind {
     /// Merge these bars, replace depth and status.
