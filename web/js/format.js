@@ -22,6 +22,7 @@ export function fixed(x, decimals) {
 export function compact(x) {
   if (x == null || !Number.isFinite(x)) return '—';
   const abs = Math.abs(x);
+  if (abs === 0) return '0';
   if (abs >= 1e9) return (x / 1e9).toFixed(2) + 'B';
   if (abs >= 1e6) return (x / 1e6).toFixed(2) + 'M';
   if (abs >= 1e4) return (x / 1e3).toFixed(1) + 'k';
@@ -43,4 +44,20 @@ export function decimalsOf(values) {
     }
   }
   return decimals;
+}
+
+/** Round tick values in [min, max]: steps of 1, 2 or 5 times a power of ten, about `count` of them. */
+export function niceTicks(min, max, count = 5) {
+  if (!(max > min)) return [];
+  const raw = (max - min) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  const ticks = [];
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  return ticks;
+}
+
+/** Decimals to print the ticks of `niceTicks` without noise. */
+export function tickDecimals(ticks) {
+  return ticks.length > 1 ? Math.max(0, -Math.floor(Math.log10(ticks[1] - ticks[0]))) : 0;
 }

@@ -38,8 +38,9 @@ function renderBook() {
   $('spread').textContent = bestBid != null && bestAsk != null ? fixed(bestAsk - bestBid, decimals) : '—';
   const bidTotal = bids.reduce((s, l) => s + l[1], 0);
   const askTotal = asks.reduce((s, l) => s + l[1], 0);
-  $('bid-total').textContent = compact(bidTotal);
-  $('ask-total').textContent = compact(askTotal);
+  $('bid-total').textContent = bids.length ? compact(bidTotal) : '—';
+  $('ask-total').textContent = asks.length ? compact(askTotal) : '—';
+  $('imb-bid').parentElement.classList.toggle('none', bidTotal + askTotal === 0);
   $('imb-bid').style.width = `${bidTotal + askTotal > 0 ? (bidTotal / (bidTotal + askTotal)) * 100 : 50}%`;
   const mid = depth.mid();
   $('depth-mid').textContent = mid == null ? '—' : `mid ${fixed(mid, decimals + 1)}`;

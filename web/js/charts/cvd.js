@@ -1,7 +1,7 @@
 // CVD pane: cumulative volume delta (close of each window) as a baseline around zero (pane 2).
 
 import { colors } from '../theme.js';
-import { chartTime, decimalsOf } from '../format.js';
+import { chartTime } from '../format.js';
 import { syncedSeries } from './timeline.js';
 
 const LWC = window.LightweightCharts;
@@ -23,7 +23,9 @@ export function createCvdPane(chart) {
   return {
     series,
     setAll(rows) {
-      const decimals = Math.min(4, decimalsOf(rows.slice(-200).map((r) => r[8])));
+      // CVD sums sizes, so its decimals are noise: fewer the larger it gets.
+      const largest = Math.max(0, ...rows.slice(-500).map((r) => Math.abs(r[8])));
+      const decimals = largest >= 100 ? 1 : largest >= 1 ? 2 : 4;
       series.applyOptions({ priceFormat: { type: 'price', precision: decimals, minMove: 10 ** -decimals } });
       sync.setAll(rows);
     },

@@ -2,7 +2,7 @@
 // Drawn on a canvas, so the price axis is truly linear (gaps in the book show as gaps).
 
 import { colors, fontFamily } from '../theme.js';
-import { compact, decimalsOf } from '../format.js';
+import { compact, decimalsOf, niceTicks, tickDecimals } from '../format.js';
 
 const PAD = { left: 10, right: 52, top: 16, bottom: 24 };
 
@@ -67,19 +67,21 @@ export function createDepthChart(canvas) {
     ctx.fillStyle = colors.text;
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
-    for (let i = 0; i <= 4; i++) {
-      const size = (yMax / 4) * i;
+    for (const size of niceTicks(0, yMax, 4)) {
       const yy = Math.round(y(size)) + 0.5;
       ctx.beginPath(); ctx.moveTo(PAD.left, yy); ctx.lineTo(PAD.left + plotW, yy); ctx.stroke();
-      if (i > 0) ctx.fillText(compact(size), PAD.left + plotW + 6, yy);
+      if (size > 0) ctx.fillText(compact(size), PAD.left + plotW + 6, yy);
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (let i = 0; i <= 4; i++) {
-      const price = xMin + ((xMax - xMin) / 4) * i;
+    const priceTicks = niceTicks(xMin, xMax, Math.max(2, Math.floor(plotW / 70)));
+    const priceDecimals = tickDecimals(priceTicks);
+    for (const price of priceTicks) {
       const xx = Math.round(x(price)) + 0.5;
       ctx.beginPath(); ctx.moveTo(xx, PAD.top); ctx.lineTo(xx, PAD.top + plotH); ctx.stroke();
-      if (i > 0 && i < 4) ctx.fillText(price.toFixed(decimals), xx, PAD.top + plotH + 7);
+      const label = price.toFixed(priceDecimals);
+      const half = ctx.measureText(label).width / 2;
+      if (xx - half >= PAD.left && xx + half <= PAD.left + plotW) ctx.fillText(label, xx, PAD.top + plotH + 7);
     }
 
     // One side as a step area: from the best level outwards, stepping up at each level.

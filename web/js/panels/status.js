@@ -41,6 +41,10 @@ export function createStatusLine() {
       progress.textContent = status.phase === 'done' ? '100%' : pct > 0 ? `${(pct * 100).toFixed(1)}%` : status.phase;
       clock.textContent = status.replay_ts == null ? '—' : utc(status.replay_ts, true);
       rate.textContent = status.rows_per_sec > 0 ? compact(status.rows_per_sec) : '—';
+      // Under `serve` the files say nothing of progress or speed: keep the line short.
+      const fromFiles = !status.instrument && !status.rows_read;
+      progress.closest('.stat').hidden = fromFiles;
+      rate.closest('.stat').hidden = fromFiles;
       rate.title = `${status.rows_read} rows read`;
       message.textContent = status.message || '';
       message.title = status.message || '';
