@@ -195,7 +195,8 @@ async function main() {
     data.bars.push(newBar);
     const lastMetric = data.metrics.at(-1);
     data.metrics.push([nextTs, lastMetric[4], 0.6, lastMetric[4] - 0.05, 0.55, lastMetric[8], lastMetric[8] + 30, lastMetric[8] - 1, lastMetric[8] + 28]);
-    data.depth = makeDepth(newBar[4], Math.random);
+    let s = 11;
+    data.depth = makeDepth(newBar[4], () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
     writeAll(jsonDir, data);
     await page.waitForFunction((ts) => window.__orderflow.lastBarTs() === ts, nextTs, { timeout: 5_000 });
     const after = await page.evaluate(() => window.__orderflow.counts());
