@@ -117,7 +117,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Process(args) => process(args, &cancel),
         Command::Run(args) => run(args, &cancel),
-        Command::Serve(args) => serve(args).map(|()| 0),
+        Command::Serve(args) => serve(args, &cancel).map(|()| 0),
         Command::Synth(args) => synth(args).map(|()| 0),
         Command::Demo(args) => demo(args, &cancel),
     };
@@ -228,16 +228,8 @@ fn run_job(
     });
     let server_task = match runtime.block_on(orderflow::web::bind(&server.host, server.port)) {
         Ok(listener) => {
-            let address = listener
-                .local_addr()
-                .context("reading the server address")?;
-            println!("orderflow is live at http://{address}/  (Ctrl-C to stop)");
-            let stop = cancel.clone();
-            let shutdown = async move {
-                while !stop.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            };
+            announce(&listener)?;
+            let shutdown = until_cancelled(cancel.clone());
             Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)))
         }
         Err(error) => {
@@ -260,8 +252,40 @@ fn run_job(
     Ok(code)
 }
 
-fn serve(_args: ServeArgs) -> anyhow::Result<()> {
-    bail!("todo")
+fn serve(args: ServeArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    use orderflow::web::json_dir;
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = orderflow::web::bind(&args.server.host, args.server.port).await?;
+        let feed = LiveFeed::new(Status::default());
+        let dir = json_dir::JsonDir::new(&args.json_dir, feed.clone());
+        feed.set_status(dir.status());
+        let poller = tokio::spawn(json_dir::watch(dir, json_dir::POLL_EVERY));
+        announce(&listener)?;
+        tracing::info!("showing the JSON files in {}", args.json_dir.display());
+        orderflow::web::serve(listener, feed, until_cancelled(cancel.clone()))
+            .await
+            .context("serving the web UI")?;
+        poller.abort();
+        anyhow::Ok(())
+    })
+}
+
+/// Prints the page's address; scripts read it (with `--port 0`) from this line.
+fn announce(listener: &tokio::net::TcpListener) -> anyhow::Result<()> {
+    println!(
+        "listening on {}  (Ctrl-C to stop)",
+        orderflow::web::url(listener)?
+    );
+    Ok(())
+}
+
+/// Resolves once Ctrl-C has been pressed (see [`cancel_on_ctrl_c`]).
+async fn until_cancelled(cancel: Arc<AtomicBool>) {
+    while !cancel.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn synth(_args: SynthArgs) -> anyhow::Result<()> {

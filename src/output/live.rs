@@ -1,9 +1,23 @@
 //! The live feed: the state the web UI shows, and server push of its changes.
 //!
-//! API CONTRACT: the pipeline calls `LiveFeed::new`, `publish` and `set_status`; the web work
-//! fills in the internals (a store of all bars, a tokio broadcast of updates) and may add more.
+//! API CONTRACT: the pipeline calls `LiveFeed::new`, `publish` and `set_status`; the web server
+//! reads `snapshot`, the `*_since` queries and `subscribe`s to the changes.
+//!
+//! The feed keeps every bar and metric bar of the run (keyed by window, like the engine's
+//! series), not only the last 1000 that the JSON files hold: a browser that connects late or
+//! reloads gets the whole run. Each change is numbered (`seq`) and sent on a bounded broadcast
+//! channel; a client that falls behind by more than [`CHANNEL_CAPACITY`] changes is not buffered
+//! further but told to resync from a fresh [`Snapshot`].
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use tokio::sync::broadcast;
 
 use crate::engine::{Bar, Depth, MetricBar, Millis};
+
+/// Changes buffered per client before it is told to resync instead.
+pub const CHANNEL_CAPACITY: usize = 256;
 
 /// Where the run stands, for the status line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -32,6 +46,18 @@ pub enum Phase {
     Failed,
 }
 
+impl Phase {
+    /// The lowercase name used in the HTTP API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Processing => "processing",
+            Phase::Done => "done",
+            Phase::Failed => "failed",
+        }
+    }
+}
+
 /// A change to the state: bars and metric bars touched since the last update (oldest first;
 /// each replaces the bar of its window), the current depth and status.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,18 +68,296 @@ pub struct Update {
     pub status: Status,
 }
 
+/// The whole state at one moment: every bar and metric bar (oldest first), depth and status.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Number of the last change included.
+    pub seq: u64,
+    pub bars: Vec<Bar>,
+    pub metric_bars: Vec<MetricBar>,
+    pub depth: Depth,
+    pub status: Status,
+}
+
+/// One change as sent to subscribers.
+#[derive(Debug)]
+pub struct Change {
+    /// Increases by one with every change; a snapshot with `seq >= change.seq` includes it.
+    pub seq: u64,
+    pub kind: ChangeKind,
+    /// The change rendered once for all clients (the web layer fills it on first use).
+    pub rendered: OnceLock<String>,
+}
+
+// Each change is allocated once, inside an `Arc`, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum ChangeKind {
+    /// Merge these bars, replace depth and status.
+    Update(Update),
+    /// The state was replaced as a whole: take a fresh snapshot.
+    Reset,
+}
+
 /// Shared handle to the live state; cheap to clone.
 #[derive(Clone)]
 pub struct LiveFeed {
-    _todo: (),
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    changes: broadcast::Sender<Arc<Change>>,
+}
+
+#[derive(Default)]
+struct State {
+    seq: u64,
+    bars: BTreeMap<Millis, Bar>,
+    metric_bars: BTreeMap<Millis, MetricBar>,
+    depth: Depth,
+    status: Status,
 }
 
 impl LiveFeed {
-    pub fn new(_status: Status) -> Self {
-        todo!()
+    /// An empty feed with this status.
+    pub fn new(status: Status) -> Self {
+        let (changes, _) = broadcast::channel(CHANNEL_CAPACITY);
+        let state = State {
+            status,
+            ..State::default()
+        };
+        LiveFeed {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state),
+                changes,
+            }),
+        }
     }
+
     /// Merges `update` into the state and pushes it to connected clients.
-    pub fn publish(&self, _update: Update) {
-        todo!()
+    ///
+    /// Needs no tokio runtime: the processing loop calls it from a plain thread.
+    pub fn publish(&self, update: Update) {
+        let mut state = self.lock();
+        for bar in &update.bars {
+            state.bars.insert(bar.ts, *bar);
+        }
+        for bar in &update.metric_bars {
+            state.metric_bars.insert(bar.ts, *bar);
+        }
+        state.depth = update.depth.clone();
+        state.status = update.status.clone();
+        self.send(&mut state, ChangeKind::Update(update));
+    }
+
+    /// Changes only the status (and pushes it, with the current depth).
+    pub fn set_status(&self, status: Status) {
+        let depth = self.lock().depth.clone();
+        self.publish(Update {
+            depth,
+            status,
+            ..Update::default()
+        });
+    }
+
+    /// Replaces the whole state (a new run, or files that started over); clients resync.
+    pub fn reset(&self, bars: Vec<Bar>, metric_bars: Vec<MetricBar>, depth: Depth, status: Status) {
+        let mut state = self.lock();
+        state.bars = bars.into_iter().map(|bar| (bar.ts, bar)).collect();
+        state.metric_bars = metric_bars.into_iter().map(|bar| (bar.ts, bar)).collect();
+        state.depth = depth;
+        state.status = status;
+        self.send(&mut state, ChangeKind::Reset);
+    }
+
+    /// The whole state.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.lock();
+        Snapshot {
+            seq: state.seq,
+            bars: state.bars.values().copied().collect(),
+            metric_bars: state.metric_bars.values().copied().collect(),
+            depth: state.depth.clone(),
+            status: state.status.clone(),
+        }
+    }
+
+    /// Bars whose window starts at or after `since` (all with `None`), oldest first.
+    pub fn bars_since(&self, since: Option<Millis>) -> Vec<Bar> {
+        let state = self.lock();
+        state
+            .bars
+            .range(since.unwrap_or(Millis::MIN)..)
+            .map(|(_, bar)| *bar)
+            .collect()
+    }
+
+    /// Metric bars whose window starts at or after `since` (all with `None`), oldest first.
+    pub fn metric_bars_since(&self, since: Option<Millis>) -> Vec<MetricBar> {
+        let state = self.lock();
+        state
+            .metric_bars
+            .range(since.unwrap_or(Millis::MIN)..)
+            .map(|(_, bar)| *bar)
+            .collect()
+    }
+
+    pub fn depth(&self) -> Depth {
+        self.lock().depth.clone()
+    }
+
+    pub fn status(&self) -> Status {
+        self.lock().status.clone()
+    }
+
+    /// Changes from now on. Take the snapshot after subscribing and skip changes whose `seq`
+    /// it already includes, so nothing falls between the two.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Sends under the state lock, so the channel's order is the order of `seq`.
+    fn send(&self, state: &mut State, kind: ChangeKind) {
+        state.seq += 1;
+        let change = Change {
+            seq: state.seq,
+            kind,
+            rendered: OnceLock::new(),
+        };
+        // An error only means that nobody is listening right now.
+        let _ = self.inner.changes.send(Arc::new(change));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way that
+        // matters to a viewer, so a poisoned lock is used as it is.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl std::fmt::Debug for LiveFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.lock();
+        f.debug_struct("LiveFeed")
+            .field("seq", &state.seq)
+            .field("bars", &state.bars.len())
+            .field("metric_bars", &state.metric_bars.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Ohlc;
+
+    fn bar(ts: Millis, close: f64) -> Bar {
+        Bar {
+            ts,
+            open: 1.0,
+            high: close.max(1.0),
+            low: close.min(1.0),
+            close,
+            volume: 2.0,
+        }
+    }
+
+    fn metric(ts: Millis, cvd: f64) -> MetricBar {
+        let flat = |v| Ohlc {
+            open: v,
+            high: v,
+            low: v,
+            close: v,
+        };
+        MetricBar {
+            ts,
+            obi: flat(0.1),
+            cvd: flat(cvd),
+        }
+    }
+
+    #[test]
+    fn publish_keeps_every_bar_and_replaces_by_window() {
+        let feed = LiveFeed::new(Status::default());
+        feed.publish(Update {
+            bars: (0..1500).map(|i| bar(i * 60_000, 1.0)).collect(),
+            ..Update::default()
+        });
+        feed.publish(Update {
+            bars: vec![bar(60_000, 5.0)],
+            metric_bars: vec![metric(0, 3.0)],
+            ..Update::default()
+        });
+        let snap = feed.snapshot();
+        assert_eq!(snap.bars.len(), 1500);
+        assert_eq!(snap.bars[1].close, 5.0);
+        assert_eq!(snap.metric_bars, vec![metric(0, 3.0)]);
+        assert_eq!(snap.seq, 2);
+        assert_eq!(feed.bars_since(Some(1499 * 60_000)).len(), 1);
+        assert_eq!(feed.metric_bars_since(Some(1)).len(), 0);
+    }
+
+    #[test]
+    fn publish_works_without_a_runtime_and_reaches_subscribers_in_order() {
+        let feed = LiveFeed::new(Status::default());
+        let mut rx = feed.subscribe();
+        let from_thread = feed.clone();
+        std::thread::spawn(move || {
+            from_thread.publish(Update {
+                bars: vec![bar(0, 2.0)],
+                ..Update::default()
+            });
+            from_thread.set_status(Status {
+                phase: Phase::Done,
+                ..Status::default()
+            });
+        })
+        .join()
+        .unwrap();
+        let first = rx.try_recv().unwrap();
+        let second = rx.try_recv().unwrap();
+        assert_eq!((first.seq, second.seq), (1, 2));
+        assert!(
+            matches!(&second.kind, ChangeKind::Update(u) if u.status.phase == Phase::Done && u.bars.is_empty())
+        );
+        assert_eq!(feed.snapshot().bars.len(), 1, "set_status keeps the bars");
+    }
+
+    #[test]
+    fn a_lagging_subscriber_is_told_so_instead_of_buffering() {
+        let feed = LiveFeed::new(Status::default());
+        let mut rx = feed.subscribe();
+        for i in 0..(CHANNEL_CAPACITY as i64 + 10) {
+            feed.publish(Update {
+                bars: vec![bar(i, 1.0)],
+                ..Update::default()
+            });
+        }
+        assert!(matches!(
+            rx.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+    }
+
+    #[test]
+    fn reset_replaces_everything() {
+        let feed = LiveFeed::new(Status::default());
+        feed.publish(Update {
+            bars: vec![bar(0, 1.0), bar(60_000, 1.0)],
+            ..Update::default()
+        });
+        let mut rx = feed.subscribe();
+        feed.reset(
+            vec![bar(120_000, 1.0)],
+            vec![],
+            Depth::default(),
+            Status::default(),
+        );
+        assert_eq!(feed.snapshot().bars, vec![bar(120_000, 1.0)]);
+        assert!(matches!(rx.try_recv().unwrap().kind, ChangeKind::Reset));
     }
 }

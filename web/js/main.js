@@ -1,0 +1,125 @@
+// Wires the page: server push → store → charts and panels. `window.__orderflow` exposes
+// counters for the browser test and for debugging in the console.
+
+import { connect } from './connection.js';
+import { Store } from './store.js';
+import { createTimeline } from './charts/timeline.js';
+import { createPricePane } from './charts/price.js';
+import { createObiPane } from './charts/obi.js';
+import { createCvdPane } from './charts/cvd.js';
+import { createDepthChart } from './charts/depth.js';
+import { createLegend } from './panels/legend.js';
+import { createStatusLine } from './panels/status.js';
+import { colors } from './theme.js';
+import { compact, fixed, decimalsOf } from './format.js';
+
+const $ = (id) => document.getElementById(id);
+
+const store = new Store();
+const timeline = createTimeline($('timeline'), $('follow'));
+const price = createPricePane(timeline.chart);
+const obi = createObiPane(timeline.chart);
+const cvd = createCvdPane(timeline.chart);
+timeline.setPaneHeights([3.2, 1, 1]);
+timeline.label(1, 'OBI', 'rgba(79, 195, 247, 0.6)');
+timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
+const depth = createDepthChart($('depth-canvas'));
+const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
+const status = createStatusLine();
+const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
+
+function renderBook() {
+  const { bids, asks } = store.depth;
+  const decimals = decimalsOf([...bids, ...asks].slice(0, 20).map((l) => l[0]));
+  const bestBid = bids[0]?.[0];
+  const bestAsk = asks[0]?.[0];
+  $('best-bid').textContent = fixed(bestBid, decimals);
+  $('best-ask').textContent = fixed(bestAsk, decimals);
+  $('spread').textContent = bestBid != null && bestAsk != null ? fixed(bestAsk - bestBid, decimals) : '—';
+  const bidTotal = bids.reduce((s, l) => s + l[1], 0);
+  const askTotal = asks.reduce((s, l) => s + l[1], 0);
+  $('bid-total').textContent = bids.length ? compact(bidTotal) : '—';
+  $('ask-total').textContent = asks.length ? compact(askTotal) : '—';
+  $('imb-bid').parentElement.classList.toggle('none', bidTotal + askTotal === 0);
+  $('imb-bid').style.width = `${bidTotal + askTotal > 0 ? (bidTotal / (bidTotal + askTotal)) * 100 : 50}%`;
+  const mid = depth.mid();
+  $('depth-mid').textContent = mid == null ? '—' : `mid ${fixed(mid, decimals + 1)}`;
+}
+
+function renderStatus() {
+  let first = null;
+  let last = null;
+  for (const ts of store.bars.keys()) {
+    if (first == null || ts < first) first = ts;
+    if (last == null || ts > last) last = ts;
+  }
+  status.setStatus(store.status, first, last);
+}
+
+function windowMs(rows) {
+  let smallest = Infinity;
+  for (let i = 1; i < Math.min(rows.length, 50); i++) smallest = Math.min(smallest, rows[i][0] - rows[i - 1][0]);
+  return Number.isFinite(smallest) ? smallest : 60_000;
+}
+
+function resetAll() {
+  const bars = Store.sorted(store.bars);
+  const metrics = Store.sorted(store.metrics);
+  price.setAll(bars);
+  obi.setAll(metrics);
+  cvd.setAll(metrics);
+  timeline.setWindowMs(windowMs(bars.length ? bars : metrics));
+  timeline.showRecent(Math.max(bars.length, metrics.length));
+  $('empty').hidden = bars.length + metrics.length > 0;
+  depth.set(store.depth);
+  legend.reset();
+  renderBook();
+  renderStatus();
+}
+
+store.addEventListener('reset', () => {
+  debug.snapshots += 1;
+  resetAll();
+});
+
+store.addEventListener('update', ({ detail }) => {
+  debug.updates += 1;
+  const wasEmpty = price.counts().candles + obi.count() === 0;
+  if (!price.upsert(detail.bars)) price.setAll(Store.sorted(store.bars));
+  if (!obi.upsert(detail.metrics)) obi.setAll(Store.sorted(store.metrics));
+  if (!cvd.upsert(detail.metrics)) cvd.setAll(Store.sorted(store.metrics));
+  if (wasEmpty && store.bars.size + store.metrics.size > 0) {
+    resetAll();
+    return;
+  }
+  timeline.follow();
+  depth.set(store.depth);
+  legend.refresh();
+  renderBook();
+  renderStatus();
+});
+
+connect('/api/stream', {
+  onSnapshot: (message) => store.applySnapshot(message),
+  onUpdate: (message) => store.applyUpdate(message),
+  onState: (state) => {
+    debug.connection = state;
+    status.setConnection(state);
+  },
+});
+
+window.__orderflow = {
+  store,
+  debug,
+  /** Points each series holds and levels the depth chart drew. */
+  counts: () => ({
+    ...price.counts(),
+    obi: obi.count(),
+    cvd: cvd.count(),
+    depthBids: depth.counts().bids,
+    depthAsks: depth.counts().asks,
+  }),
+  lastBarTs: () => store.lastBar()?.[0] ?? null,
+  connection: () => $('connection').dataset.state || debug.connection,
+  colors,
+};
