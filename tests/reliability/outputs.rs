@@ -1,0 +1,293 @@
+//! Outputs are never partial (SPEC 3.1, 4): a reader polling the JSON files always parses them,
+//! Ctrl-C writes the final state before the exit, and a full disk or an unwritable folder is a
+//! clear error with a non-zero exit, never a truncated file.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::child::Child;
+use super::{BIG_TRADES, GOOD, big_recording, good_recording};
+use crate::common::orderflow;
+
+const FILES: [&str; 3] = ["ohlc_data.json", "metrics_data.json", "depth_data.json"];
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{}: {error}\n{text}", path.display()))
+}
+
+/// The JSON files hold the run's final state: as many bars as the summary counts, the last one
+/// the window of the last event, and a depth.
+fn assert_final_state(json_dir: &Path, summary: &Value, text: &str) {
+    let ohlc = read_json(&json_dir.join("ohlc_data.json"));
+    let metrics = read_json(&json_dir.join("metrics_data.json"));
+    let depth = read_json(&json_dir.join("depth_data.json"));
+    let bars = ohlc.as_array().unwrap();
+    assert!(!bars.is_empty(), "the final state has bars:\n{text}");
+    assert_eq!(json!(bars.len()), summary["bars"], "{text}");
+    assert_eq!(
+        json!(metrics.as_array().unwrap().len()),
+        summary["metric_bars"]
+    );
+    let last_ts = summary["last_ts"].as_i64().unwrap();
+    assert_eq!(
+        bars.last().unwrap()[0].as_i64().unwrap(),
+        last_ts - last_ts.rem_euclid(60_000),
+        "the last bar is the window of the last event"
+    );
+    assert!(!depth["bids"].as_array().unwrap().is_empty());
+}
+
+fn no_leftovers(dir: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().all(|name| !name.ends_with(".tmp")),
+        "no temporary file is left behind: {names:?}"
+    );
+}
+
+#[test]
+fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
+    let data = big_recording();
+    let out = tempfile::tempdir().unwrap();
+    let json_dir = out.path().to_owned();
+    let mut child = Child::spawn(&[
+        "process",
+        "BTC-USDT",
+        "2025-01-16",
+        "2025-01-16",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json-dir",
+        json_dir.to_str().unwrap(),
+        "--emit-ms",
+        "1",
+    ]);
+    let running = AtomicBool::new(true);
+    let (reads, versions) = std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            let (mut reads, mut versions, mut last) = (0u64, 0u64, String::new());
+            while running.load(Ordering::Relaxed) {
+                for name in FILES {
+                    let Ok(text) = std::fs::read_to_string(json_dir.join(name)) else {
+                        assert_eq!(reads, 0, "{name} disappeared during the run");
+                        continue;
+                    };
+                    if let Err(error) = serde_json::from_str::<Value>(&text) {
+                        panic!("{name} was partial ({error}) after {reads} reads:\n{text}");
+                    }
+                    reads += 1;
+                    if name == FILES[0] && text != last {
+                        versions += 1;
+                        last = text;
+                    }
+                }
+            }
+            (reads, versions)
+        });
+        let status = child.wait(Duration::from_secs(120));
+        running.store(false, Ordering::Relaxed);
+        assert!(status.success(), "{}", child.text());
+        poller.join().unwrap()
+    });
+    assert!(
+        reads > 100 && versions > 2,
+        "the poller saw the files change: {reads} reads, {versions} versions"
+    );
+    no_leftovers(&json_dir);
+}
+
+/// Processes the big recording with no periodic write at all, so whatever the files hold at
+/// the end was written by the final write.
+fn interrupted(command: &str, extra: &[&str], ready: &str, after: Duration) {
+    let data = big_recording();
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("summary.json");
+    let mut args = vec![
+        command,
+        "BTC-USDT",
+        "2025-01-16",
+        "2025-01-16",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json-dir",
+        out.path().to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+        "--emit-ms",
+        "3600000",
+    ];
+    args.extend(extra);
+    let mut child = Child::spawn(&args);
+    child.wait_for_line(ready, Duration::from_secs(60));
+    std::thread::sleep(after);
+    let interrupted_at = Instant::now();
+    child.interrupt();
+    let status = child.wait(Duration::from_secs(20));
+    let text = child.text();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("stopping: writing the final state"),
+        "Ctrl-C says what happens:\n{text}"
+    );
+    let summary = read_json(&summary);
+    let trades = summary["trades"].as_i64().unwrap();
+    assert!(
+        0 < trades && trades < BIG_TRADES,
+        "interrupted midway ({trades} of {BIG_TRADES} trades), in {:?}:\n{text}",
+        interrupted_at.elapsed()
+    );
+    assert_final_state(out.path(), &summary, &text);
+    no_leftovers(out.path());
+}
+
+#[test]
+fn ctrl_c_during_process_writes_the_final_state_before_the_exit() {
+    interrupted("process", &[], "reading", Duration::from_millis(200));
+}
+
+#[test]
+fn ctrl_c_during_run_writes_the_final_state_and_stops_the_server() {
+    interrupted(
+        "run",
+        &["--port", "0", "--speed", "600"],
+        "listening on http://127.0.0.1:",
+        Duration::from_millis(1500),
+    );
+}
+
+/// `orderflow process` on the good recording with files limited to `max_bytes` (as on a full
+/// disk: a write past the limit fails with EFBIG instead of a signal).
+fn with_file_size_limit(max_bytes: u64) -> (std::process::Output, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    good_recording(data.path(), GOOD, "");
+    let out = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_orderflow"));
+    command.args([
+        "process",
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json-dir",
+        out.path().to_str().unwrap(),
+    ]);
+    // SAFETY: only async-signal-safe calls (signal, setrlimit) between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: max_bytes,
+                rlim_max: max_bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    (command.output().unwrap(), out)
+}
+
+#[test]
+fn a_full_disk_midway_is_a_clear_error_and_leaves_whole_files() {
+    // The empty files (at most 21 bytes) fit; the final metrics row (about 80 bytes) does not.
+    let (output, out) = with_file_size_limit(64);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("metrics_data.json"),
+        "the error names the file: {stderr}"
+    );
+    assert!(
+        stderr.contains("disk full"),
+        "and says what to check: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for name in FILES {
+        read_json(&out.path().join(name));
+    }
+    assert_eq!(read_json(&out.path().join("metrics_data.json")), json!([]));
+    no_leftovers(out.path());
+}
+
+#[test]
+fn a_disk_too_full_for_the_first_write_is_a_clear_error() {
+    let (output, out) = with_file_size_limit(1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("ohlc_data.json"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "no file at all rather than a truncated one"
+    );
+}
+
+#[test]
+fn an_unwritable_summary_file_is_exit_2_after_the_json_files() {
+    let data = tempfile::tempdir().unwrap();
+    good_recording(data.path(), GOOD, "");
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("a-file"), "x").unwrap();
+    let summary = out.path().join("a-file").join("summary.json");
+    let output = orderflow(&[
+        "process",
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json-dir",
+        out.path().to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("summary.json"), "{stderr}");
+    assert_eq!(
+        read_json(&out.path().join("ohlc_data.json")),
+        json!([[super::DAY, 100.5, 100.5, 100.0, 100.0, 3.0]])
+    );
+}
+
+#[test]
+fn stale_files_are_reset_when_a_run_finds_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    good_recording(data.path(), GOOD, "");
+    let out = tempfile::tempdir().unwrap();
+    for name in FILES {
+        std::fs::write(out.path().join(name), "[[1, 2, 3, 4, 5, 6]]").unwrap();
+    }
+    let output = orderflow(&[
+        "process",
+        "BTC-USDT",
+        "2025-02-01",
+        "2025-02-01",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json-dir",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(read_json(&out.path().join("ohlc_data.json")), json!([]));
+    assert_eq!(read_json(&out.path().join("metrics_data.json")), json!([]));
+    assert_eq!(
+        read_json(&out.path().join("depth_data.json")),
+        json!({"bids": [], "asks": []})
+    );
+}
