@@ -15,7 +15,9 @@ pub enum Bound {
 
 /// A range bound that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot read {text:?} as a date: give a UTC date YYYY-MM-DD or an RFC 3339 time such as 2025-01-15T08:30:00Z")]
+#[error(
+    "cannot read {text:?} as a date: give a UTC date YYYY-MM-DD or an RFC 3339 time such as 2025-01-15T08:30:00Z"
+)]
 pub struct BadTime {
     pub text: String,
 }
@@ -29,7 +31,9 @@ pub struct BadTime {
 /// [`BadTime`] when `text` is neither form.
 pub fn parse_bound(text: &str, bound: Bound) -> Result<Millis, BadTime> {
     let text = text.trim();
-    let bad = || BadTime { text: text.to_owned() };
+    let bad = || BadTime {
+        text: text.to_owned(),
+    };
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         let date = match bound {
             Bound::Start => date,
@@ -41,7 +45,11 @@ pub fn parse_bound(text: &str, bound: Bound) -> Result<Millis, BadTime> {
     if let Ok(instant) = DateTime::parse_from_rfc3339(text) {
         return Ok(instant.timestamp_millis());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(Utc.from_utc_datetime(&naive).timestamp_millis());
         }
@@ -63,16 +71,31 @@ mod tests {
 
     #[test]
     fn a_date_is_midnight_as_start_and_the_next_midnight_as_end() {
-        assert_eq!(parse_bound("2024-08-08", Bound::Start), Ok(1_723_075_200_000));
+        assert_eq!(
+            parse_bound("2024-08-08", Bound::Start),
+            Ok(1_723_075_200_000)
+        );
         assert_eq!(parse_bound("2024-08-08", Bound::End), Ok(1_723_161_600_000));
     }
 
     #[test]
     fn rfc3339_is_the_instant_itself_and_utc_without_offset() {
-        assert_eq!(parse_bound("2024-08-08T23:55:00Z", Bound::End), Ok(1_723_161_300_000));
-        assert_eq!(parse_bound("2024-08-09T01:55:00+02:00", Bound::Start), Ok(1_723_161_300_000));
-        assert_eq!(parse_bound("2024-08-08T23:55:00", Bound::Start), Ok(1_723_161_300_000));
-        assert_eq!(parse_bound("2024-08-08T23:55:00.250", Bound::Start), Ok(1_723_161_300_250));
+        assert_eq!(
+            parse_bound("2024-08-08T23:55:00Z", Bound::End),
+            Ok(1_723_161_300_000)
+        );
+        assert_eq!(
+            parse_bound("2024-08-09T01:55:00+02:00", Bound::Start),
+            Ok(1_723_161_300_000)
+        );
+        assert_eq!(
+            parse_bound("2024-08-08T23:55:00", Bound::Start),
+            Ok(1_723_161_300_000)
+        );
+        assert_eq!(
+            parse_bound("2024-08-08T23:55:00.250", Bound::Start),
+            Ok(1_723_161_300_250)
+        );
     }
 
     #[test]

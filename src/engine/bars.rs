@@ -26,7 +26,10 @@ pub struct BarSeries<T> {
 
 impl<T: Clone> BarSeries<T> {
     pub fn new() -> Self {
-        BarSeries { by_window: BTreeMap::new(), changed_from: None }
+        BarSeries {
+            by_window: BTreeMap::new(),
+            changed_from: None,
+        }
     }
     pub fn len(&self) -> usize {
         self.by_window.len()
@@ -46,15 +49,27 @@ impl<T: Clone> BarSeries<T> {
         self.by_window.values().skip(self.len().saturating_sub(n))
     }
     /// Updates the bar of `window` with `update`, or creates it with `create`.
-    pub fn upsert(&mut self, window: Millis, create: impl FnOnce() -> T, update: impl FnOnce(&mut T)) {
-        self.by_window.entry(window).and_modify(update).or_insert_with(create);
+    pub fn upsert(
+        &mut self,
+        window: Millis,
+        create: impl FnOnce() -> T,
+        update: impl FnOnce(&mut T),
+    ) {
+        self.by_window
+            .entry(window)
+            .and_modify(update)
+            .or_insert_with(create);
         self.changed_from = Some(self.changed_from.map_or(window, |from| from.min(window)));
     }
     /// The bars touched since the last call, oldest first (a bar newer than a touched one is
     /// included too: it is cheap and keeps the reader's copy contiguous).
     pub fn take_changed(&mut self) -> Vec<T> {
         match self.changed_from.take() {
-            Some(from) => self.by_window.range(from..).map(|(_, bar)| bar.clone()).collect(),
+            Some(from) => self
+                .by_window
+                .range(from..)
+                .map(|(_, bar)| bar.clone())
+                .collect(),
             None => Vec::new(),
         }
     }

@@ -11,9 +11,9 @@ pub mod price;
 pub mod processor;
 
 pub use bars::{Bar, BarSeries};
-// pub use book::OrderBook;
+pub use book::{BookSide, OrderBook, SizeSums};
 pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
 pub use metrics::{MetricBar, Ohlc};
-// pub use price::Price;
+pub use price::Price;
 pub use processor::{Processor, ProcessorConfig};

@@ -2,7 +2,7 @@
 //!
 //! API CONTRACT (filled in by the engine work; the pipeline codes against these signatures).
 
-use super::{BarSeries, Bar, Depth, Event, MetricBar, Millis};
+use super::{Bar, BarSeries, Depth, Event, MetricBar, Millis};
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]
