@@ -22,9 +22,12 @@ pub struct Bar {
 /// Windows are aligned to the Unix epoch (a window starts at 0 and at every multiple of `W`),
 /// also before it: `floor` (Euclidean division) puts `-1` in the window `[-W, 0)`, not `[0, W)`.
 /// `window_ms` must be >= 1 (the processor guarantees it).
+///
+/// Written as `ts - ts.rem_euclid(W)`, which equals the formula and, saturating, cannot
+/// overflow even for timestamps near `i64::MIN` (that the source never sends).
 #[inline]
 pub fn window_start(ts: Millis, window_ms: i64) -> Millis {
-    ts.div_euclid(window_ms) * window_ms
+    ts.saturating_sub(ts.rem_euclid(window_ms))
 }
 
 impl Bar {
@@ -182,6 +185,12 @@ mod tests {
                 1_736_899_234_000,
             ),
             ("a window of one ms", -7, 1, -7),
+            (
+                "the earliest timestamp does not overflow",
+                i64::MIN + 1,
+                60_000,
+                i64::MIN,
+            ),
         ];
         for &(name, ts, window_ms, expected) in cases {
             assert_eq!(window_start(ts, window_ms), expected, "case {name}");

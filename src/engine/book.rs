@@ -144,8 +144,8 @@ fn sum_best_first(sizes: &[f64]) -> f64 {
     sizes.iter().rev().fold(0.0, |sum, size| sum + size)
 }
 
-/// Whether a size from a row deletes its level. Sizes are validated by the source (finite,
-/// >= 0); anything else (NaN, negative, infinite) is treated as a deletion rather than stored,
+/// Whether a size from a row deletes its level. The source sends only finite sizes `>= 0`;
+/// anything else (NaN, negative, infinite) is treated as a deletion rather than stored,
 /// so the book's invariant holds whatever it is given.
 #[inline]
 fn deletes(size: f64) -> bool {
@@ -282,7 +282,8 @@ mod tests {
     #[test]
     fn rows_build_the_book() {
         use Row::*;
-        let cases: &[(&str, &[Row], &[(f64, f64)], &[(f64, f64)])] = &[
+        type Case<'a> = (&'a str, &'a [Row<'a>], &'a [(f64, f64)], &'a [(f64, f64)]);
+        let cases: &[Case] = &[
             ("empty book", &[], &[], &[]),
             (
                 "snapshot sorts each side best first",
