@@ -200,16 +200,42 @@ impl Ladder {
         &self.sizes[len - take..]
     }
 
+    /// Where `price` is (`Ok`) or would be inserted (`Err`), as `binary_search` says it.
+    ///
+    /// Updates cluster at the top of the book, which is the end of the vectors. So the best
+    /// `TOP_SCAN` levels are checked first by counting those better than `price`: a loop
+    /// without an early exit over contiguous keys, which the compiler turns into a few vector
+    /// compares. Only a price below all of them is bisected in the rest.
+    #[inline]
+    fn find(&self, side: BookSide, price: Price) -> Result<usize, usize> {
+        const TOP_SCAN: usize = 32;
+        let len = self.prices.len();
+        let rest = len.saturating_sub(TOP_SCAN);
+        let top = &self.prices[rest..];
+        let key = price.bits();
+        let better = match side {
+            BookSide::Bid => top.iter().filter(|p| p.bits() > key).count(),
+            BookSide::Ask => top.iter().filter(|p| p.bits() < key).count(),
+        };
+        if better < top.len() {
+            // Sorted, so the `better` levels are the last ones and the next is the candidate.
+            let i = len - 1 - better;
+            return if self.prices[i] == price {
+                Ok(i)
+            } else {
+                Err(i + 1)
+            };
+        }
+        self.prices[..rest].binary_search_by(|probe| Self::worst_first(side, *probe, price))
+    }
+
     /// Sets the size of one level; a deleting size removes it. Levels with an invalid price
     /// (the source never sends them) are ignored.
     fn set(&mut self, side: BookSide, level: Level) {
         let Some(price) = Price::new(level.price) else {
             return;
         };
-        match self
-            .prices
-            .binary_search_by(|probe| Self::worst_first(side, *probe, price))
-        {
+        match self.find(side, price) {
             Ok(i) if deletes(level.size) => {
                 self.prices.remove(i);
                 self.sizes.remove(i);
