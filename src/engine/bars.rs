@@ -99,7 +99,12 @@ impl<T: Clone> BarSeries<T> {
     }
     /// The newest `n` bars, oldest first.
     pub fn tail(&self, n: usize) -> impl Iterator<Item = &T> {
-        self.by_window.values().skip(self.len().saturating_sub(n))
+        // Walk back n bars rather than forward over all of them: a day of 1-second bars is
+        // 86,400 windows and the outputs ask for the newest 1000 twice a second.
+        let first = self.by_window.keys().rev().take(n).last().copied();
+        first
+            .into_iter()
+            .flat_map(|first| self.by_window.range(first..).map(|(_, bar)| bar))
     }
     /// Updates the bar of `window` with `update`, or creates it with `create`.
     pub fn upsert(
@@ -132,6 +137,19 @@ impl<T: Clone> BarSeries<T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tail_is_the_newest_n_oldest_first() {
+        let mut series = BarSeries::new();
+        for window in [300, 0, 100, 200] {
+            series.upsert(window, || window, |_| {});
+        }
+        let tail = |n| series.tail(n).copied().collect::<Vec<_>>();
+        assert_eq!(tail(0), Vec::<i64>::new());
+        assert_eq!(tail(2), vec![200, 300]);
+        assert_eq!(tail(4), vec![0, 100, 200, 300]);
+        assert_eq!(tail(9), vec![0, 100, 200, 300]);
+    }
 
     /// Builds the bars of `trades` (ts, price, size) as the processor does.
     fn bars_of(trades: &[(Millis, f64, f64)], window_ms: i64) -> Vec<Bar> {
