@@ -345,7 +345,8 @@ impl Parser<'_> {
                     self.string_end(quote)?;
                 }
                 Some(b'0'..=b'9' | b'-' | b'+' | b'.') => {
-                    self.bare_number()?;
+                    // A too large number is still a well-formed ignored value.
+                    let _ = self.bare_number()?;
                 }
                 Some(b'a'..=b'z' | b'A'..=b'Z') => {
                     let start = self.i;
@@ -402,7 +403,7 @@ fn validate(price: Element, size: Element) -> Result<Level, InvalidLevel> {
     if !(price > 0.0 && price <= MAX_VALUE) {
         return Err(InvalidLevel::PriceOutOfRange);
     }
-    if !(size >= 0.0 && size <= MAX_VALUE) {
+    if !(0.0..=MAX_VALUE).contains(&size) {
         return Err(InvalidLevel::SizeOutOfRange);
     }
     // `-0` is a size of 0.

@@ -202,6 +202,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn accepts_decimal_shapes() {
         for (text, value) in [
             ("0", 0.0),
