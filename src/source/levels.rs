@@ -234,11 +234,18 @@ impl Parser<'_> {
                 Some(b',') => {
                     self.i += 1;
                     self.ws();
-                    if self.peek() == Some(close) {
-                        self.i += 1;
-                        break;
+                    match self.peek() {
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            break;
+                        }
+                        // The common OKX tail `"0","1"`: strings, skipped without the stack.
+                        Some(quote @ (b'"' | b'\'')) => {
+                            self.i += 1;
+                            self.string_end(quote)?;
+                        }
+                        _ => self.skip_value()?,
                     }
-                    self.skip_value()?;
                 }
                 _ => return self.syntax(),
             }

@@ -2,7 +2,7 @@
 //!
 //! `f64::from_str` alone would also take `inf`, `NaN` and `infinity`, so the shape is checked
 //! here first, in the same pass that computes the value. Values are correctly rounded: the common
-//! case (at most 19 significant digits, a small power of ten) is exact in `f64` arithmetic
+//! case (at most 19 digits, a small power of ten) is exact in `f64` arithmetic
 //! (Clinger's fast path); anything else is handed, already validated, to the standard parser.
 
 /// Why a text is not a usable number.
@@ -47,52 +47,39 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
         }
         _ => false,
     };
+    // Up to 19 digits fit a u64 exactly; longer numbers take the slow path, so wrapping here
+    // never matters.
     let mut mantissa: u64 = 0;
-    // Significant digits taken into `mantissa` (leading zeros are not significant).
-    let mut significant = 0u32;
-    // More than 19 significant digits: `mantissa` is not exact any more.
-    let mut truncated = false;
-    let mut exp10: i64 = 0;
-    let mut digits = 0usize;
-
+    let int_start = i;
     while let Some(&c) = b.get(i) {
         let d = c.wrapping_sub(b'0');
         if d > 9 {
             break;
         }
-        take_digit(
-            &mut mantissa,
-            &mut significant,
-            &mut truncated,
-            &mut exp10,
-            d,
-            false,
-        );
-        digits += 1;
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
         i += 1;
     }
+    let mut digits = i - int_start;
+    let mut fraction = 0usize;
     if b.get(i) == Some(&b'.') {
         i += 1;
+        let frac_start = i;
         while let Some(&c) = b.get(i) {
             let d = c.wrapping_sub(b'0');
             if d > 9 {
                 break;
             }
-            take_digit(
-                &mut mantissa,
-                &mut significant,
-                &mut truncated,
-                &mut exp10,
-                d,
-                true,
-            );
-            digits += 1;
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
             i += 1;
         }
+        fraction = i - frac_start;
+        digits += fraction;
     }
     if digits == 0 {
         return (i, Err(NumError::Shape));
     }
+    let truncated = digits > 19;
+    let mut exp10 = -(fraction.min(1_000_000) as i64);
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;
         let exp_negative = match b.get(i) {
@@ -123,9 +110,11 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
         exp10 += if exp_negative { -exp } else { exp };
     }
 
-    let value = if mantissa == 0 {
+    let value = if truncated {
+        slow(&b[start..i])
+    } else if mantissa == 0 {
         Ok(0.0)
-    } else if !truncated && mantissa <= (1u64 << 53) && (-22..=22).contains(&exp10) {
+    } else if mantissa <= (1u64 << 53) && (-22..=22).contains(&exp10) {
         // Both operands are exact in f64, so one correctly rounded operation gives the
         // correctly rounded result.
         let m = mantissa as f64;
@@ -139,32 +128,6 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
     };
     let value = value.map(|v| if negative { -v } else { v });
     (i, value)
-}
-
-#[inline(always)]
-fn take_digit(
-    mantissa: &mut u64,
-    significant: &mut u32,
-    truncated: &mut bool,
-    exp10: &mut i64,
-    d: u8,
-    fraction: bool,
-) {
-    if *significant < 19 {
-        *mantissa = *mantissa * 10 + u64::from(d);
-        if *mantissa != 0 {
-            *significant += 1;
-        }
-        if fraction {
-            *exp10 -= 1;
-        }
-    } else {
-        // Digits past the 19th do not fit; the slow path reads the text again.
-        *truncated = true;
-        if !fraction {
-            *exp10 += 1;
-        }
-    }
 }
 
 /// The standard parser, for the rare numbers outside the fast path. `text` has been validated
@@ -228,6 +191,8 @@ mod tests {
             ),
             ("0.1234567890123456789012345", 0.1234567890123456789012345),
             ("9007199254740993", 9007199254740993.0),
+            ("18446744073709551616", 18446744073709551616.0),
+            ("0.00000000000000000000000", 0.0),
             ("1.7976931348623157e308", f64::MAX),
         ] {
             check(text, Ok(value));
