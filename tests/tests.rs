@@ -1,5 +1,6 @@
-//! The integration tests: one binary, a module per area.
+//! The integration tests: one binary, one module per area.
 
 mod common;
 mod process;
 mod real_data;
+mod source;
