@@ -18,7 +18,7 @@ const VOL_TAU_MS: f64 = 20.0 * 60_000.0;
 const VOL_SPREAD: f64 = 0.55;
 /// Probability that the fair price moves in one book interval (it jumps; most intervals it
 /// stays, as a real mid does).
-const MOVE_PROBABILITY: f64 = 0.3;
+const MOVE_PROBABILITY: f64 = 0.45;
 /// Hawkes self-excitation of taker orders: the share of orders triggered by earlier ones.
 const BRANCHING: f64 = 0.7;
 /// Decay time of that excitation: bursts last a few seconds.
@@ -28,17 +28,17 @@ const BIAS_TAU_MS: f64 = 30_000.0;
 /// Probability that a taker order takes the side of the previous one (runs within bursts).
 const HERDING: f64 = 0.65;
 /// Mean number of fills (trade rows) per taker order, used to turn trades into orders.
-const MEAN_FILLS: f64 = 1.6;
+const MEAN_FILLS: f64 = 1.3;
 /// Book changes per interval besides the moves of the top, at mean volatility.
 const MEAN_CHANGES: f64 = 7.0;
 /// Mean depth index (0 = best level) of a random book change: activity is near the top.
 const MEAN_CHANGE_DEPTH: f64 = 10.0;
 /// Typical notional of a resting level near the top and deep in the book, in quote currency.
-const TOP_LEVEL_NOTIONAL: f64 = 3_000.0;
-const DEEP_LEVEL_NOTIONAL: f64 = 15_000.0;
+const TOP_LEVEL_NOTIONAL: f64 = 10_000.0;
+const DEEP_LEVEL_NOTIONAL: f64 = 40_000.0;
 /// Scale of the Pareto law of taker order sizes (quote currency) and its tail exponent.
-const TAKER_NOTIONAL: f64 = 30.0;
-const TAKER_TAIL: f64 = 1.4;
+const TAKER_NOTIONAL: f64 = 50.0;
+const TAKER_TAIL: f64 = 1.25;
 
 /// The shape of the market, in integer units (derived from a validated `SynthConfig`).
 #[derive(Debug, Clone)]
@@ -475,7 +475,7 @@ impl Market {
             notional *= 20.0;
         }
         let size = self.notional_to_units(notional);
-        let orders = 1 + self.poisson((notional / 2_500.0).min(40.0)) as u32;
+        let orders = 1 + self.poisson((notional / 6_000.0).min(40.0)) as u32;
         Level { size, orders }
     }
 
