@@ -75,16 +75,18 @@ fn trade_rows(path: &Path) -> Vec<TradeRow> {
     .collect()
 }
 
-/// Price text → integer units at the tick's decimals (one decimal for BTC-USDT), the book key.
+/// Price text → integer units of 10^-8, the book key (exact for any tick we write).
 fn price_key(text: &str) -> i64 {
-    let (int, frac) = text.split_once('.').expect("a price has one decimal");
-    assert_eq!(frac.len(), 1, "price {text}");
-    int.parse::<i64>().unwrap() * 10 + frac.parse::<i64>().unwrap()
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    assert!(frac.len() <= 8, "price {text}");
+    let frac = format!("{frac:0<8}");
+    int.parse::<i64>().unwrap() * 100_000_000 + frac.parse::<i64>().unwrap()
 }
 
 /// A book rebuilt from the rows: price key → (price text, size).
-#[derive(Default)]
 struct Book {
+    /// One tick in key units.
+    tick: i64,
     bids: BTreeMap<i64, (String, f64)>,
     asks: BTreeMap<i64, (String, f64)>,
 }
@@ -110,7 +112,8 @@ impl Book {
                     side.remove(&price_key(&level[0]));
                 } else {
                     assert!(orders >= 1);
-                    assert_eq!(level[1].split_once('.').unwrap().1.len(), 8, "{level:?}");
+                    let price = price_key(&level[0]);
+                    assert_eq!(price % self.tick, 0, "price on the tick grid: {level:?}");
                     side.insert(price_key(&level[0]), (level[0].clone(), size));
                 }
             }
@@ -129,7 +132,7 @@ impl Book {
         let bid = self.bids.keys().next_back().expect("bids");
         let ask = self.asks.keys().next().expect("asks");
         assert!(
-            ask - bid >= 1,
+            ask - bid >= self.tick,
             "crossed or locked book: bid {bid} ask {ask}"
         );
     }
@@ -137,8 +140,12 @@ impl Book {
 
 /// Replays every file in order (the book carries over, as SPEC 2.2 says) and checks the book
 /// after each row and every trade against it. Returns (book rows, trades).
-fn check_files(paths: &[PathBuf]) -> (usize, usize) {
-    let mut book = Book::default();
+fn check_files(paths: &[PathBuf], tick_size: f64) -> (usize, usize) {
+    let mut book = Book {
+        tick: (tick_size * 1e8).round() as i64,
+        bids: BTreeMap::new(),
+        asks: BTreeMap::new(),
+    };
     let (mut rows_seen, mut trades_seen) = (0, 0);
     let mut last_trade_id = 0u64;
     for path in paths {
@@ -268,7 +275,7 @@ fn rows_parse_books_never_cross_and_trades_are_at_the_touch() {
     let c = config(dir.path(), "2025-01-15T10:00:00Z", 0.05);
     let report = generate(&c, None).unwrap();
     let paths: Vec<PathBuf> = report.files.iter().map(|f| f.path.clone()).collect();
-    let (rows, trades) = check_files(&paths);
+    let (rows, trades) = check_files(&paths, 0.1);
     assert_eq!(rows, 1_800, "one row every 100 ms for 3 minutes");
     assert_eq!(rows as u64, report.book_rows);
     assert_eq!(trades as u64, report.trades);
@@ -303,7 +310,19 @@ fn the_default_snapshot_has_400_levels_a_side_in_okx_notation() {
     let keys = |levels: &[Vec<String>]| levels.iter().map(|l| price_key(&l[0])).collect::<Vec<_>>();
     assert!(keys(&rows[0].bids).windows(2).all(|w| w[0] > w[1]));
     assert!(keys(&rows[0].asks).windows(2).all(|w| w[0] < w[1]));
-    let mid = (price_key(&rows[0].bids[0][0]) + price_key(&rows[0].asks[0][0])) as f64 / 20.0;
+    for level in rows[0].bids.iter().chain(&rows[0].asks) {
+        assert_eq!(
+            level[0].split_once('.').unwrap().1.len(),
+            1,
+            "tick 0.1: {level:?}"
+        );
+        assert_eq!(
+            level[1].split_once('.').unwrap().1.len(),
+            8,
+            "8 size decimals: {level:?}"
+        );
+    }
+    let mid = (price_key(&rows[0].bids[0][0]) + price_key(&rows[0].asks[0][0])) as f64 / 2e8;
     assert!(
         (mid - 96_000.0).abs() < 1.0,
         "starts at the start price: {mid}"
@@ -340,7 +359,7 @@ fn a_range_across_midnight_is_split_into_two_day_files_at_midnight() {
             .all(|t| t.ts >= midnight)
     );
     let paths: Vec<PathBuf> = report.files.iter().map(|f| f.path.clone()).collect();
-    check_files(&paths);
+    check_files(&paths, 0.1);
 }
 
 #[test]
@@ -358,7 +377,7 @@ fn an_unaligned_start_still_splits_at_midnight() {
     );
     assert_eq!(book_rows(&report.files[1].path)[0].ts, midnight + 50);
     let paths: Vec<PathBuf> = report.files.iter().map(|f| f.path.clone()).collect();
-    check_files(&paths);
+    check_files(&paths, 0.1);
 }
 
 #[test]
@@ -436,5 +455,35 @@ fn other_tick_sizes_and_decimals_are_written_exactly() {
     for level in &levels {
         assert_eq!(level[0].split_once('.').unwrap().1.len(), 2, "{level:?}");
         assert_eq!(level[1].split_once('.').unwrap().1.len(), 6, "{level:?}");
+    }
+}
+
+#[test]
+fn extreme_options_still_give_uncrossed_books_and_trades_at_the_touch() {
+    type Change = fn(&mut SynthConfig);
+    let cases: [(&str, Change); 4] = [
+        ("one level a side, heavy flow", |c| {
+            c.snapshot_levels = 1;
+            c.trades_per_minute = 20_000.0;
+        }),
+        ("wild volatility", |c| c.daily_volatility = 1.0),
+        ("slow book, busy tape", |c| {
+            c.book_interval_ms = 1_000;
+            c.trades_per_minute = 10_000.0;
+        }),
+        ("coarse ticks, few decimals", |c| {
+            c.tick_size = 5.0;
+            c.size_decimals = 0;
+            c.start_price = 50_000.0;
+        }),
+    ];
+    for (name, change) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = config(dir.path(), "2025-01-15T10:00:00Z", 0.02);
+        change(&mut c);
+        let report = generate(&c, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let paths: Vec<PathBuf> = report.files.iter().map(|f| f.path.clone()).collect();
+        let (_, trades) = check_files(&paths, c.tick_size);
+        assert!(trades > 0, "{name}");
     }
 }
