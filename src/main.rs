@@ -172,7 +172,7 @@ fn synth(args: SynthArgs) -> anyhow::Result<()> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(0);
         let style = indicatif::ProgressStyle::with_template(
-            "{spinner} writing book rows {bar:40} {human_pos}/{human_len} ({per_sec}, {eta} left)",
+            "{spinner} writing book rows {bar:40} {human_pos}/{human_len} ({eta} left)",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
