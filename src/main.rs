@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use orderflow::engine::ProcessorConfig;
 use orderflow::output::live::{LiveFeed, Status};
 use orderflow::pipeline::{self, Job, RunReport, Speed};
+use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
 
 /// Replay and study recorded order flow: order book, OHLC bars, OBI and CVD, live in the browser.
@@ -102,12 +103,54 @@ struct SynthArgs {
     /// Folder to write the recordings into (one file per UTC day).
     #[arg(long)]
     out: PathBuf,
+    /// Instrument name, used in the rows and the file names.
+    #[arg(long, default_value = "BTC-USDT")]
+    instrument: String,
+    /// Start (UTC date YYYY-MM-DD, or an RFC 3339 time).
+    #[arg(long, default_value = "2025-01-15")]
+    start: String,
+    /// Length of the recording in hours (fractions allowed).
+    #[arg(long, default_value_t = 1.0)]
+    hours: f64,
+    /// Seed of the random generator: the same options and seed give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Time between two book rows, in ms.
+    #[arg(long, default_value_t = 100)]
+    book_interval_ms: u32,
+    /// Mean number of trades per minute (they come in bursts around it).
+    #[arg(long, default_value_t = 1200.0)]
+    trades_per_minute: f64,
+    /// Levels per side in the snapshot and in the book.
+    #[arg(long, default_value_t = 400)]
+    levels: usize,
+    /// Price step; its decimals are the decimals of every price.
+    #[arg(long, default_value_t = 0.1)]
+    tick_size: f64,
+    /// Mid price at the start.
+    #[arg(long, default_value_t = 96_000.0)]
+    start_price: f64,
+    /// Decimals of sizes.
+    #[arg(long, default_value_t = 8)]
+    size_decimals: u32,
+    /// Daily volatility of the mid price, as a fraction (0.02 = 2 %).
+    #[arg(long, default_value_t = 0.02)]
+    daily_volatility: f64,
 }
 
 #[derive(Debug, Args)]
 struct DemoArgs {
     #[command(flatten)]
     server: ServerArgs,
+    /// Replay speed: `max`, or a multiple of real time. At 120, a 1-minute bar every half second.
+    #[arg(long, default_value = "120")]
+    speed: Speed,
+    /// Hours of synthetic market to generate and replay.
+    #[arg(long, default_value_t = 3.0)]
+    hours: f64,
+    /// Folder for the synthetic recording (default: the user's cache folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -288,10 +331,111 @@ async fn until_cancelled(cancel: Arc<AtomicBool>) {
     }
 }
 
-fn synth(_args: SynthArgs) -> anyhow::Result<()> {
-    bail!("todo")
+fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    let mut config = SynthConfig::new(args.out);
+    config.instrument = args.instrument;
+    config.start_ms = parse_bound(&args.start, Bound::Start)?;
+    config.hours = args.hours;
+    config.seed = args.seed;
+    config.book_interval_ms = args.book_interval_ms;
+    config.trades_per_minute = args.trades_per_minute;
+    config.snapshot_levels = args.levels;
+    config.tick_size = args.tick_size;
+    config.start_price = args.start_price;
+    config.size_decimals = args.size_decimals;
+    config.daily_volatility = args.daily_volatility;
+
+    let report = orderflow::synth::generate(&config, Some(&synth_progress()))?;
+
+    for file in &report.files {
+        println!(
+            "wrote {} ({} book rows, {} trades, {:.1} MB)",
+            file.path.display(),
+            file.book_rows,
+            file.trades,
+            file.bytes as f64 / 1e6
+        );
+    }
+    let seconds = report.elapsed.as_secs_f64().max(1e-9);
+    let rows = report.book_rows + report.trades;
+    println!(
+        "{} rows ({} book rows, {} trades), {:.1} MB of level text, {:.1} MB on disk in {:.2} s: \
+         {:.0} rows/s, {:.1} MB/s",
+        rows,
+        report.book_rows,
+        report.trades,
+        report.level_text_bytes as f64 / 1e6,
+        report.file_bytes as f64 / 1e6,
+        seconds,
+        rows as f64 / seconds,
+        report.file_bytes as f64 / 1e6 / seconds
+    );
+    Ok(())
 }
 
-fn demo(_args: DemoArgs, _cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
-    bail!("todo")
+/// The progress bar of `synth`; indicatif keeps it quiet when stderr is not a terminal.
+fn synth_progress() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} writing book rows {bar:40} {human_pos}/{human_len} ({eta} left)",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The demo's instrument and day: the recording is generated for them once and then reused.
+const DEMO_INSTRUMENT: &str = "BTC-USDT";
+const DEMO_DAY: &str = "2025-01-15";
+
+fn demo(args: DemoArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
+    if !(args.hours > 0.0 && args.hours <= 24.0) {
+        bail!(
+            "--hours {} is out of range: give a number of hours above 0 and at most 24",
+            args.hours
+        );
+    }
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => dirs::cache_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("orderflow")
+            .join(format!("demo-{}h", args.hours)),
+    };
+    let mut config = SynthConfig::new(&data_dir);
+    config.instrument = DEMO_INSTRUMENT.to_owned();
+    config.start_ms = parse_bound(DEMO_DAY, Bound::Start)?;
+    config.hours = args.hours;
+    config.seed = 1;
+    let done = data_dir.join(".complete");
+    if done.exists() {
+        println!("using the demo recording in {}", data_dir.display());
+    } else {
+        println!(
+            "writing a {}-hour synthetic recording to {} (once)",
+            args.hours,
+            data_dir.display()
+        );
+        let report = orderflow::synth::generate(&config, Some(&synth_progress()))?;
+        std::fs::write(
+            &done,
+            format!("{} book rows, {} trades\n", report.book_rows, report.trades),
+        )
+        .with_context(|| format!("writing {}", done.display()))?;
+    }
+    let process = ProcessArgs {
+        instrument: DEMO_INSTRUMENT.to_owned(),
+        start: DEMO_DAY.to_owned(),
+        end: DEMO_DAY.to_owned(),
+        data_dir,
+        window_seconds: 60,
+        depth_levels: 50,
+        obi_levels: None,
+        json_dir: None,
+        emit_ms: 250,
+        summary: None,
+    };
+    let job = job(&process, None, args.speed)?;
+    run_job(job, &args.server, None, cancel)
 }

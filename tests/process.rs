@@ -230,7 +230,8 @@ fn an_unusable_candidate_is_skipped_and_gives_exit_1() {
         "{}",
         run.stderr()
     );
-    assert_eq!(run.json("ohlc_data.json").as_array().unwrap().len(), 2);
+    // The range runs to the end of 2025-01-16, so the trade at its midnight makes a third bar.
+    assert_eq!(run.json("ohlc_data.json").as_array().unwrap().len(), 3);
 }
 
 #[test]

@@ -1,6 +1,7 @@
-//! The integration tests: one binary, a module per area.
+//! The integration tests: one binary, one module per area.
 
 mod common;
 mod process;
 mod real_data;
 mod reliability;
+mod source;

@@ -16,6 +16,59 @@ pub struct Bar {
     pub volume: f64,
 }
 
+/// The start of the window of length `window_ms` that holds `ts`:
+/// `window_start(ts, W) = floor(ts / W) * W`.
+///
+/// Windows are aligned to the Unix epoch (a window starts at 0 and at every multiple of `W`),
+/// also before it: `floor` (Euclidean division) puts `-1` in the window `[-W, 0)`, not `[0, W)`.
+/// `window_ms` must be >= 1 (the processor guarantees it).
+///
+/// Written as `ts - ts.rem_euclid(W)`, which equals the formula and, saturating, cannot
+/// overflow even for timestamps near `i64::MIN` (that the source never sends).
+#[inline]
+pub fn window_start(ts: Millis, window_ms: i64) -> Millis {
+    ts.saturating_sub(ts.rem_euclid(window_ms))
+}
+
+impl Bar {
+    /// The bar of window `ts` after its first trade.
+    #[inline]
+    pub fn new(ts: Millis, price: f64, size: f64) -> Bar {
+        Bar {
+            ts,
+            open: price,
+            high: price,
+            low: price,
+            close: price,
+            volume: size,
+        }
+    }
+
+    /// Adds a later trade: the open stays, high/low/close follow the price, the volume adds
+    /// the size.
+    #[inline]
+    pub fn update(&mut self, price: f64, size: f64) {
+        self.high = self.high.max(price);
+        self.low = self.low.min(price);
+        self.close = price;
+        self.volume += size;
+    }
+
+    /// The bar of the trades of `self` followed by those of `later` (same window): open of
+    /// `self`, close of `later`, the extremes of both, volumes added. Used to stitch bars built
+    /// from consecutive parts of a trade sequence.
+    pub fn merge(self, later: Bar) -> Bar {
+        Bar {
+            ts: self.ts,
+            open: self.open,
+            high: self.high.max(later.high),
+            low: self.low.min(later.low),
+            close: later.close,
+            volume: self.volume + later.volume,
+        }
+    }
+}
+
 /// Bars keyed by window start. A window is updated in place even when it is not the newest.
 #[derive(Debug, Clone, Default)]
 pub struct BarSeries<T> {
@@ -46,7 +99,12 @@ impl<T: Clone> BarSeries<T> {
     }
     /// The newest `n` bars, oldest first.
     pub fn tail(&self, n: usize) -> impl Iterator<Item = &T> {
-        self.by_window.values().skip(self.len().saturating_sub(n))
+        // Walk back n bars rather than forward over all of them: a day of 1-second bars is
+        // 86,400 windows and the outputs ask for the newest 1000 twice a second.
+        let first = self.by_window.keys().rev().take(n).last().copied();
+        first
+            .into_iter()
+            .flat_map(|first| self.by_window.range(first..).map(|(_, bar)| bar))
     }
     /// Updates the bar of `window` with `update`, or creates it with `create`.
     pub fn upsert(
@@ -71,6 +129,198 @@ impl<T: Clone> BarSeries<T> {
                 .map(|(_, bar)| bar.clone())
                 .collect(),
             None => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tail_is_the_newest_n_oldest_first() {
+        let mut series = BarSeries::new();
+        for window in [300, 0, 100, 200] {
+            series.upsert(window, || window, |_| {});
+        }
+        let tail = |n| series.tail(n).copied().collect::<Vec<_>>();
+        assert_eq!(tail(0), Vec::<i64>::new());
+        assert_eq!(tail(2), vec![200, 300]);
+        assert_eq!(tail(4), vec![0, 100, 200, 300]);
+        assert_eq!(tail(9), vec![0, 100, 200, 300]);
+    }
+
+    /// Builds the bars of `trades` (ts, price, size) as the processor does.
+    fn bars_of(trades: &[(Millis, f64, f64)], window_ms: i64) -> Vec<Bar> {
+        let mut series = BarSeries::new();
+        for &(ts, price, size) in trades {
+            let window = window_start(ts, window_ms);
+            series.upsert(
+                window,
+                || Bar::new(window, price, size),
+                |bar| bar.update(price, size),
+            );
+        }
+        series.iter().copied().collect()
+    }
+
+    #[track_caller]
+    fn check(name: &str, trades: &[(Millis, f64, f64)], expected: &[Bar]) {
+        assert_eq!(bars_of(trades, 60_000), expected, "case {name}");
+    }
+
+    fn bar(ts: Millis, open: f64, high: f64, low: f64, close: f64, volume: f64) -> Bar {
+        Bar {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        }
+    }
+
+    #[test]
+    fn window_start_aligns_to_the_epoch() {
+        let cases: &[(&str, Millis, i64, Millis)] = &[
+            ("exactly a window start", 120_000, 60_000, 120_000),
+            ("the ms before it", 119_999, 60_000, 60_000),
+            ("the ms after it", 120_001, 60_000, 120_000),
+            ("the epoch", 0, 60_000, 0),
+            ("the ms before the epoch", -1, 60_000, -60_000),
+            ("a negative window start", -60_000, 60_000, -60_000),
+            (
+                "a real timestamp",
+                1_736_899_234_567,
+                60_000,
+                1_736_899_200_000,
+            ),
+            (
+                "one-second windows",
+                1_736_899_234_567,
+                1_000,
+                1_736_899_234_000,
+            ),
+            ("a window of one ms", -7, 1, -7),
+            (
+                "the earliest timestamp does not overflow",
+                i64::MIN + 1,
+                60_000,
+                i64::MIN,
+            ),
+        ];
+        for &(name, ts, window_ms, expected) in cases {
+            assert_eq!(window_start(ts, window_ms), expected, "case {name}");
+        }
+    }
+
+    #[test]
+    fn trades_make_bars() {
+        type Case<'a> = (&'a str, &'a [(Millis, f64, f64)], &'a [Bar]);
+        let cases: &[Case] = &[
+            ("no trade, no bar", &[], &[]),
+            (
+                "one trade",
+                &[(60_500, 10.0, 2.0)],
+                &[bar(60_000, 10.0, 10.0, 10.0, 10.0, 2.0)],
+            ),
+            (
+                "high and low tracked, close is the last",
+                &[
+                    (0, 10.0, 1.0),
+                    (1, 12.0, 1.0),
+                    (2, 9.0, 1.0),
+                    (3, 11.0, 1.0),
+                ],
+                &[bar(0, 10.0, 12.0, 9.0, 11.0, 4.0)],
+            ),
+            (
+                "volume accumulates",
+                &[(0, 10.0, 0.5), (10, 10.0, 0.25), (20, 10.0, 0.125)],
+                &[bar(0, 10.0, 10.0, 10.0, 10.0, 0.875)],
+            ),
+            (
+                "a trade at exactly a window start opens the next bar",
+                &[(59_999, 10.0, 1.0), (60_000, 11.0, 1.0)],
+                &[
+                    bar(0, 10.0, 10.0, 10.0, 10.0, 1.0),
+                    bar(60_000, 11.0, 11.0, 11.0, 11.0, 1.0),
+                ],
+            ),
+            (
+                "the open bar is updated in place",
+                &[(60_000, 10.0, 1.0), (61_000, 11.0, 1.0)],
+                &[bar(60_000, 10.0, 11.0, 10.0, 11.0, 2.0)],
+            ),
+            (
+                "an older bar is updated in place, its open kept",
+                &[(0, 10.0, 1.0), (60_000, 20.0, 1.0), (30_000, 5.0, 1.0)],
+                &[
+                    bar(0, 10.0, 10.0, 5.0, 5.0, 2.0),
+                    bar(60_000, 20.0, 20.0, 20.0, 20.0, 1.0),
+                ],
+            ),
+            (
+                "trades before the epoch",
+                &[(-1, 10.0, 1.0), (0, 11.0, 1.0)],
+                &[
+                    bar(-60_000, 10.0, 10.0, 10.0, 10.0, 1.0),
+                    bar(0, 11.0, 11.0, 11.0, 11.0, 1.0),
+                ],
+            ),
+        ];
+        for (name, trades, expected) in cases {
+            check(name, trades, expected);
+        }
+    }
+
+    #[test]
+    fn take_changed_returns_touched_bars_once() {
+        let touch = |series: &mut BarSeries<Bar>, window| {
+            series.upsert(
+                window,
+                || Bar::new(window, 1.0, 1.0),
+                |bar| bar.update(2.0, 1.0),
+            )
+        };
+        let windows = |bars: Vec<Bar>| bars.iter().map(|bar| bar.ts).collect::<Vec<_>>();
+        let mut series = BarSeries::new();
+        assert!(series.take_changed().is_empty());
+        touch(&mut series, 0);
+        touch(&mut series, 60_000);
+        assert_eq!(windows(series.take_changed()), [0, 60_000]);
+        assert!(series.take_changed().is_empty());
+        touch(&mut series, 60_000);
+        assert_eq!(windows(series.take_changed()), [60_000]);
+    }
+
+    proptest! {
+        /// Any split of a trade sequence into a first and a later part gives the same bars when
+        /// the bars of the two parts are merged window by window. Sizes are multiples of 1/1024
+        /// below 64 and there are few of them, so every partial sum is exact in an `f64` and the
+        /// grouping of the additions cannot change a volume: the comparison can be exact.
+        #[test]
+        fn any_split_gives_the_same_bars(
+            trades in prop::collection::vec((-200_000i64..400_000, 1u32..1000, 1u32..65_536), 0..60),
+            split in any::<prop::sample::Index>(),
+        ) {
+            let trades: Vec<(Millis, f64, f64)> = trades
+                .into_iter()
+                .map(|(ts, price, size)| (ts, f64::from(price) * 0.5, f64::from(size) / 1024.0))
+                .collect();
+            let at = split.index(trades.len() + 1);
+            let whole = bars_of(&trades, 60_000);
+            let first = bars_of(&trades[..at], 60_000);
+            let later = bars_of(&trades[at..], 60_000);
+            let mut stitched: BTreeMap<Millis, Bar> = first.into_iter().map(|b| (b.ts, b)).collect();
+            for bar in later {
+                stitched
+                    .entry(bar.ts)
+                    .and_modify(|earlier| *earlier = earlier.merge(bar))
+                    .or_insert(bar);
+            }
+            prop_assert_eq!(whole, stitched.into_values().collect::<Vec<_>>());
         }
     }
 }

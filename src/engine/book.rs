@@ -1,1 +1,545 @@
-//! TODO engine
+//! The order book: two ordered sides of price → size (SPEC 2.2).
+
+use std::cmp::Ordering;
+
+use super::Level;
+use super::price::Price;
+
+/// One side of the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookSide {
+    /// Buyers' levels; best = highest price.
+    Bid,
+    /// Sellers' levels; best = lowest price.
+    Ask,
+}
+
+/// The order book: bids and asks, each a map of price → size with no level of size 0.
+///
+/// Representation: each side is a sorted pair of vectors (prices, sizes) with the BEST level at
+/// the END (bids ascending, asks descending).
+/// - Updates cluster near the top of the book, so inserting or removing there shifts only the
+///   few levels above it; a `BTreeMap` would pay a pointer chase and a node allocation instead.
+/// - Best-first sums (OBI over the whole book after every row) walk one contiguous `f64` slice.
+/// - The cost is an O(distance from the top) shift for a change deep in the book, and an
+///   O(n log n) sort for a snapshot; both are rare next to top-of-book updates.
+///
+/// Invariant: no side holds a level of size 0 (or a non-finite size), and prices on each side
+/// are strictly ordered.
+#[derive(Debug, Clone, Default)]
+pub struct OrderBook {
+    bids: Ladder,
+    asks: Ladder,
+}
+
+impl OrderBook {
+    pub fn new() -> Self {
+        OrderBook::default()
+    }
+
+    /// Replaces both sides with the given levels. Levels of size 0 are dropped; among levels
+    /// of the same price the last one wins (after dropping, as the seed did with a dict built
+    /// from its filtered levels). An empty slice leaves that side empty.
+    pub fn apply_snapshot(&mut self, bids: &[Level], asks: &[Level]) {
+        self.bids.replace(BookSide::Bid, bids);
+        self.asks.replace(BookSide::Ask, asks);
+    }
+
+    /// Sets the size of each given level, in order; size 0 removes the level (removing a
+    /// missing level is no error). An empty slice changes nothing on that side.
+    pub fn apply_update(&mut self, bids: &[Level], asks: &[Level]) {
+        for level in bids {
+            self.bids.set(BookSide::Bid, *level);
+        }
+        for level in asks {
+            self.asks.set(BookSide::Ask, *level);
+        }
+    }
+
+    /// The highest bid, `None` when there is no bid.
+    pub fn best_bid(&self) -> Option<Level> {
+        self.bids.best()
+    }
+
+    /// The lowest ask, `None` when there is no ask.
+    pub fn best_ask(&self) -> Option<Level> {
+        self.asks.best()
+    }
+
+    /// Bids, best (highest price) first.
+    pub fn bids(&self) -> impl ExactSizeIterator<Item = Level> + '_ {
+        self.bids.best_first()
+    }
+
+    /// Asks, best (lowest price) first.
+    pub fn asks(&self) -> impl ExactSizeIterator<Item = Level> + '_ {
+        self.asks.best_first()
+    }
+
+    /// The levels of `side`, best first.
+    pub fn levels(&self, side: BookSide) -> impl ExactSizeIterator<Item = Level> + '_ {
+        self.ladder(side).best_first()
+    }
+
+    /// Sum of the sizes of the best `n` levels of `side` (all levels when `n` is `None`),
+    /// added best first so that the result does not depend on the representation.
+    pub fn top_sizes_sum(&self, side: BookSide, n: Option<usize>) -> f64 {
+        sum_best_first(self.ladder(side).top_sizes(n))
+    }
+
+    /// Sums of the sizes of the best `n` levels of both sides, as [`OrderBook::top_sizes_sum`]
+    /// gives them, in one pass (the two sums run side by side, so the hot OBI loop is not
+    /// bound by one chain of dependent additions).
+    pub fn top_sizes_sums(&self, n: Option<usize>) -> SizeSums {
+        let bids = self.bids.top_sizes(n);
+        let asks = self.asks.top_sizes(n);
+        let common = bids.len().min(asks.len());
+        let (bid_rest, bid_common) = bids.split_at(bids.len() - common);
+        let (ask_rest, ask_common) = asks.split_at(asks.len() - common);
+        let (mut b, mut a) = (0.0, 0.0);
+        for (bid, ask) in bid_common.iter().rev().zip(ask_common.iter().rev()) {
+            b += bid;
+            a += ask;
+        }
+        SizeSums {
+            bids: bid_rest.iter().rev().fold(b, |sum, size| sum + size),
+            asks: ask_rest.iter().rev().fold(a, |sum, size| sum + size),
+        }
+    }
+
+    /// Number of levels on `side`.
+    pub fn len(&self, side: BookSide) -> usize {
+        self.ladder(side).prices.len()
+    }
+
+    /// Whether both sides are empty.
+    pub fn is_empty(&self) -> bool {
+        self.bids.prices.is_empty() && self.asks.prices.is_empty()
+    }
+
+    /// Removes every level, keeping the allocations.
+    pub fn clear(&mut self) {
+        self.bids.clear();
+        self.asks.clear();
+    }
+
+    fn ladder(&self, side: BookSide) -> &Ladder {
+        match side {
+            BookSide::Bid => &self.bids,
+            BookSide::Ask => &self.asks,
+        }
+    }
+}
+
+/// Summed sizes of the two sides of the book.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SizeSums {
+    pub bids: f64,
+    pub asks: f64,
+}
+
+/// Adds `sizes` (stored worst first) from the best level down.
+#[inline]
+fn sum_best_first(sizes: &[f64]) -> f64 {
+    sizes.iter().rev().fold(0.0, |sum, size| sum + size)
+}
+
+/// Whether a size from a row deletes its level. The source sends only finite sizes `>= 0`;
+/// anything else (NaN, negative, infinite) is treated as a deletion rather than stored,
+/// so the book's invariant holds whatever it is given.
+#[inline]
+fn deletes(size: f64) -> bool {
+    !(size > 0.0 && size.is_finite())
+}
+
+/// One side, worst level first, best level last. `prices[i]` has size `sizes[i]`.
+#[derive(Debug, Clone, Default)]
+struct Ladder {
+    prices: Vec<Price>,
+    sizes: Vec<f64>,
+}
+
+impl Ladder {
+    /// Orders prices worst first: ascending for bids, descending for asks.
+    #[inline]
+    fn worst_first(side: BookSide, a: Price, b: Price) -> Ordering {
+        match side {
+            BookSide::Bid => a.cmp(&b),
+            BookSide::Ask => b.cmp(&a),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.prices.clear();
+        self.sizes.clear();
+    }
+
+    fn best(&self) -> Option<Level> {
+        Some(Level {
+            price: self.prices.last()?.get(),
+            size: *self.sizes.last()?,
+        })
+    }
+
+    fn best_first(&self) -> impl ExactSizeIterator<Item = Level> + '_ {
+        self.prices
+            .iter()
+            .rev()
+            .zip(self.sizes.iter().rev())
+            .map(|(price, &size)| Level {
+                price: price.get(),
+                size,
+            })
+    }
+
+    /// The sizes of the best `n` levels (all when `None`), still worst first.
+    #[inline]
+    fn top_sizes(&self, n: Option<usize>) -> &[f64] {
+        let len = self.sizes.len();
+        let take = n.map_or(len, |n| n.min(len));
+        &self.sizes[len - take..]
+    }
+
+    /// Where `price` is (`Ok`) or would be inserted (`Err`), as `binary_search` says it.
+    ///
+    /// Updates cluster at the top of the book, which is the end of the vectors. So the best
+    /// `TOP_SCAN` levels are checked first by counting those better than `price`: a loop
+    /// without an early exit over contiguous keys, which the compiler turns into a few vector
+    /// compares. Only a price below all of them is bisected in the rest.
+    #[inline]
+    fn find(&self, side: BookSide, price: Price) -> Result<usize, usize> {
+        const TOP_SCAN: usize = 32;
+        let len = self.prices.len();
+        let rest = len.saturating_sub(TOP_SCAN);
+        let top = &self.prices[rest..];
+        let key = price.bits();
+        let better = match side {
+            BookSide::Bid => top.iter().filter(|p| p.bits() > key).count(),
+            BookSide::Ask => top.iter().filter(|p| p.bits() < key).count(),
+        };
+        if better < top.len() {
+            // Sorted, so the `better` levels are the last ones and the next is the candidate.
+            let i = len - 1 - better;
+            return if self.prices[i] == price {
+                Ok(i)
+            } else {
+                Err(i + 1)
+            };
+        }
+        self.prices[..rest].binary_search_by(|probe| Self::worst_first(side, *probe, price))
+    }
+
+    /// Sets the size of one level; a deleting size removes it. Levels with an invalid price
+    /// (the source never sends them) are ignored.
+    fn set(&mut self, side: BookSide, level: Level) {
+        let Some(price) = Price::new(level.price) else {
+            return;
+        };
+        match self.find(side, price) {
+            Ok(i) if deletes(level.size) => {
+                self.prices.remove(i);
+                self.sizes.remove(i);
+            }
+            Ok(i) => self.sizes[i] = level.size,
+            Err(_) if deletes(level.size) => {}
+            Err(i) => {
+                self.prices.insert(i, price);
+                self.sizes.insert(i, level.size);
+            }
+        }
+    }
+
+    /// Replaces the side with `levels`: deleting sizes and invalid prices dropped, last of
+    /// equal prices wins.
+    fn replace(&mut self, side: BookSide, levels: &[Level]) {
+        self.clear();
+        let mut kept: Vec<(Price, f64)> = levels
+            .iter()
+            .filter(|level| !deletes(level.size))
+            .filter_map(|level| Some((Price::new(level.price)?, level.size)))
+            .collect();
+        // Stable, so equal prices stay in row order and the last of them is the last kept.
+        kept.sort_by(|a, b| Self::worst_first(side, a.0, b.0));
+        for (i, &(price, size)) in kept.iter().enumerate() {
+            let later_duplicate = kept.get(i + 1).is_some_and(|next| next.0 == price);
+            if !later_duplicate {
+                self.prices.push(price);
+                self.sizes.push(size);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn levels(pairs: &[(f64, f64)]) -> Vec<Level> {
+        pairs
+            .iter()
+            .map(|&(price, size)| Level { price, size })
+            .collect()
+    }
+
+    fn pairs(levels: impl Iterator<Item = Level>) -> Vec<(f64, f64)> {
+        levels.map(|level| (level.price, level.size)).collect()
+    }
+
+    enum Row<'a> {
+        Snapshot(&'a [(f64, f64)], &'a [(f64, f64)]),
+        Update(&'a [(f64, f64)], &'a [(f64, f64)]),
+    }
+
+    /// Applies `rows` to an empty book and compares both sides, best first.
+    #[track_caller]
+    fn check(name: &str, rows: &[Row], bids: &[(f64, f64)], asks: &[(f64, f64)]) {
+        let mut book = OrderBook::new();
+        for row in rows {
+            match row {
+                Row::Snapshot(b, a) => book.apply_snapshot(&levels(b), &levels(a)),
+                Row::Update(b, a) => book.apply_update(&levels(b), &levels(a)),
+            }
+        }
+        assert_eq!(pairs(book.bids()), bids, "case {name}: bids");
+        assert_eq!(pairs(book.asks()), asks, "case {name}: asks");
+    }
+
+    #[test]
+    fn rows_build_the_book() {
+        use Row::*;
+        type Case<'a> = (&'a str, &'a [Row<'a>], &'a [(f64, f64)], &'a [(f64, f64)]);
+        let cases: &[Case] = &[
+            ("empty book", &[], &[], &[]),
+            (
+                "snapshot sorts each side best first",
+                &[Snapshot(
+                    &[(99.0, 1.0), (100.0, 2.0), (98.0, 3.0)],
+                    &[(102.0, 1.0), (101.0, 2.0)],
+                )],
+                &[(100.0, 2.0), (99.0, 1.0), (98.0, 3.0)],
+                &[(101.0, 2.0), (102.0, 1.0)],
+            ),
+            (
+                "snapshot drops size-0 levels",
+                &[Snapshot(&[(100.0, 0.0), (99.0, 1.0)], &[(101.0, 0.0)])],
+                &[(99.0, 1.0)],
+                &[],
+            ),
+            (
+                "snapshot duplicate price: last wins",
+                &[Snapshot(&[(100.0, 1.0), (99.0, 1.0), (100.0, 5.0)], &[])],
+                &[(100.0, 5.0), (99.0, 1.0)],
+                &[],
+            ),
+            (
+                "snapshot duplicate price: a later size 0 is dropped first",
+                &[Snapshot(&[(100.0, 1.0), (100.0, 0.0)], &[])],
+                &[(100.0, 1.0)],
+                &[],
+            ),
+            (
+                "snapshot replaces both sides",
+                &[
+                    Snapshot(&[(100.0, 1.0), (99.0, 1.0)], &[(101.0, 1.0)]),
+                    Update(&[(98.0, 1.0)], &[(103.0, 1.0)]),
+                    Snapshot(&[(90.0, 2.0)], &[(91.0, 2.0)]),
+                ],
+                &[(90.0, 2.0)],
+                &[(91.0, 2.0)],
+            ),
+            (
+                "empty side of a snapshot empties that side",
+                &[
+                    Snapshot(&[(100.0, 1.0)], &[(101.0, 1.0)]),
+                    Snapshot(&[(100.0, 1.0)], &[]),
+                ],
+                &[(100.0, 1.0)],
+                &[],
+            ),
+            (
+                "update inserts, changes and deletes",
+                &[
+                    Snapshot(&[(100.0, 1.0), (99.0, 1.0)], &[(101.0, 1.0), (102.0, 1.0)]),
+                    Update(
+                        &[(100.5, 3.0), (99.0, 0.0)],
+                        &[(101.0, 7.0), (102.0, 0.0), (100.7, 1.0)],
+                    ),
+                ],
+                &[(100.5, 3.0), (100.0, 1.0)],
+                &[(100.7, 1.0), (101.0, 7.0)],
+            ),
+            (
+                "deleting a missing level is no error",
+                &[
+                    Snapshot(&[(100.0, 1.0)], &[(101.0, 1.0)]),
+                    Update(&[(42.0, 0.0)], &[(43.0, 0.0)]),
+                ],
+                &[(100.0, 1.0)],
+                &[(101.0, 1.0)],
+            ),
+            (
+                "empty update changes nothing",
+                &[Snapshot(&[(100.0, 1.0)], &[(101.0, 1.0)]), Update(&[], &[])],
+                &[(100.0, 1.0)],
+                &[(101.0, 1.0)],
+            ),
+            (
+                "update before any snapshot applies to the empty book",
+                &[Update(&[(100.0, 1.0), (100.0, 2.0)], &[(101.0, 0.0)])],
+                &[(100.0, 2.0)],
+                &[],
+            ),
+            (
+                "invalid prices are ignored, invalid sizes delete",
+                &[
+                    Snapshot(&[(100.0, 1.0), (99.0, 1.0)], &[]),
+                    Update(
+                        &[
+                            (f64::NAN, 1.0),
+                            (-1.0, 1.0),
+                            (100.0, f64::NAN),
+                            (99.0, -1.0),
+                        ],
+                        &[],
+                    ),
+                ],
+                &[],
+                &[],
+            ),
+        ];
+        for (name, rows, bids, asks) in cases {
+            check(name, rows, bids, asks);
+        }
+    }
+
+    #[test]
+    fn best_levels_are_none_on_an_empty_side() {
+        let mut book = OrderBook::new();
+        assert_eq!((book.best_bid(), book.best_ask()), (None, None));
+        book.apply_update(&levels(&[(100.0, 1.0), (99.0, 2.0)]), &[]);
+        assert_eq!(
+            book.best_bid(),
+            Some(Level {
+                price: 100.0,
+                size: 1.0
+            })
+        );
+        assert_eq!(book.best_ask(), None);
+        assert_eq!((book.len(BookSide::Bid), book.len(BookSide::Ask)), (2, 0));
+        assert!(!book.is_empty());
+        book.clear();
+        assert!(book.is_empty());
+    }
+
+    #[test]
+    fn top_sizes_sum_counts_the_best_levels() {
+        let mut book = OrderBook::new();
+        book.apply_snapshot(
+            &levels(&[(100.0, 1.0), (99.0, 2.0), (98.0, 4.0)]),
+            &levels(&[(101.0, 8.0), (102.0, 16.0)]),
+        );
+        let cases: &[(&str, BookSide, Option<usize>, f64)] = &[
+            ("all bids", BookSide::Bid, None, 7.0),
+            ("best bid", BookSide::Bid, Some(1), 1.0),
+            ("best two bids", BookSide::Bid, Some(2), 3.0),
+            ("more than there are", BookSide::Bid, Some(10), 7.0),
+            ("none", BookSide::Bid, Some(0), 0.0),
+            ("all asks", BookSide::Ask, None, 24.0),
+            ("best ask", BookSide::Ask, Some(1), 8.0),
+        ];
+        for &(name, side, n, expected) in cases {
+            assert_eq!(book.top_sizes_sum(side, n), expected, "case {name}");
+        }
+        assert_eq!(
+            book.top_sizes_sums(Some(2)),
+            SizeSums {
+                bids: 3.0,
+                asks: 24.0
+            }
+        );
+        assert_eq!(
+            book.top_sizes_sums(None),
+            SizeSums {
+                bids: 7.0,
+                asks: 24.0
+            }
+        );
+    }
+
+    fn arb_level() -> impl Strategy<Value = Level> {
+        // A few prices so updates hit existing levels; sizes include many zeros.
+        (1u32..20, prop_oneof![Just(0.0), 0.5f64..10.0]).prop_map(|(tick, size)| Level {
+            price: f64::from(tick) * 0.5,
+            size,
+        })
+    }
+
+    fn arb_row() -> impl Strategy<Value = (bool, Vec<Level>, Vec<Level>)> {
+        (
+            prop::bool::weighted(0.15),
+            prop::collection::vec(arb_level(), 0..12),
+            prop::collection::vec(arb_level(), 0..12),
+        )
+    }
+
+    proptest! {
+        /// After any sequence of rows, no level has size 0, each side is strictly ordered best
+        /// first, and the combined sums agree with the one-side sums.
+        #[test]
+        fn book_invariants_hold(rows in prop::collection::vec(arb_row(), 0..40)) {
+            let mut book = OrderBook::new();
+            for (snapshot, bids, asks) in &rows {
+                if *snapshot {
+                    book.apply_snapshot(bids, asks);
+                } else {
+                    book.apply_update(bids, asks);
+                }
+                let bids: Vec<Level> = book.bids().collect();
+                let asks: Vec<Level> = book.asks().collect();
+                prop_assert!(bids.iter().chain(&asks).all(|level| level.size > 0.0));
+                prop_assert!(bids.windows(2).all(|w| w[0].price > w[1].price));
+                prop_assert!(asks.windows(2).all(|w| w[0].price < w[1].price));
+                for n in [None, Some(1), Some(3)] {
+                    let sums = book.top_sizes_sums(n);
+                    prop_assert_eq!(sums.bids, book.top_sizes_sum(BookSide::Bid, n));
+                    prop_assert_eq!(sums.asks, book.top_sizes_sum(BookSide::Ask, n));
+                }
+            }
+        }
+
+        /// The book agrees with a plain map model of SPEC 2.2.
+        #[test]
+        fn book_matches_a_map_model(rows in prop::collection::vec(arb_row(), 0..40)) {
+            use std::collections::BTreeMap;
+            let mut book = OrderBook::new();
+            let mut model: [BTreeMap<Price, f64>; 2] = Default::default();
+            for (snapshot, bids, asks) in &rows {
+                if *snapshot {
+                    book.apply_snapshot(bids, asks);
+                } else {
+                    book.apply_update(bids, asks);
+                }
+                for (side, levels) in model.iter_mut().zip([bids, asks]) {
+                    if *snapshot {
+                        side.clear();
+                    }
+                    for level in levels {
+                        let price = Price::new(level.price).unwrap();
+                        if level.size > 0.0 {
+                            side.insert(price, level.size);
+                        } else if !*snapshot {
+                            side.remove(&price);
+                        }
+                    }
+                }
+                let model_bids: Vec<(f64, f64)> =
+                    model[0].iter().rev().map(|(p, s)| (p.get(), *s)).collect();
+                let model_asks: Vec<(f64, f64)> =
+                    model[1].iter().map(|(p, s)| (p.get(), *s)).collect();
+                prop_assert_eq!(pairs(book.bids()), model_bids);
+                prop_assert_eq!(pairs(book.asks()), model_asks);
+            }
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub mod metrics;
 pub mod price;
 pub mod processor;
 
-pub use bars::{Bar, BarSeries};
-// pub use book::OrderBook;
+pub use bars::{Bar, BarSeries, window_start};
+pub use book::{BookSide, OrderBook, SizeSums};
 pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
-pub use metrics::{MetricBar, Ohlc};
-// pub use price::Price;
+pub use metrics::{MetricBar, Ohlc, obi};
+pub use price::Price;
 pub use processor::{Applied, Changes, Counts, Processor, ProcessorConfig};

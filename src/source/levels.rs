@@ -1,1 +1,624 @@
-//! TODO source
+//! Level text (SPEC 1.3): a list of `[price, size, ...]` levels, in JSON or Python-literal notation.
+//!
+//! A hand-written byte scanner, because this is the hottest code of a run (one snapshot row holds
+//! hundreds of levels). It allocates nothing per level, never recurses (nested values are walked
+//! with an explicit stack, so 100,000 open brackets cost memory, not the call stack) and never
+//! panics: every index goes through `get`.
+//!
+//! The grammar is the union of JSON and what Python's `ast.literal_eval` returns for such lists:
+//! strings in `"` or `'`, lists `[...]`, tuples `(...)`, trailing commas (`[a, b,]`, `(a,)`),
+//! numbers with an optional sign (`+1.5`, `.5`, `1.`), and the constants `null`, `true`, `false`,
+//! `None`, `True`, `False`. A level is a list or tuple whose first two elements are the price and
+//! the size, as numbers or numeric strings (SPEC 1.2); further elements are checked for syntax and
+//! otherwise ignored.
+//!
+//! One reading that differs from Python: a parenthesised single value in a level's place,
+//! `(['1', '2'])`, is read as a one-element tuple (an invalid level), where Python would drop the
+//! parentheses.
+
+use std::fmt;
+
+use crate::engine::Level;
+
+use super::number::{self, NumError};
+
+/// The largest price or size accepted (SPEC 1.2): no sum of them can overflow.
+pub const MAX_VALUE: f64 = 1e15;
+
+/// Why a level text was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LevelError {
+    /// The text is not a list of values in either notation (`BadReason::LevelText`).
+    Syntax {
+        /// Byte offset where reading stopped.
+        offset: usize,
+    },
+    /// The text parses, but a level is not a valid `[price, size, ...]` (`BadReason::InvalidLevel`).
+    Invalid {
+        /// Zero-based position of the first invalid level.
+        index: usize,
+        why: InvalidLevel,
+    },
+}
+
+/// What is wrong with a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidLevel {
+    /// Not a list or tuple.
+    NotAList,
+    /// Fewer than two elements.
+    TooShort,
+    /// The price is not a number or numeric string.
+    PriceNotNumber,
+    /// The size is not a number or numeric string.
+    SizeNotNumber,
+    /// The price is not finite, > 0 and <= 1e15.
+    PriceOutOfRange,
+    /// The size is not finite, >= 0 and <= 1e15.
+    SizeOutOfRange,
+}
+
+impl fmt::Display for LevelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LevelError::Syntax { offset } => {
+                write!(f, "not a JSON or Python list of levels (at byte {offset})")
+            }
+            LevelError::Invalid { index, why } => {
+                let why = match why {
+                    InvalidLevel::NotAList => "is not a list or tuple",
+                    InvalidLevel::TooShort => "has fewer than 2 elements",
+                    InvalidLevel::PriceNotNumber => "has a price that is not a number",
+                    InvalidLevel::SizeNotNumber => "has a size that is not a number",
+                    InvalidLevel::PriceOutOfRange => "has a price not in (0, 1e15]",
+                    InvalidLevel::SizeOutOfRange => "has a size not in [0, 1e15]",
+                };
+                write!(f, "level {index} {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LevelError {}
+
+/// Parses level text into `out` (cleared first). Empty or blank text and `[]` give no levels.
+/// Levels of size 0 are kept: in an update they delete a level.
+///
+/// # Errors
+/// [`LevelError::Syntax`] when the text is not a list in either notation;
+/// [`LevelError::Invalid`] when it is, but a level is not a valid price and size. Syntax wins
+/// when the text has both problems, so the reason does not depend on which comes first.
+pub fn parse_levels(text: &[u8], out: &mut Vec<Level>) -> Result<(), LevelError> {
+    out.clear();
+    let mut p = Parser {
+        b: text,
+        i: 0,
+        stack: Vec::new(),
+    };
+    let result = p.levels(out);
+    if result.is_err() {
+        out.clear();
+    }
+    result
+}
+
+/// Result of reading one element that should be a number.
+enum Element {
+    Number(f64),
+    NotNumber,
+}
+
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
+    /// Closing brackets of the values being skipped; empty (and unallocated) unless a skipped
+    /// value nests.
+    stack: Vec<u8>,
+}
+
+impl Parser<'_> {
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline(always)]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn syntax<T>(&self) -> Result<T, LevelError> {
+        Err(LevelError::Syntax { offset: self.i })
+    }
+
+    fn levels(&mut self, out: &mut Vec<Level>) -> Result<(), LevelError> {
+        self.ws();
+        match self.peek() {
+            None => return Ok(()),
+            Some(b'[') => self.i += 1,
+            Some(_) => return self.syntax(),
+        }
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return self.end();
+        }
+        // The first invalid level; reading goes on so that a syntax error later still wins.
+        let mut invalid: Option<LevelError> = None;
+        let mut index = 0;
+        loop {
+            match self.level()? {
+                Ok(level) => out.push(level),
+                Err(why) => {
+                    invalid.get_or_insert(LevelError::Invalid { index, why });
+                }
+            }
+            index += 1;
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                    if self.peek() == Some(b']') {
+                        self.i += 1;
+                        break;
+                    }
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    break;
+                }
+                _ => return self.syntax(),
+            }
+        }
+        self.end()?;
+        match invalid {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Only whitespace may follow the list.
+    fn end(&mut self) -> Result<(), LevelError> {
+        self.ws();
+        if self.i < self.b.len() {
+            return self.syntax();
+        }
+        Ok(())
+    }
+
+    /// One level; the outer `Result` is syntax, the inner one validity.
+    #[inline]
+    fn level(&mut self) -> Result<Result<Level, InvalidLevel>, LevelError> {
+        let close = match self.peek() {
+            Some(b'[') => b']',
+            Some(b'(') => b')',
+            _ => {
+                self.skip_value()?;
+                return Ok(Err(InvalidLevel::NotAList));
+            }
+        };
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.i += 1;
+            return Ok(Err(InvalidLevel::TooShort));
+        }
+        let price = self.element()?;
+        self.ws();
+        match self.peek() {
+            Some(b',') => self.i += 1,
+            Some(c) if c == close => {
+                self.i += 1;
+                return Ok(Err(InvalidLevel::TooShort));
+            }
+            _ => return self.syntax(),
+        }
+        self.ws();
+        if self.peek() == Some(close) {
+            // `('41006.8',)`: a one-element tuple.
+            self.i += 1;
+            return Ok(Err(InvalidLevel::TooShort));
+        }
+        let size = self.element()?;
+        // Further elements: checked for syntax, ignored.
+        loop {
+            self.ws();
+            match self.peek() {
+                Some(c) if c == close => {
+                    self.i += 1;
+                    break;
+                }
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                    match self.peek() {
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            break;
+                        }
+                        // The common OKX tail `"0","1"`: strings, skipped without the stack.
+                        Some(quote @ (b'"' | b'\'')) => {
+                            self.i += 1;
+                            self.string_end(quote)?;
+                        }
+                        _ => self.skip_value()?,
+                    }
+                }
+                _ => return self.syntax(),
+            }
+        }
+        Ok(validate(price, size))
+    }
+
+    /// An element that should be a price or a size.
+    #[inline]
+    fn element(&mut self) -> Result<Element, LevelError> {
+        match self.peek() {
+            Some(quote @ (b'"' | b'\'')) => {
+                let start = self.i + 1;
+                // Fast path: the number runs right up to the closing quote.
+                let (end, value) = number::scan(self.b, start);
+                if let (Some(&c), Ok(v)) = (self.b.get(end), value) {
+                    if c == quote {
+                        self.i = end + 1;
+                        return Ok(Element::Number(v));
+                    }
+                }
+                self.i = start;
+                let inner_end = self.string_end(quote)?;
+                let inner = self.b.get(start..inner_end).unwrap_or_default();
+                Ok(match number::parse_number(inner) {
+                    Ok(v) => Element::Number(v),
+                    Err(NumError::NotFinite) => Element::Number(f64::INFINITY),
+                    Err(NumError::Shape) => Element::NotNumber,
+                })
+            }
+            Some(b'0'..=b'9' | b'-' | b'+' | b'.') => Ok(match self.bare_number()? {
+                Ok(v) => Element::Number(v),
+                Err(_) => Element::Number(f64::INFINITY),
+            }),
+            _ => {
+                self.skip_value()?;
+                Ok(Element::NotNumber)
+            }
+        }
+    }
+
+    /// A number outside quotes. A malformed one is a syntax error; a too large one is a valid
+    /// literal with an invalid value.
+    #[inline]
+    fn bare_number(&mut self) -> Result<Result<f64, NumError>, LevelError> {
+        let (end, value) = number::scan(self.b, self.i);
+        self.i = end;
+        if value == Err(NumError::Shape) {
+            return self.syntax();
+        }
+        // `1x`, `0x10`, `1_000`: the token goes on past the number.
+        match self.peek() {
+            None | Some(b' ' | b'\n' | b'\r' | b'\t' | b',' | b']' | b')') => Ok(value),
+            Some(_) => self.syntax(),
+        }
+    }
+
+    /// Moves past the string whose opening quote is just before `self.i`; returns the index of
+    /// its closing quote.
+    #[inline]
+    fn string_end(&mut self, quote: u8) -> Result<usize, LevelError> {
+        while let Some(c) = self.peek() {
+            if c == quote {
+                let end = self.i;
+                self.i += 1;
+                return Ok(end);
+            }
+            // A backslash escapes the next byte, whatever it is.
+            self.i += if c == b'\\' { 2 } else { 1 };
+        }
+        self.i = self.b.len();
+        self.syntax()
+    }
+
+    /// Checks and moves past one value of any kind, without recursion.
+    fn skip_value(&mut self) -> Result<(), LevelError> {
+        self.stack.clear();
+        loop {
+            // A value is expected here.
+            self.ws();
+            match self.peek() {
+                Some(b'[') => {
+                    self.i += 1;
+                    self.stack.push(b']');
+                    self.ws();
+                    if self.peek() != Some(b']') {
+                        continue;
+                    }
+                    self.i += 1;
+                    self.stack.pop();
+                }
+                Some(b'(') => {
+                    self.i += 1;
+                    self.stack.push(b')');
+                    self.ws();
+                    if self.peek() != Some(b')') {
+                        continue;
+                    }
+                    self.i += 1;
+                    self.stack.pop();
+                }
+                Some(quote @ (b'"' | b'\'')) => {
+                    self.i += 1;
+                    self.string_end(quote)?;
+                }
+                Some(b'0'..=b'9' | b'-' | b'+' | b'.') => {
+                    // A too large number is still a well-formed ignored value.
+                    let _ = self.bare_number()?;
+                }
+                Some(b'a'..=b'z' | b'A'..=b'Z') => {
+                    let start = self.i;
+                    while let Some(b'a'..=b'z' | b'A'..=b'Z') = self.peek() {
+                        self.i += 1;
+                    }
+                    match self.b.get(start..self.i) {
+                        Some(b"null" | b"true" | b"false" | b"None" | b"True" | b"False") => {}
+                        _ => {
+                            self.i = start;
+                            return self.syntax();
+                        }
+                    }
+                }
+                _ => return self.syntax(),
+            }
+            // After a value: close the containers that end here, or go on to the next element.
+            loop {
+                let Some(&close) = self.stack.last() else {
+                    return Ok(());
+                };
+                self.ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                        if self.peek() == Some(close) {
+                            self.i += 1;
+                            self.stack.pop();
+                        } else {
+                            break;
+                        }
+                    }
+                    Some(c) if c == close => {
+                        self.i += 1;
+                        self.stack.pop();
+                    }
+                    _ => return self.syntax(),
+                }
+            }
+        }
+    }
+}
+
+#[inline]
+fn validate(price: Element, size: Element) -> Result<Level, InvalidLevel> {
+    let Element::Number(price) = price else {
+        return Err(InvalidLevel::PriceNotNumber);
+    };
+    let Element::Number(size) = size else {
+        return Err(InvalidLevel::SizeNotNumber);
+    };
+    // Written so that NaN fails every test.
+    if !(price > 0.0 && price <= MAX_VALUE) {
+        return Err(InvalidLevel::PriceOutOfRange);
+    }
+    if !(0.0..=MAX_VALUE).contains(&size) {
+        return Err(InvalidLevel::SizeOutOfRange);
+    }
+    // `-0` is a size of 0.
+    Ok(Level {
+        price,
+        size: size + 0.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<Vec<(f64, f64)>, LevelError> {
+        let mut out = vec![Level {
+            price: 9.0,
+            size: 9.0,
+        }];
+        parse_levels(text.as_bytes(), &mut out)?;
+        Ok(out.iter().map(|l| (l.price, l.size)).collect())
+    }
+
+    fn check(text: &str, expected: &[(f64, f64)]) {
+        assert_eq!(parse(text), Ok(expected.to_vec()), "{text:?}");
+    }
+
+    fn syntax(text: &str) {
+        assert!(
+            matches!(parse(text), Err(LevelError::Syntax { .. })),
+            "{text:?} should be a syntax error, got {:?}",
+            parse(text)
+        );
+    }
+
+    fn invalid(text: &str, index: usize, why: InvalidLevel) {
+        assert_eq!(
+            parse(text),
+            Err(LevelError::Invalid { index, why }),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn nothing() {
+        for text in ["", "  \n", "[]", " [ ] ", "[\n]"] {
+            check(text, &[]);
+        }
+    }
+
+    #[test]
+    fn json() {
+        check(
+            r#"[["41006.8","0.60038921","0","1"],["41006.3","1.5","0","2"]]"#,
+            &[(41006.8, 0.60038921), (41006.3, 1.5)],
+        );
+        check(
+            r#"[["61837.63000000", "3.78826000"], ["61820.99000000", "0.00000000"]]"#,
+            &[(61837.63, 3.78826), (61820.99, 0.0)],
+        );
+        check("[[1, 2.5], [3e2, 0]]", &[(1.0, 2.5), (300.0, 0.0)]);
+        check(r#"[[" 1 ", "2"]]"#, &[(1.0, 2.0)]);
+    }
+
+    #[test]
+    fn python_literal() {
+        check(
+            "[['41006.8', '0.6', '0', '1'], ('41006.3', 1.5)]",
+            &[(41006.8, 0.6), (41006.3, 1.5)],
+        );
+        check("[('1', '2',), ['3', '4', ], ]", &[(1.0, 2.0), (3.0, 4.0)]);
+        check("[(+1.5, -0), [.5, 1.]]", &[(1.5, 0.0), (0.5, 1.0)]);
+        check(
+            "[[1, 2, None, True, False, 'x', \"y\", [1, (2,), []], ()]]",
+            &[(1.0, 2.0)],
+        );
+        check(
+            r#"[[1, 2, null, true, false, "a\"b", 'c\'d']]"#,
+            &[(1.0, 2.0)],
+        );
+    }
+
+    #[test]
+    fn syntax_errors() {
+        for text in [
+            "x",
+            "[",
+            "[[1, 2]",
+            "[[1, 2]]]",
+            "[[1, 2)]",
+            "[(1, 2]]",
+            "[[1 2]]",
+            "[[1, 2],,]",
+            "[,]",
+            "[[1,,2]]",
+            "[['1', '2'] x]",
+            "[[1, 2]] x",
+            "[[1_000, 2]]",
+            "[[0x10, 2]]",
+            "[[1e, 2]]",
+            "[[inf, 2]]",
+            "[[nan, 2]]",
+            "[[1, 2, nul]]",
+            "[[1, 2, {}]]",
+            "[['1, 2]]",
+            "{\"a\": 1}",
+            "[[1, 2, [[[]]]]",
+            "[[1, 2]], [[3, 4]]",
+        ] {
+            syntax(text);
+        }
+    }
+
+    #[test]
+    fn invalid_levels() {
+        invalid("[[1, 2], [0, 1]]", 1, InvalidLevel::PriceOutOfRange);
+        invalid("[[-1, 1]]", 0, InvalidLevel::PriceOutOfRange);
+        invalid("[['1e16', 1]]", 0, InvalidLevel::PriceOutOfRange);
+        invalid("[[1e400, 1]]", 0, InvalidLevel::PriceOutOfRange);
+        invalid("[[1, -1]]", 0, InvalidLevel::SizeOutOfRange);
+        invalid("[[1, '1e16']]", 0, InvalidLevel::SizeOutOfRange);
+        invalid("[[1, '1e400']]", 0, InvalidLevel::SizeOutOfRange);
+        invalid("[['abc', 1]]", 0, InvalidLevel::PriceNotNumber);
+        invalid("[['nan', 1]]", 0, InvalidLevel::PriceNotNumber);
+        invalid("[['inf', 1]]", 0, InvalidLevel::PriceNotNumber);
+        invalid("[['1_0', 1]]", 0, InvalidLevel::PriceNotNumber);
+        invalid("[[1, None]]", 0, InvalidLevel::SizeNotNumber);
+        invalid("[[1, [2]]]", 0, InvalidLevel::SizeNotNumber);
+        invalid("[[1]]", 0, InvalidLevel::TooShort);
+        invalid("[('1',)]", 0, InvalidLevel::TooShort);
+        invalid("[()]", 0, InvalidLevel::TooShort);
+        invalid("[[]]", 0, InvalidLevel::TooShort);
+        invalid("['1', '2']", 0, InvalidLevel::NotAList);
+        invalid("[1, 2]", 0, InvalidLevel::NotAList);
+        // A syntax error after an invalid level still makes the text unparsable.
+        syntax("[[0, 1], [1, 2");
+    }
+
+    #[test]
+    fn deep_nesting_neither_recurses_nor_panics() {
+        let deep = "[".repeat(100_000);
+        syntax(&deep);
+        let deep = format!("[[1, 2, {}{}]]", "[".repeat(100_000), "]".repeat(100_000));
+        check(&deep, &[(1.0, 2.0)]);
+        let deep = format!("[[1, 2, {}{}]]", "(".repeat(100_000), ")".repeat(99_999));
+        syntax(&deep);
+    }
+
+    #[test]
+    fn large_text() {
+        let row = r#"["41006.8","0.60038921","0","1"],"#;
+        let text = format!("[{}]", row.repeat(310_000).trim_end_matches(','));
+        assert!(text.len() > 10_000_000);
+        assert_eq!(parse(&text).map(|v| v.len()), Ok(310_000));
+    }
+
+    fn level_strategy() -> impl Strategy<Value = (f64, f64)> {
+        (
+            1u64..=10_000_000_000,
+            0u32..9,
+            0u64..=10_000_000_000,
+            0u32..9,
+        )
+            .prop_map(|(p, pe, s, se)| {
+                (
+                    format!("{p}e-{pe}").parse().unwrap(),
+                    format!("{s}e-{se}").parse().unwrap(),
+                )
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut out = Vec::new();
+            let _ = parse_levels(&bytes, &mut out);
+        }
+
+        #[test]
+        fn never_panics_on_near_misses(text in r#"[\[\]\(\)'", 0-9.eE+\-a-zN]{0,80}"#) {
+            let mut out = Vec::new();
+            let _ = parse_levels(text.as_bytes(), &mut out);
+        }
+
+        #[test]
+        fn round_trips_both_notations(
+            levels in proptest::collection::vec(level_strategy(), 0..20),
+            python in any::<bool>(),
+            quoted in any::<bool>(),
+            extra in any::<bool>(),
+        ) {
+            let q = if python { "'" } else { "\"" };
+            let items: Vec<String> = levels
+                .iter()
+                .enumerate()
+                .map(|(i, (p, s))| {
+                    let (open, close) = if python && i % 2 == 1 { ("(", ")") } else { ("[", "]") };
+                    let (p, s) = if quoted {
+                        (format!("{q}{p}{q}"), format!("{q}{s}{q}"))
+                    } else {
+                        (format!("{p:?}"), format!("{s:?}"))
+                    };
+                    let tail = if extra { format!(", {q}0{q}, {}", i + 1) } else { String::new() };
+                    format!("{open}{p}, {s}{tail}{close}")
+                })
+                .collect();
+            let text = format!("[{}]", items.join(", "));
+            prop_assert_eq!(parse(&text), Ok(levels));
+        }
+    }
+}

@@ -1,1 +1,233 @@
-//! TODO source
+//! Numbers stored as text (SPEC 1.2): ASCII decimal, optional sign, point and exponent.
+//!
+//! `f64::from_str` alone would also take `inf`, `NaN` and `infinity`, so the shape is checked
+//! here first, in the same pass that computes the value. Values are correctly rounded: the common
+//! case (at most 19 digits, a small power of ten) is exact in `f64` arithmetic
+//! (Clinger's fast path); anything else is handed, already validated, to the standard parser.
+
+/// Why a text is not a usable number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumError {
+    /// Not a decimal number: empty, a stray character, `inf`, `nan`, hex, `_`, `,`, ...
+    Shape,
+    /// A well-formed number too large for `f64` (such as `1e400`).
+    NotFinite,
+}
+
+/// Reads `text` as a decimal number; surrounding ASCII whitespace is allowed.
+///
+/// # Errors
+/// [`NumError::Shape`] when `text` is not a decimal number, [`NumError::NotFinite`] when its
+/// value does not fit an `f64`.
+pub fn parse_number(text: &[u8]) -> Result<f64, NumError> {
+    let text = text.trim_ascii();
+    let (end, value) = scan(text, 0);
+    if end != text.len() {
+        return Err(NumError::Shape);
+    }
+    value
+}
+
+/// Scans the longest decimal number starting at `start`: `[+-]? digits? (. digits?)? ([eE][+-]? digits)?`
+/// with at least one digit before the exponent.
+///
+/// Returns the index just after what was taken and the value. The caller decides whether what
+/// follows may end a number. Never panics, whatever `start` is.
+#[inline]
+pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
+    let mut i = start;
+    let negative = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    // Up to 19 digits fit a u64 exactly; longer numbers take the slow path, so wrapping here
+    // never matters.
+    let mut mantissa: u64 = 0;
+    let int_start = i;
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let mut digits = i - int_start;
+    let mut fraction = 0usize;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let frac_start = i;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        fraction = i - frac_start;
+        digits += fraction;
+    }
+    if digits == 0 {
+        return (i, Err(NumError::Shape));
+    }
+    let truncated = digits > 19;
+    let mut exp10 = -(fraction.min(1_000_000) as i64);
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        let exp_negative = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let exp_start = i;
+        let mut exp: i64 = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            // Saturate: anything this large is 0 or infinite anyway.
+            exp = (exp * 10 + i64::from(d)).min(1_000_000);
+            i += 1;
+        }
+        if i == exp_start {
+            return (i, Err(NumError::Shape));
+        }
+        exp10 += if exp_negative { -exp } else { exp };
+    }
+
+    let value = if truncated {
+        slow(&b[start..i])
+    } else if mantissa == 0 {
+        Ok(0.0)
+    } else if mantissa <= (1u64 << 53) && (-22..=22).contains(&exp10) {
+        // Both operands are exact in f64, so one correctly rounded operation gives the
+        // correctly rounded result.
+        let m = mantissa as f64;
+        Ok(if exp10 < 0 {
+            m / POW10[(-exp10) as usize]
+        } else {
+            m * POW10[exp10 as usize]
+        })
+    } else {
+        slow(&b[start..i])
+    };
+    let value = value.map(|v| if negative { -v } else { v });
+    (i, value)
+}
+
+/// The standard parser, for the rare numbers outside the fast path. `text` has been validated
+/// as a decimal number, so only its value can be a problem.
+#[cold]
+fn slow(text: &[u8]) -> Result<f64, NumError> {
+    let text = std::str::from_utf8(text).map_err(|_| NumError::Shape)?;
+    let value: f64 = text.parse().map_err(|_| NumError::Shape)?;
+    if value.is_finite() {
+        // The sign is applied by the caller.
+        Ok(value.abs())
+    } else {
+        Err(NumError::NotFinite)
+    }
+}
+
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: Result<f64, NumError>) {
+        let got = parse_number(text.as_bytes());
+        match (got, expected) {
+            (Ok(a), Ok(b)) => assert!(
+                a == b && a.is_sign_negative() == b.is_sign_negative(),
+                "{text:?}: {a} != {b}"
+            ),
+            (a, b) => assert_eq!(a, b, "{text:?}"),
+        }
+    }
+
+    #[test]
+    #[allow(clippy::excessive_precision)]
+    fn accepts_decimal_shapes() {
+        for (text, value) in [
+            ("0", 0.0),
+            ("41006.8", 41006.8),
+            ("0.60038921", 0.60038921),
+            ("  1.5 ", 1.5),
+            ("\t2\n", 2.0),
+            ("+3", 3.0),
+            ("-3.25", -3.25),
+            ("1.", 1.0),
+            (".5", 0.5),
+            ("1e3", 1000.0),
+            ("1E+3", 1000.0),
+            ("25e-1", 2.5),
+            ("9.0e-05", 9.0e-05),
+            ("0.00000000", 0.0),
+            ("61837.63000000", 61837.63),
+            ("1e15", 1e15),
+            ("1e-400", 0.0),
+            (
+                "123456789012345678901234567890",
+                123456789012345678901234567890.0,
+            ),
+            ("0.1234567890123456789012345", 0.1234567890123456789012345),
+            ("9007199254740993", 9007199254740993.0),
+            ("18446744073709551616", 18446744073709551616.0),
+            ("0.00000000000000000000000", 0.0),
+            ("1.7976931348623157e308", f64::MAX),
+        ] {
+            check(text, Ok(value));
+        }
+    }
+
+    #[test]
+    fn rejects_other_shapes() {
+        for text in [
+            "", " ", "+", "-", ".", "e5", "1e", "1e+", "1_000", "1,5", "1 000", "inf", "-inf",
+            "Infinity", "nan", "NaN", "0x10", "1.2.3", "--1", "1a", "٣", "１", "1.5f",
+        ] {
+            check(text, Err(NumError::Shape));
+        }
+    }
+
+    #[test]
+    fn rejects_infinite_values() {
+        check("1e400", Err(NumError::NotFinite));
+        check("-1e309", Err(NumError::NotFinite));
+        check("1e1000000000000", Err(NumError::NotFinite));
+    }
+
+    #[test]
+    fn agrees_with_std_on_many_values() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let int = x % 100_000_000;
+            let frac = (x >> 32) % 100_000_000;
+            let text = format!("{int}.{frac:08}e{}", (x >> 60) as i64 - 8);
+            let expected: f64 = text.parse().unwrap();
+            check(&text, Ok(expected));
+        }
+    }
+}

@@ -1,13 +1,23 @@
 //! Reading one recording: its range and time units, then its events in the order of SPEC 2.1.
 //!
-//! API CONTRACT: signatures fixed; bodies filled in by the source work.
+//! [`Recording::open`] learns what a file holds from a handful of indexed queries (the first and
+//! last rows by `id`), never a scan. [`Recording::events`] streams the merged rows (see
+//! [`super::stream`]).
 
 use std::fmt;
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use crate::engine::{Event, Millis};
+use rusqlite::{Connection, ErrorCode, OpenFlags, ffi};
+
+use crate::engine::Millis;
 
 use super::TimeUnit;
+use super::schema::{self, BookColumns, MissingColumn, TradeColumns, quote};
+use super::timestamp::{Raw, sql_plausible};
+
+pub use super::stream::EventStream;
 
 /// The two tables of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,15 +75,104 @@ pub struct BadRow {
 /// One item of an event stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    Event(Event),
+    Event(crate::engine::Event),
     Bad(BadRow),
 }
 
 /// A file that cannot be used (SPEC 4), or that failed midway.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    #[error("todo")]
-    Todo,
+    #[error("{}: cannot be opened ({detail}); check that it exists and is readable", path.display())]
+    CannotOpen { path: PathBuf, detail: String },
+    #[error(
+        "{}: not an SQLite database (or an encrypted one); move it out of the data directory or give it another extension",
+        path.display()
+    )]
+    NotSqlite { path: PathBuf },
+    #[error(
+        "{}: the database is corrupt ({detail}); restore it from a copy, or check it with `sqlite3 FILE 'PRAGMA integrity_check'`",
+        path.display()
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "{}: has a hot journal (a write was interrupted) that a read-only reader cannot roll back; open it once with `sqlite3 FILE 'PRAGMA schema_version'` to recover it, then run again",
+        path.display()
+    )]
+    HotJournal { path: PathBuf },
+    #[error(
+        "{}: locked by another process for more than 5 seconds; run again when the writer has finished",
+        path.display()
+    )]
+    Locked { path: PathBuf },
+    #[error(
+        "{}: has neither a `book` nor a `trades` table; a recording needs at least one of book(id, timestamp, bids, asks) and trades(id, timestamp, price, size, side)",
+        path.display()
+    )]
+    NoTables { path: PathBuf },
+    #[error(
+        "{}: table `{table}` has no column {column}; expected {expected} (names match in any case)",
+        path.display()
+    )]
+    MissingColumn {
+        path: PathBuf,
+        table: Table,
+        column: &'static str,
+        expected: &'static str,
+    },
+    #[error("{}: SQLite error while {doing}: {detail}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        doing: &'static str,
+        detail: String,
+    },
+}
+
+impl FileError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            FileError::CannotOpen { path, .. }
+            | FileError::NotSqlite { path }
+            | FileError::Corrupt { path, .. }
+            | FileError::HotJournal { path }
+            | FileError::Locked { path }
+            | FileError::NoTables { path }
+            | FileError::MissingColumn { path, .. }
+            | FileError::Sqlite { path, .. } => path,
+        }
+    }
+
+    /// Turns a SQLite error into the message a user can act on.
+    pub(crate) fn from_sqlite(path: &Path, doing: &'static str, error: rusqlite::Error) -> Self {
+        let path = path.to_owned();
+        let detail = error.to_string();
+        let rusqlite::Error::SqliteFailure(failure, _) = &error else {
+            return FileError::Sqlite {
+                path,
+                doing,
+                detail,
+            };
+        };
+        match failure.code {
+            ErrorCode::NotADatabase => FileError::NotSqlite { path },
+            ErrorCode::DatabaseCorrupt => FileError::Corrupt { path, detail },
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => FileError::Locked { path },
+            ErrorCode::CannotOpen => FileError::CannotOpen { path, detail },
+            ErrorCode::ReadOnly
+                if matches!(
+                    failure.extended_code,
+                    ffi::SQLITE_READONLY_ROLLBACK | ffi::SQLITE_READONLY_RECOVERY
+                ) =>
+            {
+                FileError::HotJournal { path }
+            }
+            _ => FileError::Sqlite {
+                path,
+                doing,
+                detail,
+            },
+        }
+    }
 }
 
 /// What a recording holds, learned without scanning it (SPEC 1.1, 1.4).
@@ -92,46 +191,304 @@ pub struct FileInfo {
     pub rows_estimate: u64,
     /// Things the user should know (a missing table, a unit conversion, ...).
     pub warnings: Vec<String>,
+    /// Whether the file was opened in SQLite's immutable mode (no writer beside it, SPEC 4).
+    pub immutable: bool,
 }
 
 /// An open recording, read-only.
 pub struct Recording {
-    _todo: (),
+    pub(crate) path: PathBuf,
+    pub(crate) instrument: String,
+    pub(crate) book: Option<BookColumns>,
+    pub(crate) trades: Option<TradeColumns>,
+    info: FileInfo,
 }
+
+/// A file left alone this long, with no journal beside it, is taken as finished (SPEC 4).
+const QUIET_FOR: Duration = Duration::from_secs(10);
 
 impl Recording {
     /// Opens `path` read-only for `instrument` and learns its [`FileInfo`].
     ///
     /// # Errors
-    /// [`FileError`] when the file is not a usable SQLite recording.
-    pub fn open(_path: &Path, _instrument: &str) -> Result<Recording, FileError> {
-        todo!()
+    /// [`FileError`] when the file is not a usable SQLite recording: not SQLite, corrupt,
+    /// encrypted, a hot journal, locked for more than 5 s, neither table, a missing column.
+    pub fn open(path: &Path, instrument: &str) -> Result<Recording, FileError> {
+        let immutable = can_open_immutable(path);
+        let conn = connect(path, immutable)?;
+        let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
+
+        let book_table = schema::find_table(&conn, "book").map_err(fail("reading the schema"))?;
+        let trades_table =
+            schema::find_table(&conn, "trades").map_err(fail("reading the schema"))?;
+        if book_table.is_none() && trades_table.is_none() {
+            return Err(FileError::NoTables {
+                path: path.to_owned(),
+            });
+        }
+        let missing = |m: MissingColumn| FileError::MissingColumn {
+            path: path.to_owned(),
+            table: m.table,
+            column: m.column,
+            expected: m.expected,
+        };
+        let book = match &book_table {
+            Some(table) => Some(
+                schema::book_columns(&conn, table)
+                    .map_err(fail("reading the schema"))?
+                    .map_err(missing)?,
+            ),
+            None => None,
+        };
+        let trades = match &trades_table {
+            Some(table) => Some(
+                schema::trade_columns(&conn, table)
+                    .map_err(fail("reading the schema"))?
+                    .map_err(missing)?,
+            ),
+            None => None,
+        };
+
+        let mut warnings = Vec::new();
+        let book_ends = match &book {
+            Some(c) => table_ends(
+                &conn,
+                &c.table,
+                &c.id,
+                &c.timestamp,
+                &c.instrument,
+                instrument,
+            )
+            .map_err(fail("reading the first and last book rows"))?,
+            None => {
+                warnings.push(
+                    "no `book` table: only trades are read (no order book, OBI or depth from this file)"
+                        .to_owned(),
+                );
+                TableEnds::default()
+            }
+        };
+        let trade_ends = match &trades {
+            Some(c) => table_ends(
+                &conn,
+                &c.table,
+                &c.id,
+                &c.timestamp,
+                &c.instrument,
+                instrument,
+            )
+            .map_err(fail("reading the first and last trades"))?,
+            None => {
+                warnings.push(
+                    "no `trades` table: only book rows are read (no bars or CVD from this file)"
+                        .to_owned(),
+                );
+                TableEnds::default()
+            }
+        };
+        for (name, ends) in [("book", &book_ends), ("trades", &trade_ends)] {
+            if let Some(unit) = ends.unit.filter(|u| *u != TimeUnit::Millis) {
+                warnings.push(format!("{name} timestamps in {unit}, converted to ms"));
+            }
+        }
+
+        let stamps = [
+            book_ends.first,
+            book_ends.last,
+            trade_ends.first,
+            trade_ends.last,
+        ];
+        let lo = stamps.iter().flatten().min().copied();
+        let hi = stamps.iter().flatten().max().copied();
+        let info = FileInfo {
+            path: path.to_owned(),
+            range: lo.zip(hi),
+            first_ts: book_ends.first.or(trade_ends.first),
+            book_unit: book_ends.unit,
+            trades_unit: trade_ends.unit,
+            has_book: book.is_some(),
+            has_trades: trades.is_some(),
+            rows_estimate: book_ends.rows + trade_ends.rows,
+            warnings,
+            immutable,
+        };
+        Ok(Recording {
+            path: path.to_owned(),
+            instrument: instrument.to_owned(),
+            book,
+            trades,
+            info,
+        })
     }
+
     pub fn info(&self) -> &FileInfo {
-        todo!()
+        &self.info
     }
+
     /// The merged events (SPEC 2.1), ending before the first event at or after `end`.
-    pub fn events(&mut self, _end: Millis) -> Result<EventStream<'_>, FileError> {
-        todo!()
-    }
-}
-
-/// A stream of records from one recording.
-pub struct EventStream<'a> {
-    _recording: &'a mut Recording,
-}
-
-impl EventStream<'_> {
-    /// The next record, `Ok(None)` at the end.
+    ///
+    /// Rows are read and parsed on a helper thread, a bounded number of rows ahead.
     ///
     /// # Errors
-    /// [`FileError`] when the file turns out corrupt midway; what came before stays valid.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Record>, FileError> {
-        todo!()
+    /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`).
+    pub fn events(&mut self, end: Millis) -> Result<EventStream<'_>, FileError> {
+        let conn = connect(&self.path, self.info.immutable)?;
+        EventStream::start(self, conn, end)
     }
-    /// Rows read so far (book and trades, valid or not), for progress.
-    pub fn rows_read(&self) -> u64 {
-        todo!()
+}
+
+/// Whether `path` can be opened immutable: nothing beside it says a writer may be at work, and
+/// it has not been modified in the last 10 seconds (SPEC 4).
+fn can_open_immutable(path: &Path) -> bool {
+    let busy = ["-wal", "-journal", "-shm"].iter().any(|suffix| {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        fs::symlink_metadata(&side).is_ok()
+    });
+    if busy {
+        return false;
+    }
+    let Ok(modified) = fs::metadata(path).and_then(|m| m.modified()) else {
+        return false;
+    };
+    // A time in the future (clock skew) is not quiet either.
+    SystemTime::now()
+        .duration_since(modified)
+        .is_ok_and(|age| age >= QUIET_FOR)
+}
+
+/// `file:` URI for `path` with `query`; every byte outside the unreserved set is escaped.
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut uri = String::from("file:");
+    let bytes = path.as_os_str().as_encoded_bytes();
+    // `file://x` would name a host: keep a leading `//` in the path part.
+    if bytes.starts_with(b"//") {
+        uri.push_str("//");
+    }
+    for &c in bytes {
+        if c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'.' | b'_' | b'~') {
+            uri.push(c as char);
+        } else {
+            uri.push_str(&format!("%{c:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
+/// A read-only connection with the seed's tuning, checked to be a readable SQLite database.
+pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileError> {
+    let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
+    if !path.is_file() {
+        return Err(FileError::CannotOpen {
+            path: path.to_owned(),
+            detail: "not a file".to_owned(),
+        });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let query = if immutable { "immutable=1" } else { "mode=ro" };
+    let conn =
+        Connection::open_with_flags(file_uri(path, query), flags).map_err(fail("opening"))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(fail("opening"))?;
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 268435456;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(fail("setting up the connection"))?;
+    // Opening is lazy: this first read is what finds a file that is not SQLite, encrypted,
+    // locked or with a hot journal.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+        .map_err(fail("reading the schema"))?;
+    Ok(conn)
+}
+
+/// The first and last valid timestamps of a table, its unit and its row estimate.
+#[derive(Debug, Default)]
+struct TableEnds {
+    unit: Option<TimeUnit>,
+    first: Option<Millis>,
+    last: Option<Millis>,
+    rows: u64,
+}
+
+/// Reads [`TableEnds`] through the `id` order: each query stops at its first matching row.
+fn table_ends(
+    conn: &Connection,
+    table: &str,
+    id: &str,
+    ts: &str,
+    instrument_col: &Option<String>,
+    instrument: &str,
+) -> rusqlite::Result<TableEnds> {
+    let (table, id, ts) = (quote(table), quote(id), quote(ts));
+    let (filter, params): (String, Vec<&str>) = match instrument_col {
+        Some(col) => (
+            format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
+            vec![instrument],
+        ),
+        None => (String::new(), vec![]),
+    };
+    let one = |condition: &str, order: &str| -> rusqlite::Result<Option<Raw>> {
+        let sql = format!(
+            "SELECT {ts} FROM {table} WHERE {condition}{filter} ORDER BY {id} {order} LIMIT 1"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
+        Ok(match rows.next()? {
+            Some(row) => raw_of(row.get_ref(0)?),
+            None => None,
+        })
+    };
+    let mut ends = TableEnds::default();
+    let rows: Option<i64> = conn
+        .query_row(
+            &format!("SELECT max({id}) - min({id}) + 1 FROM {table}"),
+            [],
+            |row| row.get(0),
+        )
+        .or_else(|_| Ok::<_, rusqlite::Error>(None))?;
+    ends.rows = rows.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+
+    let Some(first_raw) = one(&sql_plausible(&ts), "ASC")? else {
+        return Ok(ends);
+    };
+    let Some(unit) = TimeUnit::of_raw(first_raw) else {
+        return Ok(ends);
+    };
+    ends.unit = Some(unit);
+    ends.first = unit.to_millis(first_raw);
+    ends.last = one(&unit.sql_valid(&ts), "DESC")?.and_then(|raw| unit.to_millis(raw));
+    Ok(ends)
+}
+
+/// A timestamp value as stored, if it is a number.
+pub(crate) fn raw_of(value: rusqlite::types::ValueRef<'_>) -> Option<Raw> {
+    match value {
+        rusqlite::types::ValueRef::Integer(v) => Some(Raw::Int(v)),
+        rusqlite::types::ValueRef::Real(v) => Some(Raw::Real(v)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_escape_everything_odd() {
+        assert_eq!(
+            file_uri(Path::new("/d/a b?#%.db"), "mode=ro"),
+            "file:/d/a%20b%3F%23%25.db?mode=ro"
+        );
+        assert_eq!(
+            file_uri(Path::new("//x/y.db"), "immutable=1"),
+            "file:////x/y.db?immutable=1"
+        );
     }
 }

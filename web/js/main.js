@@ -92,7 +92,7 @@ store.addEventListener('update', ({ detail }) => {
     resetAll();
     return;
   }
-  timeline.follow();
+  timeline.follow(Math.max(store.bars.size, store.metrics.size));
   depth.set(store.depth);
   legend.refresh();
   renderBook();

@@ -5,10 +5,12 @@
 // The binary comes from the argument or $ORDERFLOW_BIN (default: target/debug/orderflow);
 // Chromium from $CHROMIUM (default /usr/bin/chromium). The test writes JSON files in the seed's
 // schema into a temporary folder, runs `orderflow serve --json-dir TMP --port 0`, opens the
-// page, checks that every pane drew real data and that a rewritten file arrives live, and
-// saves a screenshot (default docs/screenshot.png).
+// page, checks that every pane drew real data and that a rewritten file arrives live. Then it
+// generates a small recording with `orderflow synth`, replays it with `orderflow run`, checks
+// the panes fill live from the processed data, and saves a screenshot (default
+// docs/screenshot.png).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -103,8 +105,8 @@ function writeAll(dir, data) {
 
 // ---- The server ----------------------------------------------------------------------------
 
-function startServer(jsonDir) {
-  const child = spawn(binary, ['serve', '--json-dir', jsonDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(args) {
+  const child = spawn(binary, [...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const url = new Promise((resolveUrl, reject) => {
@@ -151,25 +153,14 @@ async function main() {
   const jsonDir = mkdtempSync(join(tmpdir(), 'orderflow-browser-'));
   const data = makeData();
   writeAll(jsonDir, data);
-  const server = startServer(jsonDir);
+  const server = startServer(['serve', '--json-dir', jsonDir]);
   let browser;
   try {
     const url = await server.url;
     check(/^http:\/\/127\.0\.0\.1:\d+$/.test(url), `server prints its bound address (${url})`);
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = await browser.newPage({ viewport: { width: 1600, height: 900 }, deviceScaleFactor: 1 });
-    const problems = [];
-    page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => {
-      // The push stream is cut when the page closes; anything else failing is a problem.
-      if (!request.url().endsWith('/api/stream')) problems.push(`request failed: ${request.url()}`);
-    });
+    browser = await launchBrowser();
+    const { page, problems } = await openPage(browser);
 
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction((n) => window.__orderflow?.counts().candles === n && window.__orderflow.connection() === 'live', BARS, { timeout: 15_000 });
@@ -210,27 +201,100 @@ async function main() {
     check(true, 'a reload restores every bar from the snapshot');
     await page.waitForTimeout(600);
 
-    mkdirSync(dirname(screenshotPath), { recursive: true });
-    await page.screenshot({ path: screenshotPath });
-    const size = statSync(screenshotPath).size;
-    check(size > 20_000 && size < 300_000, `screenshot written to ${screenshotPath}`, `${size} bytes`);
+    const servePicture = join(jsonDir, 'serve.png');
+    await page.screenshot({ path: servePicture });
+    const size = statSync(servePicture).size;
+    check(size > 20_000 && size < 300_000, 'the serve page renders to a screenshot', `${size} bytes`);
 
     check(problems.length === 0, 'no console errors, page errors or failed requests', problems.join('\n'));
   } finally {
     await browser?.close();
-    server.child.kill('SIGINT');
-    const exited = await new Promise((done) => {
-      if (server.child.exitCode !== null) return done(true);
-      const timer = setTimeout(() => done(false), 5000);
-      server.child.on('exit', () => { clearTimeout(timer); done(true); });
-    });
-    if (!exited) server.child.kill('SIGKILL');
+    await stopServer(server);
     rmSync(jsonDir, { recursive: true, force: true });
-    if (exited) check(true, 'server shuts down on Ctrl-C');
   }
 }
 
-main().then(
+function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A page that records console errors, page errors and failed requests into `problems`. */
+async function openPage(browser) {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 900 }, deviceScaleFactor: 1 });
+  const problems = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // The push stream is cut when the page closes; anything else failing is a problem.
+    if (!request.url().endsWith('/api/stream')) problems.push(`request failed: ${request.url()}`);
+  });
+  return { page, problems };
+}
+
+/** Ctrl-C, as a user would; checks the server stops within 5 s. */
+async function stopServer(server) {
+  server.child.kill('SIGINT');
+  const exited = await new Promise((done) => {
+    if (server.child.exitCode !== null) return done(true);
+    const timer = setTimeout(() => done(false), 5000);
+    server.child.on('exit', () => { clearTimeout(timer); done(true); });
+  });
+  if (!exited) server.child.kill('SIGKILL');
+  check(exited, 'server shuts down on Ctrl-C');
+}
+
+// ---- `run` on a generated recording --------------------------------------------------------
+
+const RUN_MINUTES = 90;
+
+/** `orderflow synth` writes a small recording; `orderflow run` replays it while the page
+ *  watches: the panes fill from real processed data, updates arrive live, the run ends done. */
+async function runScenario() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orderflow-run-'));
+  const synth = spawnSync(binary, ['synth', '--out', dataDir, '--start', '2025-01-15T10:00:00Z', '--hours', String(RUN_MINUTES / 60), '--seed', '3'], { encoding: 'utf8' });
+  check(synth.status === 0, 'orderflow synth writes a recording', synth.stderr);
+  const server = startServer(['run', 'BTC-USDT', '2025-01-15', '2025-01-15', '--data-dir', dataDir, '--speed', '900', '--emit-ms', '200']);
+  let browser;
+  try {
+    const url = await server.url;
+    browser = await launchBrowser();
+    const { page, problems } = await openPage(browser);
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__orderflow?.counts().candles > 0, null, { timeout: 15_000 });
+    const early = await page.evaluate(() => window.__orderflow.counts());
+    check(early.candles < RUN_MINUTES, 'the page shows the run while it is processed', JSON.stringify(early));
+    await page.waitForFunction((n) => window.__orderflow.counts().candles > n, early.candles, { timeout: 15_000 });
+    check(true, 'new bars arrive live while the recording is replayed');
+    await page.waitForFunction((n) => window.__orderflow.counts().candles === n && /done/i.test(document.querySelector('.topbar').textContent), RUN_MINUTES, { timeout: 30_000 });
+    const counts = await page.evaluate(() => window.__orderflow.counts());
+    check(counts.volume === RUN_MINUTES && counts.obi === RUN_MINUTES && counts.cvd === RUN_MINUTES, 'every pane holds every bar of the run', JSON.stringify(counts));
+    check(counts.depthBids > 0 && counts.depthAsks > 0, 'the depth chart shows the book', JSON.stringify(counts));
+    const apiBars = await page.evaluate(async () => (await (await fetch('/api/bars')).json()).length);
+    check(apiBars === RUN_MINUTES, 'the API serves the same bars', `${apiBars}`);
+    const statusText = (await page.textContent('.topbar')).replace(/\s+/g, ' ');
+    check(/BTC-USDT/.test(statusText), 'the status line names the instrument', statusText.trim());
+    await page.waitForTimeout(600);
+    const pixels = await page.evaluate(paintedPixels);
+    pixels.panes.forEach((n, i) => check(n > 300, `run: pane ${i} (${['price', 'OBI', 'CVD'][i]}) has drawn data`, `${n} painted pixels`));
+    check(pixels.depth > 300, 'run: depth canvas has drawn data', `${pixels.depth} painted pixels`);
+
+    mkdirSync(dirname(screenshotPath), { recursive: true });
+    await page.screenshot({ path: screenshotPath });
+    const size = statSync(screenshotPath).size;
+    check(size > 20_000 && size < 300_000, `screenshot written to ${screenshotPath}`, `${size} bytes`);
+    check(problems.length === 0, 'run: no console errors, page errors or failed requests', problems.join('\n'));
+  } finally {
+    await browser?.close();
+    await stopServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(runScenario).then(
   () => console.log(`${passed} passed, 0 failed`),
   (error) => {
     console.error(error.message);

@@ -7,6 +7,7 @@ import { utc } from '../format.js';
 const LWC = window.LightweightCharts;
 /** Bars shown when data first arrives. */
 const INITIAL_BARS = 160;
+const MIN_BARS = 40;
 
 export function createTimeline(container, followButton) {
   const chart = LWC.createChart(container, {
@@ -42,6 +43,13 @@ export function createTimeline(container, followButton) {
     following = true;
   });
 
+  /** The newest bars in view: the first MIN_BARS fill in from the right, then the spacing
+   *  shrinks until INITIAL_BARS fit, so a young run is neither a few huge candles nor a sliver. */
+  const showLatest = (count) => {
+    const shown = Math.min(Math.max(count, MIN_BARS), INITIAL_BARS);
+    timeScale.setVisibleLogicalRange({ from: count - shown, to: count + 3 });
+  };
+
   /** Puts a small label in the top left corner of a pane. */
   const label = (paneIndex, text, color = colors.label) => {
     const pane = chart.panes()[paneIndex];
@@ -64,7 +72,7 @@ export function createTimeline(container, followButton) {
     /** After the first data: show the newest bars at a readable spacing. */
     showRecent(count) {
       if (count === 0) return;
-      timeScale.setVisibleLogicalRange({ from: Math.max(0, count - INITIAL_BARS), to: count + 3 });
+      showLatest(count);
       following = true;
       followButton.hidden = true;
     },
@@ -73,8 +81,11 @@ export function createTimeline(container, followButton) {
       timeScale.applyOptions({ secondsVisible: windowMs > 0 && windowMs < 60_000 });
     },
     isFollowing: () => following,
-    follow() {
-      if (following) timeScale.scrollToRealTime();
+    /** Keeps the newest of `count` bars in view unless the user scrolled back. */
+    follow(count) {
+      if (!following) return;
+      if (count < INITIAL_BARS) showLatest(count);
+      else timeScale.scrollToRealTime();
     },
   };
 }

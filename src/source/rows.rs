@@ -1,0 +1,294 @@
+//! Turning one SQLite row into a book row, a trade, or a bad row (SPEC 1.2 to 1.4, 4).
+//!
+//! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied, and level text is
+//! parsed into a reused scratch vector, so a row costs the two vectors of its `BookRow` and
+//! nothing else.
+
+use rusqlite::Row;
+use rusqlite::types::ValueRef;
+
+use crate::engine::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
+
+use super::TimeUnit;
+use super::levels::{self, LevelError, MAX_VALUE};
+use super::number::parse_number;
+use super::reader::{BadReason, BadRow, Record, Table, raw_of};
+
+/// A record with the timestamp that places it in the merge; `None` for a row whose timestamp
+/// is invalid (it goes out as soon as it is met).
+pub(crate) struct Item {
+    pub key: Option<Millis>,
+    pub record: Record,
+}
+
+/// Decodes book rows `SELECT id, ts, bids, asks[, action]`.
+pub(crate) struct BookDecoder {
+    pub unit: Option<TimeUnit>,
+    /// Whether the query selects an `action` column; without one the first valid row of the
+    /// file is the snapshot.
+    pub has_action: bool,
+    pub seen_valid: bool,
+    pub scratch: Vec<Level>,
+}
+
+impl BookDecoder {
+    pub fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
+        let id = id_of(row.get_ref(0)?);
+        let ts_value = row.get_ref(1)?;
+        let Some(ts) = millis(self.unit, ts_value) else {
+            return Ok(bad(
+                Table::Book,
+                id,
+                None,
+                BadReason::Timestamp,
+                describe(ts_value),
+            ));
+        };
+        let bids = match self.side(row.get_ref(2)?) {
+            Ok(levels) => levels,
+            Err(e) => return Ok(level_bad(id, ts, "bids", e)),
+        };
+        let asks = match self.side(row.get_ref(3)?) {
+            Ok(levels) => levels,
+            Err(e) => return Ok(level_bad(id, ts, "asks", e)),
+        };
+        let action = if self.has_action {
+            action_of(row.get_ref(4)?)
+        } else if self.seen_valid {
+            BookAction::Update
+        } else {
+            BookAction::Snapshot
+        };
+        self.seen_valid = true;
+        Ok(Item {
+            key: Some(ts),
+            record: Record::Event(Event::Book(BookRow {
+                id,
+                ts,
+                action,
+                bids,
+                asks,
+            })),
+        })
+    }
+
+    /// One side's levels; NULL and empty text are no levels.
+    fn side(&mut self, value: ValueRef<'_>) -> Result<Vec<Level>, SideError> {
+        let text = match value {
+            ValueRef::Null => return Ok(Vec::new()),
+            ValueRef::Text(text) | ValueRef::Blob(text) => text,
+            ValueRef::Integer(_) | ValueRef::Real(_) => {
+                return Err(SideError::NotText(describe(value)));
+            }
+        };
+        levels::parse_levels(text, &mut self.scratch).map_err(SideError::Levels)?;
+        Ok(self.scratch.as_slice().to_vec())
+    }
+}
+
+enum SideError {
+    NotText(String),
+    Levels(LevelError),
+}
+
+fn level_bad(id: i64, ts: Millis, side: &str, error: SideError) -> Item {
+    let (reason, detail) = match error {
+        SideError::NotText(value) => (
+            BadReason::LevelText,
+            format!("{side}: {value} is not level text"),
+        ),
+        SideError::Levels(e @ LevelError::Syntax { .. }) => {
+            (BadReason::LevelText, format!("{side}: {e}"))
+        }
+        SideError::Levels(e @ LevelError::Invalid { .. }) => {
+            (BadReason::InvalidLevel, format!("{side}: {e}"))
+        }
+    };
+    bad(Table::Book, id, Some(ts), reason, detail)
+}
+
+/// `snapshot` or `partial`, ignoring ASCII case and spaces, replaces the book.
+fn action_of(value: ValueRef<'_>) -> BookAction {
+    let (ValueRef::Text(text) | ValueRef::Blob(text)) = value else {
+        return BookAction::Update;
+    };
+    let letters = text
+        .iter()
+        .filter(|c| !c.is_ascii_whitespace())
+        .map(u8::to_ascii_lowercase);
+    if letters.clone().eq(b"snapshot".iter().copied()) || letters.eq(b"partial".iter().copied()) {
+        BookAction::Snapshot
+    } else {
+        BookAction::Update
+    }
+}
+
+/// Decodes trade rows `SELECT id, ts, price, size, side`.
+pub(crate) struct TradeDecoder {
+    pub unit: Option<TimeUnit>,
+}
+
+impl TradeDecoder {
+    pub fn decode(&self, row: &Row<'_>) -> rusqlite::Result<Item> {
+        let id = id_of(row.get_ref(0)?);
+        let ts_value = row.get_ref(1)?;
+        let Some(ts) = millis(self.unit, ts_value) else {
+            return Ok(bad(
+                Table::Trades,
+                id,
+                None,
+                BadReason::Timestamp,
+                describe(ts_value),
+            ));
+        };
+        let price_value = row.get_ref(2)?;
+        let price = match number_of(price_value) {
+            Some(p) if p > 0.0 && p <= MAX_VALUE => p,
+            _ => {
+                return Ok(bad(
+                    Table::Trades,
+                    id,
+                    Some(ts),
+                    BadReason::TradePrice,
+                    describe(price_value),
+                ));
+            }
+        };
+        let size_value = row.get_ref(3)?;
+        let size = match number_of(size_value) {
+            Some(s) if s > 0.0 && s <= MAX_VALUE => s,
+            _ => {
+                return Ok(bad(
+                    Table::Trades,
+                    id,
+                    Some(ts),
+                    BadReason::TradeSize,
+                    describe(size_value),
+                ));
+            }
+        };
+        let side_value = row.get_ref(4)?;
+        let side = match side_value {
+            ValueRef::Text(text) | ValueRef::Blob(text) => {
+                let text = text.trim_ascii();
+                if text.eq_ignore_ascii_case(b"buy") {
+                    Some(Side::Buy)
+                } else if text.eq_ignore_ascii_case(b"sell") {
+                    Some(Side::Sell)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let Some(side) = side else {
+            return Ok(bad(
+                Table::Trades,
+                id,
+                Some(ts),
+                BadReason::TradeSide,
+                describe(side_value),
+            ));
+        };
+        Ok(Item {
+            key: Some(ts),
+            record: Record::Event(Event::Trade(Trade {
+                id,
+                ts,
+                price,
+                size,
+                side,
+            })),
+        })
+    }
+}
+
+fn bad(table: Table, id: i64, key: Option<Millis>, reason: BadReason, detail: String) -> Item {
+    Item {
+        key,
+        record: Record::Bad(BadRow {
+            table,
+            id,
+            reason,
+            detail,
+        }),
+    }
+}
+
+/// The row id; `id` is an INTEGER PRIMARY KEY, so anything else is a damaged schema.
+fn id_of(value: ValueRef<'_>) -> i64 {
+    match value {
+        ValueRef::Integer(v) => v,
+        ValueRef::Real(v) => v as i64,
+        _ => 0,
+    }
+}
+
+/// A valid timestamp in ms, or `None` (SPEC 1.4): NULL, text, blob, or not plausible.
+fn millis(unit: Option<TimeUnit>, value: ValueRef<'_>) -> Option<Millis> {
+    unit?.to_millis(raw_of(value)?)
+}
+
+/// A price or size: INTEGER, REAL or numeric TEXT; `None` for anything else or non-finite.
+fn number_of(value: ValueRef<'_>) -> Option<f64> {
+    let v = match value {
+        ValueRef::Integer(v) => v as f64,
+        ValueRef::Real(v) => v,
+        ValueRef::Text(text) => parse_number(text).ok()?,
+        ValueRef::Null | ValueRef::Blob(_) => return None,
+    };
+    v.is_finite().then_some(v)
+}
+
+/// A value as it could be shown in a message, at most about 60 characters.
+pub(crate) fn describe(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(v) => v.to_string(),
+        ValueRef::Real(v) => format!("{v:?}"),
+        ValueRef::Text(text) => {
+            let text = String::from_utf8_lossy(text);
+            let mut shown: String = text.chars().take(50).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
+            format!("{shown:?}")
+        }
+        ValueRef::Blob(blob) => format!("a BLOB of {} bytes", blob.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions() {
+        for (text, action) in [
+            ("snapshot", BookAction::Snapshot),
+            (" SnapShot ", BookAction::Snapshot),
+            ("snap shot", BookAction::Snapshot),
+            ("PARTIAL", BookAction::Snapshot),
+            ("update", BookAction::Update),
+            ("snapshots", BookAction::Update),
+            ("snapsho", BookAction::Update),
+            ("", BookAction::Update),
+        ] {
+            assert_eq!(
+                action_of(ValueRef::Text(text.as_bytes())),
+                action,
+                "{text:?}"
+            );
+        }
+        assert_eq!(action_of(ValueRef::Null), BookAction::Update);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number_of(ValueRef::Integer(3)), Some(3.0));
+        assert_eq!(number_of(ValueRef::Text(b" 2.5 ")), Some(2.5));
+        assert_eq!(number_of(ValueRef::Text(b"nan")), None);
+        assert_eq!(number_of(ValueRef::Real(f64::INFINITY)), None);
+        assert_eq!(number_of(ValueRef::Blob(b"1")), None);
+    }
+}

@@ -1,0 +1,413 @@
+//! The merged stream of book rows and trades (SPEC 2.1), read on a helper thread.
+//!
+//! SQLite's cursors borrow their statement, which borrows the connection; holding two of them
+//! in a struct that the caller pulls from is not possible in safe Rust. So a helper thread owns
+//! the connection and both cursors, merges and parses, and hands batches of records over a
+//! bounded channel: memory stays bounded, and parsing overlaps with the engine's work.
+//!
+//! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
+//! is already in time order (checked first with one pass over the timestamp column), otherwise
+//! sorted by SQLite, whose sorter spills to temporary files.
+
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, InterruptHandle, Rows};
+
+use crate::engine::{Event, Millis};
+
+use super::TimeUnit;
+use super::reader::{FileError, Record, Recording};
+use super::rows::{BookDecoder, Item, TradeDecoder};
+use super::schema::quote;
+
+/// Records per message: large enough to make the channel cheap, small enough to stay light.
+const BATCH: usize = 512;
+/// Messages in flight.
+const DEPTH: usize = 4;
+
+enum Message {
+    Batch { records: Vec<Record>, rows: u64 },
+    End,
+    Failed(FileError),
+}
+
+/// What the helper thread needs, all owned.
+struct Plan {
+    path: PathBuf,
+    instrument: String,
+    end: Millis,
+    book: Option<BookPlan>,
+    trades: Option<TradePlan>,
+}
+
+struct BookPlan {
+    sql: String,
+    unit: Option<TimeUnit>,
+    has_action: bool,
+    filtered: bool,
+}
+
+struct TradePlan {
+    by_id: String,
+    by_time: String,
+    /// The valid timestamps in `id` order, to find out whether the table is in time order.
+    check: String,
+    unit: Option<TimeUnit>,
+    filtered: bool,
+}
+
+/// A stream of records from one recording.
+pub struct EventStream<'a> {
+    _recording: PhantomData<&'a mut Recording>,
+    path: PathBuf,
+    receiver: Option<Receiver<Message>>,
+    current: std::vec::IntoIter<Record>,
+    rows_read: u64,
+    finished: bool,
+    interrupt: InterruptHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<'a> EventStream<'a> {
+    pub(crate) fn start(
+        recording: &'a mut Recording,
+        conn: Connection,
+        end: Millis,
+    ) -> Result<EventStream<'a>, FileError> {
+        let info = recording.info();
+        let filter = |col: &Option<String>| match col {
+            Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE", quote(col)),
+            None => String::new(),
+        };
+        let book = recording.book.as_ref().map(|c| {
+            let action = match &c.action {
+                Some(a) => format!(", {}", quote(a)),
+                None => String::new(),
+            };
+            BookPlan {
+                sql: format!(
+                    "SELECT {}, {}, {}, {}{action} FROM {}{} ORDER BY {}",
+                    quote(&c.id),
+                    quote(&c.timestamp),
+                    quote(&c.bids),
+                    quote(&c.asks),
+                    quote(&c.table),
+                    filter(&c.instrument),
+                    quote(&c.id),
+                ),
+                unit: info.book_unit,
+                has_action: c.action.is_some(),
+                filtered: c.instrument.is_some(),
+            }
+        });
+        let trades = recording.trades.as_ref().map(|c| {
+            let (id, ts) = (quote(&c.id), quote(&c.timestamp));
+            let select = format!(
+                "SELECT {id}, {ts}, {}, {}, {} FROM {}{}",
+                quote(&c.price),
+                quote(&c.size),
+                quote(&c.side),
+                quote(&c.table),
+                filter(&c.instrument),
+            );
+            let unit = info.trades_unit;
+            let key = unit.unwrap_or(TimeUnit::Millis).sql_millis_key(&ts);
+            let valid = unit.unwrap_or(TimeUnit::Millis).sql_valid(&ts);
+            let and_instrument = match &c.instrument {
+                Some(col) => format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
+                None => String::new(),
+            };
+            TradePlan {
+                by_id: format!("{select} ORDER BY {id}"),
+                by_time: format!("{select} ORDER BY {key}, {id}"),
+                check: format!(
+                    "SELECT {ts} FROM {} WHERE {valid}{and_instrument} ORDER BY {id}",
+                    quote(&c.table)
+                ),
+                unit,
+                filtered: c.instrument.is_some(),
+            }
+        });
+        let plan = Plan {
+            path: recording.path.clone(),
+            instrument: recording.instrument.clone(),
+            end,
+            book,
+            trades,
+        };
+        let interrupt = conn.get_interrupt_handle();
+        let (sender, receiver) = sync_channel(DEPTH);
+        let thread = std::thread::Builder::new()
+            .name("orderflow-reader".to_owned())
+            .spawn(move || produce(&conn, &plan, &sender))
+            .map_err(|e| FileError::Sqlite {
+                path: recording.path.clone(),
+                doing: "starting the reader thread",
+                detail: e.to_string(),
+            })?;
+        Ok(EventStream {
+            _recording: PhantomData,
+            path: recording.path.clone(),
+            receiver: Some(receiver),
+            current: Vec::new().into_iter(),
+            rows_read: 0,
+            finished: false,
+            interrupt,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl EventStream<'_> {
+    /// The next record, `Ok(None)` at the end.
+    ///
+    /// # Errors
+    /// [`FileError`] when the file turns out corrupt midway; what came before stays valid.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Record>, FileError> {
+        loop {
+            if let Some(record) = self.current.next() {
+                return Ok(Some(record));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            let message = self.receiver.as_ref().and_then(|r| r.recv().ok());
+            match message {
+                Some(Message::Batch { records, rows }) => {
+                    self.rows_read += rows;
+                    self.current = records.into_iter();
+                }
+                Some(Message::End) => self.finished = true,
+                Some(Message::Failed(error)) => {
+                    self.finished = true;
+                    return Err(error);
+                }
+                None => {
+                    // The thread is gone without saying why: it can only have panicked.
+                    self.finished = true;
+                    return Err(FileError::Sqlite {
+                        path: self.path.clone(),
+                        doing: "reading rows",
+                        detail: "the reader thread stopped unexpectedly (a bug: please report it)"
+                            .to_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Rows read so far (book and trades, valid or not), for progress.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read
+    }
+}
+
+impl Drop for EventStream<'_> {
+    fn drop(&mut self) {
+        // Closing the channel stops the thread at its next batch; the interrupt stops a long
+        // SQLite step (such as a sort) sooner.
+        self.receiver = None;
+        self.interrupt.interrupt();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The helper thread's body: merge, parse, send; report how it ended.
+fn produce(conn: &Connection, plan: &Plan, sender: &SyncSender<Message>) {
+    let mut batch = Batch {
+        records: Vec::with_capacity(BATCH),
+        rows: 0,
+        sender,
+    };
+    let result = merge(conn, plan, &mut batch);
+    // Records read before an error are still valid: they go first.
+    if batch.flush().is_err() {
+        return;
+    }
+    let _ = sender.send(match result {
+        Ok(()) => Message::End,
+        Err(error) => Message::Failed(error),
+    });
+}
+
+struct Batch<'s> {
+    records: Vec<Record>,
+    rows: u64,
+    sender: &'s SyncSender<Message>,
+}
+
+/// The consumer has gone away; reading stops.
+struct Closed;
+
+impl Batch<'_> {
+    fn push(&mut self, record: Record) -> Result<(), Closed> {
+        self.records.push(record);
+        if self.records.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Closed> {
+        if self.records.is_empty() && self.rows == 0 {
+            return Ok(());
+        }
+        let records = std::mem::replace(&mut self.records, Vec::with_capacity(BATCH));
+        let rows = std::mem::take(&mut self.rows);
+        self.sender
+            .send(Message::Batch { records, rows })
+            .map_err(|_| Closed)
+    }
+}
+
+/// A cursor over one table with its decoder.
+struct Source<'s, D> {
+    rows: Rows<'s>,
+    decoder: D,
+}
+
+fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), FileError> {
+    let path = plan.path.as_path();
+    let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
+    let params = |filtered: bool| -> Vec<&str> {
+        if filtered {
+            vec![plan.instrument.as_str()]
+        } else {
+            vec![]
+        }
+    };
+
+    let trades_sql = match &plan.trades {
+        Some(t) => {
+            let in_order = trades_in_time_order(conn, t, params(t.filtered))
+                .map_err(fail("reading trades"))?;
+            if !in_order {
+                // Let a large sort spill to disk instead of memory.
+                conn.execute_batch("PRAGMA temp_store = FILE")
+                    .map_err(fail("sorting trades"))?;
+            }
+            Some(if in_order { &t.by_id } else { &t.by_time })
+        }
+        None => None,
+    };
+
+    let mut book_stmt = match &plan.book {
+        Some(b) => Some(conn.prepare(&b.sql).map_err(fail("reading book rows"))?),
+        None => None,
+    };
+    let mut trade_stmt = match trades_sql {
+        Some(sql) => Some(conn.prepare(sql).map_err(fail("reading trades"))?),
+        None => None,
+    };
+    let mut book = match (&mut book_stmt, &plan.book) {
+        (Some(stmt), Some(b)) => Some(Source {
+            rows: stmt
+                .query(rusqlite::params_from_iter(params(b.filtered)))
+                .map_err(fail("reading book rows"))?,
+            decoder: BookDecoder {
+                unit: b.unit,
+                has_action: b.has_action,
+                seen_valid: false,
+                scratch: Vec::new(),
+            },
+        }),
+        _ => None,
+    };
+    let mut trades = match (&mut trade_stmt, &plan.trades) {
+        (Some(stmt), Some(t)) => Some(Source {
+            rows: stmt
+                .query(rusqlite::params_from_iter(params(t.filtered)))
+                .map_err(fail("reading trades"))?,
+            decoder: TradeDecoder { unit: t.unit },
+        }),
+        _ => None,
+    };
+
+    let mut next_book = || -> Result<Option<Item>, FileError> {
+        let Some(source) = book.as_mut() else {
+            return Ok(None);
+        };
+        let fail = fail("reading book rows");
+        match source.rows.next().map_err(fail)? {
+            Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
+            None => Ok(None),
+        }
+    };
+    let mut next_trade = || -> Result<Option<Item>, FileError> {
+        let Some(source) = trades.as_mut() else {
+            return Ok(None);
+        };
+        let fail = fail("reading trades");
+        match source.rows.next().map_err(fail)? {
+            Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
+            None => Ok(None),
+        }
+    };
+
+    let mut book_head = next_book()?;
+    let mut trade_head = next_trade()?;
+    loop {
+        // Book first on ties; a row without a valid timestamp (key `None`) goes out at once.
+        let take_book = match (&book_head, &trade_head) {
+            (None, None) => return Ok(()),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(b), Some(t)) => b.key <= t.key,
+        };
+        let item = if take_book {
+            std::mem::replace(&mut book_head, next_book()?)
+        } else {
+            std::mem::replace(&mut trade_head, next_trade()?)
+        };
+        let Some(item) = item else { continue };
+        batch.rows += 1;
+        match (&item.record, item.key) {
+            // The first event at or after the end stops the file.
+            (Record::Event(event), _) if event_at_or_after(event, plan.end) => return Ok(()),
+            // A bad row past the end lies outside the range: not reported.
+            (Record::Bad(_), Some(ts)) if ts >= plan.end => {}
+            _ => {
+                if batch.push(item.record).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn event_at_or_after(event: &Event, end: Millis) -> bool {
+    event.ts() >= end
+}
+
+/// Whether the valid trade timestamps, in `id` order, never go down once converted to ms:
+/// then streaming by `id` is streaming in `(timestamp, id)` order.
+fn trades_in_time_order(
+    conn: &Connection,
+    plan: &TradePlan,
+    params: Vec<&str>,
+) -> rusqlite::Result<bool> {
+    let Some(unit) = plan.unit else {
+        // No valid timestamp at all: every row is bad, order does not matter.
+        return Ok(true);
+    };
+    let mut stmt = conn.prepare(&plan.check)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    let mut last = Millis::MIN;
+    while let Some(row) = rows.next()? {
+        let Some(ms) = super::reader::raw_of(row.get_ref(0)?).and_then(|r| unit.to_millis(r))
+        else {
+            continue;
+        };
+        if ms < last {
+            return Ok(false);
+        }
+        last = ms;
+    }
+    Ok(true)
+}

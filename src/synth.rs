@@ -1,1 +1,0 @@
-//! Synthetic recordings. TODO synth work.

@@ -1,0 +1,178 @@
+//! One day file: the SPEC 1.2 schema, fast inserts, and an atomic appearance under its name.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, Statement, params};
+
+use super::SynthError;
+use crate::engine::{Millis, Side};
+
+/// The schema a real recorder writes (SPEC 1.2).
+const SCHEMA: &str = "
+    PRAGMA journal_mode = OFF;
+    PRAGMA synchronous = OFF;
+    PRAGMA locking_mode = EXCLUSIVE;
+    PRAGMA cache_size = -65536;
+    CREATE TABLE book (
+        id INTEGER PRIMARY KEY,
+        instrument TEXT,
+        action TEXT,
+        bids TEXT,
+        asks TEXT,
+        timestamp INTEGER
+    );
+    CREATE TABLE trades (
+        id INTEGER PRIMARY KEY,
+        instrument TEXT,
+        trade_id TEXT,
+        price REAL,
+        size REAL,
+        side TEXT,
+        timestamp INTEGER
+    );
+    BEGIN;
+";
+
+/// A day file being written as `NAME.db.tmp`; [`DayFile::finish`] renames it to `NAME.db`, so
+/// discovery never sees a half-written file.
+pub(crate) struct DayFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    conn: Connection,
+}
+
+/// A book row or trade to insert; the level text is borrowed from reused buffers.
+pub(crate) struct BookInsert<'a> {
+    pub id: i64,
+    pub snapshot: bool,
+    pub bids: &'a [u8],
+    pub asks: &'a [u8],
+    pub ts: Millis,
+}
+
+pub(crate) struct TradeInsert<'a> {
+    pub id: i64,
+    pub trade_id: &'a str,
+    pub price: f64,
+    pub size: f64,
+    pub side: Side,
+    pub ts: Millis,
+}
+
+/// The two prepared inserts of a day file.
+pub(crate) struct Inserts<'c> {
+    book: Statement<'c>,
+    trade: Statement<'c>,
+    instrument: &'c str,
+}
+
+impl DayFile {
+    /// Creates `path` + `.tmp` (replacing a stale one) with the schema, in one open transaction.
+    pub fn create(path: PathBuf) -> Result<DayFile, SynthError> {
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(SynthError::Io {
+                    path: tmp,
+                    source: e,
+                });
+            }
+            _ => {}
+        }
+        let sqlite = |source| SynthError::Sqlite {
+            path: tmp.clone(),
+            source,
+        };
+        let conn = Connection::open(&tmp).map_err(sqlite)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        Ok(DayFile { path, tmp, conn })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Prepares the inserts; they borrow the connection until dropped.
+    pub fn inserts<'c>(&'c self, instrument: &'c str) -> Result<Inserts<'c>, SynthError> {
+        let sqlite = |source| SynthError::Sqlite {
+            path: self.tmp.clone(),
+            source,
+        };
+        let book = self
+            .conn
+            .prepare("INSERT INTO book (id, instrument, action, bids, asks, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(sqlite)?;
+        let trade = self
+            .conn
+            .prepare("INSERT INTO trades (id, instrument, trade_id, price, size, side, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .map_err(sqlite)?;
+        Ok(Inserts {
+            book,
+            trade,
+            instrument,
+        })
+    }
+
+    /// Commits, closes and renames the file to its final name. Returns its size in bytes.
+    pub fn finish(self) -> Result<u64, SynthError> {
+        let DayFile { path, tmp, conn } = self;
+        let sqlite = |source| SynthError::Sqlite {
+            path: tmp.clone(),
+            source,
+        };
+        conn.execute_batch("COMMIT").map_err(sqlite)?;
+        conn.close().map_err(|(_, source)| sqlite(source))?;
+        fs::rename(&tmp, &path).map_err(|source| SynthError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let bytes = fs::metadata(&path)
+            .map_err(|source| SynthError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        Ok(bytes)
+    }
+
+    /// Wraps an insert error with the file it concerns.
+    pub fn error(&self, source: rusqlite::Error) -> SynthError {
+        SynthError::Sqlite {
+            path: self.tmp.clone(),
+            source,
+        }
+    }
+}
+
+impl Inserts<'_> {
+    pub fn book(&mut self, row: &BookInsert<'_>) -> rusqlite::Result<()> {
+        let action = if row.snapshot { "snapshot" } else { "update" };
+        // Level text is ASCII we wrote ourselves: bind the bytes as TEXT without a copy.
+        let bids = ToSqlOutput::Borrowed(ValueRef::Text(row.bids));
+        let asks = ToSqlOutput::Borrowed(ValueRef::Text(row.asks));
+        self.book
+            .execute(params![row.id, self.instrument, action, bids, asks, row.ts])?;
+        Ok(())
+    }
+
+    pub fn trade(&mut self, row: &TradeInsert<'_>) -> rusqlite::Result<()> {
+        let side = match row.side {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        };
+        self.trade.execute(params![
+            row.id,
+            self.instrument,
+            row.trade_id,
+            row.price,
+            row.size,
+            side,
+            row.ts
+        ])?;
+        Ok(())
+    }
+}
