@@ -213,7 +213,7 @@ bad_book_row! {
     level_text_not_a_list: "'{\"100\": \"1\"}'" => "unparsable_level_text";
     level_text_prose: "'no levels today'" => "unparsable_level_text";
     level_text_bare_nan: "'[[NaN, 1]]'" => "unparsable_level_text";
-    level_text_nan_string: "'[[\"NaN\", \"1\"]]'" => "unparsable_level_text";
+    level_text_nan_string: "'[[\"NaN\", \"1\"]]'" => "invalid_level";
     level_text_blob_not_utf8: "X'FFFE5B5B22313030222C2231225D5D'" => "unparsable_level_text";
     level_price_zero: "'[[\"0\",\"1\"]]'" => "invalid_level";
     level_price_negative: "'[[\"-100\",\"1\"]]'" => "invalid_level";
@@ -221,7 +221,9 @@ bad_book_row! {
     level_size_above_1e15: "'[[\"100\",\"1e16\"]]'" => "invalid_level";
     level_price_1e400: "'[[\"1e400\",\"1\"]]'" => "invalid_level";
     level_price_1e400_as_json_number: "'[[1e400, 1]]'" => "invalid_level";
-    level_price_with_digit_separator: "'[[\"1_000\",\"1\"]]'" => "unparsable_level_text";
+    level_price_with_digit_separator: "'[[\"1_000\",\"1\"]]'" => "invalid_level";
+    level_with_one_element: "'[[\"100\"]]'" => "invalid_level";
+    level_text_empty_object_in_list: "'[{}]'" => "unparsable_level_text";
 }
 
 bad_trade! {
@@ -253,9 +255,10 @@ cases! {
         good: Some("INSERT INTO book VALUES (2, 'BTC-USDT', 'update', '[]', '[]', 99999999999999);"),
         says: &["BTC-USDT-2025-01-15.db book row id 2", "invalid_timestamp"],
         outcome: Outcome::Run(Expect { skipped: &[("invalid_timestamp", 1)], ..GOOD_ONLY }), ..BASE };
+    // Well formed, but its one level is a list of one element: an invalid level.
     brackets_nested_100000_deep: Case { build: |d| bad_bids(d, &nested(100_000, '[', ']')),
-        says: &["book row id 2", "unparsable_level_text"],
-        outcome: Outcome::Run(Expect { skipped: &[("unparsable_level_text", 1)], ..GOOD_ONLY }), ..BASE };
+        says: &["book row id 2", "invalid_level"],
+        outcome: Outcome::Run(Expect { skipped: &[("invalid_level", 1)], ..GOOD_ONLY }), ..BASE };
     brackets_opened_100000_deep_never_closed: Case { build: |d| bad_bids(d, &"[".repeat(100_000)),
         says: &["book row id 2", "unparsable_level_text"],
         outcome: Outcome::Run(Expect { skipped: &[("unparsable_level_text", 1)], ..GOOD_ONLY }), ..BASE };
@@ -326,9 +329,9 @@ cases! {
         outcome: Outcome::Run(Expect { files: &[("x' OR '1'='1-2025-01-15.db", "out_of_range")], ..NO_DATA }),
         ..BASE };
     an_instrument_with_a_statement: Case { good: None, instrument: "BTC\"; DROP TABLE trades; --",
-        build: |d| { good_recording(d, "BTC\"; DROP TABLE trades; --2025-01-15.db", ""); },
+        build: |d| { good_recording(d, "BTC\"; DROP TABLE trades; --_2025-01-15.db", ""); },
         code: 2, says: &["no valid data"],
-        outcome: Outcome::Run(Expect { files: &[("BTC\"; DROP TABLE trades; --2025-01-15.db", "out_of_range")], ..NO_DATA }),
+        outcome: Outcome::Run(Expect { files: &[("BTC\"; DROP TABLE trades; --_2025-01-15.db", "out_of_range")], ..NO_DATA }),
         ..BASE };
     an_empty_instrument: Case { instrument: " ", code: 2, says: &["INSTRUMENT"],
         outcome: Outcome::NothingWritten, ..BASE };

@@ -3,6 +3,7 @@
 
 mod child;
 mod corpus;
+mod live_recording;
 mod outputs;
 mod server;
 

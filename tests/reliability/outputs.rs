@@ -153,7 +153,7 @@ fn interrupted(command: &str, extra: &[&str], ready: &str, after: Duration) {
 
 #[test]
 fn ctrl_c_during_process_writes_the_final_state_before_the_exit() {
-    interrupted("process", &[], "reading", Duration::from_millis(200));
+    interrupted("process", &[], "reading", Duration::from_millis(100));
 }
 
 #[test]
@@ -202,12 +202,12 @@ fn with_file_size_limit(max_bytes: u64) -> (std::process::Output, tempfile::Temp
 
 #[test]
 fn a_full_disk_midway_is_a_clear_error_and_leaves_whole_files() {
-    // The empty files (at most 21 bytes) fit; the final metrics row (about 80 bytes) does not.
-    let (output, out) = with_file_size_limit(64);
+    // The empty files (at most 21 bytes) fit; the final bar (47 bytes) does not.
+    let (output, out) = with_file_size_limit(40);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("cannot write") && stderr.contains("metrics_data.json"),
+        stderr.contains("cannot write") && stderr.contains("ohlc_data.json"),
         "the error names the file: {stderr}"
     );
     assert!(
@@ -218,7 +218,11 @@ fn a_full_disk_midway_is_a_clear_error_and_leaves_whole_files() {
     for name in FILES {
         read_json(&out.path().join(name));
     }
-    assert_eq!(read_json(&out.path().join("metrics_data.json")), json!([]));
+    assert_eq!(
+        read_json(&out.path().join("ohlc_data.json")),
+        json!([]),
+        "the file that could not be written keeps its last whole content"
+    );
     no_leftovers(out.path());
 }
 
