@@ -361,22 +361,30 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
             (Some(b), Some(t)) => b.key <= t.key,
         };
         let item = if take_book {
-            std::mem::replace(&mut book_head, next_book()?)
+            book_head.take()
         } else {
-            std::mem::replace(&mut trade_head, next_trade()?)
+            trade_head.take()
         };
-        let Some(item) = item else { continue };
-        batch.rows += 1;
-        match (&item.record, item.key) {
-            // The first event at or after the end stops the file.
-            (Record::Event(event), _) if event_at_or_after(event, plan.end) => return Ok(()),
-            // A bad row past the end lies outside the range: not reported.
-            (Record::Bad(_), Some(ts)) if ts >= plan.end => {}
-            _ => {
-                if batch.push(item.record).is_err() {
-                    return Ok(());
+        if let Some(item) = item {
+            batch.rows += 1;
+            match (&item.record, item.key) {
+                // The first event at or after the end stops the file.
+                (Record::Event(event), _) if event_at_or_after(event, plan.end) => return Ok(()),
+                // A bad row past the end lies outside the range: not reported.
+                (Record::Bad(_), Some(ts)) if ts >= plan.end => {}
+                _ => {
+                    if batch.push(item.record).is_err() {
+                        return Ok(());
+                    }
                 }
             }
+        }
+        // The next row is read only once the row taken is out: should that read fail (a
+        // corrupt page), the row read before it is kept (SPEC 4).
+        if take_book {
+            book_head = next_book()?;
+        } else {
+            trade_head = next_trade()?;
         }
     }
 }
