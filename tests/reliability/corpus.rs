@@ -685,3 +685,74 @@ fn file_name(path: &Value) -> String {
         .to_string_lossy()
         .into_owned()
 }
+
+/// A recording of the 16th whose book table has a page of garbage in the middle: the file is
+/// reported as failed midway (exit 1) and the rows before that page are kept, exactly.
+#[test]
+fn a_corrupted_page_in_the_middle_keeps_the_rows_before_it() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join(OTHER);
+    let mut rows = String::new();
+    for i in 1..=1000 {
+        // The third element of a level is ignored; it marks the row in the file's bytes.
+        rows.push_str(&format!(
+            "INSERT INTO book VALUES ({i}, 'BTC-USDT', '{}', '[[\"100\",\"1\",\"R{i:06}\"]]', '[[\"101\",\"1\"]]', @DAY16+{});",
+            if i == 1 { "snapshot" } else { "update" },
+            i * 1000
+        ));
+    }
+    sql(&path, &format!("{}{rows}", crate::common::SCHEMA));
+    let page_size: usize = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let marker = |i: i64| format!("R{i:06}").into_bytes();
+    let page = bytes
+        .chunks(page_size)
+        .position(|page| page.windows(7).any(|w| w == marker(500).as_slice()))
+        .unwrap();
+    let first_on_page = (1..=1000)
+        .find(|i| {
+            bytes[page * page_size..(page + 1) * page_size]
+                .windows(7)
+                .any(|w| w == marker(*i).as_slice())
+        })
+        .unwrap();
+    assert!(first_on_page > 100, "a page in the middle");
+    bytes[page * page_size..(page + 1) * page_size].fill(0xFF);
+    std::fs::write(&path, &bytes).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let summary = out.path().join("summary.json");
+    let output = orderflow(&[
+        "process",
+        "BTC-USDT",
+        "2025-01-16",
+        "2025-01-16",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json-dir",
+        out.path().to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(OTHER) && text.contains("the rows read before were kept"),
+        "{text}"
+    );
+    let summary = read(&summary);
+    assert_eq!(summary["files"][0]["status"], "failed_midway", "{text}");
+    assert_eq!(
+        summary["book_rows"],
+        json!(first_on_page - 1),
+        "every row before the corrupt page (row {first_on_page} on) is kept:\n{text}"
+    );
+}

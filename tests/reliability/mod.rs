@@ -3,6 +3,7 @@
 
 mod child;
 mod corpus;
+mod fuzz;
 mod live_recording;
 mod outputs;
 mod server;
