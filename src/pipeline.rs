@@ -429,11 +429,9 @@ impl Emitter {
         self.last = Instant::now();
         let depth = processor.depth();
         if let Some(json) = &mut self.json {
-            json.write(
-                processor.bars().tail(MAX_BARS),
-                processor.metric_bars().tail(MAX_BARS),
-                &depth,
-            )?;
+            let bars: Vec<_> = processor.bars().tail(MAX_BARS).collect();
+            let metric_bars: Vec<_> = processor.metric_bars().tail(MAX_BARS).collect();
+            json.write(&bars, &metric_bars, &depth)?;
         }
         let changes = processor.take_changes();
         if let Some(live) = &self.live {
