@@ -66,6 +66,10 @@ struct ProcessArgs {
     /// Also write the run summary as JSON to this file.
     #[arg(long)]
     summary: Option<PathBuf>,
+    /// Files processed at once, on as many threads (default: all cores). 1 processes them one
+    /// after the other; the results are the same, byte for byte.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +232,10 @@ fn job(args: &ProcessArgs, json_dir: Option<PathBuf>, speed: Speed) -> anyhow::R
         speed,
         json_dir,
         progress: true,
+        jobs: match args.jobs {
+            Some(jobs) => jobs as usize,
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        },
     })
 }
 
@@ -435,6 +443,7 @@ fn demo(args: DemoArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
         json_dir: None,
         emit_ms: 250,
         summary: None,
+        jobs: None,
     };
     let job = job(&process, None, args.speed)?;
     run_job(job, &args.server, None, cancel)

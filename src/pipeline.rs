@@ -2,6 +2,10 @@
 //! engine and hands the state to the outputs (the seed's `main.py` loop, SPEC 1.1, 2 and 4).
 //!
 //! This is the one place that knows both a source and the outputs; neither knows the other.
+//! With `--jobs` above 1, the files of a multi-file range are processed on several threads and
+//! stitched ([`parallel`]).
+
+mod parallel;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::{Applied, Event, Millis, Processor, ProcessorConfig};
 use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
-use crate::output::summary::{FileStatus, FileSummary, RunSummary};
+use crate::output::summary::{FileStatus, FileSummary, RunSummary, Skipped};
 use crate::source::{DiscoverError, FileInfo, Record, Recording, find_candidates};
 use crate::time::format_ms;
 
@@ -57,6 +61,9 @@ pub struct Job {
     pub json_dir: Option<PathBuf>,
     /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
     pub progress: bool,
+    /// Files processed at once (`--jobs`); 1 is the sequential run. Only a range of two files
+    /// or more at full speed is processed in parallel: the result is the same either way.
+    pub jobs: usize,
 }
 
 /// How a run ended, and its exit status (SPEC 4).
@@ -111,7 +118,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         ..RunSummary::default()
     };
     let json = job.json_dir.as_deref().map(JsonFiles::create).transpose()?;
-    let mut emitter = Emitter::new(json, live.cloned(), job.emit_every, status_for(job));
+    let emitter = Emitter::new(json, live.cloned(), job.emit_every, status_for(job));
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = open_in_range(&candidates, job, &mut summary);
@@ -121,67 +128,32 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         .sum();
     let progress = progress_bar(job.progress, rows_estimate);
 
-    let mut processor = Processor::new(job.config);
-    let mut pacer = Pacer::new(job.speed);
-    let mut rows_before = 0;
-    for (index, recording) in &mut recordings {
-        if cancel.load(Ordering::Relaxed) {
-            break;
+    let mut state = Stitched {
+        processor: Processor::new(job.config),
+        emitter,
+        pacer: Pacer::new(job.speed),
+        progress,
+        rows_before: 0,
+        rows_estimate,
+    };
+    if parallel::applies(job, recordings.len()) {
+        parallel::process(job, &mut recordings, &mut summary, &mut state, cancel)?;
+    } else {
+        for (index, recording) in &mut recordings {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let file = &mut summary.files[*index];
+            state.process_file(job, recording, file, &mut summary.skipped, cancel)?;
         }
-        let file = &mut summary.files[*index];
-        let path = recording.info().path.clone();
-        tracing::info!("reading {}", path.display());
-        let mut stream = match recording.events(job.config.end) {
-            Ok(stream) => stream,
-            Err(error) => {
-                report_midway(file, &error.to_string());
-                continue;
-            }
-        };
-        let mut events: u64 = 0;
-        loop {
-            let record = match stream.next() {
-                Ok(Some(record)) => record,
-                Ok(None) => break,
-                Err(error) => {
-                    report_midway(file, &error.to_string());
-                    break;
-                }
-            };
-            let event = match record {
-                Record::Event(event) => event,
-                Record::Bad(bad) => {
-                    summary.skipped.record(&path, &bad);
-                    continue;
-                }
-            };
-            let applied = processor.apply(&event);
-            match (&event, applied) {
-                (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
-                (Event::Trade(_), _) => file.trades += 1,
-                _ => {}
-            }
-            events += 1;
-            let paced = applied == Applied::InRange
-                && pacer.wait(event.ts(), cancel, &mut || {
-                    emitter.emit_if_due(
-                        &mut processor,
-                        rows_before + stream.rows_read(),
-                        rows_estimate,
-                    )
-                })?;
-            if paced || events % CLOCK_EVERY == 0 {
-                let rows_read = rows_before + stream.rows_read();
-                progress.set_position(rows_read);
-                emitter.emit_if_due(&mut processor, rows_read, rows_estimate)?;
-                if cancel.load(Ordering::Relaxed) {
-                    tracing::warn!("interrupted: writing the state reached so far");
-                    break;
-                }
-            }
-        }
-        rows_before += stream.rows_read();
     }
+    let Stitched {
+        mut processor,
+        mut emitter,
+        progress,
+        rows_before,
+        ..
+    } = state;
     progress.finish_and_clear();
 
     let counts = processor.counts();
@@ -276,6 +248,97 @@ fn warn_of_overlaps(used: &[(usize, Recording)], summary: &mut RunSummary) {
                 summary.files[*index_b].warnings.push(warning);
             }
         }
+    }
+}
+
+/// The state of the run in event order: the processor every event ends in, and what shows it.
+struct Stitched {
+    processor: Processor,
+    emitter: Emitter,
+    pacer: Pacer,
+    progress: ProgressBar,
+    /// Rows read from the files done.
+    rows_before: u64,
+    rows_estimate: u64,
+}
+
+impl Stitched {
+    /// Reads `recording` and applies its events in order, emitting on the way.
+    fn process_file(
+        &mut self,
+        job: &Job,
+        recording: &mut Recording,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<(), WriteError> {
+        let path = recording.info().path.clone();
+        tracing::info!("reading {}", path.display());
+        let mut stream = match recording.events(job.config.end) {
+            Ok(stream) => stream,
+            Err(error) => {
+                report_midway(file, &error.to_string());
+                return Ok(());
+            }
+        };
+        let Stitched {
+            processor,
+            emitter,
+            pacer,
+            progress,
+            rows_before,
+            rows_estimate,
+        } = self;
+        let mut events: u64 = 0;
+        loop {
+            let record = match stream.next() {
+                Ok(Some(record)) => record,
+                Ok(None) => break,
+                Err(error) => {
+                    report_midway(file, &error.to_string());
+                    break;
+                }
+            };
+            let event = match record {
+                Record::Event(event) => event,
+                Record::Bad(bad) => {
+                    skipped.record(&path, &bad);
+                    continue;
+                }
+            };
+            let applied = processor.apply(&event);
+            count(file, &event, applied);
+            events += 1;
+            let paced = applied == Applied::InRange
+                && pacer.wait(event.ts(), cancel, &mut || {
+                    emitter.emit_if_due(
+                        processor,
+                        *rows_before + stream.rows_read(),
+                        *rows_estimate,
+                    )
+                })?;
+            if paced || events % CLOCK_EVERY == 0 {
+                let rows_read = *rows_before + stream.rows_read();
+                progress.set_position(rows_read);
+                emitter.emit_if_due(processor, rows_read, *rows_estimate)?;
+                if cancel.load(Ordering::Relaxed) {
+                    tracing::warn!("interrupted: writing the state reached so far");
+                    break;
+                }
+            }
+        }
+        *rows_before += stream.rows_read();
+        Ok(())
+    }
+}
+
+/// Counts an event in its file's summary: book rows applied (in range or warm-up), and every
+/// valid trade.
+fn count(file: &mut FileSummary, event: &Event, applied: Applied) {
+    match (event, applied) {
+        (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+        (Event::Trade(_), _) => file.trades += 1,
+        _ => {}
     }
 }
 
@@ -429,11 +492,9 @@ impl Emitter {
         self.last = Instant::now();
         let depth = processor.depth();
         if let Some(json) = &mut self.json {
-            json.write(
-                processor.bars().tail(MAX_BARS),
-                processor.metric_bars().tail(MAX_BARS),
-                &depth,
-            )?;
+            let bars: Vec<_> = processor.bars().tail(MAX_BARS).collect();
+            let metric_bars: Vec<_> = processor.metric_bars().tail(MAX_BARS).collect();
+            json.write(&bars, &metric_bars, &depth)?;
         }
         let changes = processor.take_changes();
         if let Some(live) = &self.live {

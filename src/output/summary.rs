@@ -107,6 +107,24 @@ impl Skipped {
             });
         }
     }
+
+    /// Adds the rows of `later`, skipped after those of `self`: the same as recording them
+    /// one by one after `self`'s (totals add up; examples keep the first few per reason).
+    pub fn append(&mut self, later: Skipped) {
+        let before = self.by_reason.clone();
+        self.total += later.total;
+        for (reason, count) in later.by_reason {
+            *self.by_reason.entry(reason).or_insert(0) += count;
+        }
+        let mut kept: BTreeMap<&'static str, u64> = before;
+        for example in later.examples {
+            let count = kept.entry(example.reason).or_insert(0);
+            *count += 1;
+            if *count as usize <= EXAMPLES_PER_REASON {
+                self.examples.push(example);
+            }
+        }
+    }
 }
 
 /// The whole run (SPEC 3.2).
@@ -193,5 +211,48 @@ impl fmt::Display for RunSummary {
             }
         }
         write!(f, "  took {:.3} s", self.elapsed_ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{BadReason, Table};
+
+    fn bad(id: i64, reason: BadReason) -> BadRow {
+        BadRow {
+            table: Table::Trades,
+            id,
+            reason,
+            detail: String::new(),
+        }
+    }
+
+    /// Appending the rows skipped in a later part equals recording them all in order.
+    #[test]
+    fn append_equals_recording_in_order() {
+        let rows: Vec<BadRow> = (0..20)
+            .map(|id| {
+                let reason = if id % 3 == 0 {
+                    BadReason::TradeSide
+                } else {
+                    BadReason::Timestamp
+                };
+                bad(id, reason)
+            })
+            .collect();
+        let record = |rows: &[BadRow]| {
+            let mut skipped = Skipped::default();
+            for row in rows {
+                skipped.record(Path::new("f.db"), row);
+            }
+            skipped
+        };
+        let whole = record(&rows);
+        for at in 0..=rows.len() {
+            let mut first = record(&rows[..at]);
+            first.append(record(&rows[at..]));
+            assert_eq!(first, whole, "split at {at}");
+        }
     }
 }
