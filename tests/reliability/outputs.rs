@@ -77,12 +77,17 @@ fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
     let (reads, versions) = std::thread::scope(|scope| {
         let poller = scope.spawn(|| {
             let (mut reads, mut versions, mut last) = (0u64, 0u64, String::new());
+            // The run creates the three files one after the other; once all three have been
+            // seen, none may ever be missing again.
+            let mut all_seen = false;
             while running.load(Ordering::Relaxed) {
+                let mut found = 0;
                 for name in FILES {
                     let Ok(text) = std::fs::read_to_string(json_dir.join(name)) else {
-                        assert_eq!(reads, 0, "{name} disappeared during the run");
+                        assert!(!all_seen, "{name} disappeared during the run");
                         continue;
                     };
+                    found += 1;
                     if let Err(error) = serde_json::from_str::<Value>(&text) {
                         panic!("{name} was partial ({error}) after {reads} reads:\n{text}");
                     }
@@ -92,6 +97,7 @@ fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
                         last = text;
                     }
                 }
+                all_seen |= found == FILES.len();
             }
             (reads, versions)
         });
