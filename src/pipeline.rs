@@ -7,6 +7,7 @@
 
 mod parallel;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -263,7 +264,8 @@ struct Stitched {
 }
 
 impl Stitched {
-    /// Reads `recording` and applies its events in order, emitting on the way.
+    /// Reads `recording` and applies its events in order, emitting on the way. With
+    /// `--jobs 1` the file is read on this thread; otherwise a reader thread parses ahead.
     fn process_file(
         &mut self,
         job: &Job,
@@ -274,11 +276,54 @@ impl Stitched {
     ) -> Result<(), WriteError> {
         let path = recording.info().path.clone();
         tracing::info!("reading {}", path.display());
-        let mut stream = match recording.events(job.config.end) {
-            Ok(stream) => stream,
-            Err(error) => {
-                report_midway(file, &error.to_string());
-                return Ok(());
+        let mut events: u64 = 0;
+        let rows_read = std::cell::Cell::new(0);
+        let mut write_error = None;
+        let mut handle = |record: Record, rows: u64| {
+            rows_read.set(rows);
+            let step = self.apply(record, rows, &path, file, skipped, cancel, &mut events);
+            step.unwrap_or_else(|error| {
+                write_error = Some(error);
+                ControlFlow::Break(())
+            })
+        };
+        let read = if job.jobs <= 1 {
+            recording.for_each_record(job.config.end, &mut handle)
+        } else {
+            recording.events(job.config.end).and_then(|mut stream| {
+                while let Some(record) = stream.next()? {
+                    if handle(record, stream.rows_read()).is_break() {
+                        break;
+                    }
+                }
+                rows_read.set(stream.rows_read());
+                Ok(())
+            })
+        };
+        if let Err(error) = read {
+            report_midway(file, &error.to_string());
+        }
+        self.rows_before += rows_read.get();
+        write_error.map_or(Ok(()), Err)
+    }
+
+    /// Applies one record of a file; breaks when the run is interrupted.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &mut self,
+        record: Record,
+        rows_read: u64,
+        path: &Path,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+        events: &mut u64,
+    ) -> Result<ControlFlow<()>, WriteError> {
+        let event = match record {
+            Record::Event(event) => event,
+            Record::Bad(bad) => {
+                skipped.record(path, &bad);
+                return Ok(ControlFlow::Continue(()));
             }
         };
         let Stitched {
@@ -289,46 +334,23 @@ impl Stitched {
             rows_before,
             rows_estimate,
         } = self;
-        let mut events: u64 = 0;
-        loop {
-            let record = match stream.next() {
-                Ok(Some(record)) => record,
-                Ok(None) => break,
-                Err(error) => {
-                    report_midway(file, &error.to_string());
-                    break;
-                }
-            };
-            let event = match record {
-                Record::Event(event) => event,
-                Record::Bad(bad) => {
-                    skipped.record(&path, &bad);
-                    continue;
-                }
-            };
-            let applied = processor.apply(&event);
-            count(file, &event, applied);
-            events += 1;
-            let paced = applied == Applied::InRange
-                && pacer.wait(event.ts(), cancel, &mut || {
-                    emitter.emit_if_due(
-                        processor,
-                        *rows_before + stream.rows_read(),
-                        *rows_estimate,
-                    )
-                })?;
-            if paced || events % CLOCK_EVERY == 0 {
-                let rows_read = *rows_before + stream.rows_read();
-                progress.set_position(rows_read);
-                emitter.emit_if_due(processor, rows_read, *rows_estimate)?;
-                if cancel.load(Ordering::Relaxed) {
-                    tracing::warn!("interrupted: writing the state reached so far");
-                    break;
-                }
+        let applied = processor.apply(&event);
+        count(file, &event, applied);
+        *events += 1;
+        let rows_read = *rows_before + rows_read;
+        let paced = applied == Applied::InRange
+            && pacer.wait(event.ts(), cancel, &mut || {
+                emitter.emit_if_due(processor, rows_read, *rows_estimate)
+            })?;
+        if paced || *events % CLOCK_EVERY == 0 {
+            progress.set_position(rows_read);
+            emitter.emit_if_due(processor, rows_read, *rows_estimate)?;
+            if cancel.load(Ordering::Relaxed) {
+                tracing::warn!("interrupted: writing the state reached so far");
+                return Ok(ControlFlow::Break(()));
             }
         }
-        *rows_before += stream.rows_read();
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 }
 

@@ -335,6 +335,21 @@ impl Recording {
         let conn = connect(&self.path, self.info.immutable)?;
         EventStream::start(self, conn, end)
     }
+
+    /// The same records as [`Recording::events`], read on the calling thread: each goes to
+    /// `consume` with the rows read so far, until the end or until `consume` breaks.
+    ///
+    /// # Errors
+    /// [`FileError`] when the file cannot be read or turns out corrupt midway; the records
+    /// handed over before stay valid.
+    pub fn for_each_record(
+        &mut self,
+        end: Millis,
+        consume: &mut dyn FnMut(Record, u64) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), FileError> {
+        let conn = connect(&self.path, self.info.immutable)?;
+        super::stream::read_inline(self, conn, end, consume)
+    }
 }
 
 /// Whether `path` can be opened immutable: nothing beside it says a writer may be at work, and

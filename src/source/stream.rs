@@ -1,15 +1,18 @@
-//! The merged stream of book rows and trades (SPEC 2.1), read on a helper thread.
+//! The merged stream of book rows and trades (SPEC 2.1), read on a helper thread or inline.
 //!
 //! SQLite's cursors borrow their statement, which borrows the connection; holding two of them
 //! in a struct that the caller pulls from is not possible in safe Rust. So a helper thread owns
 //! the connection and both cursors, merges and parses, and hands batches of records over a
-//! bounded channel: memory stays bounded, and parsing overlaps with the engine's work.
+//! bounded channel: memory stays bounded, and parsing overlaps with the engine's work. For a
+//! single-threaded run, [`read_inline`] runs the same merge on the caller's thread and pushes
+//! the records to a closure instead.
 //!
 //! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
 //! is already in time order (checked first with one pass over the timestamp column), otherwise
 //! sorted by SQLite, whose sorter spills to temporary files.
 
 use std::marker::PhantomData;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -77,67 +80,7 @@ impl<'a> EventStream<'a> {
         conn: Connection,
         end: Millis,
     ) -> Result<EventStream<'a>, FileError> {
-        let info = recording.info();
-        let filter = |col: &Option<String>| match col {
-            Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE", quote(col)),
-            None => String::new(),
-        };
-        let book = recording.book.as_ref().map(|c| {
-            let action = match &c.action {
-                Some(a) => format!(", {}", quote(a)),
-                None => String::new(),
-            };
-            BookPlan {
-                sql: format!(
-                    "SELECT {}, {}, {}, {}{action} FROM {}{} ORDER BY {}",
-                    quote(&c.id),
-                    quote(&c.timestamp),
-                    quote(&c.bids),
-                    quote(&c.asks),
-                    quote(&c.table),
-                    filter(&c.instrument),
-                    quote(&c.id),
-                ),
-                unit: info.book_unit,
-                has_action: c.action.is_some(),
-                filtered: c.instrument.is_some(),
-            }
-        });
-        let trades = recording.trades.as_ref().map(|c| {
-            let (id, ts) = (quote(&c.id), quote(&c.timestamp));
-            let select = format!(
-                "SELECT {id}, {ts}, {}, {}, {} FROM {}{}",
-                quote(&c.price),
-                quote(&c.size),
-                quote(&c.side),
-                quote(&c.table),
-                filter(&c.instrument),
-            );
-            let unit = info.trades_unit;
-            let key = unit.unwrap_or(TimeUnit::Millis).sql_millis_key(&ts);
-            let valid = unit.unwrap_or(TimeUnit::Millis).sql_valid(&ts);
-            let and_instrument = match &c.instrument {
-                Some(col) => format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
-                None => String::new(),
-            };
-            TradePlan {
-                by_id: format!("{select} ORDER BY {id}"),
-                by_time: format!("{select} ORDER BY {key}, {id}"),
-                check: format!(
-                    "SELECT {ts} FROM {} WHERE {valid}{and_instrument} ORDER BY {id}",
-                    quote(&c.table)
-                ),
-                unit,
-                filtered: c.instrument.is_some(),
-            }
-        });
-        let plan = Plan {
-            path: recording.path.clone(),
-            instrument: recording.instrument.clone(),
-            end,
-            book,
-            trades,
-        };
+        let plan = Plan::new(recording, end);
         let interrupt = conn.get_interrupt_handle();
         let (sender, receiver) = sync_channel(DEPTH);
         let thread = std::thread::Builder::new()
@@ -218,12 +161,119 @@ impl Drop for EventStream<'_> {
     }
 }
 
-/// The helper thread's body: merge, parse, send; report how it ended.
-fn produce(conn: &Connection, plan: &Plan, sender: &SyncSender<Message>) {
+impl Plan {
+    fn new(recording: &Recording, end: Millis) -> Plan {
+        let info = recording.info();
+        let filter = |col: &Option<String>| match col {
+            Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE", quote(col)),
+            None => String::new(),
+        };
+        let book = recording.book.as_ref().map(|c| {
+            let action = match &c.action {
+                Some(a) => format!(", {}", quote(a)),
+                None => String::new(),
+            };
+            BookPlan {
+                sql: format!(
+                    "SELECT {}, {}, {}, {}{action} FROM {}{} ORDER BY {}",
+                    quote(&c.id),
+                    quote(&c.timestamp),
+                    quote(&c.bids),
+                    quote(&c.asks),
+                    quote(&c.table),
+                    filter(&c.instrument),
+                    quote(&c.id),
+                ),
+                unit: info.book_unit,
+                has_action: c.action.is_some(),
+                filtered: c.instrument.is_some(),
+            }
+        });
+        let trades = recording.trades.as_ref().map(|c| {
+            let (id, ts) = (quote(&c.id), quote(&c.timestamp));
+            let select = format!(
+                "SELECT {id}, {ts}, {}, {}, {} FROM {}{}",
+                quote(&c.price),
+                quote(&c.size),
+                quote(&c.side),
+                quote(&c.table),
+                filter(&c.instrument),
+            );
+            let unit = info.trades_unit;
+            let key = unit.unwrap_or(TimeUnit::Millis).sql_millis_key(&ts);
+            let valid = unit.unwrap_or(TimeUnit::Millis).sql_valid(&ts);
+            let and_instrument = match &c.instrument {
+                Some(col) => format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
+                None => String::new(),
+            };
+            TradePlan {
+                by_id: format!("{select} ORDER BY {id}"),
+                by_time: format!("{select} ORDER BY {key}, {id}"),
+                check: format!(
+                    "SELECT {ts} FROM {} WHERE {valid}{and_instrument} ORDER BY {id}",
+                    quote(&c.table)
+                ),
+                unit,
+                filtered: c.instrument.is_some(),
+            }
+        });
+        Plan {
+            path: recording.path.clone(),
+            instrument: recording.instrument.clone(),
+            end,
+            book,
+            trades,
+        }
+    }
+}
+
+/// Reads `recording` on the calling thread, handing each record and the rows read so far to
+/// `consume` until it breaks: the single-threaded reading of `--jobs 1`.
+///
+/// # Errors
+/// [`FileError`] when the file turns out corrupt midway; the records handed over before stay
+/// valid.
+pub(crate) fn read_inline(
+    recording: &Recording,
+    conn: Connection,
+    end: Millis,
+    consume: &mut dyn FnMut(Record, u64) -> ControlFlow<()>,
+) -> Result<(), FileError> {
+    let plan = Plan::new(recording, end);
+    let mut rows_read = 0;
+    let mut deliver = |records: &mut Vec<Record>, rows: u64| {
+        rows_read += rows;
+        for record in records.drain(..) {
+            if consume(record, rows_read).is_break() {
+                return Err(Closed);
+            }
+        }
+        Ok(())
+    };
     let mut batch = Batch {
         records: Vec::with_capacity(BATCH),
         rows: 0,
-        sender,
+        deliver: &mut deliver,
+    };
+    let result = merge(&conn, &plan, &mut batch);
+    if batch.flush().is_err() {
+        return Ok(());
+    }
+    result
+}
+
+/// The helper thread's body: merge, parse, send; report how it ended.
+fn produce(conn: &Connection, plan: &Plan, sender: &SyncSender<Message>) {
+    let mut send = |records: &mut Vec<Record>, rows: u64| {
+        let records = std::mem::replace(records, Vec::with_capacity(BATCH));
+        sender
+            .send(Message::Batch { records, rows })
+            .map_err(|_| Closed)
+    };
+    let mut batch = Batch {
+        records: Vec::with_capacity(BATCH),
+        rows: 0,
+        deliver: &mut send,
     };
     let result = merge(conn, plan, &mut batch);
     // Records read before an error are still valid: they go first.
@@ -236,10 +286,14 @@ fn produce(conn: &Connection, plan: &Plan, sender: &SyncSender<Message>) {
     });
 }
 
+/// Hands over (and empties) a batch of records and the rows read for it.
+type Deliver<'s> = &'s mut dyn FnMut(&mut Vec<Record>, u64) -> Result<(), Closed>;
+
+/// Records gathered for delivery: over the channel, or straight to the consumer.
 struct Batch<'s> {
     records: Vec<Record>,
     rows: u64,
-    sender: &'s SyncSender<Message>,
+    deliver: Deliver<'s>,
 }
 
 /// The consumer has gone away; reading stops.
@@ -258,11 +312,8 @@ impl Batch<'_> {
         if self.records.is_empty() && self.rows == 0 {
             return Ok(());
         }
-        let records = std::mem::replace(&mut self.records, Vec::with_capacity(BATCH));
         let rows = std::mem::take(&mut self.rows);
-        self.sender
-            .send(Message::Batch { records, rows })
-            .map_err(|_| Closed)
+        (self.deliver)(&mut self.records, rows)
     }
 }
 
