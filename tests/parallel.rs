@@ -345,3 +345,18 @@ fn a_long_prefix_hands_the_file_back_to_the_sequential_path() {
         parallel.stderr()
     );
 }
+
+#[test]
+fn one_file_read_on_the_calling_thread_equals_one_read_ahead() {
+    // `--jobs 1` reads inline; more jobs read a single file on a reader thread.
+    let data = tempfile::tempdir().unwrap();
+    day_file(data.path(), "BTC-USDT-2025-01-15.db", DAY, 90, Opening::Snapshot, 5);
+    check_same_as_sequential(data.path(), "2025-01-15", "2025-01-15", &[]);
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance/usdm");
+    let run = |jobs| process(&real, "BTCUSDT", "2024-08-08", "2024-08-09", &["--jobs", jobs]);
+    let (inline, ahead) = (run("1"), run("2"));
+    for name in ["ohlc_data.json", "metrics_data.json", "depth_data.json"] {
+        let read = |run: &Run| std::fs::read(run.json_dir.path().join(name)).unwrap();
+        assert!(read(&inline) == read(&ahead), "{name} differs");
+    }
+}
