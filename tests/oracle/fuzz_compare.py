@@ -55,7 +55,14 @@ def fmt_num(rng, x, dp):
         return " " + s + " "
     if k < 0.9:
         return "+" + s
+    if k < 0.93 and "." in s:
+        return s.rstrip("0") if not s.endswith(".") else s  # "100." is a number too
+    if k < 0.96 and s.startswith("0."):
+        return s[1:]  # ".5"
     return repr(float(s))
+
+
+ZERO_SPELLINGS = ["0", "0.00000000", "0e0", "-0", "0E-8", "+0.0"]
 
 
 class Level:
@@ -68,7 +75,7 @@ def level_text(rng, levels, notation, dp, sdp):
     items = []
     for p, s in levels:
         ps = fmt_num(rng, p, dp)
-        ss = "0" if s == 0 and rng.random() < 0.3 else fmt_num(rng, s, sdp)
+        ss = rng.choice(ZERO_SPELLINGS) if s == 0 and rng.random() < 0.5 else fmt_num(rng, s, sdp)
         extra = rng.random() < 0.5
         if notation == "json_str":
             items.append(json.dumps([ps, ss, "0", str(rng.randint(1, 9))] if extra else [ps, ss]))
@@ -86,7 +93,10 @@ def level_text(rng, levels, notation, dp, sdp):
     body = sep.join(items)
     if notation == "python" and items and rng.random() < 0.2:
         body += ","
-    return "[" + body + "]"
+    text = "[" + body + "]"
+    if rng.random() < 0.05:
+        text = " \n" + text.replace("[", "[ ", 1) + "\n "
+    return text
 
 
 BAD_LEVEL_TEXTS = [
@@ -111,6 +121,12 @@ BAD_LEVEL_TEXTS = [
     '[[100.5, 1e400]]',
     "[('100.5', None)]",
     "[('100.5', '1'), ('101', 'x')]",
+    '[[["100.5"], "1"]]',
+    '[["100.5", "1"], 7]',
+    "[('100.5', 1+2j)]",
+    '[["", "1"]]',
+    '[["1 00", "1"]]',
+    '[["1e", "1"]]',
 ]
 
 
@@ -257,6 +273,9 @@ class Recording:
         self.bad_first_book = r() < 0.15
         self.junk_first_ts = r() < 0.15
         self.missing_column = r() < 0.02
+        self.late_row = r() < 0.1
+        self.no_snapshot = self.has_action and r() < 0.05
+        self.extremes = r() < 0.1
         self.n_book = rng.randint(5, 120)
         self.n_trades = rng.randint(0, 250)
         desc.append(
@@ -267,7 +286,8 @@ class Recording:
             f"jitter={self.jitter_book} others={self.other_inst_rows} levels={self.n_levels} "
             f"resnap={self.resnap} update_first={self.update_first} "
             f"bad_first={self.bad_first_book} junk_first_ts={self.junk_first_ts} "
-            f"missing_col={self.missing_column}"
+            f"missing_col={self.missing_column} late_row={self.late_row} "
+            f"no_snapshot={self.no_snapshot} extremes={self.extremes}"
         )
 
     def pick_unit(self):
@@ -308,6 +328,8 @@ class Recording:
                 action = rng.choice(["update", "update", None, "delta"])
             if action and "snap" in action.lower() and rng.random() < 0.1:
                 bids = bids + [(m.price(m.mid - 100), 0.0)]  # a size-0 level in a snapshot
+            if self.extremes and rng.random() < 0.05:
+                asks = asks + [(1e15, rng.choice([1e15, 1.0]))]
             bt = self.side_value(bids, notation)
             at = self.side_value(asks, notation)
             ts = raw_ts(rng, t, *self.book_unit[:2])
@@ -322,6 +344,22 @@ class Recording:
             rows.append({"ts": ts, "bids": bt, "asks": at, "action": action})
         if self.junk_first_ts:
             rows.insert(0, {"ts": 12345, "bids": "[]", "asks": "[]", "action": "snapshot"})
+        if self.late_row and rows:
+            late = self.t1 + rng.choice([1, DAY_MS, 3 * DAY_MS])
+            bad = rng.random() < 0.5
+            rows.insert(
+                rng.randrange(len(rows)),
+                {
+                    "ts": raw_ts(rng, late, *self.book_unit[:2]),
+                    "bids": '[["1", "1"]]' if not bad else "[[",
+                    "asks": "[]",
+                    "action": "update",
+                },
+            )
+        if self.no_snapshot:
+            for r in rows:
+                if r["action"] and "snap" in r["action"].lower() or "part" in (r["action"] or "").lower():
+                    r["action"] = "update"
         return rows
 
     def side_value(self, levels, notation):
@@ -354,6 +392,8 @@ class Recording:
                 p = fmt_num(rng, price, m.dp).strip() if rng.random() < 0.5 else f" {price} "
             if rng.random() < 0.05 and size == int(size):
                 s = int(size)
+            if self.extremes and rng.random() < 0.03:
+                p, s = rng.choice([(1e15, s), (p, 1e15), ("1e15", "1e-300")])
             ts = raw_ts(rng, t, *self.trade_unit[:2])
             if rng.random() < self.bad_rate:
                 kind = rng.randrange(4)
@@ -364,7 +404,7 @@ class Recording:
                 elif kind == 2:
                     s = rng.choice([0, -1, None, "x", 1e16, "0"])
                 else:
-                    side = rng.choice(["b", None, "", "buyy", "long", 1])
+                    side = rng.choice(["b", None, "", "buyy", "long", 1, "b uy", "\tbuy"])
             rows.append({"ts": ts, "price": p, "size": s, "side": side})
         return rows
 
@@ -374,7 +414,7 @@ class Recording:
         rows = []
         for _ in range(rng.randint(1, 15)):
             t = rng.randint(self.t0 - DAY_MS // 4, self.t1 + DAY_MS // 4)
-            other = rng.choice(["ETH-USDT", None, "BTC-USDT-SWAP", "BTC-USDTX"])
+            other = rng.choice(["ETH-USDT", None, "BTC-USDT-SWAP", "BTC-USDTX", "BTC-USDT "])
             ts = t // 1000 if rng.random() < 0.5 else t  # other units too
             if kind == "book":
                 rows.append(
@@ -506,8 +546,10 @@ def day_str(ms):
 def rfc3339(rng, ms):
     t = dt.datetime.fromtimestamp(ms // 1000, dt.timezone.utc)
     k = rng.random()
-    if k < 0.4:
+    if k < 0.3:
         return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if k < 0.4:
+        return t.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
     if k < 0.6:
         return t.strftime("%Y-%m-%dT%H:%M:%S")  # no offset: UTC
     if k < 0.8:
@@ -662,7 +704,7 @@ class Case:
 
     def pick_options(self, shape):
         rng = self.rng
-        self.window = rng.choice([None, None, 1, 5, 7, 30, 300, 3600, 86400])
+        self.window = rng.choice([None, None, 1, 5, 7, 30, 300, 3600, 86400, 31622400])
         if shape == "dense":
             self.window = 1
         self.depth = rng.choice([None, None, 1, 3, 10, 1000])
@@ -780,7 +822,7 @@ def compare(binary, inst, start, end, data, opts, work):
             diffs.append(d)
     if rc != status:
         diffs.append(f"exit status: rust {rc} oracle {status}; rust stderr: {stderr[-600:]}")
-    return diffs, notes, got, want
+    return diffs, notes, status, want
 
 
 def main():
@@ -798,14 +840,24 @@ def main():
     failures = 0
     began = time.time()
     count = 0
+    stats = {}
     for seed in seeds:
         root = tempfile.mkdtemp(prefix=f"orderflow-fuzz-{seed}-")
         try:
             case = Case(seed, root)
-            diffs, notes, _, _ = compare(
+            diffs, notes, status, want = compare(
                 binary, INST, case.start, case.end, case.data, case.option_args(), root
             )
             count += 1
+            stats["exit %d" % status] = stats.get("exit %d" % status, 0) + 1
+            for key, n in (
+                ("with bars", len(want["ohlc_data.json"])),
+                ("with metric bars", len(want["metrics_data.json"])),
+                ("with depth", len(want["depth_data.json"]["bids"])),
+                ("1000 bars", len(want["ohlc_data.json"]) == 1000),
+            ):
+                if n:
+                    stats[key] = stats.get(key, 0) + 1
             if diffs:
                 failures += 1
                 print(f"DIFFERENCE seed {seed} ({root if a.keep else 'use --seed --keep'}):")
@@ -842,6 +894,7 @@ def main():
                 else:
                     print(f"same: {label}")
     print(f"{count} cases, {failures} with differences, {time.time() - began:.1f} s")
+    print("oracle outcomes: " + ", ".join(f"{k}: {v}" for k, v in sorted(stats.items())))
     return 1 if failures else 0
 
 

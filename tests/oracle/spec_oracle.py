@@ -81,6 +81,7 @@ def to_ms(v, unit):
 
 NUMERIC_TEXT = re.compile(r"^ *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *$")
 LIMIT = 1e15
+ASCII_WS = " \t\n\r\x0c"
 
 
 def read_number(v):
@@ -103,7 +104,8 @@ def parse_level_text(text):
         value = json.loads(text)
     except (ValueError, RecursionError):
         try:
-            value = ast.literal_eval(text)
+            # surrounding whitespace is no error (ast alone would call leading spaces an indent)
+            value = ast.literal_eval(text.strip(ASCII_WS))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             return None
     if not isinstance(value, list):
@@ -373,7 +375,8 @@ def read_file(path, instrument) -> FileData:
         side = r["side"]
         if not isinstance(side, str):
             continue
-        side = ascii_lower(side.strip(" "))
+        # "ASCII spaces ignored": read as ASCII whitespace around the word (a tab too)
+        side = ascii_lower(side.strip(ASCII_WS))
         if side not in ("buy", "sell"):
             continue
         fd.trades.append(Trade(r["id"], ts, price, size, side == "buy"))
@@ -578,6 +581,9 @@ def run(instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_leve
     ohlc, metrics, depth = r.outputs(depth_levels)
     if not candidates or not files or r.in_range_events == 0:
         status = 2
+        # SPEC 4: the JSON files are written "empty when there was no data", so no depth of a
+        # book that only warm-up rows built either.
+        ohlc, metrics, depth = [], [], {"bids": [], "asks": []}
     elif unusable:
         status = 1
     else:
