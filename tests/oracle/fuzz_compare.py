@@ -613,7 +613,7 @@ class Case:
             spans = [(a, a + rng.randint(10 * 60_000, h)), (b, b + rng.randint(60_000, h))]
         elif shape == "dense":
             a = day0 + rng.randint(0, 20 * h)
-            spans = [(a, a + rng.randint(1200_000, 1800_000))]
+            spans = [(a, a + rng.randint(1500_000, 2500_000))]
         else:
             a = day0 + rng.randint(0, 23 * h)
             spans = [(a, a + rng.randint(0, 5000))]
@@ -621,7 +621,7 @@ class Case:
         for k, (a, b) in enumerate(spans):
             rec = Recording(rng, a, b, self.desc)
             if shape == "dense":
-                rec.n_trades = rng.randint(1000, 1600)
+                rec.n_trades = rng.randint(2500, 4000)  # more than 1000 one-second bars
                 rec.n_book = rng.randint(100, 300)
                 rec.bad_rate = 0
             pattern = rng.choice(MATCHING_NAMES)

@@ -79,7 +79,9 @@ def to_ms(v, unit):
 # ---------------------------------------------------------------------------------------------
 # 1.2 Numbers stored as text, 1.3 level text
 
-NUMERIC_TEXT = re.compile(r"^ *[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)? *$")
+# "surrounding ASCII spaces allowed": read as ASCII whitespace (space, tab, CR, LF, FF), as
+# Python's float() and Rust's trim_ascii do (ambiguity noted in the report).
+NUMERIC_TEXT = re.compile(r"[ \t\n\r\f]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r\f]*")
 LIMIT = 1e15
 ASCII_WS = " \t\n\r\x0c"
 
@@ -92,8 +94,8 @@ def read_number(v):
         except OverflowError:
             return None
     if isinstance(v, str):
-        if NUMERIC_TEXT.match(v):
-            return float(v.strip(" "))
+        if NUMERIC_TEXT.fullmatch(v):
+            return float(v.strip(ASCII_WS))
         return None
     return None
 
@@ -358,7 +360,9 @@ def read_file(path, instrument) -> FileData:
         if fd.has_action:
             a = r["action"]
             if isinstance(a, str):
-                snap = ascii_lower(a.strip(" ")) in ("snapshot", "partial")
+                # "ASCII case and spaces ignored": spaces anywhere ("snap shot" too)
+                letters = "".join(c for c in a if c not in ASCII_WS)
+                snap = ascii_lower(letters) in ("snapshot", "partial")
         fd.book.append(BookRow(r["id"], ts, bids, asks, snap))
     if not fd.has_action and fd.book:
         fd.book[0].snapshot = True
