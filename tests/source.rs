@@ -602,12 +602,30 @@ fn reading_stops_at_the_first_event_at_or_after_the_end() {
         brief(&records),
         [
             "B1S",
-            "T1",
             "!book 2 unparsable_level_text",
+            "T1",
             "B3",
             "B4",
             "T2"
         ]
+    );
+}
+
+#[test]
+fn a_bad_book_row_takes_no_place_in_the_order() {
+    // Book 2 cannot be parsed and carries a later timestamp: it is skipped, so it must not hold
+    // back book 3 until the trades before its timestamp have gone (found by the SPEC oracle).
+    let f = Fixture::new("r.db")
+        .standard()
+        .book(1, T, "snapshot", LEVELS, LEVELS)
+        .book(2, T + 1000, "update", "[[", "")
+        .book(3, T + 10, "update", LEVELS, "")
+        .trade(1, T + 20, 1.0, 1.0, "buy")
+        .done();
+    let (_, records) = read(&f.path, "X", NO_END);
+    assert_eq!(
+        brief(&records),
+        ["B1S", "!book 2 unparsable_level_text", "B3", "T1"]
     );
 }
 

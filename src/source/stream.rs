@@ -404,11 +404,16 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
     let mut book_head = next_book()?;
     let mut trade_head = next_trade()?;
     loop {
-        // Book first on ties; a row without a valid timestamp (key `None`) goes out at once.
+        // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the order
+        // and goes out at once, whatever its timestamp: a bad book row with a later timestamp
+        // must not hold back the valid book rows behind it.
+        let is_bad = |item: &Item| matches!(item.record, Record::Bad(_));
         let take_book = match (&book_head, &trade_head) {
             (None, None) => return Ok(()),
             (Some(_), None) => true,
             (None, Some(_)) => false,
+            (Some(b), _) if is_bad(b) => true,
+            (_, Some(t)) if is_bad(t) => false,
             (Some(b), Some(t)) => b.key <= t.key,
         };
         let item = if take_book {
