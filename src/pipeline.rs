@@ -2,10 +2,6 @@
 //! engine and hands the state to the outputs (the seed's `main.py` loop, SPEC 1.1, 2 and 4).
 //!
 //! This is the one place that knows both a source and the outputs; neither knows the other.
-//! With `--jobs` above 1, the files of a multi-file range are processed on several threads and
-//! stitched ([`parallel`]).
-
-mod parallel;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -62,8 +58,8 @@ pub struct Job {
     pub json_dir: Option<PathBuf>,
     /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
     pub progress: bool,
-    /// Files processed at once (`--jobs`); 1 is the sequential run. Only a range of two files
-    /// or more at full speed is processed in parallel: the result is the same either way.
+    /// Threads (`--jobs`): 1 reads and processes on one thread; more read each file on a
+    /// reader thread that parses ahead of the engine. The result is the same either way.
     pub jobs: usize,
 }
 
@@ -137,16 +133,12 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         rows_before: 0,
         rows_estimate,
     };
-    if parallel::applies(job, recordings.len()) {
-        parallel::process(job, &mut recordings, &mut summary, &mut state, cancel)?;
-    } else {
-        for (index, recording) in &mut recordings {
-            if cancel.load(Ordering::Relaxed) {
-                break;
-            }
-            let file = &mut summary.files[*index];
-            state.process_file(job, recording, file, &mut summary.skipped, cancel)?;
+    for (index, recording) in &mut recordings {
+        if cancel.load(Ordering::Relaxed) {
+            break;
         }
+        let file = &mut summary.files[*index];
+        state.process_file(job, recording, file, &mut summary.skipped, cancel)?;
     }
     let Stitched {
         mut processor,
@@ -514,9 +506,11 @@ impl Emitter {
         self.last = Instant::now();
         let depth = processor.depth();
         if let Some(json) = &mut self.json {
-            let bars: Vec<_> = processor.bars().tail(MAX_BARS).collect();
-            let metric_bars: Vec<_> = processor.metric_bars().tail(MAX_BARS).collect();
-            json.write(&bars, &metric_bars, &depth)?;
+            json.write(
+                processor.bars().tail(MAX_BARS),
+                processor.metric_bars().tail(MAX_BARS),
+                &depth,
+            )?;
         }
         let changes = processor.take_changes();
         if let Some(live) = &self.live {

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use super::Millis;
-use super::quantity::Quantity;
 
 /// One OHLC bar of trade prices, with the summed size as volume.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,64 +69,6 @@ impl Bar {
     }
 }
 
-/// A bar as the processor builds it: prices as read, the volume in fixed point so that bars
-/// built from consecutive parts of a trade sequence merge into exactly the bar of the whole
-/// (see [`Quantity`]). [`BarAcc::to_bar`] gives the output [`Bar`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BarAcc {
-    pub ts: Millis,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: Quantity,
-}
-
-impl BarAcc {
-    /// The bar of window `ts` after its first trade.
-    #[inline]
-    pub fn new(ts: Millis, price: f64, size: Quantity) -> BarAcc {
-        BarAcc {
-            ts,
-            open: price,
-            high: price,
-            low: price,
-            close: price,
-            volume: size,
-        }
-    }
-
-    /// Adds a later trade: the open stays, high/low/close follow the price, the volume adds
-    /// the size.
-    #[inline]
-    pub fn update(&mut self, price: f64, size: Quantity) {
-        self.high = self.high.max(price);
-        self.low = self.low.min(price);
-        self.close = price;
-        self.volume += size;
-    }
-
-    /// The bar of the trades of `self` followed by those of `later` (same window): open of
-    /// `self`, close of `later`, the extremes of both, volumes added (exactly).
-    pub fn merge(&mut self, later: BarAcc) {
-        self.high = self.high.max(later.high);
-        self.low = self.low.min(later.low);
-        self.close = later.close;
-        self.volume += later.volume;
-    }
-
-    pub fn to_bar(&self) -> Bar {
-        Bar {
-            ts: self.ts,
-            open: self.open,
-            high: self.high,
-            low: self.low,
-            close: self.close,
-            volume: self.volume.to_f64(),
-        }
-    }
-}
-
 /// Bars keyed by window start. A window is updated in place even when it is not the newest.
 #[derive(Debug, Clone, Default)]
 pub struct BarSeries<T> {
@@ -178,29 +119,6 @@ impl<T: Clone> BarSeries<T> {
             .or_insert_with(create);
         self.changed_from = Some(self.changed_from.map_or(window, |from| from.min(window)));
     }
-    /// Changes every bar with `change` (not counted as a change: the caller is about to
-    /// [`BarSeries::absorb`] the series).
-    pub fn for_each_mut(&mut self, change: impl FnMut(&mut T)) {
-        self.by_window.values_mut().for_each(change);
-    }
-    /// Adds the bars of `later`, built from events that come after those of `self`: a window
-    /// that both hold is merged with `merge(earlier, later_bar)`, the others are inserted. The
-    /// windows of `later` count as changed.
-    pub fn absorb(&mut self, later: BarSeries<T>, mut merge: impl FnMut(&mut T, T)) {
-        if let Some(&first) = later.by_window.keys().next() {
-            self.changed_from = Some(self.changed_from.map_or(first, |from| from.min(first)));
-        }
-        for (window, bar) in later.by_window {
-            match self.by_window.entry(window) {
-                std::collections::btree_map::Entry::Occupied(mut earlier) => {
-                    merge(earlier.get_mut(), bar)
-                }
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(bar);
-                }
-            }
-        }
-    }
     /// The bars touched since the last call, oldest first (a bar newer than a touched one is
     /// included too: it is cheap and keeps the reader's copy contiguous).
     pub fn take_changed(&mut self) -> Vec<T> {
@@ -212,35 +130,6 @@ impl<T: Clone> BarSeries<T> {
                 .collect(),
             None => Vec::new(),
         }
-    }
-}
-
-/// A read-only view of a [`BarSeries`] of accumulators (`A`) that yields output bars (`T`).
-pub struct View<'a, A, T> {
-    series: &'a BarSeries<A>,
-    convert: fn(&A) -> T,
-}
-
-impl<'a, A: Clone, T> View<'a, A, T> {
-    pub fn new(series: &'a BarSeries<A>, convert: fn(&A) -> T) -> Self {
-        View { series, convert }
-    }
-    pub fn len(&self) -> usize {
-        self.series.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty()
-    }
-    pub fn get(&self, window: Millis) -> Option<T> {
-        self.series.get(window).map(self.convert)
-    }
-    /// All bars, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = T> + use<'a, A, T> {
-        self.series.iter().map(self.convert)
-    }
-    /// The newest `n` bars, oldest first.
-    pub fn tail(&self, n: usize) -> impl Iterator<Item = T> + use<'a, A, T> {
-        self.series.tail(n).map(self.convert)
     }
 }
 

@@ -2,7 +2,6 @@
 
 use super::Millis;
 use super::book::OrderBook;
-use super::quantity::Quantity;
 
 /// Order book imbalance over the best `levels` levels per side (the whole book when `None`):
 ///
@@ -58,113 +57,6 @@ impl Ohlc {
         self.high = self.high.max(value);
         self.low = self.low.min(value);
         self.close = value;
-    }
-}
-
-impl Ohlc {
-    /// The OHLC of the samples of `self` followed by those of `later`.
-    pub fn merge(&mut self, later: Ohlc) {
-        self.high = self.high.max(later.high);
-        self.low = self.low.min(later.low);
-        self.close = later.close;
-    }
-}
-
-/// Open, high, low, close of a CVD series, in fixed point (see [`Quantity`]): a series
-/// sampled from another starting CVD is this one shifted, exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CvdOhlc {
-    pub open: Quantity,
-    pub high: Quantity,
-    pub low: Quantity,
-    pub close: Quantity,
-}
-
-impl CvdOhlc {
-    #[inline]
-    pub fn new(first: Quantity) -> CvdOhlc {
-        CvdOhlc {
-            open: first,
-            high: first,
-            low: first,
-            close: first,
-        }
-    }
-
-    #[inline]
-    pub fn sample(&mut self, value: Quantity) {
-        self.high = self.high.max(value);
-        self.low = self.low.min(value);
-        self.close = value;
-    }
-
-    /// The OHLC of the samples of `self` followed by those of `later`.
-    pub fn merge(&mut self, later: CvdOhlc) {
-        self.high = self.high.max(later.high);
-        self.low = self.low.min(later.low);
-        self.close = later.close;
-    }
-
-    /// Every sample plus `by` (the CVD reached before the samples were taken).
-    pub fn shift(&mut self, by: Quantity) {
-        for value in [
-            &mut self.open,
-            &mut self.high,
-            &mut self.low,
-            &mut self.close,
-        ] {
-            *value += by;
-        }
-    }
-
-    /// As `f64`s; the conversion is monotonic, so the high stays the highest.
-    pub fn to_ohlc(&self) -> Ohlc {
-        Ohlc {
-            open: self.open.to_f64(),
-            high: self.high.to_f64(),
-            low: self.low.to_f64(),
-            close: self.close.to_f64(),
-        }
-    }
-}
-
-/// A metric bar as the processor builds it: OBI as `f64`, CVD in fixed point.
-/// [`MetricAcc::to_metric_bar`] gives the output [`MetricBar`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricAcc {
-    pub ts: Millis,
-    pub obi: Ohlc,
-    pub cvd: CvdOhlc,
-}
-
-impl MetricAcc {
-    #[inline]
-    pub fn new(ts: Millis, obi: f64, cvd: Quantity) -> MetricAcc {
-        MetricAcc {
-            ts,
-            obi: Ohlc::new(obi),
-            cvd: CvdOhlc::new(cvd),
-        }
-    }
-
-    #[inline]
-    pub fn sample(&mut self, obi: f64, cvd: Quantity) {
-        self.obi.sample(obi);
-        self.cvd.sample(cvd);
-    }
-
-    /// The metric bar of the samples of `self` followed by those of `later` (same window).
-    pub fn merge(&mut self, later: MetricAcc) {
-        self.obi.merge(later.obi);
-        self.cvd.merge(later.cvd);
-    }
-
-    pub fn to_metric_bar(&self) -> MetricBar {
-        MetricBar {
-            ts: self.ts,
-            obi: self.obi,
-            cvd: self.cvd.to_ohlc(),
-        }
     }
 }
 

@@ -9,13 +9,11 @@ pub mod event;
 pub mod metrics;
 pub mod price;
 pub mod processor;
-pub mod quantity;
 
-pub use bars::{Bar, BarAcc, BarSeries, View, window_start};
+pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, OrderBook, SizeSums};
 pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
-pub use metrics::{CvdOhlc, MetricAcc, MetricBar, Ohlc, obi};
+pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use processor::{Applied, Changes, Counts, Processor, ProcessorConfig};
-pub use quantity::Quantity;

@@ -3,10 +3,8 @@
 //! API CONTRACT: the pipeline codes against these signatures; add, do not change.
 
 use super::bars::window_start;
-use super::bars::{BarAcc, View};
 use super::book::OrderBook;
-use super::metrics::{MetricAcc, obi};
-use super::quantity::Quantity;
+use super::metrics::obi;
 use super::{Bar, BarSeries, BookAction, BookRow, Depth, Event, MetricBar, Millis, Side, Trade};
 
 /// How the processor aggregates (SPEC 2 and 5).
@@ -62,19 +60,15 @@ pub struct Counts {
 ///
 /// `apply` is the hot path: it allocates only when a new window opens (a new bar) or the book
 /// grows past its largest size so far. OBI is computed once per book change, not per event.
-///
-/// Volumes and the CVD are summed in fixed point ([`Quantity`]), so that the events of a range
-/// can be processed in parts by several processors and stitched with [`Processor::absorb`]
-/// into exactly the state of one processor that took them all.
 #[derive(Debug, Clone)]
 pub struct Processor {
     config: ProcessorConfig,
     book: OrderBook,
     /// Whether a snapshot has been applied (SPEC 2.2); never reset.
     initialised: bool,
-    bars: BarSeries<BarAcc>,
-    metric_bars: BarSeries<MetricAcc>,
-    cvd: Quantity,
+    bars: BarSeries<Bar>,
+    metric_bars: BarSeries<MetricBar>,
+    cvd: f64,
     counts: Counts,
     /// OBI of the current book over `obi_levels`; `None` when the book changed since it was
     /// computed, so a run of trades between two book rows sums the book once.
@@ -99,7 +93,7 @@ impl Processor {
             initialised: false,
             bars: BarSeries::new(),
             metric_bars: BarSeries::new(),
-            cvd: Quantity::ZERO,
+            cvd: 0.0,
             counts: Counts::default(),
             obi: None,
             depth_before_warmup: None,
@@ -138,14 +132,12 @@ impl Processor {
         Applied::InRange
     }
 
-    /// The bars, keyed by window.
-    pub fn bars(&self) -> View<'_, BarAcc, Bar> {
-        View::new(&self.bars, BarAcc::to_bar)
+    pub fn bars(&self) -> &BarSeries<Bar> {
+        &self.bars
     }
 
-    /// The metric bars, keyed by window.
-    pub fn metric_bars(&self) -> View<'_, MetricAcc, MetricBar> {
-        View::new(&self.metric_bars, MetricAcc::to_metric_bar)
+    pub fn metric_bars(&self) -> &BarSeries<MetricBar> {
+        &self.metric_bars
     }
 
     /// The depth snapshot (SPEC 2.5) as of the last in-range event; empty before any.
@@ -169,7 +161,7 @@ impl Processor {
 
     /// Cumulative volume delta of the in-range trades: `sum(+size for buys, -size for sells)`.
     pub fn cvd(&self) -> f64 {
-        self.cvd.to_f64()
+        self.cvd
     }
 
     pub fn counts(&self) -> Counts {
@@ -179,15 +171,8 @@ impl Processor {
     /// Bars and metric bars touched since the last call (for throttled output).
     pub fn take_changes(&mut self) -> Changes {
         Changes {
-            bars: self
-                .bars
-                .take_changed()
-                .iter()
-                .map(BarAcc::to_bar)
-                .collect(),
-            metric_bars: (self.metric_bars.take_changed().iter())
-                .map(MetricAcc::to_metric_bar)
-                .collect(),
+            bars: self.bars.take_changed(),
+            metric_bars: self.metric_bars.take_changed(),
         }
     }
 
@@ -206,53 +191,6 @@ impl Processor {
         self.initialised
     }
 
-    /// Stitches `later` onto `self`, so that `self` becomes what it would be had it applied
-    /// the events that `later` applied, after its own.
-    ///
-    /// `later` must have the same configuration, must have started fresh, and its first event
-    /// must have been a snapshot (before the range end), or it took no event at all: from the
-    /// snapshot on, its book does not depend on what came before, and its trades do not
-    /// either, except for the CVD, which is shifted by the CVD of `self`. Sums are exact (see
-    /// [`Quantity`]), so the result is bit for bit that of one processor.
-    ///
-    /// - bars and metric bars: a window in both is merged (open of `self`, close of `later`,
-    ///   extremes of both, volumes added), with `later`'s CVD values shifted;
-    /// - CVD and counts add up; the first and last timestamps are the extremes of both;
-    /// - the book (and its OBI) is `later`'s when it applied a book row;
-    /// - depth: as of `later`'s last in-range event if it had one; otherwise, when `later`
-    ///   applied warm-up rows only, as of `self`'s last in-range event.
-    pub fn absorb(&mut self, later: Processor) {
-        debug_assert_eq!(
-            self.config, later.config,
-            "stitching different configurations"
-        );
-        let shift = self.cvd;
-        let mut metric_bars = later.metric_bars;
-        metric_bars.for_each_mut(|bar| bar.cvd.shift(shift));
-        self.metric_bars.absorb(metric_bars, MetricAcc::merge);
-        self.bars.absorb(later.bars, BarAcc::merge);
-        self.cvd += later.cvd;
-
-        let later_rows = later.counts.book_rows + later.counts.warmup_book_rows;
-        if later.counts.first_ts.is_some() {
-            self.depth_before_warmup = later.depth_before_warmup;
-        } else if later.counts.warmup_book_rows > 0 {
-            self.keep_depth_before_warmup();
-        }
-        if later_rows > 0 {
-            self.book = later.book;
-            self.obi = later.obi;
-            self.initialised |= later.initialised;
-        }
-
-        let (counts, more) = (&mut self.counts, later.counts);
-        counts.book_rows += more.book_rows;
-        counts.warmup_book_rows += more.warmup_book_rows;
-        counts.trades += more.trades;
-        counts.first_ts = option_min(counts.first_ts, more.first_ts);
-        counts.last_ts = option_max(counts.last_ts, more.last_ts);
-    }
-
     fn apply_row(&mut self, row: &BookRow) {
         match row.action {
             BookAction::Snapshot => {
@@ -266,10 +204,10 @@ impl Processor {
 
     fn take_trade(&mut self, trade: &Trade) {
         let window = window_start(trade.ts, self.config.window_ms);
-        let (price, size) = (trade.price, Quantity::from_f64(trade.size));
+        let (price, size) = (trade.price, trade.size);
         self.bars.upsert(
             window,
-            || BarAcc::new(window, price, size),
+            || Bar::new(window, price, size),
             |bar| bar.update(price, size),
         );
         self.cvd += match trade.side {
@@ -303,21 +241,10 @@ impl Processor {
         let window = window_start(ts, self.config.window_ms);
         self.metric_bars.upsert(
             window,
-            || MetricAcc::new(window, obi, cvd),
+            || MetricBar::new(window, obi, cvd),
             |bar| bar.sample(obi, cvd),
         );
     }
-}
-
-fn option_min(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        _ => a.or(b),
-    }
-}
-
-fn option_max(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
-    a.max(b)
 }
 
 #[cfg(test)]

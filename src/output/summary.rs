@@ -107,24 +107,6 @@ impl Skipped {
             });
         }
     }
-
-    /// Adds the rows of `later`, skipped after those of `self`: the same as recording them
-    /// one by one after `self`'s (totals add up; examples keep the first few per reason).
-    pub fn append(&mut self, later: Skipped) {
-        let before = self.by_reason.clone();
-        self.total += later.total;
-        for (reason, count) in later.by_reason {
-            *self.by_reason.entry(reason).or_insert(0) += count;
-        }
-        let mut kept: BTreeMap<&'static str, u64> = before;
-        for example in later.examples {
-            let count = kept.entry(example.reason).or_insert(0);
-            *count += 1;
-            if *count as usize <= EXAMPLES_PER_REASON {
-                self.examples.push(example);
-            }
-        }
-    }
 }
 
 /// The whole run (SPEC 3.2).
@@ -228,31 +210,35 @@ mod tests {
         }
     }
 
-    /// Appending the rows skipped in a later part equals recording them all in order.
     #[test]
-    fn append_equals_recording_in_order() {
-        let rows: Vec<BadRow> = (0..20)
-            .map(|id| {
-                let reason = if id % 3 == 0 {
-                    BadReason::TradeSide
-                } else {
-                    BadReason::Timestamp
-                };
-                bad(id, reason)
-            })
-            .collect();
-        let record = |rows: &[BadRow]| {
-            let mut skipped = Skipped::default();
-            for row in rows {
-                skipped.record(Path::new("f.db"), row);
-            }
-            skipped
-        };
-        let whole = record(&rows);
-        for at in 0..=rows.len() {
-            let mut first = record(&rows[..at]);
-            first.append(record(&rows[at..]));
-            assert_eq!(first, whole, "split at {at}");
+    fn skipped_rows_are_counted_by_reason_with_the_first_few_as_examples() {
+        let mut skipped = Skipped::default();
+        for id in 0..20 {
+            let reason = if id % 4 == 0 {
+                BadReason::TradeSide
+            } else {
+                BadReason::Timestamp
+            };
+            skipped.record(Path::new("f.db"), &bad(id, reason));
         }
+        assert_eq!(skipped.total, 20);
+        assert_eq!(skipped.by_reason["invalid_trade_side"], 5);
+        assert_eq!(skipped.by_reason["invalid_timestamp"], 15);
+        let ids = |reason: &str| -> Vec<i64> {
+            skipped
+                .examples
+                .iter()
+                .filter(|e| e.reason == reason)
+                .map(|e| e.row_id)
+                .collect()
+        };
+        assert_eq!(ids("invalid_trade_side"), vec![0, 4, 8, 12, 16]);
+        assert_eq!(ids("invalid_timestamp"), vec![1, 2, 3, 5, 6]);
+        assert!(
+            skipped
+                .examples
+                .iter()
+                .all(|e| e.table == "trades" && e.file == Path::new("f.db"))
+        );
     }
 }

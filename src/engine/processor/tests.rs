@@ -140,7 +140,7 @@ fn apply_classifies_events() {
 fn check_trades(name: &str, events: &[Event], bars: &[Bar], cvd: f64, counts: Counts) {
     let (processor, _) = run(config(None), events);
     assert_eq!(
-        processor.bars().iter().collect::<Vec<_>>(),
+        processor.bars().iter().copied().collect::<Vec<_>>(),
         bars,
         "case {name}: bars"
     );
@@ -250,7 +250,7 @@ fn trades_make_bars_cvd_and_counts() {
 #[track_caller]
 fn check_metrics(name: &str, obi_levels: Option<usize>, events: &[Event], expected: &[MetricBar]) {
     let (processor, _) = run(config(obi_levels), events);
-    let got: Vec<MetricBar> = processor.metric_bars().iter().collect();
+    let got: Vec<MetricBar> = processor.metric_bars().iter().copied().collect();
     assert_eq!(got, expected, "case {name}");
 }
 
@@ -542,115 +542,5 @@ proptest! {
         prop_assert_eq!(counts.warmup_book_rows, warmup);
         let depth = processor.depth();
         prop_assert!(depth.bids.len() <= 2 && depth.asks.len() <= 2);
-    }
-}
-
-/// Everything a processor shows, for comparing two of them bit for bit.
-fn outputs(processor: &Processor) -> (Vec<Bar>, Vec<MetricBar>, u64, Counts, Depth, bool) {
-    (
-        processor.bars().iter().collect(),
-        processor.metric_bars().iter().collect(),
-        processor.cvd().to_bits(),
-        processor.counts(),
-        processor.depth(),
-        processor.is_initialised(),
-    )
-}
-
-#[test]
-fn absorb_shifts_the_cvd_and_merges_shared_windows() {
-    let bids: &[(f64, f64)] = &[(100.0, 3.0)];
-    let asks: &[(f64, f64)] = &[(101.0, 1.0)];
-    let (mut earlier, _) = run(
-        config(None),
-        &[snap(START, bids, asks), buy(START + 1, 10.0, 2.0)],
-    );
-    let (later, _) = run(
-        config(None),
-        &[
-            snap(START + 2, bids, &[]),
-            sell(START + 3, 12.0, 0.5),
-            sell(2 * W, 9.0, 1.0),
-        ],
-    );
-    earlier.take_changes();
-    earlier.absorb(later);
-    assert_eq!(
-        earlier.bars().iter().collect::<Vec<_>>(),
-        [
-            Bar {
-                ts: START,
-                open: 10.0,
-                high: 12.0,
-                low: 10.0,
-                close: 12.0,
-                volume: 2.5
-            },
-            Bar {
-                ts: 2 * W,
-                open: 9.0,
-                high: 9.0,
-                low: 9.0,
-                close: 9.0,
-                volume: 1.0
-            },
-        ]
-    );
-    // OBI 0.5, 0.5 | 1, 1; CVD 0, 2 | shifted by 2: 2, 1.5 | 0.5.
-    assert_eq!(
-        earlier.metric_bars().iter().collect::<Vec<_>>(),
-        [
-            mbar(START, ohlc(0.5, 1.0, 0.5, 1.0), ohlc(0.0, 2.0, 0.0, 1.5)),
-            mbar(2 * W, ohlc(1.0, 1.0, 1.0, 1.0), ohlc(0.5, 0.5, 0.5, 0.5)),
-        ]
-    );
-    assert_eq!(earlier.cvd(), 0.5);
-    assert_eq!(earlier.depth().asks, []);
-    let changes = earlier.take_changes();
-    assert_eq!(changes.bars.len(), 2, "absorbed windows count as changed");
-    assert_eq!(changes.metric_bars.len(), 2);
-}
-
-#[test]
-fn absorbing_warm_up_rows_only_keeps_the_depth_of_the_last_in_range_event() {
-    let (mut earlier, _) = run(config(None), &[snap(START, &[(100.0, 1.0)], &[])]);
-    let (later, _) = run(config(None), &[snap(START - 1, &[(90.0, 1.0)], &[])]);
-    earlier.absorb(later);
-    assert_eq!(earlier.depth().bids, levels(&[(100.0, 1.0)]));
-    earlier.apply(&buy(START + 1, 1.0, 1.0));
-    assert_eq!(
-        earlier.depth().bids,
-        levels(&[(90.0, 1.0)]),
-        "the book is later's"
-    );
-}
-
-proptest! {
-    /// Splitting any event sequence at any snapshot (or at its end), processing the parts on
-    /// two processors and stitching them gives bit for bit the outputs of one processor, also
-    /// after one more event (the book and its OBI carry over). Sizes are arbitrary floats, so
-    /// this holds only because volumes and the CVD are summed exactly.
-    #[test]
-    fn absorb_equals_one_processor(
-        events in prop::collection::vec(arb_event(), 0..80),
-        split in any::<prop::sample::Index>(),
-        next in arb_event(),
-        obi_levels in prop::option::of(1usize..5),
-    ) {
-        let splits: Vec<usize> = (0..events.len())
-            .filter(|&i| matches!(&events[i], Event::Book(row)
-                if row.action == BookAction::Snapshot && row.ts < END))
-            .chain([events.len()])
-            .collect();
-        let at = splits[split.index(splits.len())];
-        let config = config(obi_levels);
-        let (mut whole, _) = run(config, &events);
-        let (mut stitched, _) = run(config, &events[..at]);
-        let (later, _) = run(config, &events[at..]);
-        stitched.absorb(later);
-        prop_assert_eq!(outputs(&stitched), outputs(&whole));
-        whole.apply(&next);
-        stitched.apply(&next);
-        prop_assert_eq!(outputs(&stitched), outputs(&whole));
     }
 }
