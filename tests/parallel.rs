@@ -346,7 +346,7 @@ fn one_file_read_on_the_calling_thread_equals_one_read_ahead() {
         5,
     );
     check_same_as_sequential(data.path(), "2025-01-15", "2025-01-15", &[]);
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/binance/usdm");
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/binance/usdm");
     let run = |jobs| {
         process(
             &real,

@@ -1,4 +1,4 @@
-//! The real Binance recordings of `shared/data`: the rebuilt book against the exchange's own
+//! The real Binance recordings of `tests/data`: the rebuilt book against the exchange's own
 //! best bid/offer, and bars and CVD against plain SQL over `trades`.
 
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ const END: i64 = 1_723_161_600_000;
 
 fn data_dir(market: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/binance")
+        .join("tests/data/binance")
         .join(market)
 }
 

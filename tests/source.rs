@@ -633,11 +633,8 @@ fn a_bad_book_row_takes_no_place_in_the_order() {
 
 #[test]
 fn real_recordings_range_and_counts() {
-    let root = Path::new("/work/shared/data/binance");
-    if !root.exists() {
-        return;
-    }
-    let found = find_candidates(root, "BTCUSDT").unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/binance");
+    let found = find_candidates(&root, "BTCUSDT").unwrap();
     assert_eq!(found.len(), 2);
     let cases = [
         (

@@ -11,7 +11,7 @@ files to 1e-9 (relative or absolute) and the exit status.
 
     python3 tests/oracle/fuzz_compare.py --binary target/debug/orderflow --seeds 60
     python3 tests/oracle/fuzz_compare.py --binary ... --seed 17 --keep   # one case, kept on disk
-    python3 tests/oracle/fuzz_compare.py --binary ... --real /work/shared/data/binance
+    python3 tests/oracle/fuzz_compare.py --binary ... --real tests/data/binance
 
 Stdlib only. Exit status 1 when any case differs.
 """
