@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::{Applied, Event, Millis, Processor, ProcessorConfig};
+use crate::engine::{Applied, Event, Millis, Outcome, Processor, ProcessorConfig};
 use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
 use crate::output::summary::{FileStatus, FileSummary, RunSummary, Skipped};
 use crate::source::{DiscoverError, FileInfo, Record, Recording, find_candidates};
 use crate::time::format_ms;
+
+mod parallel;
 
 /// How often (in events) the loop looks at the clock when running at full speed.
 const CLOCK_EVERY: u64 = 256;
@@ -59,7 +61,9 @@ pub struct Job {
     /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
     pub progress: bool,
     /// Threads (`--jobs`): 1 reads and processes on one thread; more read each file on a
-    /// reader thread that parses ahead of the engine. The result is the same either way.
+    /// reader thread that parses ahead of the engine and, on a range of several files at
+    /// full speed, read and run the book stage of up to `jobs - 1` later files in parallel
+    /// (see `pipeline/parallel.rs`). The result is the same either way.
     pub jobs: usize,
 }
 
@@ -133,12 +137,23 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         rows_before: 0,
         rows_estimate,
     };
-    for (index, recording) in &mut recordings {
-        if cancel.load(Ordering::Relaxed) {
-            break;
+    if job.jobs >= 2 && recordings.len() >= 2 && job.speed == Speed::Max {
+        parallel::process_files(&mut state, job, &mut recordings, &mut summary, cancel)?;
+    } else {
+        for (index, recording) in &mut recordings {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let file = &mut summary.files[*index];
+            state.process_file(
+                job,
+                job.jobs > 1,
+                recording,
+                file,
+                &mut summary.skipped,
+                cancel,
+            )?;
         }
-        let file = &mut summary.files[*index];
-        state.process_file(job, recording, file, &mut summary.skipped, cancel)?;
     }
     let Stitched {
         mut processor,
@@ -257,10 +272,12 @@ struct Stitched {
 
 impl Stitched {
     /// Reads `recording` and applies its events in order, emitting on the way. With
-    /// `--jobs 1` the file is read on this thread; otherwise a reader thread parses ahead.
+    /// `read_ahead` a reader thread parses ahead; otherwise (`--jobs 1`, or when the other
+    /// threads read later files) the file is read on this thread.
     fn process_file(
         &mut self,
         job: &Job,
+        read_ahead: bool,
         recording: &mut Recording,
         file: &mut FileSummary,
         skipped: &mut Skipped,
@@ -279,7 +296,7 @@ impl Stitched {
                 ControlFlow::Break(())
             })
         };
-        let read = if job.jobs <= 1 {
+        let read = if !read_ahead {
             recording.for_each_record(job.config.end, &mut handle)
         } else {
             recording.events(job.config.end).and_then(|mut stream| {
@@ -352,6 +369,15 @@ fn count(file: &mut FileSummary, event: &Event, applied: Applied) {
     match (event, applied) {
         (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
         (Event::Trade(_), _) => file.trades += 1,
+        _ => {}
+    }
+}
+
+/// [`count`] for an outcome replayed from a file read ahead.
+fn count_outcome(file: &mut FileSummary, outcome: &Outcome, applied: Applied) {
+    match (outcome, applied) {
+        (Outcome::Book { .. }, Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+        (Outcome::Trade(_), _) => file.trades += 1,
         _ => {}
     }
 }

@@ -16,4 +16,4 @@ pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
 pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
-pub use processor::{Applied, Changes, Counts, Processor, ProcessorConfig};
+pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};

@@ -55,28 +55,167 @@ pub struct Counts {
     pub last_ts: Option<Millis>,
 }
 
+/// Whether an event counts: the range checks of SPEC 2.2 (the one place they are written).
+fn classify(is_book: bool, ts: Millis, config: &ProcessorConfig) -> Applied {
+    if ts >= config.end {
+        Applied::Ignored
+    } else if ts >= config.start {
+        Applied::InRange
+    } else if is_book {
+        Applied::Warmup
+    } else {
+        Applied::Ignored
+    }
+}
+
+/// What the book stage hands the accounting stage for one event: all that the bars, the
+/// metrics and the counts need, without the book.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outcome {
+    /// A book row: its timestamp, whether it was a snapshot, and the OBI of the book after it
+    /// (0 for a row at or after the range end, which the book stage does not apply).
+    Book {
+        ts: Millis,
+        snapshot: bool,
+        obi: f64,
+    },
+    Trade(Trade),
+}
+
+impl Outcome {
+    pub fn ts(&self) -> Millis {
+        match self {
+            Outcome::Book { ts, .. } => *ts,
+            Outcome::Trade(trade) => trade.ts,
+        }
+    }
+
+    pub fn is_book(&self) -> bool {
+        matches!(self, Outcome::Book { .. })
+    }
+}
+
+/// The book stage (expensive, and independent of the past after a snapshot): the book, the
+/// OBI of each book row, and the depth as of the last in-range event.
+#[derive(Debug, Clone)]
+pub struct BookStage {
+    config: ProcessorConfig,
+    book: OrderBook,
+    /// Whether an in-range event has been seen.
+    seen_in_range: bool,
+    /// The depth as of the last in-range event, captured when a warm-up row (possible with
+    /// overlapping files) is about to change the book after in-range events; `None` whenever
+    /// the book itself is what the last in-range event saw.
+    depth_before_warmup: Option<Depth>,
+}
+
+impl BookStage {
+    /// An empty book stage (`window_ms` of `config` is not used here).
+    pub fn new(config: ProcessorConfig) -> Self {
+        BookStage {
+            config,
+            book: OrderBook::new(),
+            seen_in_range: false,
+            depth_before_warmup: None,
+        }
+    }
+
+    /// Applies a book row to the book (unless it is at or after the range end) and tells what
+    /// the accounting stage needs of `event`.
+    pub fn apply(&mut self, event: &Event) -> Outcome {
+        let applied = classify(matches!(event, Event::Book(_)), event.ts(), &self.config);
+        match applied {
+            Applied::InRange => {
+                self.seen_in_range = true;
+                self.depth_before_warmup = None;
+            }
+            Applied::Warmup => self.keep_depth_before_warmup(),
+            Applied::Ignored => {}
+        }
+        match event {
+            Event::Trade(trade) => Outcome::Trade(*trade),
+            Event::Book(row) => {
+                if applied != Applied::Ignored {
+                    self.apply_row(row);
+                }
+                Outcome::Book {
+                    ts: row.ts,
+                    snapshot: row.action == BookAction::Snapshot,
+                    obi: if applied == Applied::Ignored {
+                        0.0
+                    } else {
+                        obi(&self.book, self.config.obi_levels)
+                    },
+                }
+            }
+        }
+    }
+
+    /// Takes over from `later`, a book stage that started at a snapshot row and saw the
+    /// events that followed those seen here: its book, and its depth as of the last in-range
+    /// event when it saw one.
+    pub fn continue_with(&mut self, later: BookStage) {
+        if later.seen_in_range {
+            self.seen_in_range = true;
+            self.depth_before_warmup = later.depth_before_warmup;
+        } else {
+            // `later` began with a warm-up snapshot: keep the depth the book here shows.
+            self.keep_depth_before_warmup();
+        }
+        self.book = later.book;
+    }
+
+    pub fn book(&self) -> &OrderBook {
+        &self.book
+    }
+
+    /// Writes the depth (SPEC 2.5) as of the last in-range event into `out`; empty before any.
+    pub fn fill_depth(&self, out: &mut Depth) {
+        if !self.seen_in_range {
+            out.bids.clear();
+            out.asks.clear();
+        } else if let Some(kept) = &self.depth_before_warmup {
+            out.clone_from(kept);
+        } else {
+            out.fill_from(&self.book, self.config.depth_levels);
+        }
+    }
+
+    fn apply_row(&mut self, row: &BookRow) {
+        match row.action {
+            BookAction::Snapshot => self.book.apply_snapshot(&row.bids, &row.asks),
+            BookAction::Update => self.book.apply_update(&row.bids, &row.asks),
+        }
+    }
+
+    /// Before a warm-up row changes the book after in-range events, keeps the depth that the
+    /// last in-range event saw (once: later warm-up rows must not overwrite it).
+    fn keep_depth_before_warmup(&mut self) {
+        if self.seen_in_range && self.depth_before_warmup.is_none() {
+            self.depth_before_warmup = Some(Depth::from_book(&self.book, self.config.depth_levels));
+        }
+    }
+}
+
 /// Applies events in the merged order of SPEC 2.1 and keeps what the outputs show: the bars,
 /// the metric bars, the CVD and the depth as of the last in-range event.
 ///
-/// `apply` is the hot path: it allocates only when a new window opens (a new bar) or the book
-/// grows past its largest size so far. OBI is computed once per book change, not per event.
+/// It is two stages: the [`BookStage`] (book, OBI, depth) turns each event into an
+/// [`Outcome`], and the accounting stage ([`Processor::account`]: range checks, counts, bars,
+/// CVD, metric samples) takes the outcomes in order. [`Processor::apply`] runs both; a
+/// parallel run may run the book stage of a later file elsewhere and replay its outcomes.
 #[derive(Debug, Clone)]
 pub struct Processor {
     config: ProcessorConfig,
-    book: OrderBook,
+    stage: BookStage,
     /// Whether a snapshot has been applied (SPEC 2.2); never reset.
     initialised: bool,
     bars: BarSeries<Bar>,
     metric_bars: BarSeries<MetricBar>,
     cvd: f64,
     counts: Counts,
-    /// OBI of the current book over `obi_levels`; `None` when the book changed since it was
-    /// computed, so a run of trades between two book rows sums the book once.
-    obi: Option<f64>,
-    /// The depth as of the last in-range event, captured when a warm-up row (possible with
-    /// overlapping files) is about to change the book after in-range events; `None` whenever
-    /// the book itself is what the last in-range event saw.
-    depth_before_warmup: Option<Depth>,
+    /// OBI of the book after the last book row applied.
+    obi: f64,
 }
 
 impl Processor {
@@ -89,14 +228,13 @@ impl Processor {
         };
         Processor {
             config,
-            book: OrderBook::new(),
+            stage: BookStage::new(config),
             initialised: false,
             bars: BarSeries::new(),
             metric_bars: BarSeries::new(),
             cvd: 0.0,
             counts: Counts::default(),
-            obi: None,
-            depth_before_warmup: None,
+            obi: 0.0,
         }
     }
 
@@ -107,29 +245,45 @@ impl Processor {
     /// - otherwise the event is applied (a trade to its bar and the CVD), counted, and, once
     ///   the book is initialised, (OBI, CVD) is sampled into the metric bar of its window.
     pub fn apply(&mut self, event: &Event) -> Applied {
-        let ts = event.ts();
-        if ts >= self.config.end {
-            return Applied::Ignored;
-        }
-        match event {
-            Event::Book(row) if ts < self.config.start => {
-                self.keep_depth_before_warmup();
-                self.apply_row(row);
-                self.counts.warmup_book_rows += 1;
-                return Applied::Warmup;
+        let outcome = self.stage.apply(event);
+        self.account(&outcome)
+    }
+
+    /// The accounting stage of [`Processor::apply`]: everything but the book.
+    pub fn account(&mut self, outcome: &Outcome) -> Applied {
+        let ts = outcome.ts();
+        let applied = classify(outcome.is_book(), ts, &self.config);
+        match (outcome, applied) {
+            (_, Applied::Ignored) | (Outcome::Trade(_), Applied::Warmup) => {
+                return Applied::Ignored;
             }
-            Event::Book(row) => {
-                self.apply_row(row);
+            (Outcome::Book { snapshot, obi, .. }, _) => {
+                self.initialised |= *snapshot;
+                self.obi = *obi;
+                if applied == Applied::Warmup {
+                    self.counts.warmup_book_rows += 1;
+                    return Applied::Warmup;
+                }
                 self.counts.book_rows += 1;
             }
-            Event::Trade(_) if ts < self.config.start => return Applied::Ignored,
-            Event::Trade(trade) => self.take_trade(trade),
+            (Outcome::Trade(trade), _) => self.take_trade(trade),
         }
         self.note_in_range(ts);
         if self.initialised {
             self.sample(ts);
         }
         Applied::InRange
+    }
+
+    /// A book stage for a later part of the run (it starts empty).
+    pub fn new_book_stage(&self) -> BookStage {
+        BookStage::new(self.config)
+    }
+
+    /// Takes over the book of `later` after its outcomes went through [`Processor::account`]
+    /// (see [`BookStage::continue_with`]).
+    pub fn continue_with(&mut self, later: BookStage) {
+        self.stage.continue_with(later);
     }
 
     pub fn bars(&self) -> &BarSeries<Bar> {
@@ -149,14 +303,7 @@ impl Processor {
 
     /// Writes [`Processor::depth`] into `out`, reusing its allocations.
     pub fn fill_depth(&self, out: &mut Depth) {
-        if self.counts.first_ts.is_none() {
-            out.bids.clear();
-            out.asks.clear();
-        } else if let Some(kept) = &self.depth_before_warmup {
-            out.clone_from(kept);
-        } else {
-            out.fill_from(&self.book, self.config.depth_levels);
-        }
+        self.stage.fill_depth(out);
     }
 
     /// Cumulative volume delta of the in-range trades: `sum(+size for buys, -size for sells)`.
@@ -183,23 +330,12 @@ impl Processor {
 
     /// The current book, including any warm-up rows applied since the last in-range event.
     pub fn book(&self) -> &OrderBook {
-        &self.book
+        self.stage.book()
     }
 
     /// Whether a snapshot has been applied, so that metric samples are taken.
     pub fn is_initialised(&self) -> bool {
         self.initialised
-    }
-
-    fn apply_row(&mut self, row: &BookRow) {
-        match row.action {
-            BookAction::Snapshot => {
-                self.book.apply_snapshot(&row.bids, &row.asks);
-                self.initialised = true;
-            }
-            BookAction::Update => self.book.apply_update(&row.bids, &row.asks),
-        }
-        self.obi = None;
     }
 
     fn take_trade(&mut self, trade: &Trade) {
@@ -217,27 +353,14 @@ impl Processor {
         self.counts.trades += 1;
     }
 
-    /// Before a warm-up row changes the book after in-range events, keeps the depth that the
-    /// last in-range event saw (once: later warm-up rows must not overwrite it).
-    fn keep_depth_before_warmup(&mut self) {
-        if self.counts.first_ts.is_some() && self.depth_before_warmup.is_none() {
-            self.depth_before_warmup = Some(Depth::from_book(&self.book, self.config.depth_levels));
-        }
-    }
-
     fn note_in_range(&mut self, ts: Millis) {
         let counts = &mut self.counts;
         counts.first_ts = Some(counts.first_ts.map_or(ts, |first| first.min(ts)));
         counts.last_ts = Some(counts.last_ts.map_or(ts, |last| last.max(ts)));
-        self.depth_before_warmup = None;
     }
 
     fn sample(&mut self, ts: Millis) {
-        let obi = match self.obi {
-            Some(value) => value,
-            None => *self.obi.insert(obi(&self.book, self.config.obi_levels)),
-        };
-        let cvd = self.cvd;
+        let (obi, cvd) = (self.obi, self.cvd);
         let window = window_start(ts, self.config.window_ms);
         self.metric_bars.upsert(
             window,

@@ -1,0 +1,339 @@
+//! `--jobs N` on a range of several files (issue 5): the files after the first are read by
+//! workers, at most `N - 1` files ahead of the file being stitched.
+//!
+//! A worker keeps the events of its file before the first snapshot row as they are (the
+//! prefix: they depend on the book carried over from the files before), and from that snapshot
+//! on runs only the book stage ([`BookStage`]) on a book of its own, spilling the outcomes to
+//! an anonymous temporary file. The stitcher then takes the files in order: the prefix goes
+//! through the full processor, the outcomes through its accounting stage, and the worker's
+//! book replaces the processor's at the end. CVD and bar volumes stay plain f64 sums in event
+//! order, so the result is the sequential run's, byte for byte.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, Side, Trade};
+use crate::output::json_files::WriteError;
+use crate::output::summary::{FileSummary, RunSummary, Skipped};
+use crate::source::{BadRow, Record, Recording};
+
+use super::{CLOCK_EVERY, Job, Stitched, count_outcome, report_midway};
+
+/// Events a worker keeps before its file's first snapshot; a longer prefix hands the file
+/// back to be read by the stitcher itself.
+const MAX_PREFIX: usize = 200_000;
+
+/// Size of one outcome in the spill file: kind, timestamp, trade id, two f64.
+const RECORD: usize = 1 + 8 + 8 + 8 + 8;
+
+/// What a worker made of its file.
+enum Work<'a> {
+    /// No use reading ahead (a long prefix, or the spill file failed): the stitcher reads it.
+    Sequential(&'a mut Recording),
+    Done(Box<FileWork>),
+}
+
+/// A file read ahead.
+struct FileWork {
+    /// The records before the first snapshot, bad rows included, in order.
+    prefix: Vec<Record>,
+    /// The outcomes of the events from the first snapshot on, spilled.
+    log: Option<(File, u64)>,
+    /// The bad rows from the first snapshot on, in order.
+    bad: Vec<BadRow>,
+    /// The book stage after the file's last event.
+    stage: Option<BookStage>,
+    rows_read: u64,
+    /// What went wrong midway, if something did.
+    error: Option<String>,
+}
+
+/// Processes the files of `recordings` (at least two) in order with `job.jobs - 1` workers.
+pub(super) fn process_files(
+    state: &mut Stitched,
+    job: &Job,
+    recordings: &mut [(usize, Recording)],
+    summary: &mut RunSummary,
+    cancel: &AtomicBool,
+) -> Result<(), WriteError> {
+    let ahead = job.jobs.saturating_sub(1).max(1);
+    let config = *state.processor.config();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let stop = &stop;
+        let mut files = recordings.iter_mut();
+        let Some((first_index, first)) = files.next() else {
+            return Ok(());
+        };
+        let first_index = *first_index;
+        let mut pending = VecDeque::new();
+        let mut spawn_next = |pending: &mut VecDeque<_>| {
+            if let Some((index, recording)) = files.next() {
+                let handle = scope.spawn(move || work(recording, config, cancel, stop));
+                pending.push_back((*index, handle));
+            }
+        };
+        for _ in 0..ahead {
+            spawn_next(&mut pending);
+        }
+        let result = (|| {
+            let file = &mut summary.files[first_index];
+            state.process_file(job, false, first, file, &mut summary.skipped, cancel)?;
+            while let Some((index, handle)) = pending.pop_front() {
+                spawn_next(&mut pending);
+                let work = match handle.join() {
+                    Ok(work) => work,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let file = &mut summary.files[index];
+                match work {
+                    Work::Sequential(recording) => {
+                        state.process_file(
+                            job,
+                            false,
+                            recording,
+                            file,
+                            &mut summary.skipped,
+                            cancel,
+                        )?;
+                    }
+                    Work::Done(work) => {
+                        let path = file.path.clone();
+                        state.stitch(*work, &path, file, &mut summary.skipped, cancel)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Reads `recording`: the prefix as records, then the book stage's outcomes into a spill.
+fn work<'a>(
+    recording: &'a mut Recording,
+    config: ProcessorConfig,
+    cancel: &AtomicBool,
+    stop: &AtomicBool,
+) -> Work<'a> {
+    let Ok(spill) = tempfile::tempfile() else {
+        return Work::Sequential(recording);
+    };
+    let mut log = BufWriter::with_capacity(1 << 16, spill);
+    let mut outcomes: u64 = 0;
+    let mut prefix = Vec::new();
+    let mut bad = Vec::new();
+    let mut stage: Option<BookStage> = None;
+    let mut rows_read = 0;
+    let mut give_up = false;
+    let mut consume = |record: Record, rows: u64| {
+        rows_read = rows;
+        let stage = match (&mut stage, &record) {
+            (Some(stage), _) => stage,
+            (None, Record::Event(Event::Book(row)))
+                if row.action == BookAction::Snapshot && row.ts < config.end =>
+            {
+                stage.insert(BookStage::new(config))
+            }
+            (None, _) => {
+                prefix.push(record);
+                if prefix.len() > MAX_PREFIX {
+                    give_up = true;
+                    return ControlFlow::Break(());
+                }
+                return ControlFlow::Continue(());
+            }
+        };
+        match record {
+            Record::Bad(row) => bad.push(row),
+            Record::Event(event) => {
+                let outcome = stage.apply(&event);
+                if log.write_all(&encode(&outcome)).is_err() {
+                    give_up = true;
+                    return ControlFlow::Break(());
+                }
+                outcomes += 1;
+                if outcomes % 4096 == 0
+                    && (cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed))
+                {
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let read = recording.for_each_record(config.end, &mut consume);
+    if give_up {
+        return Work::Sequential(recording);
+    }
+    let log = match log.into_inner() {
+        Ok(mut file) => match file.seek(SeekFrom::Start(0)) {
+            Ok(_) => Some((file, outcomes)),
+            Err(_) => return Work::Sequential(recording),
+        },
+        Err(_) => return Work::Sequential(recording),
+    };
+    Work::Done(Box::new(FileWork {
+        prefix,
+        log,
+        bad,
+        stage,
+        rows_read,
+        error: read.err().map(|error| error.to_string()),
+    }))
+}
+
+fn encode(outcome: &Outcome) -> [u8; RECORD] {
+    let (kind, ts, id, a, b) = match *outcome {
+        Outcome::Book { ts, snapshot, obi } => (u8::from(snapshot), ts, 0, obi, 0.0),
+        Outcome::Trade(trade) => {
+            let kind = match trade.side {
+                Side::Buy => 2,
+                Side::Sell => 3,
+            };
+            (kind, trade.ts, trade.id, trade.price, trade.size)
+        }
+    };
+    let mut out = [0; RECORD];
+    out[0] = kind;
+    out[1..9].copy_from_slice(&ts.to_le_bytes());
+    out[9..17].copy_from_slice(&id.to_le_bytes());
+    out[17..25].copy_from_slice(&a.to_bits().to_le_bytes());
+    out[25..33].copy_from_slice(&b.to_bits().to_le_bytes());
+    out
+}
+
+fn decode(bytes: &[u8; RECORD]) -> Outcome {
+    let word = |at: usize| {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(&bytes[at..at + 8]);
+        eight
+    };
+    let ts = i64::from_le_bytes(word(1));
+    let id = i64::from_le_bytes(word(9));
+    let a = f64::from_bits(u64::from_le_bytes(word(17)));
+    let b = f64::from_bits(u64::from_le_bytes(word(25)));
+    match bytes[0] {
+        kind @ (0 | 1) => Outcome::Book {
+            ts,
+            snapshot: kind == 1,
+            obi: a,
+        },
+        kind => Outcome::Trade(Trade {
+            id,
+            ts,
+            price: a,
+            size: b,
+            side: if kind == 2 { Side::Buy } else { Side::Sell },
+        }),
+    }
+}
+
+impl Stitched {
+    /// Applies a file read ahead: its prefix in full, then its outcomes to the accounting
+    /// stage, then its book; bad rows and a midway failure are reported as the sequential
+    /// loop reports them.
+    fn stitch(
+        &mut self,
+        work: FileWork,
+        path: &Path,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<(), WriteError> {
+        let FileWork {
+            prefix,
+            log,
+            bad,
+            stage,
+            rows_read,
+            error,
+        } = work;
+        let mut events = 0;
+        let mut interrupted = false;
+        for record in prefix {
+            if self
+                .apply(record, 0, path, file, skipped, cancel, &mut events)?
+                .is_break()
+            {
+                interrupted = true;
+                break;
+            }
+        }
+        let mut replay_error = None;
+        if let (false, Some((log, outcomes))) = (interrupted, log) {
+            match self.replay(log, outcomes, file, cancel, &mut events) {
+                Ok(done) => interrupted = !done,
+                Err(error) => replay_error = Some(error),
+            }
+        }
+        if !interrupted && replay_error.is_none() {
+            if let Some(stage) = stage {
+                self.processor.continue_with(stage);
+            }
+        }
+        for row in &bad {
+            skipped.record(path, row);
+        }
+        match (error, replay_error) {
+            (Some(error), _) => report_midway(file, &error),
+            (None, Some(WriteOrIo::Io(error))) => report_midway(
+                file,
+                &format!(
+                    "{}: cannot read back the temporary file of its events: {error}",
+                    path.display()
+                ),
+            ),
+            (None, Some(WriteOrIo::Write(error))) => return Err(error),
+            (None, None) => {}
+        }
+        self.rows_before += rows_read;
+        Ok(())
+    }
+
+    /// Replays `outcomes` outcomes from `log` through the accounting stage. Returns whether
+    /// it got to the end (not interrupted).
+    fn replay(
+        &mut self,
+        log: File,
+        outcomes: u64,
+        file: &mut FileSummary,
+        cancel: &AtomicBool,
+        events: &mut u64,
+    ) -> Result<bool, WriteOrIo> {
+        let mut log = BufReader::with_capacity(1 << 16, log);
+        let mut bytes = [0; RECORD];
+        for _ in 0..outcomes {
+            log.read_exact(&mut bytes).map_err(WriteOrIo::Io)?;
+            let outcome = decode(&bytes);
+            let applied = self.processor.account(&outcome);
+            count_outcome(file, &outcome, applied);
+            *events += 1;
+            if *events % CLOCK_EVERY == 0 {
+                let rows = self.rows_before;
+                self.progress.set_position(rows);
+                self.emitter
+                    .emit_if_due(&mut self.processor, rows, self.rows_estimate)
+                    .map_err(WriteOrIo::Write)?;
+                if cancel.load(Ordering::Relaxed) {
+                    tracing::warn!("interrupted: writing the state reached so far");
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+enum WriteOrIo {
+    Write(WriteError),
+    Io(io::Error),
+}
