@@ -6,9 +6,11 @@
 //! bounded channel: memory stays bounded, and parsing overlaps with the engine's work.
 //!
 //! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
-//! is already in time order (checked first with one pass over the timestamp column), otherwise
-//! sorted by SQLite, whose sorter spills to temporary files.
+//! is already in time order (checked first with one pass over the timestamp column, on a
+//! second connection while the first book rows are read ahead), otherwise sorted by SQLite,
+//! whose sorter spills to temporary files.
 
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -37,6 +39,8 @@ enum Message {
 /// What the helper thread needs, all owned.
 struct Plan {
     path: PathBuf,
+    /// How the file was opened, so a second connection opens it the same way.
+    immutable: bool,
     instrument: String,
     end: Millis,
     book: Option<BookPlan>,
@@ -115,17 +119,15 @@ impl<'a> EventStream<'a> {
             );
             let unit = info.trades_unit;
             let key = unit.unwrap_or(TimeUnit::Millis).sql_millis_key(&ts);
-            let valid = unit.unwrap_or(TimeUnit::Millis).sql_valid(&ts);
-            let and_instrument = match &c.instrument {
-                Some(col) => format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
-                None => String::new(),
-            };
             TradePlan {
                 by_id: format!("{select} ORDER BY {id}"),
                 by_time: format!("{select} ORDER BY {key}, {id}"),
+                // Invalid timestamps are skipped in Rust, by the same test the decoder uses;
+                // testing them in SQL as well made this pass a third slower.
                 check: format!(
-                    "SELECT {ts} FROM {} WHERE {valid}{and_instrument} ORDER BY {id}",
-                    quote(&c.table)
+                    "SELECT {ts} FROM {}{} ORDER BY {id}",
+                    quote(&c.table),
+                    filter(&c.instrument),
                 ),
                 unit,
                 filtered: c.instrument.is_some(),
@@ -133,6 +135,7 @@ impl<'a> EventStream<'a> {
         });
         let plan = Plan {
             path: recording.path.clone(),
+            immutable: info.immutable,
             instrument: recording.instrument.clone(),
             end,
             book,
@@ -283,26 +286,14 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
         }
     };
 
-    let trades_sql = match &plan.trades {
-        Some(t) => {
-            let in_order = trades_in_time_order(conn, t, params(t.filtered))
-                .map_err(fail("reading trades"))?;
-            if !in_order {
-                // Let a large sort spill to disk instead of memory.
-                conn.execute_batch("PRAGMA temp_store = FILE")
-                    .map_err(fail("sorting trades"))?;
-            }
-            Some(if in_order { &t.by_id } else { &t.by_time })
-        }
-        None => None,
-    };
-
+    if plan.trades.is_some() {
+        // Should the trades need sorting, let a large sort spill to disk instead of memory.
+        // Set before any statement runs; nothing else here uses temporary storage.
+        conn.execute_batch("PRAGMA temp_store = FILE")
+            .map_err(fail("sorting trades"))?;
+    }
     let mut book_stmt = match &plan.book {
         Some(b) => Some(conn.prepare(&b.sql).map_err(fail("reading book rows"))?),
-        None => None,
-    };
-    let mut trade_stmt = match trades_sql {
-        Some(sql) => Some(conn.prepare(sql).map_err(fail("reading trades"))?),
         None => None,
     };
     let mut book = match (&mut book_stmt, &plan.book) {
@@ -319,6 +310,52 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
         }),
         _ => None,
     };
+
+    // Whether trades can be streamed by `id` takes a pass over the trades table. It runs on a
+    // second connection while this thread reads and parses the first book rows ahead, so the
+    // pass costs no time on the path of the run (the consumer is idle until the first batch).
+    let mut ahead = Lookahead::default();
+    let in_order = std::thread::scope(|scope| -> Result<bool, FileError> {
+        let Some(t) = &plan.trades else {
+            return Ok(true);
+        };
+        let check = || -> Result<bool, FileError> {
+            let other = super::reader::connect(path, plan.immutable)?;
+            trades_in_time_order(&other, t, params(t.filtered)).map_err(fail("reading trades"))
+        };
+        let spawned = std::thread::Builder::new()
+            .name("orderflow-check".to_owned())
+            .spawn_scoped(scope, check);
+        let Ok(handle) = spawned else {
+            return check();
+        };
+        while !handle.is_finished() && ahead.has_room() {
+            match next_book_row(&mut book, path) {
+                Ok(Some(item)) => ahead.push(item),
+                Ok(None) => break,
+                Err(error) => {
+                    ahead.error = Some(error);
+                    break;
+                }
+            }
+        }
+        handle.join().unwrap_or_else(|_| {
+            Err(FileError::Sqlite {
+                path: path.to_owned(),
+                doing: "checking the order of trades",
+                detail: "the checking thread stopped unexpectedly (a bug: please report it)"
+                    .to_owned(),
+            })
+        })
+    })?;
+    let trades_sql = plan
+        .trades
+        .as_ref()
+        .map(|t| if in_order { &t.by_id } else { &t.by_time });
+    let mut trade_stmt = match trades_sql {
+        Some(sql) => Some(conn.prepare(sql).map_err(fail("reading trades"))?),
+        None => None,
+    };
     let mut trades = match (&mut trade_stmt, &plan.trades) {
         (Some(stmt), Some(t)) => Some(Source {
             rows: stmt
@@ -329,15 +366,15 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
         _ => None,
     };
 
+    // Rows read ahead go first, then an error met while reading them, then the cursor.
     let mut next_book = || -> Result<Option<Item>, FileError> {
-        let Some(source) = book.as_mut() else {
-            return Ok(None);
-        };
-        let fail = fail("reading book rows");
-        match source.rows.next().map_err(fail)? {
-            Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
-            None => Ok(None),
+        if let Some(item) = ahead.items.pop_front() {
+            return Ok(Some(item));
         }
+        if let Some(error) = ahead.error.take() {
+            return Err(error);
+        }
+        next_book_row(&mut book, path)
     };
     let mut next_trade = || -> Result<Option<Item>, FileError> {
         let Some(source) = trades.as_mut() else {
@@ -378,6 +415,47 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
                 }
             }
         }
+    }
+}
+
+/// The next book row from its cursor.
+fn next_book_row(
+    book: &mut Option<Source<'_, BookDecoder>>,
+    path: &std::path::Path,
+) -> Result<Option<Item>, FileError> {
+    let Some(source) = book.as_mut() else {
+        return Ok(None);
+    };
+    let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
+    match source.rows.next().map_err(fail)? {
+        Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
+        None => Ok(None),
+    }
+}
+
+/// Book rows read ahead while the order of trades is being checked, and the error that
+/// stopped the reading, if one did. Bounded: at most about 4 MB of levels.
+#[derive(Default)]
+struct Lookahead {
+    items: VecDeque<Item>,
+    /// Levels held, plus one per row.
+    weight: usize,
+    error: Option<FileError>,
+}
+
+impl Lookahead {
+    const MAX_WEIGHT: usize = 1 << 18;
+
+    fn has_room(&self) -> bool {
+        self.weight < Self::MAX_WEIGHT
+    }
+
+    fn push(&mut self, item: Item) {
+        self.weight += 1 + match &item.record {
+            Record::Event(Event::Book(row)) => row.bids.len() + row.asks.len(),
+            _ => 0,
+        };
+        self.items.push_back(item);
     }
 }
 
