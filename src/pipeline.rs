@@ -170,6 +170,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
                         rows_estimate,
                     )
                 })?;
+            stream.recycle(event);
             if paced || events % CLOCK_EVERY == 0 {
                 let rows_read = rows_before + stream.rows_read();
                 progress.set_position(rows_read);

@@ -18,7 +18,7 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, InterruptHandle, Rows};
 
-use crate::engine::{Event, Millis};
+use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
 use super::reader::{FileError, Record, Recording};
@@ -29,6 +29,8 @@ use super::schema::quote;
 const BATCH: usize = 512;
 /// Messages in flight.
 const DEPTH: usize = 4;
+/// Level vectors on their way back to the reader: about as many as the rows in flight.
+const SPARE: usize = 2 * BATCH;
 
 enum Message {
     Batch { records: Vec<Record>, rows: u64 },
@@ -68,6 +70,8 @@ pub struct EventStream<'a> {
     _recording: PhantomData<&'a mut Recording>,
     path: PathBuf,
     receiver: Option<Receiver<Message>>,
+    /// Level vectors handed back to the reader thread (see [`EventStream::recycle`]).
+    spare: SyncSender<Vec<Level>>,
     current: std::vec::IntoIter<Record>,
     rows_read: u64,
     finished: bool,
@@ -143,9 +147,10 @@ impl<'a> EventStream<'a> {
         };
         let interrupt = conn.get_interrupt_handle();
         let (sender, receiver) = sync_channel(DEPTH);
+        let (spare, recycled) = sync_channel(SPARE);
         let thread = std::thread::Builder::new()
             .name("orderflow-reader".to_owned())
-            .spawn(move || produce(&conn, &plan, &sender))
+            .spawn(move || produce(&conn, &plan, &sender, recycled))
             .map_err(|e| FileError::Sqlite {
                 path: recording.path.clone(),
                 doing: "starting the reader thread",
@@ -155,6 +160,7 @@ impl<'a> EventStream<'a> {
             _recording: PhantomData,
             path: recording.path.clone(),
             receiver: Some(receiver),
+            spare,
             current: Vec::new().into_iter(),
             rows_read: 0,
             finished: false,
@@ -203,6 +209,21 @@ impl EventStream<'_> {
         }
     }
 
+    /// Hands an event the caller is done with back to the reader, whose next rows are parsed
+    /// into its level vectors: the reader then allocates nothing per row, and the vectors are
+    /// not freed on this thread after being allocated on the other (which made the two threads
+    /// contend for the allocator). Optional: an event simply dropped costs only that.
+    pub fn recycle(&mut self, event: Event) {
+        if let Event::Book(row) = event {
+            for levels in [row.bids, row.asks] {
+                if levels.capacity() > 0 {
+                    // A full return channel means enough spares: drop this one.
+                    let _ = self.spare.try_send(levels);
+                }
+            }
+        }
+    }
+
     /// Rows read so far (book and trades, valid or not), for progress.
     pub fn rows_read(&self) -> u64 {
         self.rows_read
@@ -222,13 +243,18 @@ impl Drop for EventStream<'_> {
 }
 
 /// The helper thread's body: merge, parse, send; report how it ended.
-fn produce(conn: &Connection, plan: &Plan, sender: &SyncSender<Message>) {
+fn produce(
+    conn: &Connection,
+    plan: &Plan,
+    sender: &SyncSender<Message>,
+    recycled: Receiver<Vec<Level>>,
+) {
     let mut batch = Batch {
         records: Vec::with_capacity(BATCH),
         rows: 0,
         sender,
     };
-    let result = merge(conn, plan, &mut batch);
+    let result = merge(conn, plan, &mut batch, Some(recycled));
     // Records read before an error are still valid: they go first.
     if batch.flush().is_err() {
         return;
@@ -275,7 +301,12 @@ struct Source<'s, D> {
     decoder: D,
 }
 
-fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), FileError> {
+fn merge(
+    conn: &Connection,
+    plan: &Plan,
+    batch: &mut Batch<'_>,
+    mut recycled: Option<Receiver<Vec<Level>>>,
+) -> Result<(), FileError> {
     let path = plan.path.as_path();
     let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
     let params = |filtered: bool| -> Vec<&str> {
@@ -306,6 +337,7 @@ fn merge(conn: &Connection, plan: &Plan, batch: &mut Batch<'_>) -> Result<(), Fi
                 has_action: b.has_action,
                 seen_valid: false,
                 scratch: Vec::new(),
+                recycled: recycled.take(),
             },
         }),
         _ => None,
