@@ -1,5 +1,6 @@
-//! Benchmarks of the engine's hot paths on a realistic, seeded stream:
-//! order-book updates (levels/s), OBI over the whole book, and the whole processor (events/s).
+//! Benchmarks of the engine's hot paths: order-book updates (levels/s), OBI over the whole
+//! book, and the whole processor (events/s), on a seeded stream of top-of-book updates and on
+//! the events of a synthetic OKX-like recording read into memory (`synth 20 min`).
 //!
 //! Run: `cargo bench --bench engine` (add `-- --quick` for a short run).
 
@@ -7,8 +8,11 @@ use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use orderflow::engine::{
-    BookAction, BookRow, Event, Level, OrderBook, Processor, ProcessorConfig, Side, Trade, obi,
+    BookAction, BookRow, BookSide, Event, Level, OrderBook, Processor, ProcessorConfig, Side,
+    Trade, obi,
 };
+use orderflow::source::{Record, Recording};
+use orderflow::synth::{self, SynthConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -181,5 +185,75 @@ fn processor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, book_updates, processor);
+/// The events of a synthetic OKX-like recording (`orderflow synth`, 400 levels per side, a
+/// book row every 100 ms, its trades), read through the source into memory: the realistic
+/// stream, where about half of the level changes enter or leave the bottom of the book.
+fn synth_events(minutes: f64) -> Vec<Event> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut config = SynthConfig::new(dir.path());
+    config.hours = minutes / 60.0;
+    config.seed = 7;
+    let report = synth::generate(&config, None).expect("a synthetic recording");
+    let mut events = Vec::new();
+    for file in &report.files {
+        let mut recording = Recording::open(&file.path, &config.instrument).expect("readable");
+        let mut stream = recording.events(i64::MAX).expect("readable");
+        while let Some(record) = stream.next().expect("readable") {
+            if let Record::Event(event) = record {
+                events.push(event);
+            }
+        }
+    }
+    events
+}
+
+fn synth_stream(c: &mut Criterion) {
+    let events = synth_events(20.0);
+    let rows: Vec<&BookRow> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Book(row) => Some(row),
+            Event::Trade(_) => None,
+        })
+        .collect();
+    let levels: usize = rows.iter().map(|row| row.bids.len() + row.asks.len()).sum();
+
+    let mut group = c.benchmark_group("synth 20 min");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(levels as u64));
+    group.bench_function("book rows applied (levels/s)", |b| {
+        b.iter(|| {
+            let mut book = OrderBook::new();
+            for row in &rows {
+                match row.action {
+                    BookAction::Snapshot => book.apply_snapshot(&row.bids, &row.asks),
+                    BookAction::Update => book.apply_update(&row.bids, &row.asks),
+                }
+            }
+            black_box(book.len(BookSide::Bid))
+        })
+    });
+    group.throughput(Throughput::Elements(events.len() as u64));
+    let config = ProcessorConfig {
+        window_ms: 60_000,
+        depth_levels: 50,
+        obi_levels: None,
+        start: events[0].ts(),
+        end: i64::MAX,
+    };
+    group.bench_function("processor, whole-book obi (events/s)", |b| {
+        b.iter_batched_ref(
+            || Processor::new(config),
+            |processor| {
+                for event in &events {
+                    processor.apply(event);
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, book_updates, processor, synth_stream);
 criterion_main!(benches);

@@ -1,7 +1,11 @@
-//! Throughput of the level-text parser on OKX-style rows, in JSON and Python-literal notation.
+//! Throughput of the level-text parser on OKX-style rows, in JSON and Python-literal notation:
+//! seeded rows of 400 and 10 levels, and the rows of a synthetic recording.
+//!
+//! Run: `cargo bench --bench levels` (add `-- --quick` for a short run).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use orderflow::source::parse_levels;
+use orderflow::synth::{self, SynthConfig};
 
 /// `n` OKX-style levels `["price","size","0","orders"]` around 41000.
 fn okx_json(n: usize, seed: u64) -> String {
@@ -24,6 +28,32 @@ fn python(json: &str) -> String {
     json.replace('"', "'").replace(',', ", ")
 }
 
+/// The level text of the book rows of a 10-minute synthetic OKX-like recording
+/// (`orderflow synth`): one snapshot of 400 levels per side, then updates of ~18 levels.
+fn synth_rows() -> Vec<String> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut config = SynthConfig::new(dir.path());
+    config.hours = 10.0 / 60.0;
+    config.seed = 7;
+    let report = synth::generate(&config, None).expect("a synthetic recording");
+    let mut rows = Vec::new();
+    for file in &report.files {
+        let db = rusqlite::Connection::open(&file.path).expect("readable");
+        let mut statement = db
+            .prepare("SELECT bids, asks FROM book ORDER BY id")
+            .expect("a book table");
+        let mut cursor = statement.query([]).expect("readable");
+        while let Some(row) = cursor.next().expect("readable") {
+            for side in 0..2 {
+                if let Ok(Some(text)) = row.get::<_, Option<String>>(side) {
+                    rows.push(text);
+                }
+            }
+        }
+    }
+    rows
+}
+
 fn bench(c: &mut Criterion) {
     let mut out = Vec::new();
     let mut group = c.benchmark_group("parse_levels");
@@ -44,6 +74,22 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+    }
+    let rows = synth_rows();
+    for (notation, rows) in [
+        ("json", rows.clone()),
+        ("python", rows.iter().map(|r| r.replace('"', "'")).collect()),
+    ] {
+        let bytes: usize = rows.iter().map(String::len).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function(format!("synth_10_min/{notation}"), |b| {
+            b.iter(|| {
+                for row in &rows {
+                    parse_levels(row.as_bytes(), &mut out).unwrap();
+                }
+                out.len()
+            })
+        });
     }
     group.finish();
 }

@@ -21,8 +21,9 @@ pub enum BookSide {
 /// - Updates cluster near the top of the book, so inserting or removing there shifts only the
 ///   few levels above it; a `BTreeMap` would pay a pointer chase and a node allocation instead.
 /// - Best-first sums (OBI over the whole book after every row) walk one contiguous `f64` slice.
-/// - The cost is an O(distance from the top) shift for a change deep in the book, and an
-///   O(n log n) sort for a snapshot; both are rare next to top-of-book updates.
+/// - The cost is a shift of the levels between the change and the nearer end of the side (a
+///   gap kept below the worst level makes the bottom end cheap too, see `Ladder`), and an
+///   O(n log n) sort for a snapshot.
 ///
 /// Invariant: no side holds a level of size 0 (or a non-finite size), and prices on each side
 /// are strictly ordered.
@@ -109,12 +110,12 @@ impl OrderBook {
 
     /// Number of levels on `side`.
     pub fn len(&self, side: BookSide) -> usize {
-        self.ladder(side).prices.len()
+        self.ladder(side).len()
     }
 
     /// Whether both sides are empty.
     pub fn is_empty(&self) -> bool {
-        self.bids.prices.is_empty() && self.asks.prices.is_empty()
+        self.bids.len() == 0 && self.asks.len() == 0
     }
 
     /// Removes every level, keeping the allocations.
@@ -152,12 +153,23 @@ fn deletes(size: f64) -> bool {
     !(size > 0.0 && size.is_finite())
 }
 
-/// One side, worst level first, best level last. `prices[i]` has size `sizes[i]`.
+/// One side, worst level first, best level last: the live levels are `prices[head..]`, and
+/// `prices[head + i]` has size `sizes[head + i]`.
+///
+/// The `head` slots before them are a gap, so that a level inserted or removed in the worse
+/// half of the side shifts the levels below it (into or out of the gap) rather than the ones
+/// above it: a change costs a shift of at most half the side. This matters because a deep
+/// book (OKX sends 400 levels) changes at both ends: near the top as the market trades, and at
+/// the bottom as levels enter and leave the depth the exchange publishes.
 #[derive(Debug, Clone, Default)]
 struct Ladder {
     prices: Vec<Price>,
     sizes: Vec<f64>,
+    head: usize,
 }
+
+/// What fills the gap: never read as a level.
+const GAP_PRICE: Price = Price::ONE;
 
 impl Ladder {
     /// Orders prices worst first: ascending for bids, descending for asks.
@@ -169,23 +181,39 @@ impl Ladder {
         }
     }
 
+    #[inline]
+    fn live_prices(&self) -> &[Price] {
+        &self.prices[self.head..]
+    }
+
+    #[inline]
+    fn live_sizes(&self) -> &[f64] {
+        &self.sizes[self.head..]
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.prices.len() - self.head
+    }
+
     fn clear(&mut self) {
         self.prices.clear();
         self.sizes.clear();
+        self.head = 0;
     }
 
     fn best(&self) -> Option<Level> {
         Some(Level {
-            price: self.prices.last()?.get(),
-            size: *self.sizes.last()?,
+            price: self.live_prices().last()?.get(),
+            size: *self.live_sizes().last()?,
         })
     }
 
     fn best_first(&self) -> impl ExactSizeIterator<Item = Level> + '_ {
-        self.prices
+        self.live_prices()
             .iter()
             .rev()
-            .zip(self.sizes.iter().rev())
+            .zip(self.live_sizes().iter().rev())
             .map(|(price, &size)| Level {
                 price: price.get(),
                 size,
@@ -195,12 +223,14 @@ impl Ladder {
     /// The sizes of the best `n` levels (all when `None`), still worst first.
     #[inline]
     fn top_sizes(&self, n: Option<usize>) -> &[f64] {
-        let len = self.sizes.len();
+        let sizes = self.live_sizes();
+        let len = sizes.len();
         let take = n.map_or(len, |n| n.min(len));
-        &self.sizes[len - take..]
+        &sizes[len - take..]
     }
 
-    /// Where `price` is (`Ok`) or would be inserted (`Err`), as `binary_search` says it.
+    /// Where `price` is (`Ok`) or would be inserted (`Err`) among the live levels, as
+    /// `binary_search` says it.
     ///
     /// Updates cluster at the top of the book, which is the end of the vectors. So the best
     /// `TOP_SCAN` levels are checked first by counting those better than `price`: a loop
@@ -209,9 +239,10 @@ impl Ladder {
     #[inline]
     fn find(&self, side: BookSide, price: Price) -> Result<usize, usize> {
         const TOP_SCAN: usize = 32;
-        let len = self.prices.len();
+        let prices = self.live_prices();
+        let len = prices.len();
         let rest = len.saturating_sub(TOP_SCAN);
-        let top = &self.prices[rest..];
+        let top = &prices[rest..];
         let key = price.bits();
         let better = match side {
             BookSide::Bid => top.iter().filter(|p| p.bits() > key).count(),
@@ -220,13 +251,23 @@ impl Ladder {
         if better < top.len() {
             // Sorted, so the `better` levels are the last ones and the next is the candidate.
             let i = len - 1 - better;
-            return if self.prices[i] == price {
+            return if prices[i] == price {
                 Ok(i)
             } else {
                 Err(i + 1)
             };
         }
-        self.prices[..rest].binary_search_by(|probe| Self::worst_first(side, *probe, price))
+        // Bisect on the bits (ordered as the prices, see `Price::bits`): cheaper than
+        // `total_cmp` in the loop that takes most of the time of a deep update.
+        let below = &prices[..rest];
+        let i = match side {
+            BookSide::Bid => below.partition_point(|p| p.bits() < key),
+            BookSide::Ask => below.partition_point(|p| p.bits() > key),
+        };
+        match below.get(i) {
+            Some(p) if p.bits() == key => Ok(i),
+            _ => Err(i),
+        }
     }
 
     /// Sets the size of one level; a deleting size removes it. Levels with an invalid price
@@ -236,17 +277,62 @@ impl Ladder {
             return;
         };
         match self.find(side, price) {
-            Ok(i) if deletes(level.size) => {
-                self.prices.remove(i);
-                self.sizes.remove(i);
-            }
-            Ok(i) => self.sizes[i] = level.size,
+            Ok(i) if deletes(level.size) => self.remove(i),
+            Ok(i) => self.sizes[self.head + i] = level.size,
             Err(_) if deletes(level.size) => {}
-            Err(i) => {
-                self.prices.insert(i, price);
-                self.sizes.insert(i, level.size);
-            }
+            Err(i) => self.insert(i, price, level.size),
         }
+    }
+
+    /// Inserts a level at live index `i`, shifting the shorter part of the side.
+    fn insert(&mut self, i: usize, price: Price, size: f64) {
+        let len = self.len();
+        if i >= len / 2 {
+            self.prices.insert(self.head + i, price);
+            self.sizes.insert(self.head + i, size);
+            return;
+        }
+        if self.head == 0 {
+            self.open_gap(len / 2 + 8);
+        }
+        // The `i` worse levels move one slot down into the gap.
+        let head = self.head;
+        self.prices.copy_within(head..head + i, head - 1);
+        self.sizes.copy_within(head..head + i, head - 1);
+        self.head -= 1;
+        self.prices[self.head + i] = price;
+        self.sizes[self.head + i] = size;
+    }
+
+    /// Removes the level at live index `i`, shifting the shorter part of the side.
+    fn remove(&mut self, i: usize) {
+        let len = self.len();
+        if i >= len / 2 {
+            self.prices.remove(self.head + i);
+            self.sizes.remove(self.head + i);
+            return;
+        }
+        // The `i` worse levels move one slot up, and the gap grows by one.
+        let head = self.head;
+        self.prices.copy_within(head..head + i, head + 1);
+        self.sizes.copy_within(head..head + i, head + 1);
+        self.head += 1;
+        if self.head > 2 * len + 64 {
+            // A side that keeps losing levels at the bottom (a market drifting away from them)
+            // would grow its gap without end: give most of it back.
+            let drop = self.head - len / 2 - 8;
+            self.prices.drain(..drop);
+            self.sizes.drain(..drop);
+            self.head -= drop;
+        }
+    }
+
+    /// Makes a gap of `n` slots before the live levels (which must have none).
+    #[cold]
+    fn open_gap(&mut self, n: usize) {
+        self.prices.splice(0..0, std::iter::repeat_n(GAP_PRICE, n));
+        self.sizes.splice(0..0, std::iter::repeat_n(0.0, n));
+        self.head = n;
     }
 
     /// Replaces the side with `levels`: deleting sizes and invalid prices dropped, last of
@@ -465,6 +551,54 @@ mod tests {
                 asks: 24.0
             }
         );
+    }
+
+    /// A market drifting up for a long time: each row adds a bid at the top and an ask at the
+    /// bottom of the asks, and drops the worst bid and the best ask. Every change lands at an
+    /// end of a side, where the gap below the worst level takes the shifts; the book stays
+    /// right and the gap stays small.
+    #[test]
+    fn a_drifting_book_stays_right_and_small() {
+        let mut book = OrderBook::new();
+        let depth = 50;
+        let bids: Vec<Level> = (0..depth)
+            .map(|t| Level {
+                price: f64::from(1000 + t),
+                size: 1.0,
+            })
+            .collect();
+        let asks: Vec<Level> = (0..depth)
+            .map(|t| Level {
+                price: f64::from(2000 + t),
+                size: 1.0,
+            })
+            .collect();
+        book.apply_snapshot(&bids, &asks);
+        for step in 0..5000 {
+            let up = f64::from(step);
+            book.apply_update(
+                &levels(&[(1000.0 + f64::from(depth) + up, 2.0), (1000.0 + up, 0.0)]),
+                &levels(&[(2000.0 + f64::from(depth) + up, 3.0), (2000.0 + up, 0.0)]),
+            );
+            let top = 1000.0 + f64::from(depth) + up;
+            assert_eq!(book.best_bid().map(|l| l.price), Some(top));
+            assert_eq!(book.len(BookSide::Bid), depth as usize);
+            assert_eq!(book.len(BookSide::Ask), depth as usize);
+            assert_eq!(book.best_ask().map(|l| l.price), Some(2001.0 + up));
+            for ladder in [&book.bids, &book.asks] {
+                assert!(
+                    ladder.prices.len() <= 3 * (depth as usize + 1) + 64,
+                    "gap keeps growing"
+                );
+            }
+        }
+        let bids: Vec<(f64, f64)> = pairs(book.bids());
+        assert_eq!(
+            bids.first(),
+            Some(&(1000.0 + f64::from(depth) + 4999.0, 2.0))
+        );
+        assert_eq!(bids.last(), Some(&(1000.0 + 5000.0, 2.0)));
+        assert!(bids.windows(2).all(|w| w[0].0 == w[1].0 + 1.0));
     }
 
     fn arb_level() -> impl Strategy<Value = Level> {

@@ -20,6 +20,9 @@ use std::hash::{Hash, Hasher};
 pub struct Price(f64);
 
 impl Price {
+    /// A price of 1, for filling unused slots.
+    pub(super) const ONE: Price = Price(1.0);
+
     /// The key for `value`, or `None` when `value` is not finite or not > 0.
     #[inline]
     pub fn new(value: f64) -> Option<Price> {

@@ -149,6 +149,27 @@ impl Parser<'_> {
         let mut invalid: Option<LevelError> = None;
         let mut index = 0;
         loop {
+            if let Some(level) = self.level_fast() {
+                out.push(level);
+                index += 1;
+                self.ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.i += 1;
+                        self.ws();
+                        if self.peek() == Some(b']') {
+                            self.i += 1;
+                            break;
+                        }
+                        continue;
+                    }
+                    Some(b']') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return self.syntax(),
+                }
+            }
             match self.level()? {
                 Ok(level) => out.push(level),
                 Err(why) => {
@@ -187,6 +208,55 @@ impl Parser<'_> {
             return self.syntax();
         }
         Ok(())
+    }
+
+    /// The common level, `["41006.8","0.6","0","1"]` (or with `'` and a space after each
+    /// comma, as Python writes it): plain numbers in quotes, then strings without escapes.
+    /// `None`, with nothing consumed, for anything else, including an invalid level: then
+    /// [`Parser::level`] reads it again and says what is wrong.
+    #[inline(always)]
+    fn level_fast(&mut self) -> Option<Level> {
+        let b = self.b;
+        if *b.get(self.i)? != b'[' {
+            return None;
+        }
+        let quote = *b.get(self.i + 1)?;
+        if quote != b'"' && quote != b'\'' {
+            return None;
+        }
+        let (end, price) = number::scan_plain(b, self.i + 2)?;
+        let mut i = quoted_end(b, end, quote)?;
+        i = comma(b, i)?;
+        if *b.get(i)? != quote {
+            return None;
+        }
+        let (end, size) = number::scan_plain(b, i + 1)?;
+        i = quoted_end(b, end, quote)?;
+        // Further elements: short strings such as `"0"`, `"1"`.
+        loop {
+            match *b.get(i)? {
+                b']' => break,
+                b',' => {
+                    i = comma(b, i)?;
+                    if *b.get(i)? != quote {
+                        return None;
+                    }
+                    i += 1;
+                    loop {
+                        match *b.get(i)? {
+                            c if c == quote => break,
+                            b'\\' => return None,
+                            _ => i += 1,
+                        }
+                    }
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+        let level = validate(Element::Number(price), Element::Number(size)).ok()?;
+        self.i = i + 1;
+        Some(level)
     }
 
     /// One level; the outer `Result` is syntax, the inner one validity.
@@ -259,6 +329,13 @@ impl Parser<'_> {
         match self.peek() {
             Some(quote @ (b'"' | b'\'')) => {
                 let start = self.i + 1;
+                // Fastest path: plain `digits.digits` right up to the closing quote.
+                if let Some((end, v)) = number::scan_plain(self.b, start) {
+                    if self.b.get(end) == Some(&quote) {
+                        self.i = end + 1;
+                        return Ok(Element::Number(v));
+                    }
+                }
                 // Fast path: the number runs right up to the closing quote.
                 let (end, value) = number::scan(self.b, start);
                 if let (Some(&c), Ok(v)) = (self.b.get(end), value) {
@@ -396,6 +473,25 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// The index after the closing `quote` expected at `end`.
+#[inline(always)]
+fn quoted_end(b: &[u8], end: usize, quote: u8) -> Option<usize> {
+    (*b.get(end)? == quote).then_some(end + 1)
+}
+
+/// The index after the comma expected at `i` and at most one space.
+#[inline(always)]
+fn comma(b: &[u8], i: usize) -> Option<usize> {
+    if *b.get(i)? != b',' {
+        return None;
+    }
+    Some(if b.get(i + 1) == Some(&b' ') {
+        i + 2
+    } else {
+        i + 1
+    })
 }
 
 #[inline]

@@ -130,6 +130,102 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
     (i, value)
 }
 
+/// The common shape of exchange numbers, `digits` or `digits.digits` (no sign, no exponent),
+/// read eight bytes at a time: returns the index just after the number and its value, or `None`
+/// when the text at `start` has another shape or its value is outside Clinger's fast path
+/// (then [`scan`] decides). Where it answers, it gives exactly what [`scan`] gives.
+///
+/// The caller checks what follows the number (an `e`, for one, makes it another shape).
+#[inline]
+pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(usize, f64)> {
+    let (int_digits, int_value) = digits_swar(b, start)?;
+    let mut i = start + int_digits;
+    let mut mantissa = int_value;
+    let mut fraction = 0;
+    if b.get(i) == Some(&b'.') {
+        let (frac_digits, frac_value) = digits_swar(b, i + 1)?;
+        fraction = frac_digits;
+        // More than 16 digits in all could overflow the mantissa: leave them to `scan`.
+        if int_digits + fraction > 16 {
+            return None;
+        }
+        mantissa = mantissa * POW10_INT[frac_digits] + frac_value;
+        i += 1 + frac_digits;
+    }
+    if int_digits + fraction == 0 || int_digits + fraction > 16 || mantissa > (1u64 << 53) {
+        return None;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        return None;
+    }
+    // Exact operands, one correctly rounded division: the value `scan` computes.
+    let value = if mantissa == 0 {
+        0.0
+    } else {
+        mantissa as f64 / POW10[fraction]
+    };
+    Some((i, value))
+}
+
+/// The run of at most 16 ASCII digits at `start` and its value; `None` when it is longer, or
+/// when fewer than 8 bytes are left to load (the caller falls back to the byte loop).
+#[inline(always)]
+fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
+    let (n, value) = eight_digits(b, start)?;
+    if n < 8 {
+        return Some((n, value));
+    }
+    let (m, low) = eight_digits(b, start + 8)?;
+    if m == 8 {
+        return None;
+    }
+    Some((8 + m, value * POW10_INT[m] + low))
+}
+
+/// How many of the 8 bytes at `start` are ASCII digits before the first other byte, and the
+/// value of those digits (SWAR: all eight at once in a `u64`).
+#[inline(always)]
+fn eight_digits(b: &[u8], start: usize) -> Option<(usize, u64)> {
+    let chunk: [u8; 8] = b.get(start..start.checked_add(8)?)?.try_into().ok()?;
+    // Little endian: the first byte is the lowest. After `^ '0'` a digit byte is 0..=9; any
+    // other byte has a high nibble set, or a low nibble above 9 (so `+ 6` reaches 0x10).
+    // Neither test carries from one byte into the next.
+    let t = u64::from_le_bytes(chunk) ^ 0x3030_3030_3030_3030;
+    let other = (t & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
+    let n = (other.trailing_zeros() / 8) as usize;
+    if n == 0 {
+        return Some((0, 0));
+    }
+    // Keep the `n` digits, moved to the high bytes: the low bytes are leading zeros.
+    let t = t << (8 * (8 - n));
+    // Pairs, then fours, then all eight: the classic multiply-shift reduction.
+    let t = (t.wrapping_mul(10) + (t >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let t = (t.wrapping_mul(100) + (t >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let t = (t.wrapping_mul(10_000) + (t >> 32)) & 0x0000_0000_FFFF_FFFF;
+    Some((n, t))
+}
+
+const POW10_INT: [u64; 17] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+];
+
 /// The standard parser, for the rare numbers outside the fast path. `text` has been validated
 /// as a decimal number, so only its value can be a problem.
 #[cold]
@@ -214,6 +310,88 @@ mod tests {
         check("1e400", Err(NumError::NotFinite));
         check("-1e309", Err(NumError::NotFinite));
         check("1e1000000000000", Err(NumError::NotFinite));
+    }
+
+    /// `scan_plain` either declines or gives exactly what `scan` (and `str::parse`) give.
+    fn check_plain(text: &str) {
+        // Padding so that the eight-byte loads reach every digit.
+        let padded = format!("{text}\"        ");
+        let expected: f64 = text.parse().unwrap();
+        let (end, value) = scan(padded.as_bytes(), 0);
+        assert_eq!((end, value), (text.len(), Ok(expected)), "{text:?}");
+        if let Some((end, value)) = scan_plain(padded.as_bytes(), 0) {
+            assert_eq!(end, text.len(), "{text:?}");
+            assert_eq!(value.to_bits(), expected.to_bits(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plain_numbers() {
+        for text in [
+            "0",
+            "1",
+            "41006.8",
+            "0.60038921",
+            "96000.0",
+            "0.00000000",
+            "12345678",
+            "123456789",
+            "1234567812345678",
+            "9007199254740992",
+            // Integer and fraction of 15 digits each: the mantissa must not be formed.
+            "123456789012345.123456789012345",
+            "99999999.99999999",
+            "9007199254740993",
+            "1.",
+            ".5",
+            "0.1",
+            "99999999.99999999",
+        ] {
+            check_plain(text);
+        }
+        for text in ["41006.8", "0.5", "7"] {
+            assert!(
+                scan_plain(format!("{text}\"        ").as_bytes(), 0).is_some(),
+                "{text}"
+            );
+        }
+        // Other shapes are left to `scan`.
+        for text in [
+            "-1",
+            "+1",
+            "1e5",
+            "1.5E3",
+            ".",
+            "",
+            "12345678901234567",
+            "1.2345678901234567",
+        ] {
+            assert_eq!(
+                scan_plain(format!("{text}\"        ").as_bytes(), 0),
+                None,
+                "{text:?}"
+            );
+        }
+        // Fewer than eight bytes left: declined, never a panic.
+        assert_eq!(scan_plain(b"1.5\"", 0), None);
+        assert_eq!(scan_plain(b"", 5), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_fast_path_agrees_with_std(
+            int in 0u64..100_000_000_000,
+            int_digits in 0usize..12,
+            frac in 0u64..10_000_000_000,
+            frac_digits in 0usize..11,
+            point in proptest::bool::ANY,
+        ) {
+            let int = if int_digits == 0 { String::new() } else { format!("{:0width$}", int % 10u64.pow(int_digits as u32), width = int_digits) };
+            let frac = if frac_digits == 0 { String::new() } else { format!("{:0width$}", frac % 10u64.pow(frac_digits as u32), width = frac_digits) };
+            let text = if point { format!("{int}.{frac}") } else { int.clone() };
+            proptest::prop_assume!(text.parse::<f64>().is_ok());
+            check_plain(&text);
+        }
     }
 
     #[test]

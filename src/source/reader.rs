@@ -392,7 +392,7 @@ fn file_uri(path: &Path, query: &str) -> String {
     uri
 }
 
-/// A read-only connection with the seed's tuning, checked to be a readable SQLite database.
+/// A read-only connection tuned for one sequential pass, checked to be a readable SQLite database.
 pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileError> {
     let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
     if !path.is_file() {
@@ -409,11 +409,15 @@ pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileEr
         Connection::open_with_flags(file_uri(path, query), flags).map_err(fail("opening"))?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(fail("opening"))?;
+    // One sequential pass reads each page once, so a large page cache or a memory map buys
+    // nothing and costs resident memory that grows with the file: mapped pages count in RSS
+    // as they are touched (a 256 MB map made a day's run peak at 340 MB). 2 MB of cache keeps
+    // the b-tree's interior pages; the OS page cache does the rest.
     conn.execute_batch(
         "PRAGMA query_only = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA mmap_size = 268435456;
-         PRAGMA cache_size = -65536;",
+         PRAGMA mmap_size = 0;
+         PRAGMA cache_size = -2048;",
     )
     .map_err(fail("setting up the connection"))?;
     // Opening is lazy: this first read is what finds a file that is not SQLite, encrypted,
@@ -461,9 +465,13 @@ fn table_ends(
         })
     };
     let mut ends = TableEnds::default();
+    // Two subqueries, because SQLite answers a lone `max(id)` or `min(id)` from the end of the
+    // b-tree but scans the whole table for `max(id) - min(id)` in one SELECT.
     let rows: Option<i64> = conn
         .query_row(
-            &format!("SELECT max({id}) - min({id}) + 1 FROM {table}"),
+            &format!(
+                "SELECT (SELECT max({id}) FROM {table}) - (SELECT min({id}) FROM {table}) + 1"
+            ),
             [],
             |row| row.get(0),
         )

@@ -1,8 +1,11 @@
 //! Turning one SQLite row into a book row, a trade, or a bad row (SPEC 1.2 to 1.4, 4).
 //!
-//! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied, and level text is
-//! parsed into a reused scratch vector, so a row costs the two vectors of its `BookRow` and
-//! nothing else.
+//! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied. Level text is parsed
+//! into a vector the consumer has handed back (see `EventStream::recycle`), else into a reused
+//! scratch vector that is then copied at its exact size: in a steady run a row allocates
+//! nothing.
+
+use std::sync::mpsc::Receiver;
 
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
@@ -29,6 +32,8 @@ pub(crate) struct BookDecoder {
     pub has_action: bool,
     pub seen_valid: bool,
     pub scratch: Vec<Level>,
+    /// Vectors of rows the consumer is done with, to parse into instead of allocating.
+    pub recycled: Option<Receiver<Vec<Level>>>,
 }
 
 impl BookDecoder {
@@ -81,6 +86,10 @@ impl BookDecoder {
                 return Err(SideError::NotText(describe(value)));
             }
         };
+        if let Some(mut levels) = self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+            levels::parse_levels(text, &mut levels).map_err(SideError::Levels)?;
+            return Ok(levels);
+        }
         levels::parse_levels(text, &mut self.scratch).map_err(SideError::Levels)?;
         Ok(self.scratch.as_slice().to_vec())
     }
