@@ -288,7 +288,7 @@ impl Stitched {
         let mut events: u64 = 0;
         let rows_read = std::cell::Cell::new(0);
         let mut write_error = None;
-        let mut handle = |record: Record, rows: u64| {
+        let mut handle = |record: &Record, rows: u64| {
             rows_read.set(rows);
             let step = self.apply(record, rows, &path, file, skipped, cancel, &mut events);
             step.unwrap_or_else(|error| {
@@ -297,12 +297,17 @@ impl Stitched {
             })
         };
         let read = if !read_ahead {
-            recording.for_each_record(job.config.end, &mut handle)
+            recording.for_each_record(job.config.end, &mut |record, rows| handle(&record, rows))
         } else {
             recording.events(job.config.end).and_then(|mut stream| {
                 while let Some(record) = stream.next()? {
-                    if handle(record, stream.rows_read()).is_break() {
+                    if handle(&record, stream.rows_read()).is_break() {
                         break;
+                    }
+                    // Its level vectors go back to the reader, which parses the next rows
+                    // into them instead of allocating.
+                    if let Record::Event(event) = record {
+                        stream.recycle(event);
                     }
                 }
                 rows_read.set(stream.rows_read());
@@ -320,7 +325,7 @@ impl Stitched {
     #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
-        record: Record,
+        record: &Record,
         rows_read: u64,
         path: &Path,
         file: &mut FileSummary,
@@ -331,7 +336,7 @@ impl Stitched {
         let event = match record {
             Record::Event(event) => event,
             Record::Bad(bad) => {
-                skipped.record(path, &bad);
+                skipped.record(path, bad);
                 return Ok(ControlFlow::Continue(()));
             }
         };
@@ -343,8 +348,8 @@ impl Stitched {
             rows_before,
             rows_estimate,
         } = self;
-        let applied = processor.apply(&event);
-        count(file, &event, applied);
+        let applied = processor.apply(event);
+        count(file, event, applied);
         *events += 1;
         let rows_read = *rows_before + rows_read;
         let paced = applied == Applied::InRange

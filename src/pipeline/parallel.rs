@@ -261,7 +261,7 @@ impl Stitched {
         let mut interrupted = false;
         for record in prefix {
             if self
-                .apply(record, 0, path, file, skipped, cancel, &mut events)?
+                .apply(&record, 0, path, file, skipped, cancel, &mut events)?
                 .is_break()
             {
                 interrupted = true;
