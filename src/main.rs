@@ -66,8 +66,8 @@ struct ProcessArgs {
     /// Also write the run summary as JSON to this file.
     #[arg(long)]
     summary: Option<PathBuf>,
-    /// Threads (default: all cores). 1 reads and processes on one thread; more read each file
-    /// on a thread of its own that parses ahead of the engine. Same results, byte for byte.
+    /// Threads (default: all cores). 1 reads and processes on one thread; more read ahead and
+    /// process the later files of a range in parallel. Same results, byte for byte.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
 }
