@@ -17,6 +17,7 @@
 //! parentheses.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use crate::engine::Level;
 
@@ -152,23 +153,10 @@ impl Parser<'_> {
             if let Some(level) = self.level_fast() {
                 out.push(level);
                 index += 1;
-                self.ws();
-                match self.peek() {
-                    Some(b',') => {
-                        self.i += 1;
-                        self.ws();
-                        if self.peek() == Some(b']') {
-                            self.i += 1;
-                            break;
-                        }
-                        continue;
-                    }
-                    Some(b']') => {
-                        self.i += 1;
-                        break;
-                    }
-                    _ => return self.syntax(),
+                if self.after_level()?.is_break() {
+                    break;
                 }
+                continue;
             }
             match self.level()? {
                 Ok(level) => out.push(level),
@@ -177,27 +165,36 @@ impl Parser<'_> {
                 }
             }
             index += 1;
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                    if self.peek() == Some(b']') {
-                        self.i += 1;
-                        break;
-                    }
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    break;
-                }
-                _ => return self.syntax(),
+            if self.after_level()?.is_break() {
+                break;
             }
         }
         self.end()?;
         match invalid {
             Some(error) => Err(error),
             None => Ok(()),
+        }
+    }
+
+    /// What follows a level: `,` and another level (or `]` after a trailing comma, as Python
+    /// allows), or the `]` that closes the list.
+    fn after_level(&mut self) -> Result<ControlFlow<()>, LevelError> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Ok(ControlFlow::Break(()));
+                }
+                Ok(ControlFlow::Continue(()))
+            }
+            Some(b']') => {
+                self.i += 1;
+                Ok(ControlFlow::Break(()))
+            }
+            _ => self.syntax(),
         }
     }
 
