@@ -178,6 +178,7 @@ impl Parser<'_> {
 
     /// What follows a level: `,` and another level (or `]` after a trailing comma, as Python
     /// allows), or the `]` that closes the list.
+    #[inline(always)]
     fn after_level(&mut self) -> Result<ControlFlow<()>, LevelError> {
         self.ws();
         match self.peek() {
