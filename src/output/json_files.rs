@@ -20,7 +20,7 @@ pub const DEPTH_FILE: &str = "depth_data.json";
 
 /// A JSON file that could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source} (is the folder writable, and is the disk full?)")]
+#[error("cannot write {path} (is the folder writable, and is the disk full?)")]
 pub struct WriteError {
     pub path: PathBuf,
     #[source]
