@@ -25,6 +25,8 @@ const BRANCHING: f64 = 0.7;
 const EXCITATION_TAU_MS: f64 = 2_000.0;
 /// Correlation time of the buy/sell imbalance of the flow.
 const BIAS_TAU_MS: f64 = 30_000.0;
+/// How far a fair-price jump leans with the taker bias, in standard deviations per unit bias.
+const FLOW_DRIFT: f64 = 0.3;
 /// Probability that a taker order takes the side of the previous one (runs within bursts).
 const HERDING: f64 = 0.65;
 /// Mean number of fills (trade rows) per taker order, used to turn trades into orders.
@@ -184,7 +186,9 @@ impl Market {
         if self.rng.random::<f64>() < MOVE_PROBABILITY {
             let per_interval = self.params.daily_vol * (dt / DAY_MS).sqrt();
             let sigma = self.fair * per_interval * vol / MOVE_PROBABILITY.sqrt();
-            self.fair += sigma * self.normal();
+            // Leaning with the taker flow: prices rise while buyers dominate, as on a real
+            // tape, so price and CVD move together.
+            self.fair += sigma * (self.normal() + FLOW_DRIFT * self.bias);
         }
         // Keep the price well above zero whatever the seed.
         let floor = (self.params.levels as f64) * 8.0 + 100.0;
