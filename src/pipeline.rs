@@ -609,6 +609,60 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    /// An emitter writing JSON files into a fresh folder, and a processor holding one trade.
+    fn emitter_and_processor(every: Duration) -> (tempfile::TempDir, Emitter, Processor) {
+        let dir = tempfile::tempdir().unwrap();
+        let json = JsonFiles::create(dir.path()).unwrap();
+        let emitter = Emitter::new(Some(json), None, every, Status::default());
+        let config = ProcessorConfig {
+            window_ms: 60_000,
+            depth_levels: 50,
+            obi_levels: None,
+            start: 0,
+            end: i64::MAX,
+        };
+        let mut processor = Processor::new(config);
+        let trade = crate::engine::Trade {
+            id: 1,
+            ts: 120_500,
+            price: 100.0,
+            size: 2.0,
+            side: crate::engine::Side::Buy,
+        };
+        processor.apply(&crate::engine::Event::Trade(trade));
+        (dir, emitter, processor)
+    }
+
+    fn ohlc(dir: &tempfile::TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("ohlc_data.json")).unwrap()
+    }
+
+    #[test]
+    fn writes_are_throttled_to_one_per_emit_interval() {
+        let (dir, mut emitter, mut processor) = emitter_and_processor(Duration::from_secs(3600));
+        for _ in 0..10 {
+            emitter.emit_if_due(&mut processor, 0, 0).unwrap();
+        }
+        assert_eq!(
+            ohlc(&dir),
+            "[]",
+            "not due within the interval: the files stay as they were"
+        );
+        emitter.emit(&mut processor, 0, 0).unwrap();
+        assert_eq!(
+            ohlc(&dir),
+            "[\n[120000,100.0,100.0,100.0,100.0,2.0]\n]",
+            "the final write"
+        );
+    }
+
+    #[test]
+    fn a_due_write_happens() {
+        let (dir, mut emitter, mut processor) = emitter_and_processor(Duration::ZERO);
+        emitter.emit_if_due(&mut processor, 0, 0).unwrap();
+        assert!(ohlc(&dir).contains("[120000,"), "{}", ohlc(&dir));
+    }
+
     #[test]
     fn speed_is_max_or_a_positive_multiple() {
         assert_eq!("max".parse(), Ok(Speed::Max));
