@@ -28,6 +28,38 @@ pub fn parse_number(text: &[u8]) -> Result<f64, NumError> {
     value
 }
 
+/// An optional `+` or `-` at `i`, taken; whether it was `-`.
+#[inline(always)]
+fn sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(b'-') => {
+            *i += 1;
+            true
+        }
+        Some(b'+') => {
+            *i += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
+/// The ASCII digits at `i`, taken and appended to `mantissa` (wrapping: the caller sends
+/// numbers of more than 19 digits down the slow path); how many there were.
+#[inline(always)]
+fn mantissa_digits(b: &[u8], i: &mut usize, mantissa: &mut u64) -> usize {
+    let start = *i;
+    while let Some(&c) = b.get(*i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        *i += 1;
+    }
+    *i - start
+}
+
 /// Scans the longest decimal number starting at `start`: `[+-]? digits? (. digits?)? ([eE][+-]? digits)?`
 /// with at least one digit before the exponent.
 ///
@@ -36,43 +68,15 @@ pub fn parse_number(text: &[u8]) -> Result<f64, NumError> {
 #[inline]
 pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
     let mut i = start;
-    let negative = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let negative = sign(b, &mut i);
     // Up to 19 digits fit a u64 exactly; longer numbers take the slow path, so wrapping here
     // never matters.
     let mut mantissa: u64 = 0;
-    let int_start = i;
-    while let Some(&c) = b.get(i) {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    let mut digits = i - int_start;
+    let mut digits = mantissa_digits(b, &mut i, &mut mantissa);
     let mut fraction = 0usize;
     if b.get(i) == Some(&b'.') {
         i += 1;
-        let frac_start = i;
-        while let Some(&c) = b.get(i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
-            i += 1;
-        }
-        fraction = i - frac_start;
+        fraction = mantissa_digits(b, &mut i, &mut mantissa);
         digits += fraction;
     }
     if digits == 0 {
@@ -82,17 +86,7 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
     let mut exp10 = -(fraction.min(1_000_000) as i64);
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;
-        let exp_negative = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let exp_negative = sign(b, &mut i);
         let exp_start = i;
         let mut exp: i64 = 0;
         while let Some(&c) = b.get(i) {
