@@ -5,6 +5,7 @@
 //! [`Recording::info`], [`Recording::events`], [`EventStream::next`].
 
 pub mod discover;
+mod fetch;
 pub mod levels;
 pub mod number;
 pub mod reader;

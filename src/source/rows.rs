@@ -17,6 +17,19 @@ use super::levels::{self, LevelError, MAX_VALUE};
 use super::number::parse_number;
 use super::reader::{BadReason, BadRow, Record, Table, raw_of};
 
+/// A row's columns as SQLite values: a row of a live cursor, or one copied out of it on
+/// another thread (`fetch.rs`).
+pub(crate) trait Columns {
+    fn column(&self, i: usize) -> rusqlite::Result<ValueRef<'_>>;
+}
+
+impl Columns for Row<'_> {
+    #[inline]
+    fn column(&self, i: usize) -> rusqlite::Result<ValueRef<'_>> {
+        self.get_ref(i)
+    }
+}
+
 /// A record with the timestamp that places it in the merge; `None` for a row whose timestamp
 /// is invalid (it goes out as soon as it is met).
 pub(crate) struct Item {
@@ -37,9 +50,9 @@ pub(crate) struct BookDecoder {
 }
 
 impl BookDecoder {
-    pub fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
-        let id = id_of(row.get_ref(0)?);
-        let ts_value = row.get_ref(1)?;
+    pub fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+        let id = id_of(row.column(0)?);
+        let ts_value = row.column(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Book,
@@ -49,16 +62,16 @@ impl BookDecoder {
                 describe(ts_value),
             ));
         };
-        let bids = match self.side(row.get_ref(2)?) {
+        let bids = match self.side(row.column(2)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "bids", e)),
         };
-        let asks = match self.side(row.get_ref(3)?) {
+        let asks = match self.side(row.column(3)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "asks", e)),
         };
         let action = if self.has_action {
-            action_of(row.get_ref(4)?)
+            action_of(row.column(4)?)
         } else if self.seen_valid {
             BookAction::Update
         } else {

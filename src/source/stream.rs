@@ -1,21 +1,27 @@
-//! The merged stream of book rows and trades (SPEC 2.1), read on a helper thread or inline.
+//! The merged stream of book rows and trades (SPEC 2.1), read on helper threads or inline.
 //!
 //! SQLite's cursors borrow their statement, which borrows the connection; holding two of them
-//! in a struct that the caller pulls from is not possible in safe Rust. So a helper thread owns
-//! the connection and both cursors, merges and parses, and hands batches of records over a
-//! bounded channel: memory stays bounded, and parsing overlaps with the engine's work. For a
-//! single-threaded run, [`read_inline`] runs the same merge on the caller's thread and pushes
-//! the records to a closure instead.
+//! in a struct that the caller pulls from is not possible in safe Rust. So a reader thread
+//! merges and parses, and hands batches of records over a bounded channel: memory stays
+//! bounded, and reading overlaps with the engine's work. With both tables, the book cursor runs
+//! on a third thread that only copies rows out of SQLite (`fetch.rs`), while the reader thread
+//! reads trades on a second connection, parses the level text and merges: SQLite's work and the
+//! parsing are each about as large as the engine's, so three stages keep two cores busy where
+//! two left the engine waiting. For a single-threaded run, [`read_inline`] runs the same merge
+//! on the caller's thread and pushes the records to a closure instead.
 //!
 //! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
-//! is already in time order (checked first with one pass over the timestamp column, on a
-//! second connection while the first book rows are read ahead), otherwise sorted by SQLite,
-//! whose sorter spills to temporary files.
+//! is already in time order (checked first with one pass over the timestamp column, while the
+//! fetching thread reads the first book rows ahead), otherwise sorted by SQLite, whose sorter
+//! spills to temporary files.
+//!
+//! With two connections, the book and the trades are each read in one read transaction of
+//! their own: on a file that a recorder is still appending to, each table is a consistent
+//! prefix, and the merge stops at the first event past the range end either way.
 
-use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -24,6 +30,7 @@ use rusqlite::{Connection, InterruptHandle, Rows};
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
+use super::fetch::{self, Fetched, RawBatch};
 use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Item, TradeDecoder};
 use super::schema::quote;
@@ -78,23 +85,34 @@ pub struct EventStream<'a> {
     current: std::vec::IntoIter<Record>,
     rows_read: u64,
     finished: bool,
-    interrupt: InterruptHandle,
+    /// One per connection the threads read from.
+    interrupts: Vec<InterruptHandle>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl<'a> EventStream<'a> {
+    /// Starts the threads: with both tables, the book rows are fetched from `conn` on one
+    /// thread (`fetch.rs`) and parsed and merged with the trades, read on a second connection,
+    /// on another; with one table, that thread reads it from `conn` itself.
     pub(crate) fn start(
         recording: &'a mut Recording,
         conn: Connection,
         end: Millis,
     ) -> Result<EventStream<'a>, FileError> {
         let plan = Plan::new(recording, end);
-        let interrupt = conn.get_interrupt_handle();
+        let split = plan.book.is_some() && plan.trades.is_some();
+        let trades_conn = if split {
+            Some(super::reader::connect(&plan.path, plan.immutable)?)
+        } else {
+            None
+        };
+        let mut interrupts = vec![conn.get_interrupt_handle()];
+        interrupts.extend(trades_conn.as_ref().map(Connection::get_interrupt_handle));
         let (sender, receiver) = sync_channel(DEPTH);
         let (spare, recycled) = sync_channel(SPARE);
         let thread = std::thread::Builder::new()
             .name("orderflow-reader".to_owned())
-            .spawn(move || produce(&conn, &plan, &sender, recycled))
+            .spawn(move || produce(conn, trades_conn, &plan, &sender, recycled))
             .map_err(|e| FileError::Sqlite {
                 path: recording.path.clone(),
                 doing: "starting the reader thread",
@@ -108,7 +126,7 @@ impl<'a> EventStream<'a> {
             current: Vec::new().into_iter(),
             rows_read: 0,
             finished: false,
-            interrupt,
+            interrupts,
             thread: Some(thread),
         })
     }
@@ -142,12 +160,7 @@ impl EventStream<'_> {
                 None => {
                     // The thread is gone without saying why: it can only have panicked.
                     self.finished = true;
-                    return Err(FileError::Sqlite {
-                        path: self.path.clone(),
-                        doing: "reading rows",
-                        detail: "the reader thread stopped unexpectedly (a bug: please report it)"
-                            .to_owned(),
-                    });
+                    return Err(stopped(&self.path, "reading rows", "reader"));
                 }
             }
         }
@@ -176,13 +189,24 @@ impl EventStream<'_> {
 
 impl Drop for EventStream<'_> {
     fn drop(&mut self) {
-        // Closing the channel stops the thread at its next batch; the interrupt stops a long
-        // SQLite step (such as a sort) sooner.
+        // Closing the channel stops the threads at their next batch; the interrupts stop a
+        // long SQLite step (such as a sort) sooner.
         self.receiver = None;
-        self.interrupt.interrupt();
+        for interrupt in &self.interrupts {
+            interrupt.interrupt();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// The error for a helper thread gone without a word: it can only have panicked.
+fn stopped(path: &Path, doing: &'static str, thread: &str) -> FileError {
+    FileError::Sqlite {
+        path: path.to_owned(),
+        doing,
+        detail: format!("the {thread} thread stopped unexpectedly (a bug: please report it)"),
     }
 }
 
@@ -251,6 +275,29 @@ impl Plan {
     }
 }
 
+impl BookPlan {
+    fn decoder(&self, recycled: Option<Receiver<Vec<Level>>>) -> BookDecoder {
+        BookDecoder {
+            unit: self.unit,
+            has_action: self.has_action,
+            seen_valid: false,
+            scratch: Vec::new(),
+            recycled,
+        }
+    }
+}
+
+impl Plan {
+    /// The query parameters: the instrument when the table has an instrument column.
+    fn params(&self, filtered: bool) -> Vec<&str> {
+        if filtered {
+            vec![self.instrument.as_str()]
+        } else {
+            vec![]
+        }
+    }
+}
+
 /// Reads `recording` on the calling thread, handing each record and the rows read so far to
 /// `consume` until it breaks: the single-threaded reading of `--jobs 1`.
 ///
@@ -279,16 +326,37 @@ pub(crate) fn read_inline(
         rows: 0,
         deliver: &mut deliver,
     };
-    let result = merge(&conn, &plan, &mut batch, None);
+    let result = (|| {
+        prepare_for_trades(&conn, &plan)?;
+        let path = plan.path.as_path();
+        let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
+        let mut book_stmt = match &plan.book {
+            Some(b) => Some(conn.prepare(&b.sql).map_err(fail)?),
+            None => None,
+        };
+        let feed = match (&mut book_stmt, &plan.book) {
+            (Some(stmt), Some(b)) => BookFeed::Cursor(Source {
+                rows: stmt
+                    .query(rusqlite::params_from_iter(plan.params(b.filtered)))
+                    .map_err(fail)?,
+                decoder: b.decoder(None),
+            }),
+            _ => BookFeed::None,
+        };
+        merge(Some(&conn), &plan, &mut batch, feed)
+    })();
     if batch.flush().is_err() {
         return Ok(());
     }
     result
 }
 
-/// The helper thread's body: merge, parse, send; report how it ended.
+/// The reader thread's body: merge, parse, send; report how it ended. With `trades_conn`, the
+/// book rows are fetched from `conn` on a further thread; without, `conn` serves the one
+/// table there is.
 fn produce(
-    conn: &Connection,
+    conn: Connection,
+    trades_conn: Option<Connection>,
     plan: &Plan,
     sender: &SyncSender<Message>,
     recycled: Receiver<Vec<Level>>,
@@ -304,7 +372,49 @@ fn produce(
         rows: 0,
         deliver: &mut send,
     };
-    let result = merge(conn, plan, &mut batch, Some(recycled));
+    let result = match (&plan.book, trades_conn) {
+        (Some(book), Some(trades_conn)) => std::thread::scope(|scope| {
+            let (fetched, receiver) = sync_channel(fetch::DEPTH);
+            let (spare, spares) = sync_channel(fetch::DEPTH + 2);
+            let path = plan.path.as_path();
+            let params = plan.params(book.filtered);
+            let spawned = std::thread::Builder::new()
+                .name("orderflow-fetch".to_owned())
+                .spawn_scoped(scope, move || {
+                    fetch::fetch(&conn, path, &book.sql, &params, &fetched, &spares);
+                });
+            if let Err(e) = spawned {
+                return Err(FileError::Sqlite {
+                    path: path.to_owned(),
+                    doing: "starting the fetch thread",
+                    detail: e.to_string(),
+                });
+            }
+            let feed = BookFeed::Fetched(Fetching {
+                receiver,
+                spare,
+                batch: RawBatch::default(),
+                next: 0,
+                done: false,
+                decoder: book.decoder(Some(recycled)),
+            });
+            prepare_for_trades(&trades_conn, plan)
+                .and_then(|()| merge(Some(&trades_conn), plan, &mut batch, feed))
+        }),
+        (Some(book), None) => (|| {
+            let fail = |e| FileError::from_sqlite(&plan.path, "reading book rows", e);
+            let mut stmt = conn.prepare(&book.sql).map_err(fail)?;
+            let feed = BookFeed::Cursor(Source {
+                rows: stmt
+                    .query(rusqlite::params_from_iter(plan.params(book.filtered)))
+                    .map_err(fail)?,
+                decoder: book.decoder(Some(recycled)),
+            });
+            merge(None, plan, &mut batch, feed)
+        })(),
+        (None, _) => prepare_for_trades(&conn, plan)
+            .and_then(|()| merge(Some(&conn), plan, &mut batch, BookFeed::None)),
+    };
     // Records read before an error are still valid: they go first.
     if batch.flush().is_err() {
         return;
@@ -313,6 +423,17 @@ fn produce(
         Ok(()) => Message::End,
         Err(error) => Message::Failed(error),
     });
+}
+
+/// Should the trades need sorting, lets a large sort spill to disk instead of memory. Set on
+/// the connection that reads trades before any statement runs there (SQLite refuses to change
+/// temporary storage under an open transaction).
+fn prepare_for_trades(conn: &Connection, plan: &Plan) -> Result<(), FileError> {
+    if plan.trades.is_none() {
+        return Ok(());
+    }
+    conn.execute_batch("PRAGMA temp_store = FILE")
+        .map_err(|e| FileError::from_sqlite(&plan.path, "sorting trades", e))
 }
 
 /// Hands over (and empties) a batch of records and the rows read for it.
@@ -352,113 +473,101 @@ struct Source<'s, D> {
     decoder: D,
 }
 
+/// Where the book rows come from: a cursor on this thread, or the fetching thread.
+enum BookFeed<'s> {
+    None,
+    Cursor(Source<'s, BookDecoder>),
+    Fetched(Fetching),
+}
+
+/// Book rows as the fetching thread sends them, decoded one by one.
+struct Fetching {
+    receiver: Receiver<Fetched>,
+    /// Decoded batches go back for reuse.
+    spare: SyncSender<RawBatch>,
+    batch: RawBatch,
+    next: usize,
+    done: bool,
+    decoder: BookDecoder,
+}
+
+impl BookFeed<'_> {
+    /// The next book row.
+    fn next(&mut self, path: &Path) -> Result<Option<Item>, FileError> {
+        let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
+        match self {
+            BookFeed::None => Ok(None),
+            BookFeed::Cursor(source) => match source.rows.next().map_err(fail)? {
+                Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
+                None => Ok(None),
+            },
+            BookFeed::Fetched(feed) => loop {
+                if feed.next < feed.batch.len() {
+                    let row = feed.batch.row(feed.next);
+                    feed.next += 1;
+                    return Ok(Some(feed.decoder.decode(&row).map_err(fail)?));
+                }
+                if feed.done {
+                    return Ok(None);
+                }
+                match feed.receiver.recv() {
+                    Ok(Fetched::Rows(batch)) => {
+                        let used = std::mem::replace(&mut feed.batch, batch);
+                        let _ = feed.spare.try_send(used);
+                        feed.next = 0;
+                    }
+                    Ok(Fetched::End) => feed.done = true,
+                    Ok(Fetched::Failed(error)) => {
+                        feed.done = true;
+                        return Err(error);
+                    }
+                    Err(_) => {
+                        feed.done = true;
+                        return Err(stopped(path, "reading book rows", "fetch"));
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Merges the book rows of `book` with the trades read on `conn` (SPEC 2.1) into `batch`,
+/// until the end of both, the first event at or after the end of the range, or the consumer
+/// going away.
 fn merge(
-    conn: &Connection,
+    conn: Option<&Connection>,
     plan: &Plan,
     batch: &mut Batch<'_>,
-    mut recycled: Option<Receiver<Vec<Level>>>,
+    mut book: BookFeed<'_>,
 ) -> Result<(), FileError> {
     let path = plan.path.as_path();
     let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
-    let params = |filtered: bool| -> Vec<&str> {
-        if filtered {
-            vec![plan.instrument.as_str()]
-        } else {
-            vec![]
-        }
-    };
+    let trades_plan = plan.trades.as_ref().zip(conn);
 
-    if plan.trades.is_some() {
-        // Should the trades need sorting, let a large sort spill to disk instead of memory.
-        // Set before any statement runs; nothing else here uses temporary storage.
-        conn.execute_batch("PRAGMA temp_store = FILE")
-            .map_err(fail("sorting trades"))?;
-    }
-    let mut book_stmt = match &plan.book {
-        Some(b) => Some(conn.prepare(&b.sql).map_err(fail("reading book rows"))?),
+    // Whether trades can be streamed by `id` takes a pass over the trades table. When the book
+    // rows are fetched on their own thread, that thread reads ahead meanwhile.
+    let in_order = match trades_plan {
+        Some((t, conn)) => trades_in_time_order(conn, t, plan.params(t.filtered))
+            .map_err(fail("reading trades"))?,
+        None => true,
+    };
+    let mut trade_stmt = match trades_plan {
+        Some((t, conn)) => {
+            let sql = if in_order { &t.by_id } else { &t.by_time };
+            Some(conn.prepare(sql).map_err(fail("reading trades"))?)
+        }
         None => None,
     };
-    let mut book = match (&mut book_stmt, &plan.book) {
-        (Some(stmt), Some(b)) => Some(Source {
+    let mut trades = match (&mut trade_stmt, trades_plan) {
+        (Some(stmt), Some((t, _))) => Some(Source {
             rows: stmt
-                .query(rusqlite::params_from_iter(params(b.filtered)))
-                .map_err(fail("reading book rows"))?,
-            decoder: BookDecoder {
-                unit: b.unit,
-                has_action: b.has_action,
-                seen_valid: false,
-                scratch: Vec::new(),
-                recycled: recycled.take(),
-            },
-        }),
-        _ => None,
-    };
-
-    // Whether trades can be streamed by `id` takes a pass over the trades table. It runs on a
-    // second connection while this thread reads and parses the first book rows ahead, so the
-    // pass costs no time on the path of the run (the consumer is idle until the first batch).
-    let mut ahead = Lookahead::default();
-    let in_order = std::thread::scope(|scope| -> Result<bool, FileError> {
-        let Some(t) = &plan.trades else {
-            return Ok(true);
-        };
-        let check = || -> Result<bool, FileError> {
-            let other = super::reader::connect(path, plan.immutable)?;
-            trades_in_time_order(&other, t, params(t.filtered)).map_err(fail("reading trades"))
-        };
-        let spawned = std::thread::Builder::new()
-            .name("orderflow-check".to_owned())
-            .spawn_scoped(scope, check);
-        let Ok(handle) = spawned else {
-            return check();
-        };
-        while !handle.is_finished() && ahead.has_room() {
-            match next_book_row(&mut book, path) {
-                Ok(Some(item)) => ahead.push(item),
-                Ok(None) => break,
-                Err(error) => {
-                    ahead.error = Some(error);
-                    break;
-                }
-            }
-        }
-        handle.join().unwrap_or_else(|_| {
-            Err(FileError::Sqlite {
-                path: path.to_owned(),
-                doing: "checking the order of trades",
-                detail: "the checking thread stopped unexpectedly (a bug: please report it)"
-                    .to_owned(),
-            })
-        })
-    })?;
-    let trades_sql = plan
-        .trades
-        .as_ref()
-        .map(|t| if in_order { &t.by_id } else { &t.by_time });
-    let mut trade_stmt = match trades_sql {
-        Some(sql) => Some(conn.prepare(sql).map_err(fail("reading trades"))?),
-        None => None,
-    };
-    let mut trades = match (&mut trade_stmt, &plan.trades) {
-        (Some(stmt), Some(t)) => Some(Source {
-            rows: stmt
-                .query(rusqlite::params_from_iter(params(t.filtered)))
+                .query(rusqlite::params_from_iter(plan.params(t.filtered)))
                 .map_err(fail("reading trades"))?,
             decoder: TradeDecoder { unit: t.unit },
         }),
         _ => None,
     };
 
-    // Rows read ahead go first, then an error met while reading them, then the cursor.
-    let mut next_book = || -> Result<Option<Item>, FileError> {
-        if let Some(item) = ahead.items.pop_front() {
-            return Ok(Some(item));
-        }
-        if let Some(error) = ahead.error.take() {
-            return Err(error);
-        }
-        next_book_row(&mut book, path)
-    };
     let mut next_trade = || -> Result<Option<Item>, FileError> {
         let Some(source) = trades.as_mut() else {
             return Ok(None);
@@ -470,7 +579,7 @@ fn merge(
         }
     };
 
-    let mut book_head = next_book()?;
+    let mut book_head = book.next(path)?;
     let mut trade_head = next_trade()?;
     loop {
         // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the order
@@ -507,53 +616,10 @@ fn merge(
         // The next row is read only once the row taken is out: should that read fail (a
         // corrupt page), the row read before it is kept (SPEC 4).
         if take_book {
-            book_head = next_book()?;
+            book_head = book.next(path)?;
         } else {
             trade_head = next_trade()?;
         }
-    }
-}
-
-/// The next book row from its cursor.
-fn next_book_row(
-    book: &mut Option<Source<'_, BookDecoder>>,
-    path: &std::path::Path,
-) -> Result<Option<Item>, FileError> {
-    let Some(source) = book.as_mut() else {
-        return Ok(None);
-    };
-    let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
-    match source.rows.next().map_err(fail)? {
-        Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
-        None => Ok(None),
-    }
-}
-
-/// Book rows read ahead while the order of trades is being checked, and the error that
-/// stopped the reading, if one did. Bounded: at most about 2 MB of levels, enough to cover the
-/// check on an hour of OKX data; a larger bound made a day's run peak 3 MB higher than an
-/// hour's (the check takes longer there, so the read-ahead fills up).
-#[derive(Default)]
-struct Lookahead {
-    items: VecDeque<Item>,
-    /// Levels held, plus one per row.
-    weight: usize,
-    error: Option<FileError>,
-}
-
-impl Lookahead {
-    const MAX_WEIGHT: usize = 1 << 17;
-
-    fn has_room(&self) -> bool {
-        self.weight < Self::MAX_WEIGHT
-    }
-
-    fn push(&mut self, item: Item) {
-        self.weight += 1 + match &item.record {
-            Record::Event(Event::Book(row)) => row.bids.len() + row.asks.len(),
-            _ => 0,
-        };
-        self.items.push_back(item);
     }
 }
 
