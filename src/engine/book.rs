@@ -232,41 +232,64 @@ impl Ladder {
     /// Where `price` is (`Ok`) or would be inserted (`Err`) among the live levels, as
     /// `binary_search` says it.
     ///
-    /// Updates cluster at the top of the book, which is the end of the vectors. So the best
-    /// `TOP_SCAN` levels are checked first by counting those better than `price`: a loop
-    /// without an early exit over contiguous keys, which the compiler turns into a few vector
-    /// compares. Only a price below all of them is bisected in the rest.
+    /// Updates cluster at both ends of a side: at the top as the market trades, at the bottom
+    /// as levels enter and leave the depth the exchange publishes (on a 400-level synthetic
+    /// day, 60 % of changes are within 16 levels of the best and 35 % within 16 of the worst).
+    /// So one compare with the middle level picks the half, and the search gallops in from that
+    /// half's end (1, 2, 4, 8, ... levels) until it passes `price`, then bisects the last
+    /// stretch: a level `d` from its end costs about `2 log2 d + 1` compares, against 9 for a
+    /// bisection of 400 levels. Compares are on the price bits (ordered as the prices, see
+    /// `Price::bits`), cheaper than `total_cmp` in the loop that takes most of an update.
     #[inline]
     fn find(&self, side: BookSide, price: Price) -> Result<usize, usize> {
-        const TOP_SCAN: usize = 32;
         let prices = self.live_prices();
-        let len = prices.len();
-        let rest = len.saturating_sub(TOP_SCAN);
-        let top = &prices[rest..];
         let key = price.bits();
-        let better = match side {
-            BookSide::Bid => top.iter().filter(|p| p.bits() > key).count(),
-            BookSide::Ask => top.iter().filter(|p| p.bits() < key).count(),
+        let better = |p: &Price| match side {
+            BookSide::Bid => p.bits() > key,
+            BookSide::Ask => p.bits() < key,
         };
-        if better < top.len() {
-            // Sorted, so the `better` levels are the last ones and the next is the candidate.
-            let i = len - 1 - better;
-            return if prices[i] == price {
-                Ok(i)
-            } else {
-                Err(i + 1)
-            };
-        }
-        // Bisect on the bits (ordered as the prices, see `Price::bits`): cheaper than
-        // `total_cmp` in the loop that takes most of the time of a deep update.
-        let below = &prices[..rest];
-        let i = match side {
-            BookSide::Bid => below.partition_point(|p| p.bits() < key),
-            BookSide::Ask => below.partition_point(|p| p.bits() > key),
+        let len = prices.len();
+        let mid = len / 2;
+        // The first level better than `price` is somewhere in `lo..=hi`.
+        let (lo, hi) = match prices.get(mid) {
+            None => (0, 0),
+            Some(p) if better(p) => {
+                // In the worse half: up from the worst level.
+                let (mut lo, mut step) = (0, 1);
+                let hi = loop {
+                    let i = lo + step - 1;
+                    if i >= mid {
+                        break mid;
+                    }
+                    if better(&prices[i]) {
+                        break i;
+                    }
+                    lo = i + 1;
+                    step *= 2;
+                };
+                (lo, hi)
+            }
+            Some(_) => {
+                // In the better half: down from the best level.
+                let (mut hi, mut step) = (len, 1);
+                let lo = loop {
+                    let i = hi - step.min(hi);
+                    if i <= mid {
+                        break mid + 1;
+                    }
+                    if !better(&prices[i]) {
+                        break i + 1;
+                    }
+                    hi = i;
+                    step *= 2;
+                };
+                (lo, hi)
+            }
         };
-        match below.get(i) {
-            Some(p) if p.bits() == key => Ok(i),
-            _ => Err(i),
+        let first_better = lo + prices[lo..hi].partition_point(|p| !better(p));
+        match first_better.checked_sub(1) {
+            Some(i) if prices[i].bits() == key => Ok(i),
+            _ => Err(first_better),
         }
     }
 
@@ -638,6 +661,31 @@ mod tests {
                     let sums = book.top_sizes_sums(n);
                     prop_assert_eq!(sums.bids, book.top_sizes_sum(BookSide::Bid, n));
                     prop_assert_eq!(sums.asks, book.top_sizes_sum(BookSide::Ask, n));
+                }
+            }
+        }
+
+        /// The galloping search answers as `binary_search` does, on sides of any depth and
+        /// for prices at, between, above and below the levels.
+        #[test]
+        fn find_agrees_with_binary_search(
+            ticks in prop::collection::btree_set(1u32..2_000, 0..600),
+            probes in prop::collection::vec(0u32..2_001, 1..50),
+        ) {
+            for side in [BookSide::Bid, BookSide::Ask] {
+                let mut ladder = Ladder::default();
+                let mut prices: Vec<Price> =
+                    ticks.iter().map(|&t| Price::new(f64::from(t)).unwrap()).collect();
+                prices.sort_by(|a, b| Ladder::worst_first(side, *a, *b));
+                ladder.sizes = vec![1.0; prices.len()];
+                ladder.prices.clone_from(&prices);
+                for &probe in &probes {
+                    let Some(price) = Price::new(f64::from(probe)) else {
+                        continue;
+                    };
+                    let expected =
+                        prices.binary_search_by(|p| Ladder::worst_first(side, *p, price));
+                    prop_assert_eq!(ladder.find(side, price), expected, "{:?} {}", side, probe);
                 }
             }
         }
