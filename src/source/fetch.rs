@@ -115,56 +115,60 @@ pub(crate) enum Fetched {
     Failed(FileError),
 }
 
-/// The fetching thread's body: runs `sql` on `conn` and sends its rows in batches until the
-/// end, an error, or the receiver going away. Batches handed back on `spare` are reused.
-pub(crate) fn fetch(
-    conn: &Connection,
-    path: &Path,
-    sql: &str,
-    params: &[&str],
-    sender: &SyncSender<Fetched>,
-    spare: &Receiver<RawBatch>,
-) {
-    let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
-    let mut stmt = match conn.prepare(sql) {
-        Ok(stmt) => stmt,
-        Err(e) => {
-            let _ = sender.send(Fetched::Failed(fail(e)));
-            return;
-        }
-    };
-    let width = stmt.column_count();
-    let mut rows = match stmt.query(rusqlite::params_from_iter(params)) {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = sender.send(Fetched::Failed(fail(e)));
-            return;
-        }
-    };
-    loop {
-        let mut batch = spare.try_recv().unwrap_or_default();
-        batch.clear(width);
-        let ended = loop {
-            match rows.next() {
-                Ok(Some(row)) => {
-                    if let Err(e) = batch.push(row) {
-                        break Some(Fetched::Failed(fail(e)));
-                    }
-                    if batch.len() >= ROWS || batch.bytes.len() >= BYTES {
-                        break None;
-                    }
-                }
-                Ok(None) => break Some(Fetched::End),
-                Err(e) => break Some(Fetched::Failed(fail(e))),
-            }
+/// The sending end of a fetching thread: where its rows go, and what to call its errors.
+pub(crate) struct Fetcher<'p> {
+    pub path: &'p Path,
+    /// What reading it is, for error messages: "reading book rows".
+    pub doing: &'static str,
+    pub sender: SyncSender<Fetched>,
+    /// Batches handed back to be reused.
+    pub spare: Receiver<RawBatch>,
+}
+
+impl Fetcher<'_> {
+    /// Runs `sql` on `conn` and sends its rows in batches until the end, an error, or the
+    /// receiver going away.
+    pub fn run(&self, conn: &Connection, sql: &str, params: &[&str]) {
+        let fail = |e| FileError::from_sqlite(self.path, self.doing, e);
+        let mut stmt = match conn.prepare(sql) {
+            Ok(stmt) => stmt,
+            Err(e) => return self.fail(fail(e)),
         };
-        if batch.len() > 0 && sender.send(Fetched::Rows(batch)).is_err() {
-            return;
+        let width = stmt.column_count();
+        let mut rows = match stmt.query(rusqlite::params_from_iter(params)) {
+            Ok(rows) => rows,
+            Err(e) => return self.fail(fail(e)),
+        };
+        loop {
+            let mut batch = self.spare.try_recv().unwrap_or_default();
+            batch.clear(width);
+            let ended = loop {
+                match rows.next() {
+                    Ok(Some(row)) => {
+                        if let Err(e) = batch.push(row) {
+                            break Some(Fetched::Failed(fail(e)));
+                        }
+                        if batch.len() >= ROWS || batch.bytes.len() >= BYTES {
+                            break None;
+                        }
+                    }
+                    Ok(None) => break Some(Fetched::End),
+                    Err(e) => break Some(Fetched::Failed(fail(e))),
+                }
+            };
+            if batch.len() > 0 && self.sender.send(Fetched::Rows(batch)).is_err() {
+                return;
+            }
+            if let Some(last) = ended {
+                let _ = self.sender.send(last);
+                return;
+            }
         }
-        if let Some(last) = ended {
-            let _ = sender.send(last);
-            return;
-        }
+    }
+
+    /// Reports an error met before the query could run.
+    pub fn fail(&self, error: FileError) {
+        let _ = self.sender.send(Fetched::Failed(error));
     }
 }
 

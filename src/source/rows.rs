@@ -30,6 +30,25 @@ impl Columns for Row<'_> {
     }
 }
 
+/// Turns one row of a table into an item.
+pub(crate) trait Decode {
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item>;
+}
+
+impl Decode for BookDecoder {
+    #[inline]
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+        BookDecoder::decode(self, row)
+    }
+}
+
+impl Decode for TradeDecoder {
+    #[inline]
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+        TradeDecoder::decode(self, row)
+    }
+}
+
 /// A record with the timestamp that places it in the merge; `None` for a row whose timestamp
 /// is invalid (it goes out as soon as it is met).
 pub(crate) struct Item {
@@ -151,9 +170,9 @@ pub(crate) struct TradeDecoder {
 }
 
 impl TradeDecoder {
-    pub fn decode(&self, row: &Row<'_>) -> rusqlite::Result<Item> {
-        let id = id_of(row.get_ref(0)?);
-        let ts_value = row.get_ref(1)?;
+    pub fn decode(&self, row: &impl Columns) -> rusqlite::Result<Item> {
+        let id = id_of(row.column(0)?);
+        let ts_value = row.column(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Trades,
@@ -163,7 +182,7 @@ impl TradeDecoder {
                 describe(ts_value),
             ));
         };
-        let price_value = row.get_ref(2)?;
+        let price_value = row.column(2)?;
         let price = match number_of(price_value) {
             Some(p) if p > 0.0 && p <= MAX_VALUE => p,
             _ => {
@@ -176,7 +195,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let size_value = row.get_ref(3)?;
+        let size_value = row.column(3)?;
         let size = match number_of(size_value) {
             Some(s) if s > 0.0 && s <= MAX_VALUE => s,
             _ => {
@@ -189,7 +208,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let side_value = row.get_ref(4)?;
+        let side_value = row.column(4)?;
         let side = match side_value {
             ValueRef::Text(text) | ValueRef::Blob(text) => {
                 let text = text.trim_ascii();

@@ -30,9 +30,9 @@ use rusqlite::{Connection, InterruptHandle, Rows};
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
-use super::fetch::{self, Fetched, RawBatch};
+use super::fetch::{self, Fetched, Fetcher, RawBatch};
 use super::reader::{FileError, Record, Recording};
-use super::rows::{BookDecoder, Item, TradeDecoder};
+use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
 
 /// Records per message: large enough to make the channel cheap, small enough to stay light.
@@ -91,28 +91,33 @@ pub struct EventStream<'a> {
 }
 
 impl<'a> EventStream<'a> {
-    /// Starts the threads: with both tables, the book rows are fetched from `conn` on one
-    /// thread (`fetch.rs`) and parsed and merged with the trades, read on a second connection,
-    /// on another; with one table, that thread reads it from `conn` itself.
+    /// Starts the threads: each table is fetched from SQLite on a thread of its own
+    /// (`fetch.rs`), on a connection of its own, and the reader thread parses the rows and
+    /// merges them.
     pub(crate) fn start(
         recording: &'a mut Recording,
         conn: Connection,
         end: Millis,
     ) -> Result<EventStream<'a>, FileError> {
         let plan = Plan::new(recording, end);
-        let split = plan.book.is_some() && plan.trades.is_some();
-        let trades_conn = if split {
-            Some(super::reader::connect(&plan.path, plan.immutable)?)
-        } else {
-            None
+        let (book_conn, trades_conn) = match (&plan.book, &plan.trades) {
+            (Some(_), Some(_)) => (
+                Some(conn),
+                Some(super::reader::connect(&plan.path, plan.immutable)?),
+            ),
+            (Some(_), None) => (Some(conn), None),
+            (None, _) => (None, Some(conn)),
         };
-        let mut interrupts = vec![conn.get_interrupt_handle()];
-        interrupts.extend(trades_conn.as_ref().map(Connection::get_interrupt_handle));
+        let interrupts = [&book_conn, &trades_conn]
+            .into_iter()
+            .flatten()
+            .map(Connection::get_interrupt_handle)
+            .collect();
         let (sender, receiver) = sync_channel(DEPTH);
         let (spare, recycled) = sync_channel(SPARE);
         let thread = std::thread::Builder::new()
             .name("orderflow-reader".to_owned())
-            .spawn(move || produce(conn, trades_conn, &plan, &sender, recycled))
+            .spawn(move || produce(book_conn, trades_conn, &plan, &sender, recycled))
             .map_err(|e| FileError::Sqlite {
                 path: recording.path.clone(),
                 doing: "starting the reader thread",
@@ -327,23 +332,38 @@ pub(crate) fn read_inline(
         deliver: &mut deliver,
     };
     let result = (|| {
-        prepare_for_trades(&conn, &plan)?;
         let path = plan.path.as_path();
-        let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
-        let mut book_stmt = match &plan.book {
-            Some(b) => Some(conn.prepare(&b.sql).map_err(fail)?),
+        let trades_sql = match &plan.trades {
+            Some(t) => Some(t.sql(&conn, &plan)?),
             None => None,
         };
-        let feed = match (&mut book_stmt, &plan.book) {
-            (Some(stmt), Some(b)) => BookFeed::Cursor(Source {
+        let mut book_stmt = match &plan.book {
+            Some(b) => Some(conn.prepare(&b.sql).map_err(fail(path, BOOK))?),
+            None => None,
+        };
+        let mut trade_stmt = match trades_sql {
+            Some(sql) => Some(conn.prepare(sql).map_err(fail(path, TRADES))?),
+            None => None,
+        };
+        let book = match (&mut book_stmt, &plan.book) {
+            (Some(stmt), Some(b)) => Feed::Cursor {
                 rows: stmt
                     .query(rusqlite::params_from_iter(plan.params(b.filtered)))
-                    .map_err(fail)?,
+                    .map_err(fail(path, BOOK))?,
                 decoder: b.decoder(None),
-            }),
-            _ => BookFeed::None,
+            },
+            _ => Feed::None,
         };
-        merge(Some(&conn), &plan, &mut batch, feed)
+        let trades = match (&mut trade_stmt, &plan.trades) {
+            (Some(stmt), Some(t)) => Feed::Cursor {
+                rows: stmt
+                    .query(rusqlite::params_from_iter(plan.params(t.filtered)))
+                    .map_err(fail(path, TRADES))?,
+                decoder: TradeDecoder { unit: t.unit },
+            },
+            _ => Feed::None,
+        };
+        merge(&plan, &mut batch, book, trades)
     })();
     if batch.flush().is_err() {
         return Ok(());
@@ -351,11 +371,34 @@ pub(crate) fn read_inline(
     result
 }
 
-/// The reader thread's body: merge, parse, send; report how it ended. With `trades_conn`, the
-/// book rows are fetched from `conn` on a further thread; without, `conn` serves the one
-/// table there is.
+/// What reading each table is called in error messages.
+const BOOK: &str = "reading book rows";
+const TRADES: &str = "reading trades";
+
+/// Turns a SQLite error met while `doing` into a [`FileError`].
+fn fail<'p>(path: &'p Path, doing: &'static str) -> impl Fn(rusqlite::Error) -> FileError + 'p {
+    move |e| FileError::from_sqlite(path, doing, e)
+}
+
+impl TradePlan {
+    /// The query that streams the trades in `(timestamp, id)` order, once a pass over the
+    /// table on `conn` has told whether `id` order is that order already.
+    fn sql<'p>(&'p self, conn: &Connection, plan: &Plan) -> Result<&'p str, FileError> {
+        // Should the trades need sorting, let a large sort spill to disk instead of memory.
+        // Set before any statement runs on `conn`: SQLite refuses to change temporary storage
+        // under an open transaction.
+        conn.execute_batch("PRAGMA temp_store = FILE")
+            .map_err(fail(&plan.path, "sorting trades"))?;
+        let in_order = trades_in_time_order(conn, self, plan.params(self.filtered))
+            .map_err(fail(&plan.path, TRADES))?;
+        Ok(if in_order { &self.by_id } else { &self.by_time })
+    }
+}
+
+/// The reader thread's body: fetch each table on a thread of its own, parse, merge, send;
+/// report how it ended.
 fn produce(
-    conn: Connection,
+    book_conn: Option<Connection>,
     trades_conn: Option<Connection>,
     plan: &Plan,
     sender: &SyncSender<Message>,
@@ -372,49 +415,47 @@ fn produce(
         rows: 0,
         deliver: &mut send,
     };
-    let result = match (&plan.book, trades_conn) {
-        (Some(book), Some(trades_conn)) => std::thread::scope(|scope| {
-            let (fetched, receiver) = sync_channel(fetch::DEPTH);
-            let (spare, spares) = sync_channel(fetch::DEPTH + 2);
-            let path = plan.path.as_path();
-            let params = plan.params(book.filtered);
-            let spawned = std::thread::Builder::new()
-                .name("orderflow-fetch".to_owned())
-                .spawn_scoped(scope, move || {
-                    fetch::fetch(&conn, path, &book.sql, &params, &fetched, &spares);
-                });
-            if let Err(e) = spawned {
-                return Err(FileError::Sqlite {
-                    path: path.to_owned(),
-                    doing: "starting the fetch thread",
-                    detail: e.to_string(),
-                });
+    let path = plan.path.as_path();
+    let result = std::thread::scope(|scope| {
+        let book = match (&plan.book, book_conn) {
+            (Some(b), Some(conn)) => {
+                let decoder = b.decoder(Some(recycled));
+                Feed::spawn(
+                    scope,
+                    "orderflow-book",
+                    path,
+                    BOOK,
+                    decoder,
+                    move |fetcher| {
+                        fetcher.run(&conn, &b.sql, &plan.params(b.filtered));
+                    },
+                )?
             }
-            let feed = BookFeed::Fetched(Fetching {
-                receiver,
-                spare,
-                batch: RawBatch::default(),
-                next: 0,
-                done: false,
-                decoder: book.decoder(Some(recycled)),
-            });
-            prepare_for_trades(&trades_conn, plan)
-                .and_then(|()| merge(Some(&trades_conn), plan, &mut batch, feed))
-        }),
-        (Some(book), None) => (|| {
-            let fail = |e| FileError::from_sqlite(&plan.path, "reading book rows", e);
-            let mut stmt = conn.prepare(&book.sql).map_err(fail)?;
-            let feed = BookFeed::Cursor(Source {
-                rows: stmt
-                    .query(rusqlite::params_from_iter(plan.params(book.filtered)))
-                    .map_err(fail)?,
-                decoder: book.decoder(Some(recycled)),
-            });
-            merge(None, plan, &mut batch, feed)
-        })(),
-        (None, _) => prepare_for_trades(&conn, plan)
-            .and_then(|()| merge(Some(&conn), plan, &mut batch, BookFeed::None)),
-    };
+            _ => Feed::None,
+        };
+        let trades = match (&plan.trades, trades_conn) {
+            (Some(t), Some(conn)) => {
+                let decoder = TradeDecoder { unit: t.unit };
+                Feed::spawn(
+                    scope,
+                    "orderflow-trades",
+                    path,
+                    TRADES,
+                    decoder,
+                    move |fetcher| {
+                        // The pass that checks the order of the trades runs here, while the book
+                        // rows are fetched ahead.
+                        match t.sql(&conn, plan) {
+                            Ok(sql) => fetcher.run(&conn, sql, &plan.params(t.filtered)),
+                            Err(error) => fetcher.fail(error),
+                        }
+                    },
+                )?
+            }
+            _ => Feed::None,
+        };
+        merge(plan, &mut batch, book, trades)
+    });
     // Records read before an error are still valid: they go first.
     if batch.flush().is_err() {
         return;
@@ -423,17 +464,6 @@ fn produce(
         Ok(()) => Message::End,
         Err(error) => Message::Failed(error),
     });
-}
-
-/// Should the trades need sorting, lets a large sort spill to disk instead of memory. Set on
-/// the connection that reads trades before any statement runs there (SQLite refuses to change
-/// temporary storage under an open transaction).
-fn prepare_for_trades(conn: &Connection, plan: &Plan) -> Result<(), FileError> {
-    if plan.trades.is_none() {
-        return Ok(());
-    }
-    conn.execute_batch("PRAGMA temp_store = FILE")
-        .map_err(|e| FileError::from_sqlite(&plan.path, "sorting trades", e))
 }
 
 /// Hands over (and empties) a batch of records and the rows read for it.
@@ -467,41 +497,76 @@ impl Batch<'_> {
     }
 }
 
-/// A cursor over one table with its decoder.
-struct Source<'s, D> {
-    rows: Rows<'s>,
-    decoder: D,
-}
-
-/// Where the book rows come from: a cursor on this thread, or the fetching thread.
-enum BookFeed<'s> {
+/// Where the rows of one table come from, and how they become items.
+enum Feed<'s, D> {
+    /// The file has no such table.
     None,
-    Cursor(Source<'s, BookDecoder>),
-    Fetched(Fetching),
+    /// A cursor on this thread.
+    Cursor { rows: Rows<'s>, decoder: D },
+    /// A fetching thread.
+    Fetched(Fetching<D>),
 }
 
-/// Book rows as the fetching thread sends them, decoded one by one.
-struct Fetching {
+/// Rows as a fetching thread sends them, decoded one by one.
+struct Fetching<D> {
     receiver: Receiver<Fetched>,
     /// Decoded batches go back for reuse.
     spare: SyncSender<RawBatch>,
     batch: RawBatch,
     next: usize,
     done: bool,
-    decoder: BookDecoder,
+    decoder: D,
+    doing: &'static str,
 }
 
-impl BookFeed<'_> {
-    /// The next book row.
-    fn next(&mut self, path: &Path) -> Result<Option<Item>, FileError> {
-        let fail = |e| FileError::from_sqlite(path, "reading book rows", e);
+impl<'s, D: Decode> Feed<'s, D> {
+    /// Starts `body` on a fetching thread of `scope` with the sending end of the returned
+    /// feed.
+    fn spawn<'scope>(
+        scope: &'scope std::thread::Scope<'scope, 's>,
+        name: &str,
+        path: &'s Path,
+        doing: &'static str,
+        decoder: D,
+        body: impl FnOnce(Fetcher<'s>) + Send + 'scope,
+    ) -> Result<Feed<'s, D>, FileError> {
+        let (sender, receiver) = sync_channel(fetch::DEPTH);
+        let (spare, spares) = sync_channel(fetch::DEPTH + 2);
+        let fetcher = Fetcher {
+            path,
+            doing,
+            sender,
+            spare: spares,
+        };
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn_scoped(scope, move || body(fetcher))
+            .map_err(|e| FileError::Sqlite {
+                path: path.to_owned(),
+                doing: "starting a fetching thread",
+                detail: e.to_string(),
+            })?;
+        Ok(Feed::Fetched(Fetching {
+            receiver,
+            spare,
+            batch: RawBatch::default(),
+            next: 0,
+            done: false,
+            decoder,
+            doing,
+        }))
+    }
+
+    /// The next item, `Ok(None)` at the end of the table.
+    fn next(&mut self, path: &Path, doing: &'static str) -> Result<Option<Item>, FileError> {
+        let fail = fail(path, doing);
         match self {
-            BookFeed::None => Ok(None),
-            BookFeed::Cursor(source) => match source.rows.next().map_err(fail)? {
-                Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
+            Feed::None => Ok(None),
+            Feed::Cursor { rows, decoder } => match rows.next().map_err(&fail)? {
+                Some(row) => Ok(Some(decoder.decode(row).map_err(fail)?)),
                 None => Ok(None),
             },
-            BookFeed::Fetched(feed) => loop {
+            Feed::Fetched(feed) => loop {
                 if feed.next < feed.batch.len() {
                     let row = feed.batch.row(feed.next);
                     feed.next += 1;
@@ -523,7 +588,7 @@ impl BookFeed<'_> {
                     }
                     Err(_) => {
                         feed.done = true;
-                        return Err(stopped(path, "reading book rows", "fetch"));
+                        return Err(stopped(path, feed.doing, "fetching"));
                     }
                 }
             },
@@ -531,56 +596,17 @@ impl BookFeed<'_> {
     }
 }
 
-/// Merges the book rows of `book` with the trades read on `conn` (SPEC 2.1) into `batch`,
-/// until the end of both, the first event at or after the end of the range, or the consumer
-/// going away.
+/// Merges the book rows with the trades (SPEC 2.1) into `batch`, until the end of both, the
+/// first event at or after the end of the range, or the consumer going away.
 fn merge(
-    conn: Option<&Connection>,
     plan: &Plan,
     batch: &mut Batch<'_>,
-    mut book: BookFeed<'_>,
+    mut book: Feed<'_, BookDecoder>,
+    mut trades: Feed<'_, TradeDecoder>,
 ) -> Result<(), FileError> {
     let path = plan.path.as_path();
-    let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
-    let trades_plan = plan.trades.as_ref().zip(conn);
-
-    // Whether trades can be streamed by `id` takes a pass over the trades table. When the book
-    // rows are fetched on their own thread, that thread reads ahead meanwhile.
-    let in_order = match trades_plan {
-        Some((t, conn)) => trades_in_time_order(conn, t, plan.params(t.filtered))
-            .map_err(fail("reading trades"))?,
-        None => true,
-    };
-    let mut trade_stmt = match trades_plan {
-        Some((t, conn)) => {
-            let sql = if in_order { &t.by_id } else { &t.by_time };
-            Some(conn.prepare(sql).map_err(fail("reading trades"))?)
-        }
-        None => None,
-    };
-    let mut trades = match (&mut trade_stmt, trades_plan) {
-        (Some(stmt), Some((t, _))) => Some(Source {
-            rows: stmt
-                .query(rusqlite::params_from_iter(plan.params(t.filtered)))
-                .map_err(fail("reading trades"))?,
-            decoder: TradeDecoder { unit: t.unit },
-        }),
-        _ => None,
-    };
-
-    let mut next_trade = || -> Result<Option<Item>, FileError> {
-        let Some(source) = trades.as_mut() else {
-            return Ok(None);
-        };
-        let fail = fail("reading trades");
-        match source.rows.next().map_err(fail)? {
-            Some(row) => Ok(Some(source.decoder.decode(row).map_err(fail)?)),
-            None => Ok(None),
-        }
-    };
-
-    let mut book_head = book.next(path)?;
-    let mut trade_head = next_trade()?;
+    let mut book_head = book.next(path, BOOK)?;
+    let mut trade_head = trades.next(path, TRADES)?;
     loop {
         // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the order
         // and goes out at once, whatever its timestamp: a bad book row with a later timestamp
@@ -616,9 +642,9 @@ fn merge(
         // The next row is read only once the row taken is out: should that read fail (a
         // corrupt page), the row read before it is kept (SPEC 4).
         if take_book {
-            book_head = book.next(path)?;
+            book_head = book.next(path, BOOK)?;
         } else {
-            trade_head = next_trade()?;
+            trade_head = trades.next(path, TRADES)?;
         }
     }
 }
