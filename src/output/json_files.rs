@@ -1,13 +1,28 @@
 //! The seed's IPC: `ohlc_data.json`, `metrics_data.json` and `depth_data.json`, written
 //! atomically (SPEC 3.1).
 //!
-//! Every write goes to a temporary file in the same folder and is then renamed over the old
-//! file, so a reader polling the folder sees either the old or the new content, never a part.
+//! Every write goes to a temporary file in the same folder, which then takes the old file's
+//! place in one step, so a reader polling the folder sees either the old or the new content,
+//! never a part.
+//!
+//! On Linux the step is `renameat2(RENAME_EXCHANGE)`, and the old file, now under the
+//! temporary name, is deleted on a helper thread. A plain rename over a file frees the old
+//! file inside the `rename` call, and on an ext4 volume mounted with `discard` (common on cloud
+//! VMs) freeing waits for the device to discard its blocks: 1 to 4 ms a file, 6 files a run
+//! (3 reset at the start, 3 final), most of the wall time of a short run. A rename over a file
+//! also makes ext4 allocate the new file's blocks at once (`auto_da_alloc`), so that the next
+//! replacement pays the discard again. The exchange does neither; the price is that after a
+//! power loss a file written just before may be empty, which for files rewritten by every run
+//! is no loss.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
+
+use tempfile::TempPath;
 
 use crate::engine::{Bar, Depth, MetricBar};
 
@@ -33,6 +48,7 @@ pub struct JsonFiles {
     dir: PathBuf,
     /// Reused text buffer: one allocation for the whole run.
     text: String,
+    janitor: Janitor,
 }
 
 impl JsonFiles {
@@ -48,6 +64,7 @@ impl JsonFiles {
         let mut files = JsonFiles {
             dir: dir.to_owned(),
             text: String::new(),
+            janitor: Janitor::default(),
         };
         files.write(&[], &[], &Depth::default())?;
         Ok(files)
@@ -69,15 +86,63 @@ impl JsonFiles {
     ) -> Result<(), WriteError> {
         self.text.clear();
         ohlc_json(&mut self.text, bars);
-        write_atomic(&self.dir.join(OHLC_FILE), self.text.as_bytes())?;
+        self.replace(OHLC_FILE)?;
 
         self.text.clear();
         metrics_json(&mut self.text, metric_bars);
-        write_atomic(&self.dir.join(METRICS_FILE), self.text.as_bytes())?;
+        self.replace(METRICS_FILE)?;
 
         self.text.clear();
         depth_json(&mut self.text, depth);
-        write_atomic(&self.dir.join(DEPTH_FILE), self.text.as_bytes())
+        self.replace(DEPTH_FILE)
+    }
+
+    /// Puts the text in place of the file `name`; the old file goes to the janitor.
+    fn replace(&mut self, name: &str) -> Result<(), WriteError> {
+        if let Some(old) = swap_in(&self.dir.join(name), self.text.as_bytes())? {
+            self.janitor.delete(old);
+        }
+        Ok(())
+    }
+}
+
+/// Deletes replaced files on a thread of its own, started at the first one; dropping it waits
+/// for the deletions, so that no temporary file outlives the run.
+#[derive(Debug, Default)]
+struct Janitor {
+    worker: Option<(Sender<TempPath>, JoinHandle<()>)>,
+}
+
+impl Janitor {
+    fn delete(&mut self, old: TempPath) {
+        if self.worker.is_none() {
+            let (sender, receiver) = std::sync::mpsc::channel::<TempPath>();
+            // Dropping a `TempPath` deletes its file.
+            let spawned = std::thread::Builder::new()
+                .name("json-janitor".to_owned())
+                .spawn(move || receiver.into_iter().for_each(drop));
+            if let Ok(thread) = spawned {
+                self.worker = Some((sender, thread));
+            }
+        }
+        match &self.worker {
+            Some((sender, _)) => {
+                if let Err(unsent) = sender.send(old) {
+                    drop(unsent.0);
+                }
+            }
+            // No thread to be had: delete it here.
+            None => drop(old),
+        }
+    }
+}
+
+impl Drop for Janitor {
+    fn drop(&mut self) {
+        if let Some((sender, thread)) = self.worker.take() {
+            drop(sender);
+            let _ = thread.join();
+        }
     }
 }
 
@@ -168,24 +233,57 @@ fn number(out: &mut String, value: f64) {
     out.push_str(buffer.format_finite(value));
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-///
-/// # Errors
-/// When the temporary file cannot be written or renamed; it is removed then.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+/// Writes `bytes` in place of `path` through a temporary file in the same folder; returns the
+/// file it replaced, under a temporary name, when it was swapped out rather than freed by a
+/// rename (see the module's notes).
+fn swap_in(path: &Path, bytes: &[u8]) -> Result<Option<TempPath>, WriteError> {
+    let error = |source| WriteError {
+        path: path.to_owned(),
+        source,
+    };
+    let temp = write_temp(path, bytes)?.into_temp_path();
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        // Fails when `path` does not exist yet, or the file system cannot exchange: then the
+        // plain rename below does the job.
+        if renameat_with(CWD, &*temp, CWD, path, RenameFlags::EXCHANGE).is_ok() {
+            return Ok(Some(temp));
+        }
+    }
+    temp.persist(path).map_err(|e| error(e.error))?;
+    Ok(None)
+}
+
+/// A temporary file next to `path` holding `bytes`.
+fn write_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let error = |source| WriteError {
         path: path.to_owned(),
         source,
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".orderflow-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(error)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".orderflow-").suffix(".tmp");
+    // Readable by all, as a file written in place would be (a temporary file is private).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut temp = builder.tempfile_in(dir).map_err(error)?;
     temp.write_all(bytes).map_err(error)?;
     temp.flush().map_err(error)?;
-    temp.persist(path).map_err(|e| error(e.error))?;
+    Ok(temp)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+///
+/// # Errors
+/// When the temporary file cannot be written or renamed; it is removed then.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_temp(path, bytes)?
+        .persist(path)
+        .map_err(|e| WriteError {
+            path: path.to_owned(),
+            source: e.error,
+        })?;
     Ok(())
 }
 
@@ -301,6 +399,30 @@ mod tests {
             3,
             "no temporary file left behind: {leftovers:?}"
         );
+    }
+
+    /// Files from an earlier run are replaced, each write shows the newest content, and once
+    /// the files are dropped no replaced file is left under a temporary name.
+    #[test]
+    fn rewrites_replace_the_files_and_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(OHLC_FILE), "[[1,2,3,4,5,6]]").unwrap();
+        let mut files = JsonFiles::create(dir.path()).unwrap();
+        let read = |name| fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(read(OHLC_FILE), "[]");
+        for n in 1..=5 {
+            let bars: Vec<Bar> = (0..n).map(|i| bar(i * 60_000)).collect();
+            files.write(&bars, &[], &Depth::default()).unwrap();
+            let written: Vec<Vec<f64>> = serde_json::from_str(&read(OHLC_FILE)).unwrap();
+            assert_eq!(written.len(), n as usize);
+        }
+        drop(files);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
     }
 
     #[test]
