@@ -169,6 +169,10 @@ fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
     if n < 8 {
         return Some((n, value));
     }
+    // Exactly eight digits (the common 8-decimal size) end at a non-digit: no second load.
+    if b.get(start + 8).is_some_and(|c| !c.is_ascii_digit()) {
+        return Some((8, value));
+    }
     let (m, low) = eight_digits(b, start + 8)?;
     if m == 8 {
         return None;
