@@ -15,7 +15,7 @@
 //! power loss a file written just before may be empty, which for files rewritten by every run
 //! is no loss.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write};
 use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -46,8 +46,6 @@ pub struct WriteError {
 #[derive(Debug)]
 pub struct JsonFiles {
     dir: PathBuf,
-    /// Reused text buffer: one allocation for the whole run.
-    text: String,
     janitor: Janitor,
 }
 
@@ -63,7 +61,6 @@ impl JsonFiles {
         })?;
         let mut files = JsonFiles {
             dir: dir.to_owned(),
-            text: String::new(),
             janitor: Janitor::default(),
         };
         files.write(&[], &[], &Depth::default())?;
@@ -84,22 +81,20 @@ impl JsonFiles {
         metric_bars: impl IntoIterator<Item = &'a MetricBar>,
         depth: &Depth,
     ) -> Result<(), WriteError> {
-        self.text.clear();
-        ohlc_json(&mut self.text, bars);
-        self.replace(OHLC_FILE)?;
-
-        self.text.clear();
-        metrics_json(&mut self.text, metric_bars);
-        self.replace(METRICS_FILE)?;
-
-        self.text.clear();
-        depth_json(&mut self.text, depth);
-        self.replace(DEPTH_FILE)
+        self.replace(OHLC_FILE, |out| ohlc_json(out, bars))?;
+        self.replace(METRICS_FILE, |out| metrics_json(out, metric_bars))?;
+        self.replace(DEPTH_FILE, |out| depth_json(out, depth))
     }
 
-    /// Puts the text in place of the file `name`; the old file goes to the janitor.
-    fn replace(&mut self, name: &str) -> Result<(), WriteError> {
-        if let Some(old) = swap_in(&self.dir.join(name), self.text.as_bytes())? {
+    /// Writes what `render` writes in place of the file `name`; the old file goes to the
+    /// janitor. Rendered straight into a buffered file: a text buffer would grow to the
+    /// largest file (a quarter megabyte for 1000 metric bars) and stay.
+    fn replace(
+        &mut self,
+        name: &str,
+        render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
+    ) -> Result<(), WriteError> {
+        if let Some(old) = swap_in(&self.dir.join(name), render)? {
             self.janitor.delete(old);
         }
         Ok(())
@@ -147,18 +142,21 @@ impl Drop for Janitor {
 }
 
 /// `[[ts, open, high, low, close, volume], ...]`
-pub fn ohlc_json<'a>(out: &mut String, bars: impl IntoIterator<Item = &'a Bar>) {
+pub fn ohlc_json<'a>(out: &mut impl Write, bars: impl IntoIterator<Item = &'a Bar>) -> fmt::Result {
     rows_json(out, bars, |out, bar| {
         row(
             out,
             bar.ts,
             &[bar.open, bar.high, bar.low, bar.close, bar.volume],
-        );
-    });
+        )
+    })
 }
 
 /// `[[ts, obi_open, obi_high, obi_low, obi_close, cvd_open, cvd_high, cvd_low, cvd_close], ...]`
-pub fn metrics_json<'a>(out: &mut String, metric_bars: impl IntoIterator<Item = &'a MetricBar>) {
+pub fn metrics_json<'a>(
+    out: &mut impl Write,
+    metric_bars: impl IntoIterator<Item = &'a MetricBar>,
+) -> fmt::Result {
     rows_json(out, metric_bars, |out, bar| {
         let (obi, cvd) = (bar.obi, bar.cvd);
         row(
@@ -167,81 +165,101 @@ pub fn metrics_json<'a>(out: &mut String, metric_bars: impl IntoIterator<Item = 
             &[
                 obi.open, obi.high, obi.low, obi.close, cvd.open, cvd.high, cvd.low, cvd.close,
             ],
-        );
-    });
+        )
+    })
 }
 
 /// `{"bids": [[price, size], ...], "asks": [[price, size], ...]}`
-pub fn depth_json(out: &mut String, depth: &Depth) {
-    out.push_str("{\"bids\":[");
+pub fn depth_json(out: &mut impl Write, depth: &Depth) -> fmt::Result {
+    out.write_str("{\"bids\":[")?;
     for (i, level) in depth.bids.iter().enumerate() {
-        levels_separator(out, i);
-        pair(out, level.price, level.size);
+        levels_separator(out, i)?;
+        pair(out, level.price, level.size)?;
     }
-    out.push_str("],\"asks\":[");
+    out.write_str("],\"asks\":[")?;
     for (i, level) in depth.asks.iter().enumerate() {
-        levels_separator(out, i);
-        pair(out, level.price, level.size);
+        levels_separator(out, i)?;
+        pair(out, level.price, level.size)?;
     }
-    out.push_str("]}");
+    out.write_str("]}")
 }
 
 /// Writes the newest [`MAX_BARS`] items as a JSON array, one row per line.
-fn rows_json<'a, T: 'a>(
-    out: &mut String,
+fn rows_json<'a, T: 'a, W: Write>(
+    out: &mut W,
     items: impl IntoIterator<Item = &'a T>,
-    mut write_row: impl FnMut(&mut String, &T),
-) {
+    mut write_row: impl FnMut(&mut W, &T) -> fmt::Result,
+) -> fmt::Result {
     let items: Vec<&T> = items.into_iter().collect();
     let newest = &items[items.len().saturating_sub(MAX_BARS)..];
-    out.push('[');
+    out.write_char('[')?;
     for (i, item) in newest.iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        write_row(out, item);
+        out.write_str(if i == 0 { "\n" } else { ",\n" })?;
+        write_row(out, item)?;
     }
-    out.push_str(if newest.is_empty() { "]" } else { "\n]" });
+    out.write_str(if newest.is_empty() { "]" } else { "\n]" })
 }
 
-fn levels_separator(out: &mut String, i: usize) {
+fn levels_separator(out: &mut impl Write, i: usize) -> fmt::Result {
     if i > 0 {
-        out.push(',');
+        out.write_char(',')?;
     }
+    Ok(())
 }
 
-fn row(out: &mut String, ts: i64, values: &[f64]) {
-    let _ = write!(out, "[{ts}");
+fn row(out: &mut impl Write, ts: i64, values: &[f64]) -> fmt::Result {
+    write!(out, "[{ts}")?;
     for value in values {
-        out.push(',');
-        number(out, *value);
+        out.write_char(',')?;
+        number(out, *value)?;
     }
-    out.push(']');
+    out.write_char(']')
 }
 
-fn pair(out: &mut String, a: f64, b: f64) {
-    out.push('[');
-    number(out, a);
-    out.push(',');
-    number(out, b);
-    out.push(']');
+fn pair(out: &mut impl Write, a: f64, b: f64) -> fmt::Result {
+    out.write_char('[')?;
+    number(out, a)?;
+    out.write_char(',')?;
+    number(out, b)?;
+    out.write_char(']')
 }
 
 /// A finite JSON number in its shortest round-trip form. The engine only produces finite
 /// values; should one ever not be, 0 keeps the file valid JSON rather than writing `NaN`.
-fn number(out: &mut String, value: f64) {
+fn number(out: &mut impl Write, value: f64) -> fmt::Result {
     let value = if value.is_finite() { value } else { 0.0 };
     let mut buffer = ryu::Buffer::new();
-    out.push_str(buffer.format_finite(value));
+    out.write_str(buffer.format_finite(value))
+}
+
+/// The text of a JSON file on its way into a buffered file: `fmt::Write` for the renderers,
+/// keeping the I/O error that `fmt::Error` cannot carry.
+struct FileText<W: io::Write> {
+    file: W,
+    error: Option<io::Error>,
+}
+
+impl<W: io::Write> Write for FileText<W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.file.write_all(text.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
+    }
 }
 
 /// Writes `bytes` in place of `path` through a temporary file in the same folder; returns the
 /// file it replaced, under a temporary name, when it was swapped out rather than freed by a
 /// rename (see the module's notes).
-fn swap_in(path: &Path, bytes: &[u8]) -> Result<Option<TempPath>, WriteError> {
+fn swap_in(
+    path: &Path,
+    render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
+) -> Result<Option<TempPath>, WriteError> {
     let error = |source| WriteError {
         path: path.to_owned(),
         source,
     };
-    let temp = write_temp(path, bytes)?.into_temp_path();
+    let temp = write_temp(path, render)?.into_temp_path();
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{CWD, RenameFlags, renameat_with};
@@ -255,8 +273,11 @@ fn swap_in(path: &Path, bytes: &[u8]) -> Result<Option<TempPath>, WriteError> {
     Ok(None)
 }
 
-/// A temporary file next to `path` holding `bytes`.
-fn write_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, WriteError> {
+/// A temporary file next to `path` holding what `render` writes.
+fn write_temp(
+    path: &Path,
+    render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
+) -> Result<tempfile::NamedTempFile, WriteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let error = |source| WriteError {
         path: path.to_owned(),
@@ -268,8 +289,17 @@ fn write_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Writ
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let mut temp = builder.tempfile_in(dir).map_err(error)?;
-    temp.write_all(bytes).map_err(error)?;
-    temp.flush().map_err(error)?;
+    let mut text = FileText {
+        file: io::BufWriter::new(temp.as_file_mut()),
+        error: None,
+    };
+    if render(&mut text).is_err() {
+        return Err(error(text.error.unwrap_or_else(|| {
+            io::Error::other("a value could not be formatted")
+        })));
+    }
+    text.file.flush().map_err(error)?;
+    drop(text);
     Ok(temp)
 }
 
@@ -278,12 +308,17 @@ fn write_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, Writ
 /// # Errors
 /// When the temporary file cannot be written or renamed; it is removed then.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    write_temp(path, bytes)?
-        .persist(path)
-        .map_err(|e| WriteError {
-            path: path.to_owned(),
-            source: e.error,
-        })?;
+    write_temp(path, |text| {
+        text.file.write_all(bytes).map_err(|e| {
+            text.error = Some(e);
+            fmt::Error
+        })
+    })?
+    .persist(path)
+    .map_err(|e| WriteError {
+        path: path.to_owned(),
+        source: e.error,
+    })?;
     Ok(())
 }
 
@@ -306,7 +341,7 @@ mod tests {
     #[test]
     fn ohlc_rows_are_ts_then_five_numbers() {
         let mut out = String::new();
-        ohlc_json(&mut out, &[bar(60_000), bar(120_000)]);
+        ohlc_json(&mut out, &[bar(60_000), bar(120_000)]).unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             parsed,
@@ -322,7 +357,7 @@ mod tests {
     fn only_the_newest_thousand_bars_are_written_oldest_first() {
         let bars: Vec<Bar> = (0..1500).map(|i| bar(i * 60_000)).collect();
         let mut out = String::new();
-        ohlc_json(&mut out, &bars);
+        ohlc_json(&mut out, &bars).unwrap();
         let parsed: Vec<Vec<f64>> = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed.len(), MAX_BARS);
         assert_eq!(parsed[0][0], 500.0 * 60_000.0);
@@ -344,7 +379,7 @@ mod tests {
             close: 1.0,
         };
         let mut out = String::new();
-        metrics_json(&mut out, &[MetricBar { ts: 0, obi, cvd }]);
+        metrics_json(&mut out, &[MetricBar { ts: 0, obi, cvd }]).unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             parsed,
@@ -371,7 +406,7 @@ mod tests {
             }],
         };
         let mut out = String::new();
-        depth_json(&mut out, &depth);
+        depth_json(&mut out, &depth).unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
             parsed,

@@ -39,8 +39,10 @@ use super::schema::quote;
 const BATCH: usize = 512;
 /// Messages in flight.
 const DEPTH: usize = 4;
-/// Level vectors on their way back to the reader: about as many as the rows in flight.
-const SPARE: usize = 2 * BATCH;
+/// Level vectors on their way back to the reader. Few: a steady run parses into the ones
+/// that come back, and a larger pool (there were 1024) only held more memory the longer a
+/// run went, as each vector kept the largest capacity it ever had.
+const SPARE: usize = 64;
 
 enum Message {
     Batch { records: Vec<Record>, rows: u64 },
@@ -100,6 +102,13 @@ impl<'a> EventStream<'a> {
         end: Millis,
     ) -> Result<EventStream<'a>, FileError> {
         let plan = Plan::new(recording, end);
+        // The book is read in one pass: SQLite's cache needs to hold no more than the b-tree's
+        // interior pages. The trades connection keeps its 2 MB, which also sizes the sort of
+        // trades out of time order.
+        if plan.book.is_some() {
+            conn.execute_batch("PRAGMA cache_size = -256")
+                .map_err(|e| FileError::from_sqlite(&plan.path, "setting up the connection", e))?;
+        }
         let (book_conn, trades_conn) = match (&plan.book, &plan.trades) {
             (Some(_), Some(_)) => (
                 Some(conn),
