@@ -5,14 +5,87 @@ use std::ops::{Add, AddAssign, Neg, Sub, SubAssign};
 
 /// Bits after the binary point of a [`Fixed`]: its resolution is 2^-160.
 const FRACTION_BITS: i32 = 160;
-/// Bits of a [`Fixed`], the sign bit included.
-const BITS: i32 = 256;
-/// 2^60: terms of an [`ExactSum`] must stay below it (in magnitude) to be held exactly.
-const TERM_LIMIT: f64 = (1u64 << 60) as f64;
+/// The stored fraction bits of an `f64` (its mantissa without the leading 1).
+const FRACTION_MASK: u64 = (1 << 52) - 1;
+/// The biased exponent of 2^-108: from there up, a whole 53-bit mantissa is at or above 2^-160.
+const WHOLE_MANTISSA_MIN: u64 = 1023 - 108;
+/// Shifts (see [`Units`]) from this one up put a mantissa's top bit on the sign bit of a
+/// [`Fixed`]: the value is 2^95 or more.
+const FIXED_SHIFT_END: u32 = 255 - 52;
+/// Shifts from this one up make a term 2^60 or more, which an [`ExactSum`] does not hold.
+const TERM_SHIFT_END: u32 = 60 + FRACTION_BITS as u32 - 52;
+/// Bits of the fixed-point units covered by each bucket of an [`ExactSum`].
+const BUCKET_BITS: u32 = 32;
+/// Buckets of an [`ExactSum`]: enough for every shift below [`TERM_SHIFT_END`].
+const BUCKETS: usize = TERM_SHIFT_END.div_ceil(BUCKET_BITS) as usize;
+
+/// A finite `f64` in units of 2^-160: `±mantissa << shift`, the form that both [`Fixed`] and
+/// [`ExactSum`] put into place.
+#[derive(Debug, Clone, Copy)]
+struct Units {
+    negative: bool,
+    /// At most 53 bits.
+    mantissa: u64,
+    shift: u32,
+}
+
+impl Units {
+    /// `value` in units of 2^-160, or `None` when it is not finite or has a bit below 2^-160
+    /// (subnormals, and tiny values with a full mantissa).
+    #[inline]
+    fn of(value: f64) -> Option<Units> {
+        let bits = value.to_bits();
+        // The common case (every size of a real book) in one compare: positive, finite and
+        // 2^-108 or more, so that the whole mantissa lands at or above 2^-160. The sign bit is
+        // above the exponent, so a negative value is not in this range.
+        let sign_and_exponent = bits >> 52;
+        if (WHOLE_MANTISSA_MIN..0x7ff).contains(&sign_and_exponent) {
+            return Some(Units {
+                negative: false,
+                mantissa: (bits & FRACTION_MASK) | (1 << 52),
+                shift: (sign_and_exponent - WHOLE_MANTISSA_MIN) as u32,
+            });
+        }
+        Units::of_any(bits)
+    }
+
+    /// [`Units::of`] for the bits of any value: negative, tiny, zero or not finite.
+    fn of_any(bits: u64) -> Option<Units> {
+        let negative = bits >> 63 == 1;
+        let biased_exponent = (bits >> 52) & 0x7ff;
+        let fraction = bits & FRACTION_MASK;
+        if biased_exponent == 0x7ff {
+            return None;
+        }
+        if biased_exponent == 0 {
+            // Zero is held; a subnormal (below 2^-1022) is far below the resolution.
+            return (fraction == 0).then_some(Units {
+                negative,
+                mantissa: 0,
+                shift: 0,
+            });
+        }
+        let mantissa = fraction | (1 << 52);
+        if biased_exponent >= WHOLE_MANTISSA_MIN {
+            let shift = (biased_exponent - WHOLE_MANTISSA_MIN) as u32;
+            return Some(Units {
+                negative,
+                mantissa,
+                shift,
+            });
+        }
+        // Below 2^-108, held only if the bits that fall below 2^-160 are zeros.
+        let below = (WHOLE_MANTISSA_MIN - biased_exponent) as u32;
+        (mantissa.trailing_zeros() >= below).then(|| Units {
+            negative,
+            mantissa: mantissa >> below,
+            shift: 0,
+        })
+    }
+}
 
 /// A signed fixed-point number: a 256-bit two's-complement integer counting units of 2^-160,
-/// in four 64-bit limbs, least significant first. It holds every multiple of 2^-160 of
-/// magnitude below 2^95 exactly.
+/// as two 128-bit halves. It holds every multiple of 2^-160 of magnitude below 2^95 exactly.
 ///
 /// Why fixed point: adding and subtracting integers is exact and associative, so a running
 /// sum that sees a term come and go ends where it started, and two histories that leave the
@@ -26,52 +99,48 @@ const TERM_LIMIT: f64 = (1u64 << 60) as f64;
 /// Arithmetic wraps modulo 2^256, so a sum is exact as long as its final value is in range,
 /// whatever its intermediate values were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct Fixed([u64; 4]);
+pub struct Fixed {
+    high: u128,
+    low: u128,
+}
 
 impl Fixed {
-    pub const ZERO: Fixed = Fixed([0; 4]);
+    pub const ZERO: Fixed = Fixed { high: 0, low: 0 };
 
     /// `value` exactly, or `None` when it is not finite, its magnitude is 2^95 or more, or it
     /// has a bit below 2^-160 (subnormals, and tiny values with a full mantissa).
     pub fn from_f64(value: f64) -> Option<Fixed> {
-        if !value.is_finite() {
+        let units = Units::of(value)?;
+        if units.shift >= FIXED_SHIFT_END {
             return None;
         }
-        if value == 0.0 {
-            return Some(Fixed::ZERO);
-        }
-        let bits = value.to_bits();
-        let biased_exponent = ((bits >> 52) & 0x7ff) as i32;
-        if biased_exponent == 0 {
-            // Subnormal: below 2^-1022, far below the resolution.
-            return None;
-        }
-        // |value| = mantissa * 2^(biased_exponent - 1075), so in units of 2^-160 it is
-        // `mantissa` shifted left by `shift`; trailing zeros are dropped first so that a
-        // short mantissa may sit below 2^-160 without losing a bit.
-        let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
-        let zeros = mantissa.trailing_zeros();
-        let mantissa = mantissa >> zeros;
-        let shift = biased_exponent - 1075 + FRACTION_BITS + zeros as i32;
-        let width = 64 - mantissa.leading_zeros() as i32;
-        if shift < 0 || shift + width > BITS - 1 {
-            return None;
-        }
-        let magnitude = Fixed::shifted(mantissa, shift as u32);
-        Some(if value < 0.0 { -magnitude } else { magnitude })
+        let magnitude = Fixed::shifted(i128::from(units.mantissa), units.shift);
+        Some(if units.negative {
+            -magnitude
+        } else {
+            magnitude
+        })
     }
 
-    /// `mantissa << shift` (a mantissa of at most 53 bits, landing below bit 255).
+    /// `value << shift` units, sign extended to 256 bits (for a shift below 256).
     #[inline]
-    fn shifted(mantissa: u64, shift: u32) -> Fixed {
-        let limb = (shift / 64) as usize;
-        let wide = u128::from(mantissa) << (shift % 64);
-        let mut limbs = [0; 4];
-        limbs[limb] = wide as u64;
-        if let Some(next) = limbs.get_mut(limb + 1) {
-            *next = (wide >> 64) as u64;
+    fn shifted(value: i128, shift: u32) -> Fixed {
+        let low = value as u128;
+        let extension = (value >> 127) as u128;
+        match shift {
+            0 => Fixed {
+                high: extension,
+                low,
+            },
+            1..128 => Fixed {
+                high: (extension << shift) | (low >> (128 - shift)),
+                low: low << shift,
+            },
+            _ => Fixed {
+                high: low << (shift - 128),
+                low: 0,
+            },
         }
-        Fixed(limbs)
     }
 
     #[inline]
@@ -81,7 +150,7 @@ impl Fixed {
 
     #[inline]
     pub fn is_negative(self) -> bool {
-        (self.0[3] as i64) < 0
+        (self.high as i128) < 0
     }
 
     /// The nearest `f64` (ties to even), so a function of the value alone, never of how it was
@@ -95,9 +164,7 @@ impl Fixed {
     pub fn to_f64(self) -> f64 {
         let negative = self.is_negative();
         // -(-2^255) wraps to itself, whose bits read unsigned are the right magnitude.
-        let [l0, l1, l2, l3] = if negative { (-self).0 } else { self.0 };
-        let high = (u128::from(l3) << 64) | u128::from(l2);
-        let low = (u128::from(l1) << 64) | u128::from(l0);
+        let Fixed { high, low } = if negative { -self } else { self };
         let magnitude = if high == 0 {
             low as f64 * pow2(-FRACTION_BITS)
         } else {
@@ -122,51 +189,38 @@ fn pow2(exponent: i32) -> f64 {
     f64::from_bits(((1023 + exponent) as u64) << 52)
 }
 
-/// `a + b` modulo 2^256, limb by limb from the least significant, carrying.
-#[inline]
-fn add_limbs(a: [u64; 4], b: [u64; 4]) -> [u64; 4] {
-    let mut sum = [0; 4];
-    let mut carry = false;
-    for (out, (a, b)) in sum.iter_mut().zip(a.into_iter().zip(b)) {
-        let (partial, carry_a) = a.overflowing_add(b);
-        let (total, carry_b) = partial.overflowing_add(u64::from(carry));
-        *out = total;
-        carry = carry_a | carry_b;
-    }
-    sum
-}
-
-/// `a - b` modulo 2^256, limb by limb from the least significant, borrowing.
-#[inline]
-fn sub_limbs(a: [u64; 4], b: [u64; 4]) -> [u64; 4] {
-    let mut difference = [0; 4];
-    let mut borrow = false;
-    for (out, (a, b)) in difference.iter_mut().zip(a.into_iter().zip(b)) {
-        let (partial, borrow_a) = a.overflowing_sub(b);
-        let (total, borrow_b) = partial.overflowing_sub(u64::from(borrow));
-        *out = total;
-        borrow = borrow_a | borrow_b;
-    }
-    difference
-}
-
 impl Add for Fixed {
     type Output = Fixed;
 
-    /// The sum, wrapping modulo 2^256.
+    /// The sum, wrapping modulo 2^256: the carry out of the low half goes into the high one.
     #[inline]
     fn add(self, other: Fixed) -> Fixed {
-        Fixed(add_limbs(self.0, other.0))
+        let (low, carry) = self.low.overflowing_add(other.low);
+        Fixed {
+            high: self
+                .high
+                .wrapping_add(other.high)
+                .wrapping_add(u128::from(carry)),
+            low,
+        }
     }
 }
 
 impl Sub for Fixed {
     type Output = Fixed;
 
-    /// The difference, wrapping modulo 2^256.
+    /// The difference, wrapping modulo 2^256: the borrow out of the low half comes from the
+    /// high one.
     #[inline]
     fn sub(self, other: Fixed) -> Fixed {
-        Fixed(sub_limbs(self.0, other.0))
+        let (low, borrow) = self.low.overflowing_sub(other.low);
+        Fixed {
+            high: self
+                .high
+                .wrapping_sub(other.high)
+                .wrapping_sub(u128::from(borrow)),
+            low,
+        }
     }
 }
 
@@ -200,18 +254,34 @@ impl SubAssign for Fixed {
 /// many), is counted instead of added, and while any such term is present there is no exact
 /// sum: the caller falls back to adding the terms in floating point. Whether a term is held
 /// depends on its value alone, so removing it undoes exactly what adding it did.
+///
+/// Representation: the sum is kept in buckets with the carries left pending. A term
+/// `mantissa << shift` (in units of 2^-160) adds `mantissa << (shift % 32)`, under 2^84, to
+/// `buckets[shift / 32]`, and the sum is `buckets[k] << 32k` summed over `k`, a [`Fixed`] built
+/// when it is read. Why: a book changes many levels per read of its sums, and adding to one
+/// `i128` is one add-with-carry pair, where placing a term among 256 bits takes a shift across
+/// words and a chain of carries through them. Each bucket holds the exact sum of the pieces of
+/// the terms present (under 2^43 of them, it cannot overflow), so its value too depends on
+/// those terms alone.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExactSum {
-    held: Fixed,
+    buckets: [i128; BUCKETS],
     not_held: usize,
+}
+
+/// What a term adds to an [`ExactSum`]: `value` to bucket `bucket`.
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    bucket: usize,
+    value: i128,
 }
 
 impl ExactSum {
     /// Adds `term`.
     #[inline]
     pub fn add(&mut self, term: f64) {
-        match ExactSum::hold(term) {
-            Some(term) => self.held += term,
+        match ExactSum::piece(term) {
+            Some(piece) => self.put(piece),
             None => self.not_held += 1,
         }
     }
@@ -219,8 +289,11 @@ impl ExactSum {
     /// Removes `term`, which must be present (added and not removed since).
     #[inline]
     pub fn remove(&mut self, term: f64) {
-        match ExactSum::hold(term) {
-            Some(term) => self.held -= term,
+        match ExactSum::piece(term) {
+            Some(Piece { bucket, value }) => self.put(Piece {
+                bucket,
+                value: value.wrapping_neg(),
+            }),
             None => {
                 debug_assert!(self.not_held > 0, "removing a term that was never added");
                 self.not_held -= 1;
@@ -242,18 +315,34 @@ impl ExactSum {
     }
 
     /// The exact sum of the terms present, `None` while one of them is not held.
-    #[inline]
     pub fn get(&self) -> Option<Fixed> {
-        (self.not_held == 0).then_some(self.held)
+        if self.not_held > 0 {
+            return None;
+        }
+        let mut sum = Fixed::ZERO;
+        for (k, &bucket) in self.buckets.iter().enumerate() {
+            sum += Fixed::shifted(bucket, k as u32 * BUCKET_BITS);
+        }
+        Some(sum)
+    }
+
+    /// What `term` adds, `None` when it is not held.
+    #[inline]
+    fn piece(term: f64) -> Option<Piece> {
+        let units = Units::of(term)?;
+        if units.shift >= TERM_SHIFT_END {
+            return None;
+        }
+        let value = i128::from(units.mantissa) << (units.shift % BUCKET_BITS);
+        Some(Piece {
+            bucket: (units.shift / BUCKET_BITS) as usize,
+            value: if units.negative { -value } else { value },
+        })
     }
 
     #[inline]
-    fn hold(term: f64) -> Option<Fixed> {
-        if term.abs() < TERM_LIMIT {
-            Fixed::from_f64(term)
-        } else {
-            None
-        }
+    fn put(&mut self, Piece { bucket, value }: Piece) {
+        self.buckets[bucket] = self.buckets[bucket].wrapping_add(value);
     }
 }
 
@@ -269,14 +358,26 @@ mod tests {
 
     /// The `Fixed` of `units` units of 2^-160.
     fn units(units: i128) -> Fixed {
-        let extend = if units < 0 { u64::MAX } else { 0 };
-        Fixed([units as u64, (units >> 64) as u64, extend, extend])
+        let extend = if units < 0 { u128::MAX } else { 0 };
+        Fixed {
+            high: extend,
+            low: units as u128,
+        }
+    }
+
+    /// The `Fixed` of four 64-bit limbs, least significant first.
+    fn limbs([l0, l1, l2, l3]: [u64; 4]) -> Fixed {
+        Fixed {
+            high: (u128::from(l3) << 64) | u128::from(l2),
+            low: (u128::from(l1) << 64) | u128::from(l0),
+        }
     }
 
     /// Orders magnitudes: the limbs of the absolute values, most significant first.
     fn cmp_abs(a: Fixed, b: Fixed) -> Ordering {
-        let abs = |x: Fixed| if x.is_negative() { (-x).0 } else { x.0 };
-        abs(a).iter().rev().cmp(abs(b).iter().rev())
+        let abs = |x: Fixed| if x.is_negative() { -x } else { x };
+        let (a, b) = (abs(a), abs(b));
+        (a.high, a.low).cmp(&(b.high, b.low))
     }
 
     /// Whether `rounded` is the `f64` nearest to `exact`, ties to even: neither neighbour of
@@ -306,8 +407,8 @@ mod tests {
         let cases: &[(&str, f64, Option<Fixed>)] = &[
             ("zero", 0.0, Some(Fixed::ZERO)),
             ("negative zero", -0.0, Some(Fixed::ZERO)),
-            ("one: bit 160", 1.0, Some(Fixed([0, 0, 1 << 32, 0]))),
-            ("minus one", -1.0, Some(Fixed([0, 0, !0 << 32, !0]))),
+            ("one: bit 160", 1.0, Some(limbs([0, 0, 1 << 32, 0]))),
+            ("minus one", -1.0, Some(limbs([0, 0, !0 << 32, !0]))),
             ("the resolution", pow2(-160), Some(units(1))),
             ("minus the resolution", -pow2(-160), Some(units(-1))),
             (
@@ -318,7 +419,7 @@ mod tests {
             (
                 "a mantissa across limbs 0 and 1",
                 largest_mantissa as f64 * pow2(-160 + 40),
-                Some(Fixed([
+                Some(limbs([
                     largest_mantissa << 40,
                     largest_mantissa >> 24,
                     0,
@@ -328,7 +429,7 @@ mod tests {
             (
                 "the largest below 2^95: up to bit 254",
                 largest_mantissa as f64 * pow2(95 - 53),
-                Some(Fixed([0, 0, 0, largest_mantissa << 10])),
+                Some(limbs([0, 0, 0, largest_mantissa << 10])),
             ),
             ("half the resolution", pow2(-161), None),
             (
@@ -349,10 +450,10 @@ mod tests {
 
     #[test]
     fn carries_and_borrows_cross_every_limb() {
-        let below_limb_3 = Fixed([!0, !0, !0, 0]);
-        assert_eq!(below_limb_3 + units(1), Fixed([0, 0, 0, 1]));
-        assert_eq!(Fixed([0, 0, 0, 1]) - units(1), below_limb_3);
-        assert_eq!(-units(1), Fixed([!0; 4]));
+        let below_limb_3 = limbs([!0, !0, !0, 0]);
+        assert_eq!(below_limb_3 + units(1), limbs([0, 0, 0, 1]));
+        assert_eq!(limbs([0, 0, 0, 1]) - units(1), below_limb_3);
+        assert_eq!(-units(1), limbs([!0; 4]));
         assert_eq!(Fixed::ZERO - units(1) + units(1), Fixed::ZERO);
         // The resolution survives a trip of 2^94 through the top limb.
         let huge = fixed(pow2(94));
@@ -379,22 +480,22 @@ mod tests {
             ),
             (
                 "2^53 + 1 units then a dropped bit: above the tie, up",
-                Fixed([1, 0, 0, ((1 << 53) + 1) << 8]),
+                limbs([1, 0, 0, ((1 << 53) + 1) << 8]),
                 ((1u64 << 53) + 2) as f64 * pow2(200 - 160),
             ),
             (
                 "the same without the dropped bit: a tie, down",
-                Fixed([0, 0, 0, ((1 << 53) + 1) << 8]),
+                limbs([0, 0, 0, ((1 << 53) + 1) << 8]),
                 pow2(253 - 160),
             ),
             (
                 "-2^255: the most negative",
-                Fixed([0, 0, 0, 1 << 63]),
+                limbs([0, 0, 0, 1 << 63]),
                 -pow2(95),
             ),
             (
                 "2^255 - 1: the most positive",
-                Fixed([!0, !0, !0, !0 >> 1]),
+                limbs([!0, !0, !0, !0 >> 1]),
                 pow2(95),
             ),
         ];
@@ -453,17 +554,20 @@ mod tests {
             any::<bool>(),
         )
             .prop_map(|([l0, l1, l2, l3], negative)| {
-                let value = Fixed([l0, l1, l2, l3 >> 2]);
+                let value = limbs([l0, l1, l2, l3 >> 2]);
                 if negative { -value } else { value }
             })
     }
 
-    /// A size a book could hold, or one it cannot hold exactly.
+    /// A size a book could hold, one it cannot hold exactly, or a negative term.
     fn arb_term() -> impl Strategy<Value = f64> {
         prop_oneof![
             8 => (1u32..100_000).prop_map(|n| f64::from(n) / 1000.0),
             2 => 1e-9f64..1e15,
+            1 => -1e6f64..-1e-9,
             1 => Just(1e15),
+            1 => Just(pow2(-160)),
+            1 => Just(pow2(60) * (1.0 - f64::EPSILON)),
             1 => Just(pow2(61)),
             1 => Just(1e-45),
         ]
@@ -479,7 +583,7 @@ mod tests {
         #[test]
         fn to_f64_breaks_ties_to_even(mantissa in 0u64..(1 << 52), shift in 0u32..200, sticky in any::<bool>()) {
             // 54 significant bits, the last one set: halfway between two `f64`s.
-            let tie = Fixed::shifted((((1 << 52) | mantissa) << 1) | 1, shift);
+            let tie = Fixed::shifted(i128::from((((1 << 52) | mantissa) << 1) | 1), shift);
             let value = if sticky && shift > 0 { tie + units(1) } else { tie };
             prop_assert!(is_nearest(value, value.to_f64()));
         }
@@ -525,8 +629,12 @@ mod tests {
             let mut afresh = ExactSum::default();
             present.iter().rev().for_each(|&term| afresh.add(term));
             prop_assert_eq!(sum.get(), afresh.get());
-            let all_held = present.iter().all(|&t| ExactSum::hold(t).is_some());
+            let all_held = present.iter().all(|&t| ExactSum::piece(t).is_some());
             prop_assert_eq!(sum.get().is_some(), all_held);
+            if all_held {
+                let fixed_sum = present.iter().fold(Fixed::ZERO, |sum, &t| sum + fixed(t));
+                prop_assert_eq!(sum.get(), Some(fixed_sum));
+            }
         }
     }
 }
