@@ -12,7 +12,7 @@ pub mod price;
 pub mod processor;
 
 pub use bars::{Bar, BarSeries, window_start};
-pub use book::{BookSide, OrderBook, SizeSums};
+pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
 pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
 pub use exact_sum::{ExactSum, Fixed};
