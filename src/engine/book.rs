@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 
 use super::Level;
+use super::exact_sum::{ExactSum, Fixed};
 use super::price::Price;
 
 /// One side of the book.
@@ -20,7 +21,10 @@ pub enum BookSide {
 /// the END (bids ascending, asks descending).
 /// - Updates cluster near the top of the book, so inserting or removing there shifts only the
 ///   few levels above it; a `BTreeMap` would pay a pointer chase and a node allocation instead.
-/// - Best-first sums (OBI over the whole book after every row) walk one contiguous `f64` slice.
+/// - Best-first sums (OBI over the best N levels after every row) walk one contiguous `f64`
+///   slice. The whole-book sums are not walked at all: each side keeps the exact sum of its
+///   sizes up to date on every change (an [`ExactSum`]), so OBI over the whole book costs
+///   O(1) per row rather than O(levels).
 /// - The cost is a shift of the levels between the change and the nearer end of the side (a
 ///   gap kept below the worst level makes the bottom end cheap too, see `Ladder`), and an
 ///   O(n log n) sort for a snapshot.
@@ -82,16 +86,46 @@ impl OrderBook {
         self.ladder(side).best_first()
     }
 
-    /// Sum of the sizes of the best `n` levels of `side` (all levels when `n` is `None`),
-    /// added best first so that the result does not depend on the representation.
+    /// Sum of the sizes of the best `n` levels of `side` (all levels when `n` is `None`).
+    ///
+    /// A whole side is its exact sum, correctly rounded, when the side has one (see
+    /// [`OrderBook::exact_size_sums`]); otherwise the sizes are added best first. Either way
+    /// the result depends on the levels alone, not on the history that built them or on the
+    /// representation.
     pub fn top_sizes_sum(&self, side: BookSide, n: Option<usize>) -> f64 {
-        sum_best_first(self.ladder(side).top_sizes(n))
+        let ladder = self.ladder(side);
+        match (n, ladder.total.get()) {
+            (None, Some(exact)) => exact.to_f64(),
+            _ => sum_best_first(ladder.top_sizes(n)),
+        }
     }
 
     /// Sums of the sizes of the best `n` levels of both sides, as [`OrderBook::top_sizes_sum`]
-    /// gives them, in one pass (the two sums run side by side, so the hot OBI loop is not
-    /// bound by one chain of dependent additions).
+    /// gives them.
     pub fn top_sizes_sums(&self, n: Option<usize>) -> SizeSums {
+        if n.is_none() {
+            return SizeSums {
+                bids: self.top_sizes_sum(BookSide::Bid, None),
+                asks: self.top_sizes_sum(BookSide::Ask, None),
+            };
+        }
+        self.best_first_sums(n)
+    }
+
+    /// The exact sums of all the sizes of each side, kept up to date by every change, so O(1).
+    ///
+    /// `None` when a side holds a size that an [`ExactSum`] does not hold: one of 2^60 or more,
+    /// or with bits below 2^-160. A valid recording has none (SPEC 1.2 caps sizes at 1e15).
+    pub fn exact_size_sums(&self) -> Option<ExactSizeSums> {
+        Some(ExactSizeSums {
+            bids: self.bids.total.get()?,
+            asks: self.asks.total.get()?,
+        })
+    }
+
+    /// Both sides summed best first, in one pass: the two sums run side by side, so the loop
+    /// is not bound by one chain of dependent additions.
+    fn best_first_sums(&self, n: Option<usize>) -> SizeSums {
         let bids = self.bids.top_sizes(n);
         let asks = self.asks.top_sizes(n);
         let common = bids.len().min(asks.len());
@@ -139,6 +173,13 @@ pub struct SizeSums {
     pub asks: f64,
 }
 
+/// The exact sums of the sizes of the two whole sides of the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactSizeSums {
+    pub bids: Fixed,
+    pub asks: Fixed,
+}
+
 /// Adds `sizes` (stored worst first) from the best level down.
 #[inline]
 fn sum_best_first(sizes: &[f64]) -> f64 {
@@ -154,7 +195,7 @@ fn deletes(size: f64) -> bool {
 }
 
 /// One side, worst level first, best level last: the live levels are `prices[head..]`, and
-/// `prices[head + i]` has size `sizes[head + i]`.
+/// `prices[head + i]` has size `sizes[head + i]`; `total` is the exact sum of the live sizes.
 ///
 /// The `head` slots before them are a gap, so that a level inserted or removed in the worse
 /// half of the side shifts the levels below it (into or out of the gap) rather than the ones
@@ -166,6 +207,7 @@ struct Ladder {
     prices: Vec<Price>,
     sizes: Vec<f64>,
     head: usize,
+    total: ExactSum,
 }
 
 /// What fills the gap: never read as a level.
@@ -200,6 +242,7 @@ impl Ladder {
         self.prices.clear();
         self.sizes.clear();
         self.head = 0;
+        self.total.clear();
     }
 
     fn best(&self) -> Option<Level> {
@@ -301,14 +344,23 @@ impl Ladder {
         };
         match self.find(side, price) {
             Ok(i) if deletes(level.size) => self.remove(i),
-            Ok(i) => self.sizes[self.head + i] = level.size,
+            Ok(i) => self.resize(i, level.size),
             Err(_) if deletes(level.size) => {}
             Err(i) => self.insert(i, price, level.size),
         }
     }
 
+    /// Sets the size of the level at live index `i`.
+    #[inline]
+    fn resize(&mut self, i: usize, size: f64) {
+        let slot = &mut self.sizes[self.head + i];
+        self.total.replace(*slot, size);
+        *slot = size;
+    }
+
     /// Inserts a level at live index `i`, shifting the shorter part of the side.
     fn insert(&mut self, i: usize, price: Price, size: f64) {
+        self.total.add(size);
         let len = self.len();
         if i >= len / 2 {
             self.prices.insert(self.head + i, price);
@@ -329,6 +381,7 @@ impl Ladder {
 
     /// Removes the level at live index `i`, shifting the shorter part of the side.
     fn remove(&mut self, i: usize) {
+        self.total.remove(self.sizes[self.head + i]);
         let len = self.len();
         if i >= len / 2 {
             self.prices.remove(self.head + i);
@@ -374,6 +427,7 @@ impl Ladder {
             if !later_duplicate {
                 self.prices.push(price);
                 self.sizes.push(size);
+                self.total.add(size);
             }
         }
     }
@@ -633,11 +687,70 @@ mod tests {
     }
 
     fn arb_row() -> impl Strategy<Value = (bool, Vec<Level>, Vec<Level>)> {
+        row_of(arb_level)
+    }
+
+    fn row_of<S: Strategy<Value = Level>>(
+        level: fn() -> S,
+    ) -> impl Strategy<Value = (bool, Vec<Level>, Vec<Level>)> {
         (
             prop::bool::weighted(0.15),
-            prop::collection::vec(arb_level(), 0..12),
-            prop::collection::vec(arb_level(), 0..12),
+            prop::collection::vec(level(), 0..12),
+            prop::collection::vec(level(), 0..12),
         )
+    }
+
+    /// Sizes from every corner: decimal lots, any bits, the SPEC's 1e15 cap, and (rarely) a
+    /// size whose bits reach below what the exact sums hold.
+    fn arb_wide_size() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => Just(0.0),
+            8 => (1u32..100_000).prop_map(|n| f64::from(n) / 1000.0),
+            4 => 1e-9f64..1e6,
+            1 => Just(1e15),
+            1 => Just(1e-40),
+        ]
+    }
+
+    fn arb_wide_level() -> impl Strategy<Value = Level> {
+        (1u32..20, arb_wide_size()).prop_map(|(tick, size)| Level {
+            price: f64::from(tick) * 0.5,
+            size,
+        })
+    }
+
+    fn arb_wide_row() -> impl Strategy<Value = (bool, Vec<Level>, Vec<Level>)> {
+        row_of(arb_wide_level)
+    }
+
+    /// The exact sums of the live sizes, added afresh best first.
+    fn exact_sums_afresh(book: &OrderBook) -> Option<ExactSizeSums> {
+        let sum = |side| {
+            let mut sum = ExactSum::default();
+            book.levels(side).for_each(|level| sum.add(level.size));
+            sum.get()
+        };
+        Some(ExactSizeSums {
+            bids: sum(BookSide::Bid)?,
+            asks: sum(BookSide::Ask)?,
+        })
+    }
+
+    #[test]
+    fn a_huge_level_that_comes_and_goes_leaves_the_sums_exact() {
+        let mut book = OrderBook::new();
+        book.apply_snapshot(&levels(&[(100.0, 0.1), (99.0, 0.2)]), &[]);
+        book.apply_update(&levels(&[(98.0, 1e15)]), &[]);
+        book.apply_update(&levels(&[(99.0, 0.3), (98.0, 0.0)]), &[]);
+        assert_eq!(book.top_sizes_sum(BookSide::Bid, None), 0.4);
+        let exact = book.exact_size_sums().map(|sums| sums.bids);
+        assert_eq!(exact, exact_sums_afresh(&book).map(|sums| sums.bids));
+        // A size the sums cannot hold suspends them until it leaves.
+        book.apply_update(&levels(&[(97.0, 1e-40)]), &[]);
+        assert_eq!(book.exact_size_sums(), None);
+        assert_eq!(book.top_sizes_sum(BookSide::Bid, None), 0.4 + 1e-40);
+        book.apply_update(&levels(&[(97.0, 0.0)]), &[]);
+        assert_eq!(book.exact_size_sums().map(|sums| sums.bids), exact);
     }
 
     proptest! {
@@ -686,6 +799,29 @@ mod tests {
                     let expected =
                         prices.binary_search_by(|p| Ladder::worst_first(side, *p, price));
                     prop_assert_eq!(ladder.find(side, price), expected, "{:?} {}", side, probe);
+                }
+            }
+        }
+
+        /// Whatever the history of rows, each side's running sum is the exact sum of its live
+        /// sizes, and a whole side's `top_sizes_sum` is that sum correctly rounded.
+        #[test]
+        fn running_sums_are_the_exact_sums_of_the_live_sizes(
+            rows in prop::collection::vec(arb_wide_row(), 0..40),
+        ) {
+            let mut book = OrderBook::new();
+            for (snapshot, bids, asks) in &rows {
+                if *snapshot {
+                    book.apply_snapshot(bids, asks);
+                } else {
+                    book.apply_update(bids, asks);
+                }
+                let exact = book.exact_size_sums();
+                prop_assert_eq!(exact, exact_sums_afresh(&book));
+                if let Some(exact) = exact {
+                    let sums = book.top_sizes_sums(None);
+                    prop_assert_eq!(sums.bids, exact.bids.to_f64());
+                    prop_assert_eq!(sums.asks, exact.asks.to_f64());
                 }
             }
         }

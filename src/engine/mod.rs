@@ -6,14 +6,16 @@ pub mod bars;
 pub mod book;
 pub mod depth;
 pub mod event;
+pub mod exact_sum;
 pub mod metrics;
 pub mod price;
 pub mod processor;
 
 pub use bars::{Bar, BarSeries, window_start};
-pub use book::{BookSide, OrderBook, SizeSums};
+pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
 pub use depth::Depth;
 pub use event::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
+pub use exact_sum::{ExactSum, Fixed};
 pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};
