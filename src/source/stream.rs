@@ -19,10 +19,11 @@
 //! their own: on a file that a recorder is still appending to, each table is a consistent
 //! prefix, and the merge stops at the first event past the range end either way.
 
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
 use rusqlite::{Connection, InterruptHandle, Rows};
@@ -425,6 +426,11 @@ fn produce(
         deliver: &mut send,
     };
     let path = plan.path.as_path();
+    let interrupts: Vec<InterruptHandle> = [&book_conn, &trades_conn]
+        .into_iter()
+        .flatten()
+        .map(Connection::get_interrupt_handle)
+        .collect();
     let result = std::thread::scope(|scope| {
         let book = match (&plan.book, book_conn) {
             (Some(b), Some(conn)) => {
@@ -463,7 +469,14 @@ fn produce(
             }
             _ => Feed::None,
         };
-        merge(plan, &mut batch, book, trades)
+        let merged = merge(plan, &mut batch, book, trades);
+        // The merge can stop early (the range ends, the consumer goes): a fetching thread may
+        // then be deep in a long step, such as the pass that checks the order of the trades,
+        // which the closed channel would stop only at its end. The scope waits for it.
+        for interrupt in &interrupts {
+            interrupt.interrupt();
+        }
+        merged
     });
     // Records read before an error are still valid: they go first.
     if batch.flush().is_err() {
@@ -523,6 +536,8 @@ struct Fetching<D> {
     spare: SyncSender<RawBatch>,
     batch: RawBatch,
     next: usize,
+    /// A message taken by [`Feed::ready`] and not yet used.
+    pending: Option<Fetched>,
     done: bool,
     decoder: D,
     doing: &'static str,
@@ -560,10 +575,29 @@ impl<'s, D: Decode> Feed<'s, D> {
             spare,
             batch: RawBatch::default(),
             next: 0,
+            pending: None,
             done: false,
             decoder,
             doing,
         }))
+    }
+
+    /// Whether [`Feed::next`] would answer without waiting for its fetching thread.
+    fn ready(&mut self) -> bool {
+        let Feed::Fetched(feed) = self else {
+            return true;
+        };
+        if feed.next < feed.batch.len() || feed.done || feed.pending.is_some() {
+            return true;
+        }
+        match feed.receiver.try_recv() {
+            Ok(message) => {
+                feed.pending = Some(message);
+                true
+            }
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => true,
+        }
     }
 
     /// The next item, `Ok(None)` at the end of the table.
@@ -584,7 +618,11 @@ impl<'s, D: Decode> Feed<'s, D> {
                 if feed.done {
                     return Ok(None);
                 }
-                match feed.receiver.recv() {
+                let message = match feed.pending.take() {
+                    Some(message) => Ok(message),
+                    None => feed.receiver.recv(),
+                };
+                match message {
                     Ok(Fetched::Rows(batch)) => {
                         let used = std::mem::replace(&mut feed.batch, batch);
                         let _ = feed.spare.try_send(used);
@@ -614,7 +652,30 @@ fn merge(
     mut trades: Feed<'_, TradeDecoder>,
 ) -> Result<(), FileError> {
     let path = plan.path.as_path();
-    let mut book_head = book.next(path, BOOK)?;
+    // Until the trades are ready (their order is checked first, in a pass over the table),
+    // book rows are parsed ahead, so that this thread works while the check runs.
+    let mut ahead = Ahead::default();
+    while !trades.ready() && ahead.has_room() {
+        match book.next(path, BOOK) {
+            Ok(Some(item)) => ahead.push(item),
+            Ok(None) => break,
+            Err(error) => {
+                ahead.error = Some(error);
+                break;
+            }
+        }
+    }
+    // Rows parsed ahead go first, then an error met while parsing them, then the feed.
+    let mut next_book = || -> Result<Option<Item>, FileError> {
+        if let Some(item) = ahead.items.pop_front() {
+            return Ok(Some(item));
+        }
+        if let Some(error) = ahead.error.take() {
+            return Err(error);
+        }
+        book.next(path, BOOK)
+    };
+    let mut book_head = next_book()?;
     let mut trade_head = trades.next(path, TRADES)?;
     loop {
         // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the order
@@ -651,10 +712,38 @@ fn merge(
         // The next row is read only once the row taken is out: should that read fail (a
         // corrupt page), the row read before it is kept (SPEC 4).
         if take_book {
-            book_head = book.next(path, BOOK)?;
+            book_head = next_book()?;
         } else {
             trade_head = trades.next(path, TRADES)?;
         }
+    }
+}
+
+/// Book rows parsed ahead while the trades are not ready, and the error that stopped the
+/// parsing, if one did. Bounded, and small: it holds what about 4 ms of parsing gives, the
+/// time the order check of an hour of trades takes; a larger bound only adds to the peak
+/// memory of long runs, whose check takes longer.
+#[derive(Default)]
+struct Ahead {
+    items: VecDeque<Item>,
+    /// Levels held, plus one per row.
+    weight: usize,
+    error: Option<FileError>,
+}
+
+impl Ahead {
+    const MAX_WEIGHT: usize = 1 << 16;
+
+    fn has_room(&self) -> bool {
+        self.weight < Self::MAX_WEIGHT
+    }
+
+    fn push(&mut self, item: Item) {
+        self.weight += 1 + match &item.record {
+            Record::Event(Event::Book(row)) => row.bids.len() + row.asks.len(),
+            _ => 0,
+        };
+        self.items.push_back(item);
     }
 }
 
