@@ -23,6 +23,7 @@ use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -431,6 +432,7 @@ fn produce(
         .flatten()
         .map(Connection::get_interrupt_handle)
         .collect();
+    let stop = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
         let book = match (&plan.book, book_conn) {
             (Some(b), Some(conn)) => {
@@ -451,6 +453,7 @@ fn produce(
         let trades = match (&plan.trades, trades_conn) {
             (Some(t), Some(conn)) => {
                 let decoder = TradeDecoder { unit: t.unit };
+                let stop = &stop;
                 Feed::spawn(
                     scope,
                     "orderflow-trades",
@@ -461,6 +464,8 @@ fn produce(
                         // The pass that checks the order of the trades runs here, while the book
                         // rows are fetched ahead.
                         match t.sql(&conn, plan) {
+                            // Between the two statements an interrupt finds nothing to stop.
+                            Ok(_) if stop.load(Ordering::Relaxed) => {}
                             Ok(sql) => fetcher.run(&conn, sql, &plan.params(t.filtered)),
                             Err(error) => fetcher.fail(error),
                         }
@@ -473,6 +478,7 @@ fn produce(
         // The merge can stop early (the range ends, the consumer goes): a fetching thread may
         // then be deep in a long step, such as the pass that checks the order of the trades,
         // which the closed channel would stop only at its end. The scope waits for it.
+        stop.store(true, Ordering::Relaxed);
         for interrupt in &interrupts {
             interrupt.interrupt();
         }
