@@ -159,11 +159,11 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<Plain> {
     // The usual case takes one load for the integer part and one for the fraction: at most 7
     // integer digits and 8 decimals. Anything longer goes the general way.
     let head = load8(b, start)?;
-    let int_digits = digit_run(head);
+    let others = non_digits(head);
+    let int_digits = first_flagged(others);
     if int_digits == 8 {
         return scan_plain_long(b, start);
     }
-    let int_value = short_digits_value(head, int_digits);
     let after_int = (head >> (8 * int_digits)) as u8;
     if after_int != b'.' {
         if int_digits == 0 || after_int | 0x20 == b'e' {
@@ -171,10 +171,30 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<Plain> {
         }
         return Some(Plain {
             end: start + int_digits,
-            mantissa: int_value,
+            mantissa: short_digits_value(head, int_digits),
             fraction: 0,
         });
     }
+    // The flags of the bytes after the point (two shifts: the point may be the last byte).
+    let others_after_point = (others >> (8 * int_digits)) >> 8;
+    if others_after_point != 0 {
+        // The whole number is in `head` (as prices such as `96004.4` are): drop the point and
+        // convert all the digits at once.
+        let fraction = first_flagged(others_after_point);
+        let digits = int_digits + fraction;
+        let after = (head >> (8 * (digits + 1))) as u8;
+        if digits == 0 || after | 0x20 == b'e' {
+            return None;
+        }
+        let int_mask = (1u64 << (8 * int_digits)) - 1;
+        let without_point = (head & int_mask) | ((head >> 8) & !int_mask);
+        return Some(Plain {
+            end: start + digits + 1,
+            mantissa: short_digits_value(without_point, digits),
+            fraction,
+        });
+    }
+    let int_value = short_digits_value(head, int_digits);
     let fraction_start = start + int_digits + 1;
     let tail = load8(b, fraction_start)?;
     let fraction = digit_run(tail);
@@ -266,15 +286,27 @@ fn load8(b: &[u8], start: usize) -> Option<u64> {
 }
 
 /// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
-/// other byte (SWAR: all eight tested at once).
+/// other byte.
 #[inline(always)]
 fn digit_run(chunk: u64) -> usize {
+    first_flagged(non_digits(chunk))
+}
+
+/// The bytes of `chunk` that are not ASCII digits, each flagged by a nonzero byte in the result
+/// (SWAR: all eight tested at once).
+#[inline(always)]
+fn non_digits(chunk: u64) -> u64 {
     // After `^ '0'` a digit byte is 0..=9; any other byte has a high nibble set, or a low nibble
     // above 9 (so `+ 6` reaches 0x10). Neither test carries from one byte into the next.
     let t = chunk ^ 0x3030_3030_3030_3030;
-    let other = (t & 0xF0F0_F0F0_F0F0_F0F0)
-        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
-    (other.trailing_zeros() / 8) as usize
+    (t & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+}
+
+/// The position of the first byte flagged by [`non_digits`]; 8 when there is none.
+#[inline(always)]
+fn first_flagged(flags: u64) -> usize {
+    (flags.trailing_zeros() / 8) as usize
 }
 
 /// The value of the first `n` (below 8) bytes of `chunk`, which are ASCII digits.
