@@ -210,51 +210,32 @@ impl Parser<'_> {
 
     /// The common level, `["41006.8","0.6","0","1"]` (or with `'` and a space after each
     /// comma, as Python writes it): plain numbers in quotes, then strings without escapes.
-    /// `None`, with nothing consumed, for anything else, including an invalid level: then
-    /// [`Parser::level`] reads it again and says what is wrong.
+    /// `None`, with nothing consumed, for anything else, including a level that may be invalid:
+    /// then [`Parser::level`] reads it again and decides.
     #[inline(always)]
     fn level_fast(&mut self) -> Option<Level> {
         let b = self.b;
-        if *b.get(self.i)? != b'[' {
+        let &[b'[', quote] = b.get(self.i..self.i + 2)? else {
             return None;
-        }
-        let quote = *b.get(self.i + 1)?;
+        };
         if quote != b'"' && quote != b'\'' {
             return None;
         }
-        let (end, price) = number::scan_plain(b, self.i + 2)?;
-        let mut i = quoted_end(b, end, quote)?;
-        i = comma(b, i)?;
-        if *b.get(i)? != quote {
+        let price = number::scan_plain(b, self.i + 2)?;
+        let size_start = next_quoted(b, price.end, quote)?;
+        let size = number::scan_plain(b, size_start)?;
+        let end = level_tail(b, size.end, quote)?;
+        // The range checks of `validate`, on the integers, so that the divisions that make the
+        // floats are only stored. A plain number is never negative (nor -0); with a mantissa of
+        // at most 1e15 its value is at most 1e15 too. Other mantissas are left to `validate`.
+        if !(1..=MAX_MANTISSA).contains(&price.mantissa) || size.mantissa > MAX_MANTISSA {
             return None;
         }
-        let (end, size) = number::scan_plain(b, i + 1)?;
-        i = quoted_end(b, end, quote)?;
-        // Further elements: short strings such as `"0"`, `"1"`.
-        loop {
-            match *b.get(i)? {
-                b']' => break,
-                b',' => {
-                    i = comma(b, i)?;
-                    if *b.get(i)? != quote {
-                        return None;
-                    }
-                    i += 1;
-                    loop {
-                        match *b.get(i)? {
-                            c if c == quote => break,
-                            b'\\' => return None,
-                            _ => i += 1,
-                        }
-                    }
-                    i += 1;
-                }
-                _ => return None,
-            }
-        }
-        let level = validate(Element::Number(price), Element::Number(size)).ok()?;
-        self.i = i + 1;
-        Some(level)
+        self.i = end;
+        Some(Level {
+            price: price.value(),
+            size: size.value(),
+        })
     }
 
     /// One level; the outer `Result` is syntax, the inner one validity.
@@ -328,10 +309,10 @@ impl Parser<'_> {
             Some(quote @ (b'"' | b'\'')) => {
                 let start = self.i + 1;
                 // Fastest path: plain `digits.digits` right up to the closing quote.
-                if let Some((end, v)) = number::scan_plain(self.b, start) {
-                    if self.b.get(end) == Some(&quote) {
-                        self.i = end + 1;
-                        return Ok(Element::Number(v));
+                if let Some(plain) = number::scan_plain(self.b, start) {
+                    if self.b.get(plain.end) == Some(&quote) {
+                        self.i = plain.end + 1;
+                        return Ok(Element::Number(plain.value()));
                     }
                 }
                 // Fast path: the number runs right up to the closing quote.
@@ -473,24 +454,43 @@ impl Parser<'_> {
     }
 }
 
-/// The index after the closing `quote` expected at `end`.
+/// After a quoted element whose text ends at `end`: its closing quote, a comma, at most one
+/// space and the opening quote of the next element; the index after that quote.
 #[inline(always)]
-fn quoted_end(b: &[u8], end: usize, quote: u8) -> Option<usize> {
-    (*b.get(end)? == quote).then_some(end + 1)
+fn next_quoted(b: &[u8], end: usize, quote: u8) -> Option<usize> {
+    // One bounds check for all four bytes; a level always has more text after its price.
+    match *b.get(end..end + 4)? {
+        [close, b',', open, _] if close == quote && open == quote => Some(end + 3),
+        [close, b',', b' ', open] if close == quote && open == quote => Some(end + 4),
+        _ => None,
+    }
 }
 
-/// The index after the comma expected at `i` and at most one space.
+/// After the size's text, which ends at `end`: its closing quote, then short strings such as
+/// `,"0","1"` (or `, '0', '1'`), then the `]` that closes the level; the index after it.
 #[inline(always)]
-fn comma(b: &[u8], i: usize) -> Option<usize> {
-    if *b.get(i)? != b',' {
-        return None;
+fn level_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
+    let mut rest = b.get(end..)?.strip_prefix(&[quote])?;
+    loop {
+        match *rest {
+            [b']', ..] => return Some(b.len() - rest.len() + 1),
+            [b',', b' ', open, ref after @ ..] | [b',', open, ref after @ ..] if open == quote => {
+                // The string's text runs to the first quote; a backslash (an escape) is left
+                // to the general path.
+                let len = after.iter().position(|&c| c == quote || c == b'\\')?;
+                if after[len] != quote {
+                    return None;
+                }
+                rest = &after[len + 1..];
+            }
+            _ => return None,
+        }
     }
-    Some(if b.get(i + 1) == Some(&b' ') {
-        i + 2
-    } else {
-        i + 1
-    })
 }
+
+/// The largest mantissa of a plain number (see [`number::Plain`]) whose value is surely within
+/// [`MAX_VALUE`], whatever its number of decimals.
+const MAX_MANTISSA: u64 = 1_000_000_000_000_000;
 
 #[inline]
 fn validate(price: Element, size: Element) -> Result<Level, InvalidLevel> {
@@ -585,6 +585,55 @@ mod tests {
             r#"[[1, 2, null, true, false, "a\"b", 'c\'d']]"#,
             &[(1.0, 2.0)],
         );
+    }
+
+    /// Levels near the limits of the fast path: it either reads them exactly as the general
+    /// path does, or leaves them to it.
+    #[test]
+    fn fast_path_limits() {
+        check(
+            r#"[["1000000000000000","1000000000000000","0","1"]]"#,
+            &[(1e15, 1e15)],
+        );
+        check(r#"[["0.0000001","0","0","0"]]"#, &[(1e-7, 0.0)]);
+        check(
+            r#"[["96004.4","0.14593057","",""]]"#,
+            &[(96004.4, 0.14593057)],
+        );
+        check(
+            r#"[["96004.4","0.14593057","a\"b","1"]]"#,
+            &[(96004.4, 0.14593057)],
+        );
+        check(
+            r#"[["96004.4","0.14593057","a long string, with ]"]]"#,
+            &[(96004.4, 0.14593057)],
+        );
+        check(
+            "[['96004.4', '0.14593057',  '0'], ['1', '2' ,'0']]",
+            &[(96004.4, 0.14593057), (1.0, 2.0)],
+        );
+        check(
+            r#"[["1234567.12345678","1.123456789","0","1"]]"#,
+            &[(1234567.12345678, 1.123456789)],
+        );
+        invalid(r#"[["0.0","1","0","1"]]"#, 0, InvalidLevel::PriceOutOfRange);
+        invalid(
+            r#"[["1000000000000001","1","0","1"]]"#,
+            0,
+            InvalidLevel::PriceOutOfRange,
+        );
+        invalid(
+            r#"[["1","1000000000000001","0","1"]]"#,
+            0,
+            InvalidLevel::SizeOutOfRange,
+        );
+        invalid(
+            r#"[["1","1","0","1"],["1000000000000000.1","1"]]"#,
+            1,
+            InvalidLevel::PriceOutOfRange,
+        );
+        syntax(r#"[["1","1","0","1]]"#);
+        syntax(r#"[["1","1","0"x]]"#);
     }
 
     #[test]

@@ -124,14 +124,110 @@ pub(crate) fn scan(b: &[u8], start: usize) -> (usize, Result<f64, NumError>) {
     (i, value)
 }
 
-/// The common shape of exchange numbers, `digits` or `digits.digits` (no sign, no exponent),
-/// read eight bytes at a time: returns the index just after the number and its value, or `None`
-/// when the text at `start` has another shape or its value is outside Clinger's fast path
-/// (then [`scan`] decides). Where it answers, it gives exactly what [`scan`] gives.
+/// A number read by [`scan_plain`]: its digits as one integer and how many of them follow the
+/// point. Kept as integers so that a caller can check the range of the value before (and
+/// without waiting for) the division that makes it a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plain {
+    /// The index just after the number.
+    pub end: usize,
+    /// All the digits, as an integer: at most 16 of them, so at most 2^53 (exact in `f64`).
+    pub mantissa: u64,
+    /// How many of the digits follow the point (0 to 16).
+    pub fraction: usize,
+}
+
+impl Plain {
+    /// The value `mantissa / 10^fraction`, exactly what [`scan`] and `str::parse` give: both
+    /// operands are exact in `f64`, so one correctly rounded division gives the correctly
+    /// rounded result (Clinger's fast path). A zero mantissa gives `+0.0`.
+    #[inline(always)]
+    pub(crate) fn value(self) -> f64 {
+        self.mantissa as f64 / POW10[self.fraction]
+    }
+}
+
+/// The common shape of exchange numbers, `digits` or `digits.digits` (no sign, no exponent), read
+/// eight bytes at a time: `None` when the text at `start` has another shape or more than 16
+/// digits (then [`scan`] decides). Where it answers, [`Plain::value`] is exactly what [`scan`]
+/// gives.
 ///
-/// The caller checks what follows the number (an `e`, for one, makes it another shape).
-#[inline]
-pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(usize, f64)> {
+/// The caller checks what follows the number, except that an `e` or `E` (another shape) is
+/// declined here.
+#[inline(always)]
+pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<Plain> {
+    // The usual case takes one load for the integer part and one for the fraction: at most 7
+    // integer digits and 8 decimals. Anything longer goes the general way.
+    let head = load8(b, start)?;
+    let others = non_digits(head);
+    let int_digits = first_flagged(others);
+    if int_digits == 8 {
+        return scan_plain_long(b, start);
+    }
+    let after_int = (head >> (8 * int_digits)) as u8;
+    if after_int != b'.' {
+        if int_digits == 0 || after_int | 0x20 == b'e' {
+            return None;
+        }
+        return Some(Plain {
+            end: start + int_digits,
+            mantissa: short_digits_value(head, int_digits),
+            fraction: 0,
+        });
+    }
+    // The flags of the bytes after the point (two shifts: the point may be the last byte).
+    let others_after_point = (others >> (8 * int_digits)) >> 8;
+    if others_after_point != 0 {
+        // The whole number is in `head` (as prices such as `96004.4` are): drop the point and
+        // convert all the digits at once.
+        let fraction = first_flagged(others_after_point);
+        let digits = int_digits + fraction;
+        let after = (head >> (8 * (digits + 1))) as u8;
+        if digits == 0 || after | 0x20 == b'e' {
+            return None;
+        }
+        let int_mask = (1u64 << (8 * int_digits)) - 1;
+        let without_point = (head & int_mask) | ((head >> 8) & !int_mask);
+        return Some(Plain {
+            end: start + digits + 1,
+            mantissa: short_digits_value(without_point, digits),
+            fraction,
+        });
+    }
+    let int_value = short_digits_value(head, int_digits);
+    let fraction_start = start + int_digits + 1;
+    let tail = load8(b, fraction_start)?;
+    let fraction = digit_run(tail);
+    let end = fraction_start + fraction;
+    let after = if fraction < 8 {
+        (tail >> (8 * fraction)) as u8
+    } else {
+        *b.get(end)?
+    };
+    if after.is_ascii_digit() {
+        // More than 8 decimals.
+        return scan_plain_long(b, start);
+    }
+    if int_digits + fraction == 0 || after | 0x20 == b'e' {
+        return None;
+    }
+    let fraction_value = if fraction < 8 {
+        short_digits_value(tail, fraction)
+    } else {
+        eight_digits_value(tail)
+    };
+    // At most 7 + 8 digits: below 10^15, far from overflow and within 2^53.
+    Some(Plain {
+        end,
+        mantissa: int_value * POW10_INT[fraction] + fraction_value,
+        fraction,
+    })
+}
+
+/// [`scan_plain`] for numbers with 8 or more integer digits or more than 8 decimals (at most 16
+/// digits in all).
+#[inline(never)]
+fn scan_plain_long(b: &[u8], start: usize) -> Option<Plain> {
     let (int_digits, int_value) = digits_swar(b, start)?;
     let mut i = start + int_digits;
     let mut mantissa = int_value;
@@ -152,56 +248,83 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<(usize, f64)> {
     if let Some(b'e' | b'E') = b.get(i) {
         return None;
     }
-    // Exact operands, one correctly rounded division: the value `scan` computes.
-    let value = if mantissa == 0 {
-        0.0
-    } else {
-        mantissa as f64 / POW10[fraction]
-    };
-    Some((i, value))
+    Some(Plain {
+        end: i,
+        mantissa,
+        fraction,
+    })
 }
 
 /// The run of at most 16 ASCII digits at `start` and its value; `None` when it is longer, or
 /// when fewer than 8 bytes are left to load (the caller falls back to the byte loop).
 #[inline(always)]
 fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
-    let (n, value) = eight_digits(b, start)?;
+    let chunk = load8(b, start)?;
+    let n = digit_run(chunk);
     if n < 8 {
-        return Some((n, value));
+        return Some((n, short_digits_value(chunk, n)));
     }
+    let value = eight_digits_value(chunk);
     // Exactly eight digits (the common 8-decimal size) end at a non-digit: no second load.
     if b.get(start + 8).is_some_and(|c| !c.is_ascii_digit()) {
         return Some((8, value));
     }
-    let (m, low) = eight_digits(b, start + 8)?;
+    let chunk = load8(b, start + 8)?;
+    let m = digit_run(chunk);
     if m == 8 {
         return None;
     }
-    Some((8 + m, value * POW10_INT[m] + low))
+    Some((8 + m, value * POW10_INT[m] + short_digits_value(chunk, m)))
 }
 
-/// How many of the 8 bytes at `start` are ASCII digits before the first other byte, and the
-/// value of those digits (SWAR: all eight at once in a `u64`).
+/// The 8 bytes at `start` as a little-endian `u64` (the first byte lowest); `None` when fewer
+/// are left.
 #[inline(always)]
-fn eight_digits(b: &[u8], start: usize) -> Option<(usize, u64)> {
+fn load8(b: &[u8], start: usize) -> Option<u64> {
     let chunk: [u8; 8] = b.get(start..start.checked_add(8)?)?.try_into().ok()?;
-    // Little endian: the first byte is the lowest. After `^ '0'` a digit byte is 0..=9; any
-    // other byte has a high nibble set, or a low nibble above 9 (so `+ 6` reaches 0x10).
-    // Neither test carries from one byte into the next.
-    let t = u64::from_le_bytes(chunk) ^ 0x3030_3030_3030_3030;
-    let other = (t & 0xF0F0_F0F0_F0F0_F0F0)
-        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010);
-    let n = (other.trailing_zeros() / 8) as usize;
-    if n == 0 {
-        return Some((0, 0));
-    }
-    // Keep the `n` digits, moved to the high bytes: the low bytes are leading zeros.
-    let t = t << (8 * (8 - n));
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
+/// other byte.
+#[inline(always)]
+fn digit_run(chunk: u64) -> usize {
+    first_flagged(non_digits(chunk))
+}
+
+/// The bytes of `chunk` that are not ASCII digits, each flagged by a nonzero byte in the result
+/// (SWAR: all eight tested at once).
+#[inline(always)]
+fn non_digits(chunk: u64) -> u64 {
+    // After `^ '0'` a digit byte is 0..=9; any other byte has a high nibble set, or a low nibble
+    // above 9 (so `+ 6` reaches 0x10). Neither test carries from one byte into the next.
+    let t = chunk ^ 0x3030_3030_3030_3030;
+    (t & 0xF0F0_F0F0_F0F0_F0F0)
+        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+}
+
+/// The position of the first byte flagged by [`non_digits`]; 8 when there is none.
+#[inline(always)]
+fn first_flagged(flags: u64) -> usize {
+    (flags.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `n` (below 8) bytes of `chunk`, which are ASCII digits.
+#[inline(always)]
+fn short_digits_value(chunk: u64, n: usize) -> u64 {
+    // Keep the `n` digits, moved to the high bytes: the low bytes become leading zeros. Two
+    // shifts, so that `n == 0` clears everything without a shift by 64.
+    eight_digits_value((chunk << (8 * (7 - n))) << 8)
+}
+
+/// The value of the 8 bytes of `chunk`, which are ASCII digits (or zero bytes, read as zeros).
+#[inline(always)]
+fn eight_digits_value(chunk: u64) -> u64 {
+    let t = chunk & 0x0F0F_0F0F_0F0F_0F0F;
     // Pairs, then fours, then all eight: the classic multiply-shift reduction.
     let t = (t.wrapping_mul(10) + (t >> 8)) & 0x00FF_00FF_00FF_00FF;
     let t = (t.wrapping_mul(100) + (t >> 16)) & 0x0000_FFFF_0000_FFFF;
-    let t = (t.wrapping_mul(10_000) + (t >> 32)) & 0x0000_0000_FFFF_FFFF;
-    Some((n, t))
+    (t.wrapping_mul(10_000) + (t >> 32)) & 0x0000_0000_FFFF_FFFF
 }
 
 const POW10_INT: [u64; 17] = [
@@ -317,9 +440,9 @@ mod tests {
         let expected: f64 = text.parse().unwrap();
         let (end, value) = scan(padded.as_bytes(), 0);
         assert_eq!((end, value), (text.len(), Ok(expected)), "{text:?}");
-        if let Some((end, value)) = scan_plain(padded.as_bytes(), 0) {
-            assert_eq!(end, text.len(), "{text:?}");
-            assert_eq!(value.to_bits(), expected.to_bits(), "{text:?}");
+        if let Some(plain) = scan_plain(padded.as_bytes(), 0) {
+            assert_eq!(plain.end, text.len(), "{text:?}");
+            assert_eq!(plain.value().to_bits(), expected.to_bits(), "{text:?}");
         }
     }
 
@@ -344,8 +467,39 @@ mod tests {
             ".5",
             "0.1",
             "99999999.99999999",
+            // Around the one-load limits: 7 and 8 integer digits, 8 and 9 decimals.
+            "1234567",
+            "1234567.1",
+            "12345678.1",
+            "0.12345678",
+            "0.123456789",
+            "1234567.12345678",
+            "1234567.123456789",
+            ".12345678",
+            // Leading zeros, zeros only, and the longest accepted shapes.
+            "0000000.00000001",
+            "00000000000000001",
+            "0000000000000000.1",
+            "000.000",
+            "0.0000000000000001",
+            "1.234567890123456",
+            "123456789012345.6",
         ] {
             check_plain(text);
+        }
+        // What follows the number is not taken, whatever it is.
+        for (text, end) in [
+            ("96004.4\",\"0.1\"]", 7),
+            ("0.14593057', '0'", 10),
+            ("7]]]]]]]]", 1),
+            ("1.5.5.5.5.5.5", 3),
+            ("12345678x9999999", 8),
+            ("1.12345678-9999999", 10),
+        ] {
+            let plain = scan_plain(text.as_bytes(), 0).unwrap();
+            let expected: f64 = text[..end].parse().unwrap();
+            assert_eq!(plain.end, end, "{text:?}");
+            assert_eq!(plain.value().to_bits(), expected.to_bits(), "{text:?}");
         }
         for text in ["41006.8", "0.5", "7"] {
             assert!(
@@ -363,6 +517,12 @@ mod tests {
             "",
             "12345678901234567",
             "1.2345678901234567",
+            "0.12345678901234567",
+            "1.5e3",
+            "12345678.5E3",
+            "1.123456789e3",
+            "x",
+            "\"",
         ] {
             assert_eq!(
                 scan_plain(format!("{text}\"        ").as_bytes(), 0),
@@ -373,6 +533,11 @@ mod tests {
         // Fewer than eight bytes left: declined, never a panic.
         assert_eq!(scan_plain(b"1.5\"", 0), None);
         assert_eq!(scan_plain(b"", 5), None);
+        assert_eq!(scan_plain(b"1.5\"", usize::MAX), None);
+        assert_eq!(scan_plain(b"1234.5678", 0), None);
+        assert_eq!(scan_plain(b"12345678", 0), None);
+        assert_eq!(scan_plain(b"0.12345678", 0), None);
+        assert_eq!(scan_plain(b"1.2\"", 0), None);
     }
 
     proptest::proptest! {
@@ -381,7 +546,7 @@ mod tests {
             int in 0u64..100_000_000_000,
             int_digits in 0usize..12,
             frac in 0u64..10_000_000_000,
-            frac_digits in 0usize..11,
+            frac_digits in 0usize..18,
             point in proptest::bool::ANY,
         ) {
             let int = if int_digits == 0 { String::new() } else { format!("{:0width$}", int % 10u64.pow(int_digits as u32), width = int_digits) };
