@@ -686,6 +686,15 @@ mod tests {
         })
     }
 
+    /// Applies one generated row: a snapshot or an update.
+    fn apply_row(book: &mut OrderBook, snapshot: bool, bids: &[Level], asks: &[Level]) {
+        if snapshot {
+            book.apply_snapshot(bids, asks);
+        } else {
+            book.apply_update(bids, asks);
+        }
+    }
+
     fn arb_row() -> impl Strategy<Value = (bool, Vec<Level>, Vec<Level>)> {
         row_of(arb_level)
     }
@@ -760,11 +769,7 @@ mod tests {
         fn book_invariants_hold(rows in prop::collection::vec(arb_row(), 0..40)) {
             let mut book = OrderBook::new();
             for (snapshot, bids, asks) in &rows {
-                if *snapshot {
-                    book.apply_snapshot(bids, asks);
-                } else {
-                    book.apply_update(bids, asks);
-                }
+                apply_row(&mut book, *snapshot, bids, asks);
                 let bids: Vec<Level> = book.bids().collect();
                 let asks: Vec<Level> = book.asks().collect();
                 prop_assert!(bids.iter().chain(&asks).all(|level| level.size > 0.0));
@@ -811,11 +816,7 @@ mod tests {
         ) {
             let mut book = OrderBook::new();
             for (snapshot, bids, asks) in &rows {
-                if *snapshot {
-                    book.apply_snapshot(bids, asks);
-                } else {
-                    book.apply_update(bids, asks);
-                }
+                apply_row(&mut book, *snapshot, bids, asks);
                 let exact = book.exact_size_sums();
                 prop_assert_eq!(exact, exact_sums_afresh(&book));
                 if let Some(exact) = exact {
@@ -833,11 +834,7 @@ mod tests {
             let mut book = OrderBook::new();
             let mut model: [BTreeMap<Price, f64>; 2] = Default::default();
             for (snapshot, bids, asks) in &rows {
-                if *snapshot {
-                    book.apply_snapshot(bids, asks);
-                } else {
-                    book.apply_update(bids, asks);
-                }
+                apply_row(&mut book, *snapshot, bids, asks);
                 for (side, levels) in model.iter_mut().zip([bids, asks]) {
                     if *snapshot {
                         side.clear();
