@@ -60,8 +60,8 @@ pub struct Job {
     pub json_dir: Option<PathBuf>,
     /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
     pub progress: bool,
-    /// Threads (`--jobs`): 1 reads and processes on one thread; more read each file on a
-    /// reader thread that parses ahead of the engine and, on a range of several files at
+    /// Threads (`--jobs`): 1 reads and processes on one thread; more read each file on
+    /// threads that parse ahead of the engine (one per table) and, on a range of several files at
     /// full speed, read and run the book stage of up to `jobs - 1` later files in parallel
     /// (see `pipeline/parallel.rs`). The result is the same either way.
     pub jobs: usize,
@@ -272,7 +272,7 @@ struct Stitched {
 
 impl Stitched {
     /// Reads `recording` and applies its events in order, emitting on the way. With
-    /// `read_ahead` a reader thread parses ahead; otherwise (`--jobs 1`, or when the other
+    /// `read_ahead` the tables are read and parsed ahead on threads of their own; otherwise (`--jobs 1`, or when the other
     /// threads read later files) the file is read on this thread.
     fn process_file(
         &mut self,

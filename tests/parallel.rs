@@ -1,4 +1,4 @@
-//! `--jobs`: reading on a reader thread (`--jobs 2`, `3`) gives byte for byte the JSON files and
+//! `--jobs`: reading on threads of their own (`--jobs 2`, `3`) gives byte for byte the JSON files and
 //! the summary of the single-threaded run (`--jobs 1`), on multi-file ranges with carried-over
 //! books, missing snapshots, overlaps, mid-file ranges and bad rows.
 
@@ -335,7 +335,7 @@ fn a_long_run_of_large_updates_before_the_first_snapshot() {
 
 #[test]
 fn one_file_read_on_the_calling_thread_equals_one_read_ahead() {
-    // `--jobs 1` reads inline; more jobs read a single file on a reader thread.
+    // `--jobs 1` reads inline; more jobs read a single file on reading threads.
     let data = tempfile::tempdir().unwrap();
     day_file(
         data.path(),

@@ -1,162 +1,112 @@
-//! Book rows copied out of SQLite on a thread of their own, to be decoded on another.
+//! One table read and decoded on a thread of its own.
 //!
-//! Reading a recording is two jobs of about the same size: SQLite stepping through the book
-//! table (pages, overflow chains, the row's text), and parsing that text into levels. Done on
-//! one thread, they make the reader the slowest stage of a run, with the engine waiting on it.
-//! So the book cursor runs here: each row's columns are copied, text and all, into a
-//! [`RawBatch`] (one byte buffer and a small entry per column), and the batches go over a
-//! bounded channel to the thread that parses them and merges them with the trades
-//! (`stream.rs`). Copying is cheap next to either job: one `memcpy` of text SQLite has just
-//! assembled. Batches come back once decoded, so a steady run allocates nothing here.
+//! Reading a recording is three jobs of about the same size: SQLite stepping through the book
+//! table (pages, overflow chains, the row's text), parsing that text into levels, and the
+//! engine's work on the events. On a machine with two cores, the stages are best laid out as
+//! few threads with large, steady pieces of work, handing over as little as possible:
 //!
-//! Decoding is left entirely to the other thread: the merge order depends on whether a row is
-//! valid (a bad row takes no place in it, SPEC 4), and only parsing tells.
+//! - the book thread steps through the book table and parses each row as SQLite hands it over,
+//!   straight from SQLite's buffer (nothing is copied between threads but the parsed levels);
+//! - the trades thread checks the order of the trades, then reads and decodes them;
+//! - the consumer merges the two decoded streams (`stream.rs`) and runs the engine.
+//!
+//! An earlier layout copied the book rows out of SQLite on one thread and parsed them on a
+//! second one that also merged: a fourth busy thread on two cores, with its copies and its
+//! hand-overs, cost about a tenth of the run's CPU time.
+//!
+//! Items go over a bounded channel in batches, so memory stays bounded and the reading runs
+//! ahead of the consumer by at most [`Fetcher::depth`] batches.
 
-use std::ops::Range;
-use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Row};
+use rusqlite::Connection;
 
-use super::reader::FileError;
-use super::rows::Columns;
+use crate::engine::Event;
 
-/// Rows per batch at most.
-const ROWS: usize = 256;
-/// Bytes of text per batch after which it goes out (a single row may exceed it).
-const BYTES: usize = 128 * 1024;
-/// Batches in flight on the channel: with [`BYTES`], about half a megabyte of text read ahead.
-pub(crate) const DEPTH: usize = 4;
+use super::reader::{FileError, Record};
+use super::rows::{Decode, Item};
 
-/// One column of a copied row: a value, or where its bytes are in the batch's buffer.
-#[derive(Debug, Clone)]
-enum Cell {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(Range<usize>),
-    Blob(Range<usize>),
-}
+/// Items per batch at most: large enough to make the channel cheap, small enough that the
+/// consumer starts early.
+const ITEMS: usize = 256;
+/// Levels per batch after which it goes out (a single row may exceed it).
+const LEVELS: usize = 4096;
 
-/// Rows of the book query, copied: each row is `width` consecutive cells.
-#[derive(Debug, Default)]
-pub(crate) struct RawBatch {
-    bytes: Vec<u8>,
-    cells: Vec<Cell>,
-    width: usize,
-}
-
-impl RawBatch {
-    fn clear(&mut self, width: usize) {
-        self.bytes.clear();
-        self.cells.clear();
-        self.width = width;
-    }
-
-    pub fn len(&self) -> usize {
-        self.cells.len().checked_div(self.width).unwrap_or(0)
-    }
-
-    /// Row `i` as columns a decoder can read.
-    pub fn row(&self, i: usize) -> RawRow<'_> {
-        RawRow {
-            batch: self,
-            start: i * self.width,
-        }
-    }
-
-    fn push(&mut self, row: &Row<'_>) -> rusqlite::Result<()> {
-        for i in 0..self.width {
-            let cell = match row.get_ref(i)? {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(v) => Cell::Integer(v),
-                ValueRef::Real(v) => Cell::Real(v),
-                ValueRef::Text(text) => Cell::Text(self.copy(text)),
-                ValueRef::Blob(blob) => Cell::Blob(self.copy(blob)),
-            };
-            self.cells.push(cell);
-        }
-        Ok(())
-    }
-
-    fn copy(&mut self, bytes: &[u8]) -> Range<usize> {
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(bytes);
-        start..self.bytes.len()
-    }
-}
-
-/// One copied row.
-pub(crate) struct RawRow<'b> {
-    batch: &'b RawBatch,
-    start: usize,
-}
-
-impl Columns for RawRow<'_> {
-    fn column(&self, i: usize) -> rusqlite::Result<ValueRef<'_>> {
-        let batch = self.batch;
-        Ok(match &batch.cells[self.start + i] {
-            Cell::Null => ValueRef::Null,
-            Cell::Integer(v) => ValueRef::Integer(*v),
-            Cell::Real(v) => ValueRef::Real(*v),
-            Cell::Text(range) => ValueRef::Text(&batch.bytes[range.clone()]),
-            Cell::Blob(range) => ValueRef::Blob(&batch.bytes[range.clone()]),
-        })
-    }
-}
-
-/// What the fetching thread sends.
+/// What a fetching thread sends.
 pub(crate) enum Fetched {
-    Rows(RawBatch),
+    Items(Vec<Item>),
     /// The query is done.
     End,
-    /// The query failed after the rows sent before (a corrupt page): they stay valid.
+    /// The query failed after the items sent before (a corrupt page): they stay valid.
     Failed(FileError),
 }
 
-/// The sending end of a fetching thread: where its rows go, and what to call its errors.
-pub(crate) struct Fetcher<'p> {
-    pub path: &'p Path,
+/// The sending end of a fetching thread: where its items go, and what to call its errors.
+pub(crate) struct Fetcher {
+    pub path: PathBuf,
     /// What reading it is, for error messages: "reading book rows".
     pub doing: &'static str,
-    pub sender: SyncSender<Fetched>,
-    /// Batches handed back to be reused.
-    pub spare: Receiver<RawBatch>,
+    sender: SyncSender<Fetched>,
 }
 
-impl Fetcher<'_> {
-    /// Runs `sql` on `conn` and sends its rows in batches until the end, an error, or the
-    /// receiver going away.
-    pub fn run(&self, conn: &Connection, sql: &str, params: &[&str]) {
-        let fail = |e| FileError::from_sqlite(self.path, self.doing, e);
+impl Fetcher {
+    /// A fetcher whose batches wait in a channel of `depth` batches, and that channel's
+    /// receiving end.
+    pub fn new(path: PathBuf, doing: &'static str, depth: usize) -> (Fetcher, Receiver<Fetched>) {
+        let (sender, receiver) = sync_channel(depth);
+        let fetcher = Fetcher {
+            path,
+            doing,
+            sender,
+        };
+        (fetcher, receiver)
+    }
+
+    /// Batches in flight for the book: about 64 k levels, what about 4 ms of parsing gives.
+    /// While the trades' order is checked (about that long for an hour of trades) the book
+    /// thread parses ahead into them; a larger bound only adds to the peak memory of long runs.
+    pub fn depth_for_book() -> usize {
+        16
+    }
+
+    /// Batches in flight for the trades: they are consumed at the pace of the book rows.
+    pub fn depth_for_trades() -> usize {
+        4
+    }
+
+    /// Runs `sql` on `conn`, decodes its rows and sends them in batches until the end, an
+    /// error, or the receiver going away.
+    pub fn run(&self, conn: &Connection, sql: &str, params: &[&str], decoder: &mut impl Decode) {
+        let fail = |e| FileError::from_sqlite(&self.path, self.doing, e);
         let mut stmt = match conn.prepare(sql) {
             Ok(stmt) => stmt,
             Err(e) => return self.fail(fail(e)),
         };
-        let width = stmt.column_count();
         let mut rows = match stmt.query(rusqlite::params_from_iter(params)) {
             Ok(rows) => rows,
             Err(e) => return self.fail(fail(e)),
         };
         loop {
-            let mut batch = self.spare.try_recv().unwrap_or_default();
-            batch.clear(width);
+            let mut batch = Vec::with_capacity(ITEMS);
+            let mut levels = 0;
             let ended = loop {
                 match rows.next() {
-                    Ok(Some(row)) => {
-                        if let Err(e) = batch.push(row) {
-                            break Some(Fetched::Failed(fail(e)));
+                    Ok(Some(row)) => match decoder.decode(row) {
+                        Ok(item) => {
+                            levels += weight(&item);
+                            batch.push(item);
+                            if batch.len() >= ITEMS || levels >= LEVELS {
+                                break None;
+                            }
                         }
-                        if batch.len() >= ROWS || batch.bytes.len() >= BYTES {
-                            break None;
-                        }
-                    }
+                        Err(e) => break Some(Fetched::Failed(fail(e))),
+                    },
                     Ok(None) => break Some(Fetched::End),
                     Err(e) => break Some(Fetched::Failed(fail(e))),
                 }
             };
-            if batch.len() > 0 && self.sender.send(Fetched::Rows(batch)).is_err() {
+            if !batch.is_empty() && self.sender.send(Fetched::Items(batch)).is_err() {
                 return;
             }
             if let Some(last) = ended {
@@ -172,35 +122,10 @@ impl Fetcher<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn copied_rows_read_back_as_sqlite_gave_them() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE t (a, b, c);
-             INSERT INTO t VALUES (1, 'text', x'00ff'), (NULL, 2.5, '');",
-        )
-        .unwrap();
-        let mut stmt = conn
-            .prepare("SELECT a, b, c FROM t ORDER BY rowid")
-            .unwrap();
-        let mut rows = stmt.query([]).unwrap();
-        let mut batch = RawBatch::default();
-        batch.clear(3);
-        while let Some(row) = rows.next().unwrap() {
-            batch.push(row).unwrap();
-        }
-        assert_eq!(batch.len(), 2);
-        let first = batch.row(0);
-        assert_eq!(first.column(0).unwrap(), ValueRef::Integer(1));
-        assert_eq!(first.column(1).unwrap(), ValueRef::Text(b"text"));
-        assert_eq!(first.column(2).unwrap(), ValueRef::Blob(&[0, 255]));
-        let second = batch.row(1);
-        assert_eq!(second.column(0).unwrap(), ValueRef::Null);
-        assert_eq!(second.column(1).unwrap(), ValueRef::Real(2.5));
-        assert_eq!(second.column(2).unwrap(), ValueRef::Text(b""));
+/// The levels an item holds: what it weighs in a batch.
+fn weight(item: &Item) -> usize {
+    match &item.record {
+        Record::Event(Event::Book(row)) => row.bids.len() + row.asks.len(),
+        _ => 0,
     }
 }

@@ -17,34 +17,21 @@ use super::levels::{self, LevelError, MAX_VALUE};
 use super::number::parse_number;
 use super::reader::{BadReason, BadRow, Record, Table, raw_of};
 
-/// A row's columns as SQLite values: a row of a live cursor, or one copied out of it on
-/// another thread (`fetch.rs`).
-pub(crate) trait Columns {
-    fn column(&self, i: usize) -> rusqlite::Result<ValueRef<'_>>;
-}
-
-impl Columns for Row<'_> {
-    #[inline]
-    fn column(&self, i: usize) -> rusqlite::Result<ValueRef<'_>> {
-        self.get_ref(i)
-    }
-}
-
 /// Turns one row of a table into an item.
 pub(crate) trait Decode {
-    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item>;
+    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item>;
 }
 
 impl Decode for BookDecoder {
     #[inline]
-    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
         BookDecoder::decode(self, row)
     }
 }
 
 impl Decode for TradeDecoder {
     #[inline]
-    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
         TradeDecoder::decode(self, row)
     }
 }
@@ -69,9 +56,9 @@ pub(crate) struct BookDecoder {
 }
 
 impl BookDecoder {
-    pub fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
-        let id = id_of(row.column(0)?);
-        let ts_value = row.column(1)?;
+    pub fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
+        let id = id_of(row.get_ref(0)?);
+        let ts_value = row.get_ref(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Book,
@@ -81,16 +68,16 @@ impl BookDecoder {
                 describe(ts_value),
             ));
         };
-        let bids = match self.side(row.column(2)?) {
+        let bids = match self.side(row.get_ref(2)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "bids", e)),
         };
-        let asks = match self.side(row.column(3)?) {
+        let asks = match self.side(row.get_ref(3)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "asks", e)),
         };
         let action = if self.has_action {
-            action_of(row.column(4)?)
+            action_of(row.get_ref(4)?)
         } else if self.seen_valid {
             BookAction::Update
         } else {
@@ -187,9 +174,9 @@ pub(crate) struct TradeDecoder {
 }
 
 impl TradeDecoder {
-    pub fn decode(&self, row: &impl Columns) -> rusqlite::Result<Item> {
-        let id = id_of(row.column(0)?);
-        let ts_value = row.column(1)?;
+    pub fn decode(&self, row: &Row<'_>) -> rusqlite::Result<Item> {
+        let id = id_of(row.get_ref(0)?);
+        let ts_value = row.get_ref(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Trades,
@@ -199,7 +186,7 @@ impl TradeDecoder {
                 describe(ts_value),
             ));
         };
-        let price_value = row.column(2)?;
+        let price_value = row.get_ref(2)?;
         let price = match number_of(price_value) {
             Some(p) if p > 0.0 && p <= MAX_VALUE => p,
             _ => {
@@ -212,7 +199,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let size_value = row.column(3)?;
+        let size_value = row.get_ref(3)?;
         let size = match number_of(size_value) {
             Some(s) if s > 0.0 && s <= MAX_VALUE => s,
             _ => {
@@ -225,7 +212,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let side_value = row.column(4)?;
+        let side_value = row.get_ref(4)?;
         let side = match side_value {
             ValueRef::Text(text) | ValueRef::Blob(text) => {
                 let text = text.trim_ascii();
