@@ -15,9 +15,10 @@
 //! hand-overs, cost about a tenth of the run's CPU time.
 //!
 //! Items go over a bounded channel in batches, so memory stays bounded and the reading runs
-//! ahead of the consumer by at most [`Fetcher::depth`] batches.
+//! ahead of the consumer by a bounded number of batches.
 
-use std::path::PathBuf;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use rusqlite::Connection;
@@ -32,49 +33,55 @@ use super::rows::{Decode, Item};
 const ITEMS: usize = 256;
 /// Levels per batch after which it goes out (a single row may exceed it).
 const LEVELS: usize = 4096;
+/// Batches in flight for the book: about 64 k levels, what about 4 ms of parsing gives. While
+/// the trades' order is checked (about that long for an hour of trades) the book thread parses
+/// ahead into them; a larger bound only adds to the peak memory of long runs.
+pub(crate) const BOOK_DEPTH: usize = 16;
+/// Batches in flight for the trades: they are consumed at the pace of the book rows.
+pub(crate) const TRADES_DEPTH: usize = 4;
 
 /// What a fetching thread sends.
-pub(crate) enum Fetched {
-    Items(Vec<Item>),
+enum Fetched {
+    Items(VecDeque<Item>),
     /// The query is done.
     End,
     /// The query failed after the items sent before (a corrupt page): they stay valid.
     Failed(FileError),
 }
 
-/// The sending end of a fetching thread: where its items go, and what to call its errors.
+/// A channel for the items of one table: the fetching thread's end, and the consumer's.
+/// `doing` names the reading in error messages ("reading book rows").
+pub(crate) fn channel(path: &Path, doing: &'static str, depth: usize) -> (Fetcher, Fetching) {
+    let (sender, receiver) = sync_channel(depth);
+    let (spare_sender, spare) = sync_channel(depth + 2);
+    let fetcher = Fetcher {
+        path: path.to_owned(),
+        doing,
+        sender,
+        spare,
+    };
+    let fetching = Fetching {
+        receiver,
+        spare: spare_sender,
+        current: VecDeque::new(),
+        done: false,
+        path: path.to_owned(),
+        doing,
+    };
+    (fetcher, fetching)
+}
+
+/// The sending end: where a fetching thread's items go, and what to call its errors.
 pub(crate) struct Fetcher {
-    pub path: PathBuf,
-    /// What reading it is, for error messages: "reading book rows".
-    pub doing: &'static str,
+    path: PathBuf,
+    doing: &'static str,
     sender: SyncSender<Fetched>,
+    /// Batches the consumer has emptied, to fill again: each is about 26 KB, and allocating
+    /// them on this thread to free them on the other made both threads wait on the allocator.
+    spare: Receiver<VecDeque<Item>>,
 }
 
 impl Fetcher {
-    /// A fetcher whose batches wait in a channel of `depth` batches, and that channel's
-    /// receiving end.
-    pub fn new(path: PathBuf, doing: &'static str, depth: usize) -> (Fetcher, Receiver<Fetched>) {
-        let (sender, receiver) = sync_channel(depth);
-        let fetcher = Fetcher {
-            path,
-            doing,
-            sender,
-        };
-        (fetcher, receiver)
-    }
-
-    /// Batches in flight for the book: about 64 k levels, what about 4 ms of parsing gives.
-    /// While the trades' order is checked (about that long for an hour of trades) the book
-    /// thread parses ahead into them; a larger bound only adds to the peak memory of long runs.
-    pub fn depth_for_book() -> usize {
-        16
-    }
-
-    /// Batches in flight for the trades: they are consumed at the pace of the book rows.
-    pub fn depth_for_trades() -> usize {
-        4
-    }
-
     /// Runs `sql` on `conn`, decodes its rows and sends them in batches until the end, an
     /// error, or the receiver going away.
     pub fn run(&self, conn: &Connection, sql: &str, params: &[&str], decoder: &mut impl Decode) {
@@ -88,14 +95,17 @@ impl Fetcher {
             Err(e) => return self.fail(fail(e)),
         };
         loop {
-            let mut batch = Vec::with_capacity(ITEMS);
+            let mut batch = self
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| VecDeque::with_capacity(ITEMS));
             let mut levels = 0;
             let ended = loop {
                 match rows.next() {
                     Ok(Some(row)) => match decoder.decode(row) {
                         Ok(item) => {
                             levels += weight(&item);
-                            batch.push(item);
+                            batch.push_back(item);
                             if batch.len() >= ITEMS || levels >= LEVELS {
                                 break None;
                             }
@@ -119,6 +129,53 @@ impl Fetcher {
     /// Reports an error met before the query could run.
     pub fn fail(&self, error: FileError) {
         let _ = self.sender.send(Fetched::Failed(error));
+    }
+}
+
+/// The receiving end: the items of one table, in order.
+pub(crate) struct Fetching {
+    receiver: Receiver<Fetched>,
+    spare: SyncSender<VecDeque<Item>>,
+    current: VecDeque<Item>,
+    done: bool,
+    path: PathBuf,
+    doing: &'static str,
+}
+
+impl Fetching {
+    /// The next item, `Ok(None)` at the end of the table.
+    pub fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+        loop {
+            if let Some(item) = self.current.pop_front() {
+                return Ok(Some(item));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.receiver.recv() {
+                Ok(Fetched::Items(items)) => {
+                    let emptied = std::mem::replace(&mut self.current, items);
+                    if emptied.capacity() > 0 {
+                        let _ = self.spare.try_send(emptied);
+                    }
+                }
+                Ok(Fetched::End) => self.done = true,
+                Ok(Fetched::Failed(error)) => {
+                    self.done = true;
+                    return Err(error);
+                }
+                Err(_) => {
+                    // The thread is gone without saying why: it can only have panicked.
+                    self.done = true;
+                    return Err(FileError::Sqlite {
+                        path: self.path.clone(),
+                        doing: self.doing,
+                        detail: "the reading thread stopped unexpectedly (a bug: please report it)"
+                            .to_owned(),
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -51,8 +51,13 @@ pub(crate) struct BookDecoder {
     pub has_action: bool,
     pub seen_valid: bool,
     pub scratch: Vec<Level>,
-    /// Vectors of rows the consumer is done with, to parse into instead of allocating.
-    pub recycled: Option<Receiver<Vec<Level>>>,
+    /// Vectors of rows the consumer is done with, to parse into instead of allocating. They
+    /// come in batches, which costs a channel operation per batch rather than per vector:
+    /// these operations touch memory the other thread has just written, at a cost of about a
+    /// cache miss each.
+    pub recycled: Option<Receiver<Vec<Vec<Level>>>>,
+    /// The vectors of the last batch not yet used.
+    pub stash: Vec<Vec<Level>>,
 }
 
 impl BookDecoder {
@@ -105,13 +110,21 @@ impl BookDecoder {
                 return Err(SideError::NotText(describe(value)));
             }
         };
-        if let Some(mut levels) = self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+        if let Some(mut levels) = self.spare_vector() {
             levels::parse_levels(text, &mut levels).map_err(SideError::Levels)?;
             fit(&mut levels);
             return Ok(levels);
         }
         levels::parse_levels(text, &mut self.scratch).map_err(SideError::Levels)?;
         Ok(self.scratch.as_slice().to_vec())
+    }
+
+    /// A vector handed back by the consumer, if one is at hand.
+    fn spare_vector(&mut self) -> Option<Vec<Level>> {
+        if self.stash.is_empty() {
+            self.stash = self.recycled.as_ref()?.try_recv().ok()?;
+        }
+        self.stash.pop()
     }
 }
 
@@ -331,14 +344,15 @@ mod tests {
     #[test]
     fn a_recycled_vector_is_cut_down_to_a_much_smaller_row() {
         let (spare, recycled) = std::sync::mpsc::sync_channel(2);
-        spare.send(Vec::with_capacity(1000)).unwrap();
-        spare.send(Vec::with_capacity(20)).unwrap();
+        spare.send(vec![Vec::with_capacity(1000)]).unwrap();
+        spare.send(vec![Vec::with_capacity(20)]).unwrap();
         let mut decoder = BookDecoder {
             unit: None,
             has_action: false,
             seen_valid: false,
             scratch: Vec::new(),
             recycled: Some(recycled),
+            stash: Vec::new(),
         };
         let text = ValueRef::Text(br#"[["100.5","2"],["100.4","1"]]"#);
         let mut side = || match decoder.side(text) {

@@ -31,15 +31,19 @@ use rusqlite::{Connection, InterruptHandle, Rows};
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
-use super::fetch::{Fetched, Fetcher};
+use super::fetch::{self, Fetching};
 use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
 
-/// Level vectors on their way back to the book thread. Few: a steady run parses into the ones
-/// that come back, and a larger pool (there were 1024) only held more memory the longer a
-/// run went, as each vector kept the largest capacity it ever had.
-const SPARE: usize = 64;
+/// Level vectors go back to the book thread in batches of this many, at most [`SPARE`]
+/// batches at a time. Few: a steady run parses into the ones that come back, and a larger pool
+/// (there were 1024) only held more memory the longer a run went, as each vector kept the
+/// largest capacity it ever had. Returning every vector (the pool then grows to about the
+/// vectors in flight in the book channel) cost more CPU than it saved, in regrowing and
+/// cutting back vectors passed between rows of different sizes.
+const RETURNED: usize = 32;
+const SPARE: usize = 2;
 
 /// What the reading threads need, all owned.
 struct Plan {
@@ -73,8 +77,10 @@ pub struct EventStream<'a> {
     book: Option<Fetching>,
     trades: Option<Fetching>,
     merge: Merge,
-    /// Level vectors handed back to the book thread (see [`EventStream::recycle`]).
-    spare: Option<SyncSender<Vec<Level>>>,
+    /// Level vectors handed back to the book thread (see [`EventStream::recycle`]), and those
+    /// gathered for the next batch.
+    spare: Option<SyncSender<Vec<Vec<Level>>>>,
+    returned: Vec<Vec<Level>>,
     finished: bool,
     /// Tells the trades thread not to start its query after the order check.
     stop: Arc<AtomicBool>,
@@ -113,6 +119,7 @@ impl<'a> EventStream<'a> {
             trades: None,
             merge: Merge::new(end),
             spare: None,
+            returned: Vec::new(),
             finished: false,
             stop: Arc::new(AtomicBool::new(false)),
             interrupts: [&book_conn, &trades_conn]
@@ -125,24 +132,22 @@ impl<'a> EventStream<'a> {
         // Should a thread fail to start, dropping `stream` stops the one started before.
         if let Some(conn) = book_conn {
             let (spare, recycled) = sync_channel(SPARE);
-            let (fetcher, receiver) =
-                Fetcher::new(plan.path.clone(), BOOK, Fetcher::depth_for_book());
+            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK_DEPTH);
             let thread_plan = Arc::clone(&plan);
-            stream.spawn("orderflow-book", move || {
+            stream.spawn(&plan.path, "orderflow-book", move || {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
                 fetcher.run(&conn, &b.sql, &plan.params(b.filtered), &mut decoder);
             })?;
-            stream.book = Some(Fetching::new(receiver, &plan.path, BOOK));
+            stream.book = Some(fetching);
             stream.spare = Some(spare);
         }
         if let Some(conn) = trades_conn {
-            let (fetcher, receiver) =
-                Fetcher::new(plan.path.clone(), TRADES, Fetcher::depth_for_trades());
+            let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES_DEPTH);
             let stop = Arc::clone(&stream.stop);
             let thread_plan = Arc::clone(&plan);
-            stream.spawn("orderflow-trades", move || {
+            stream.spawn(&plan.path, "orderflow-trades", move || {
                 let plan = thread_plan;
                 let Some(t) = &plan.trades else { return };
                 // The pass that checks the order of the trades runs here, while the book
@@ -159,17 +164,22 @@ impl<'a> EventStream<'a> {
                     Err(error) => fetcher.fail(error),
                 }
             })?;
-            stream.trades = Some(Fetching::new(receiver, &plan.path, TRADES));
+            stream.trades = Some(fetching);
         }
         Ok(stream)
     }
 
-    fn spawn(&mut self, name: &str, body: impl FnOnce() + Send + 'static) -> Result<(), FileError> {
+    fn spawn(
+        &mut self,
+        path: &Path,
+        name: &str,
+        body: impl FnOnce() + Send + 'static,
+    ) -> Result<(), FileError> {
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(body)
             .map_err(|e| FileError::Sqlite {
-                path: self.path().to_owned(),
+                path: path.to_owned(),
                 doing: "starting a reading thread",
                 detail: e.to_string(),
             })?;
@@ -202,28 +212,24 @@ impl EventStream<'_> {
     /// two threads contend for the allocator). Optional: an event simply dropped costs only
     /// that.
     pub fn recycle(&mut self, event: Event) {
-        if let (Event::Book(row), Some(spare)) = (event, &self.spare) {
-            for levels in [row.bids, row.asks] {
-                if levels.capacity() > 0 {
-                    // A full return channel means enough spares: drop this one.
-                    let _ = spare.try_send(levels);
-                }
+        let (Event::Book(row), Some(spare)) = (event, &self.spare) else {
+            return;
+        };
+        for levels in [row.bids, row.asks] {
+            if levels.capacity() > 0 {
+                self.returned.push(levels);
             }
+        }
+        if self.returned.len() >= RETURNED {
+            let batch = std::mem::replace(&mut self.returned, Vec::with_capacity(RETURNED));
+            // A full return channel means enough spares: drop these.
+            let _ = spare.try_send(batch);
         }
     }
 
     /// Rows read so far (book and trades, valid or not), for progress.
     pub fn rows_read(&self) -> u64 {
         self.merge.rows
-    }
-
-    fn path(&self) -> &Path {
-        self.book
-            .iter()
-            .chain(&self.trades)
-            .map(|feed| feed.path.as_path())
-            .next()
-            .unwrap_or(Path::new(""))
     }
 
     /// Stops the reading threads early: closing their channels stops them at their next batch,
@@ -249,59 +255,9 @@ impl Drop for EventStream<'_> {
     }
 }
 
-/// The decoded items of one table, as its fetching thread sends them.
-struct Fetching {
-    receiver: Receiver<Fetched>,
-    current: std::vec::IntoIter<Item>,
-    done: bool,
-    path: PathBuf,
-    doing: &'static str,
-}
-
-impl Fetching {
-    fn new(receiver: Receiver<Fetched>, path: &Path, doing: &'static str) -> Fetching {
-        Fetching {
-            receiver,
-            current: Vec::new().into_iter(),
-            done: false,
-            path: path.to_owned(),
-            doing,
-        }
-    }
-}
-
 impl Source for Fetching {
     fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        loop {
-            if let Some(item) = self.current.next() {
-                return Ok(Some(item));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            match self.receiver.recv() {
-                Ok(Fetched::Items(items)) => self.current = items.into_iter(),
-                Ok(Fetched::End) => self.done = true,
-                Ok(Fetched::Failed(error)) => {
-                    self.done = true;
-                    return Err(error);
-                }
-                Err(_) => {
-                    // The thread is gone without saying why: it can only have panicked.
-                    self.done = true;
-                    return Err(stopped(&self.path, self.doing, "reading"));
-                }
-            }
-        }
-    }
-}
-
-/// The error for a helper thread gone without a word: it can only have panicked.
-fn stopped(path: &Path, doing: &'static str, thread: &str) -> FileError {
-    FileError::Sqlite {
-        path: path.to_owned(),
-        doing,
-        detail: format!("the {thread} thread stopped unexpectedly (a bug: please report it)"),
+        Fetching::next_item(self)
     }
 }
 
@@ -370,13 +326,14 @@ impl Plan {
 }
 
 impl BookPlan {
-    fn decoder(&self, recycled: Option<Receiver<Vec<Level>>>) -> BookDecoder {
+    fn decoder(&self, recycled: Option<Receiver<Vec<Vec<Level>>>>) -> BookDecoder {
         BookDecoder {
             unit: self.unit,
             has_action: self.has_action,
             seen_valid: false,
             scratch: Vec::new(),
             recycled,
+            stash: Vec::new(),
         }
     }
 }
