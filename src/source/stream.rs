@@ -566,3 +566,151 @@ fn trades_in_time_order(
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::engine::{BookAction, BookRow, Side, Trade};
+    use crate::source::{BadReason, BadRow, Table};
+
+    /// Items from memory; an error ends it.
+    struct Memory(VecDeque<Result<Item, FileError>>);
+
+    impl Source for Memory {
+        fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+            self.0.pop_front().transpose()
+        }
+    }
+
+    fn book(id: i64, ts: Millis) -> Result<Item, FileError> {
+        Ok(Item {
+            key: Some(ts),
+            record: Record::Event(Event::Book(BookRow {
+                id,
+                ts,
+                action: BookAction::Update,
+                bids: Vec::new(),
+                asks: Vec::new(),
+            })),
+        })
+    }
+
+    fn trade(id: i64, ts: Millis) -> Result<Item, FileError> {
+        Ok(Item {
+            key: Some(ts),
+            record: Record::Event(Event::Trade(Trade {
+                id,
+                ts,
+                price: 1.0,
+                size: 1.0,
+                side: Side::Buy,
+            })),
+        })
+    }
+
+    fn bad(table: Table, id: i64, key: Option<Millis>) -> Result<Item, FileError> {
+        Ok(Item {
+            key,
+            record: Record::Bad(BadRow {
+                table,
+                id,
+                reason: BadReason::Timestamp,
+                detail: String::new(),
+            }),
+        })
+    }
+
+    fn corrupt() -> Result<Item, FileError> {
+        Err(FileError::Corrupt {
+            path: PathBuf::from("x.db"),
+            detail: "a bad page".to_owned(),
+        })
+    }
+
+    /// What the merge gives, as (table, id) pairs, and how it ended.
+    fn run(
+        end: Millis,
+        book: Vec<Result<Item, FileError>>,
+        trades: Vec<Result<Item, FileError>>,
+    ) -> (Vec<(Table, i64)>, Result<(), FileError>, u64) {
+        let (mut book, mut trades) = (Memory(book.into()), Memory(trades.into()));
+        let mut merge = Merge::new(end);
+        let mut out = Vec::new();
+        loop {
+            match merge.next(&mut book, &mut trades) {
+                Ok(Some(record)) => out.push(match record {
+                    Record::Event(Event::Book(row)) => (Table::Book, row.id),
+                    Record::Event(Event::Trade(trade)) => (Table::Trades, trade.id),
+                    Record::Bad(row) => (row.table, row.id),
+                }),
+                Ok(None) => return (out, Ok(()), merge.rows),
+                Err(error) => return (out, Err(error), merge.rows),
+            }
+        }
+    }
+
+    const B: Table = Table::Book;
+    const T: Table = Table::Trades;
+
+    #[test]
+    fn events_go_in_time_order_and_the_book_first_on_ties() {
+        let (out, end, rows) = run(
+            Millis::MAX,
+            vec![book(1, 10), book(2, 20), book(3, 30)],
+            vec![trade(1, 5), trade(2, 20), trade(3, 25), trade(4, 40)],
+        );
+        assert_eq!(
+            out,
+            [(T, 1), (B, 1), (B, 2), (T, 2), (T, 3), (B, 3), (T, 4)]
+        );
+        assert!(end.is_ok());
+        assert_eq!(rows, 7);
+    }
+
+    #[test]
+    fn bad_rows_go_out_at_once_and_take_no_place_in_the_order() {
+        let (out, _, _) = run(
+            Millis::MAX,
+            vec![book(1, 10), bad(B, 2, Some(99)), book(3, 30)],
+            vec![trade(1, 20), bad(T, 2, None), trade(3, 25)],
+        );
+        assert_eq!(out, [(B, 1), (B, 2), (T, 1), (T, 2), (T, 3), (B, 3)]);
+    }
+
+    #[test]
+    fn the_first_event_at_the_end_stops_the_merge_and_later_bad_rows_are_not_reported() {
+        let (out, end, rows) = run(
+            30,
+            vec![book(1, 10), bad(B, 2, Some(35)), book(3, 30), book(4, 40)],
+            vec![trade(1, 20), trade(2, 50)],
+        );
+        // The bad row dated past the end is taken (and counted) but not reported; the book row
+        // at 30 ends the merge, and nothing after it is read.
+        assert_eq!(out, [(B, 1), (T, 1)]);
+        assert!(end.is_ok());
+        assert_eq!(rows, 4);
+    }
+
+    #[test]
+    fn an_error_comes_after_the_records_read_before_it() {
+        let (out, end, _) = run(
+            Millis::MAX,
+            vec![book(1, 10), corrupt(), book(3, 30)],
+            vec![trade(1, 20)],
+        );
+        assert_eq!(out, [(B, 1)]);
+        assert!(matches!(end, Err(FileError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_missing_table_is_no_items() {
+        let mut merge = Merge::new(Millis::MAX);
+        let mut book = Some(Memory(vec![book(1, 10)].into()));
+        let mut none: Option<Memory> = None;
+        assert!(matches!(merge.next(&mut book, &mut none), Ok(Some(_))));
+        assert!(matches!(merge.next(&mut book, &mut none), Ok(None)));
+        assert!(matches!(merge.next(&mut book, &mut none), Ok(None)));
+    }
+}
