@@ -28,17 +28,33 @@ use crate::engine::Event;
 use super::reader::{FileError, Record};
 use super::rows::{Decode, Item};
 
-/// Items per batch at most: large enough to make the channel cheap, small enough that the
-/// consumer starts early.
-const ITEMS: usize = 256;
-/// Levels per batch after which it goes out (a single row may exceed it).
-const LEVELS: usize = 4096;
-/// Batches in flight for the book: about 64 k levels, what about 4 ms of parsing gives. While
-/// the trades' order is checked (about that long for an hour of trades) the book thread parses
-/// ahead into them; a larger bound only adds to the peak memory of long runs.
-pub(crate) const BOOK_DEPTH: usize = 16;
-/// Batches in flight for the trades: they are consumed at the pace of the book rows.
-pub(crate) const TRADES_DEPTH: usize = 4;
+/// How a table's items go over its channel: at most `items` per batch, and a batch goes out
+/// once it holds `levels` levels (a single row may exceed it); at most `depth` batches wait.
+/// A thread that waits on the other is woken once per batch, at a cost of some microseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    items: usize,
+    levels: usize,
+    depth: usize,
+}
+
+/// Book rows: about 64 k levels in flight, what about 4 ms of parsing gives. While the trades'
+/// order is checked (about that long for an hour of trades) the book thread parses ahead into
+/// them; a larger bound only adds to the peak memory of long runs. Batches are small enough
+/// that the consumer starts early.
+pub(crate) const BOOK: Shape = Shape {
+    items: 256,
+    levels: 4096,
+    depth: 16,
+};
+
+/// Trades: consumed at the pace of the book rows, so the trades thread mostly waits for room;
+/// large batches wake it less often.
+pub(crate) const TRADES: Shape = Shape {
+    items: 1024,
+    levels: usize::MAX,
+    depth: 2,
+};
 
 /// What a fetching thread sends.
 enum Fetched {
@@ -51,12 +67,13 @@ enum Fetched {
 
 /// A channel for the items of one table: the fetching thread's end, and the consumer's.
 /// `doing` names the reading in error messages ("reading book rows").
-pub(crate) fn channel(path: &Path, doing: &'static str, depth: usize) -> (Fetcher, Fetching) {
-    let (sender, receiver) = sync_channel(depth);
-    let (spare_sender, spare) = sync_channel(depth + 2);
+pub(crate) fn channel(path: &Path, doing: &'static str, shape: Shape) -> (Fetcher, Fetching) {
+    let (sender, receiver) = sync_channel(shape.depth);
+    let (spare_sender, spare) = sync_channel(shape.depth + 2);
     let fetcher = Fetcher {
         path: path.to_owned(),
         doing,
+        shape,
         sender,
         spare,
     };
@@ -75,6 +92,7 @@ pub(crate) fn channel(path: &Path, doing: &'static str, depth: usize) -> (Fetche
 pub(crate) struct Fetcher {
     path: PathBuf,
     doing: &'static str,
+    shape: Shape,
     sender: SyncSender<Fetched>,
     /// Batches the consumer has emptied, to fill again: each is about 26 KB, and allocating
     /// them on this thread to free them on the other made both threads wait on the allocator.
@@ -98,7 +116,7 @@ impl Fetcher {
             let mut batch = self
                 .spare
                 .try_recv()
-                .unwrap_or_else(|_| VecDeque::with_capacity(ITEMS));
+                .unwrap_or_else(|_| VecDeque::with_capacity(self.shape.items));
             let mut levels = 0;
             let ended = loop {
                 match rows.next() {
@@ -106,7 +124,7 @@ impl Fetcher {
                         Ok(item) => {
                             levels += weight(&item);
                             batch.push_back(item);
-                            if batch.len() >= ITEMS || levels >= LEVELS {
+                            if batch.len() >= self.shape.items || levels >= self.shape.levels {
                                 break None;
                             }
                         }

@@ -132,7 +132,7 @@ impl<'a> EventStream<'a> {
         // Should a thread fail to start, dropping `stream` stops the one started before.
         if let Some(conn) = book_conn {
             let (spare, recycled) = sync_channel(SPARE);
-            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK_DEPTH);
+            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK);
             let thread_plan = Arc::clone(&plan);
             stream.spawn(&plan.path, "orderflow-book", move || {
                 let plan = thread_plan;
@@ -144,7 +144,7 @@ impl<'a> EventStream<'a> {
             stream.spare = Some(spare);
         }
         if let Some(conn) = trades_conn {
-            let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES_DEPTH);
+            let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES);
             let stop = Arc::clone(&stream.stop);
             let thread_plan = Arc::clone(&plan);
             stream.spawn(&plan.path, "orderflow-trades", move || {
