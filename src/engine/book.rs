@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 
 use super::Level;
 use super::exact_sum::{ExactSum, Fixed};
-use super::price::Price;
+use super::price::{Price, is_positive_finite};
 
 /// One side of the book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +191,7 @@ fn sum_best_first(sizes: &[f64]) -> f64 {
 /// so the book's invariant holds whatever it is given.
 #[inline]
 fn deletes(size: f64) -> bool {
-    !(size > 0.0 && size.is_finite())
+    !is_positive_finite(size)
 }
 
 /// One side, worst level first, best level last: the live levels are `prices[head..]`, and
