@@ -285,12 +285,19 @@ impl Ladder {
     /// `Price::bits`), cheaper than `total_cmp` in the loop that takes most of an update.
     #[inline]
     fn find(&self, side: BookSide, price: Price) -> Result<usize, usize> {
-        let prices = self.live_prices();
         let key = price.bits();
-        let better = |p: &Price| match side {
-            BookSide::Bid => p.bits() > key,
-            BookSide::Ask => p.bits() < key,
-        };
+        // A copy of the search for each side, so that no compare in its loops tests `side`.
+        match side {
+            BookSide::Bid => self.find_with(key, |p: &Price| p.bits() > key),
+            BookSide::Ask => self.find_with(key, |p: &Price| p.bits() < key),
+        }
+    }
+
+    /// [`Ladder::find`] for the price with bits `key`, where `better(p)` tells whether a level
+    /// at `p` is better than `key`.
+    #[inline(always)]
+    fn find_with(&self, key: u64, better: impl Fn(&Price) -> bool) -> Result<usize, usize> {
+        let prices = self.live_prices();
         let len = prices.len();
         let mid = len / 2;
         // The first level better than `price` is somewhere in `lo..=hi`.
