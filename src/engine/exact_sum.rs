@@ -327,8 +327,29 @@ impl ExactSum {
     }
 
     /// What `term` adds, `None` when it is not held.
+    ///
+    /// Every size of a real book takes the first branch: one compare of the biased exponent
+    /// tells that the term is positive (the sign bit is above the exponent), that its whole
+    /// mantissa is at or above 2^-160, and that it is below 2^60 (so finite), and the shift
+    /// it gives is then known to be in range. The rest (negative terms, zero, tiny or huge
+    /// ones) go the general way through [`Units::of`].
     #[inline]
     fn piece(term: f64) -> Option<Piece> {
+        let bits = term.to_bits();
+        let shift = (bits >> 52).wrapping_sub(WHOLE_MANTISSA_MIN);
+        if shift < u64::from(TERM_SHIFT_END) {
+            let mantissa = (bits & FRACTION_MASK) | (1 << 52);
+            return Some(Piece {
+                bucket: (shift / u64::from(BUCKET_BITS)) as usize,
+                value: i128::from(mantissa) << (shift % u64::from(BUCKET_BITS)),
+            });
+        }
+        ExactSum::piece_of_any(term)
+    }
+
+    /// [`ExactSum::piece`] for any term.
+    #[cold]
+    fn piece_of_any(term: f64) -> Option<Piece> {
         let units = Units::of(term)?;
         if units.shift >= TERM_SHIFT_END {
             return None;
@@ -605,6 +626,30 @@ mod tests {
             let naive: f64 = terms.iter().sum();
             prop_assert_eq!(sum.get(), Some(fixed(naive)));
             prop_assert_eq!(sum.get().map(Fixed::to_f64), Some(naive));
+        }
+
+        /// The fast path of `piece` gives what the general one gives, on any bits and on the
+        /// edges of its range (the smallest and largest exponents it takes, and their
+        /// neighbours).
+        #[test]
+        fn piece_agrees_with_the_general_path(
+            bits in prop_oneof![
+                any::<u64>(),
+                arb_term().prop_map(f64::to_bits),
+                (0u64..(1 << 52), prop::sample::select(vec![
+                    WHOLE_MANTISSA_MIN - 1,
+                    WHOLE_MANTISSA_MIN,
+                    WHOLE_MANTISSA_MIN + u64::from(TERM_SHIFT_END) - 1,
+                    WHOLE_MANTISSA_MIN + u64::from(TERM_SHIFT_END),
+                    0x7ff,
+                    0x800 | WHOLE_MANTISSA_MIN,
+                ]))
+                    .prop_map(|(fraction, exponent)| (exponent << 52) | fraction),
+            ],
+        ) {
+            let term = f64::from_bits(bits);
+            let pair = |piece: Option<Piece>| piece.map(|p| (p.bucket, p.value));
+            prop_assert_eq!(pair(ExactSum::piece(term)), pair(ExactSum::piece_of_any(term)));
         }
 
         /// After any adds and removes, the sum is that of the terms left, added afresh in
