@@ -362,3 +362,63 @@ fn one_file_read_on_the_calling_thread_equals_one_read_ahead() {
         assert!(read(&inline) == read(&ahead), "{name} differs");
     }
 }
+
+/// A finished day file of `rows` book rows one second apart (ids with gaps, a second snapshot,
+/// bad rows at range boundaries) and a trade between every two of them: large enough that two
+/// threads share its book, each reading every other range of 2048 ids.
+fn large_book_file(dir: &Path, rows: i64) {
+    let mut rng = Lcg(11);
+    let mut sql = String::from("BEGIN;");
+    let mut id = 0;
+    for row in 0..rows {
+        // Gaps in the ids: the ranges then hold different numbers of rows.
+        id += if row % 1000 == 999 { 300 } else { 1 };
+        let ts = DAY + row * 1000;
+        let action = if row == 0 || row == rows / 2 {
+            "snapshot"
+        } else {
+            "update"
+        };
+        let (bids, asks) = if id == 2048 || id == 4096 + 300 {
+            ("not levels".to_owned(), "[]".to_owned())
+        } else if action == "snapshot" {
+            (levels(&mut rng, 20, 110, -1), levels(&mut rng, 20, 111, 1))
+        } else {
+            let bid = 100 + (rng.next() % 12) as i64;
+            (
+                levels(&mut rng, 2, bid, -1),
+                levels(&mut rng, 2, bid + 9, 1),
+            )
+        };
+        writeln!(
+            sql,
+            "INSERT INTO book VALUES ({id}, 'BTC-USDT', '{action}', '{bids}', '{asks}', {ts});"
+        )
+        .unwrap();
+        let (price, size) = (rng.price(), rng.size());
+        let side = if row % 3 == 0 { "sell" } else { "buy" };
+        writeln!(
+            sql,
+            "INSERT INTO trades VALUES ({row}, 'BTC-USDT', 't{row}', {price}, '{size}', '{side}', {});",
+            ts + 500
+        )
+        .unwrap();
+    }
+    sql.push_str("COMMIT;");
+    age(&recording(dir, "BTC-USDT-2025-01-15.db", &sql));
+}
+
+#[test]
+fn a_book_read_by_two_threads_equals_one_read_inline() {
+    let data = tempfile::tempdir().unwrap();
+    large_book_file(data.path(), 12_000);
+    let run = check_same_as_sequential(data.path(), "2025-01-15", "2025-01-15", &[]);
+    assert_eq!(run.summary()["book_rows"], 11_998, "{}", run.stderr());
+    // A range that ends in the middle of a range of ids stops both threads there.
+    check_same_as_sequential(
+        data.path(),
+        "2025-01-15T00:10:00Z",
+        "2025-01-15T01:30:00Z",
+        &[],
+    );
+}

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use rusqlite::Connection;
+use rusqlite::types::Value;
 
 use crate::engine::Event;
 
@@ -48,6 +49,13 @@ pub(crate) const BOOK: Shape = Shape {
     depth: 16,
 };
 
+/// Book rows read by two threads, each every other range of ids: half the depth each, so
+/// that together they hold no more than one thread would.
+pub(crate) const BOOK_CHUNKS: Shape = Shape {
+    depth: BOOK.depth / 2,
+    ..BOOK
+};
+
 /// Trades: consumed at the pace of the book rows, so the trades thread mostly waits for room;
 /// large batches wake it less often.
 pub(crate) const TRADES: Shape = Shape {
@@ -59,6 +67,8 @@ pub(crate) const TRADES: Shape = Shape {
 /// What a fetching thread sends.
 enum Fetched {
     Items(VecDeque<Item>),
+    /// The rows of one range of ids are done (see [`Fetcher::run_chunks`]).
+    ChunkEnd,
     /// The query is done.
     End,
     /// The query failed after the items sent before (a corrupt page): they stay valid.
@@ -102,15 +112,57 @@ pub(crate) struct Fetcher {
 impl Fetcher {
     /// Runs `sql` on `conn`, decodes its rows and sends them in batches until the end, an
     /// error, or the receiver going away.
-    pub fn run(&self, conn: &Connection, sql: &str, params: &[&str], decoder: &mut impl Decode) {
-        let fail = |e| FileError::from_sqlite(&self.path, self.doing, e);
+    pub fn run(&self, conn: &Connection, sql: &str, params: &[Value], decoder: &mut impl Decode) {
         let mut stmt = match conn.prepare(sql) {
             Ok(stmt) => stmt,
-            Err(e) => return self.fail(fail(e)),
+            Err(e) => return self.fail(self.error(e)),
         };
+        if self.send_rows(&mut stmt, params, decoder) {
+            let _ = self.sender.send(Fetched::End);
+        }
+    }
+
+    /// Runs `sql`, whose last two parameters bound a range of ids, once per range of `ranges`,
+    /// after `params`; each range's rows end with [`Fetched::ChunkEnd`].
+    pub fn run_chunks(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        params: &[Value],
+        ranges: impl Iterator<Item = (i64, i64)>,
+        decoder: &mut impl Decode,
+    ) {
+        let mut stmt = match conn.prepare(sql) {
+            Ok(stmt) => stmt,
+            Err(e) => return self.fail(self.error(e)),
+        };
+        let mut bound = params.to_vec();
+        for (from, to) in ranges {
+            bound.truncate(params.len());
+            bound.extend([Value::Integer(from), Value::Integer(to)]);
+            if !self.send_rows(&mut stmt, &bound, decoder)
+                || self.sender.send(Fetched::ChunkEnd).is_err()
+            {
+                return;
+            }
+        }
+        let _ = self.sender.send(Fetched::End);
+    }
+
+    /// Sends the decoded rows of one run of `stmt`; false when it failed (the error is sent)
+    /// or the receiver has gone away.
+    fn send_rows(
+        &self,
+        stmt: &mut rusqlite::Statement<'_>,
+        params: &[Value],
+        decoder: &mut impl Decode,
+    ) -> bool {
         let mut rows = match stmt.query(rusqlite::params_from_iter(params)) {
             Ok(rows) => rows,
-            Err(e) => return self.fail(fail(e)),
+            Err(e) => {
+                self.fail(self.error(e));
+                return false;
+            }
         };
         loop {
             let mut batch = self
@@ -118,7 +170,7 @@ impl Fetcher {
                 .try_recv()
                 .unwrap_or_else(|_| VecDeque::with_capacity(self.shape.items));
             let mut levels = 0;
-            let ended = loop {
+            let failed = loop {
                 match rows.next() {
                     Ok(Some(row)) => match decoder.decode(row) {
                         Ok(item) => {
@@ -128,20 +180,28 @@ impl Fetcher {
                                 break None;
                             }
                         }
-                        Err(e) => break Some(Fetched::Failed(fail(e))),
+                        Err(e) => break Some(Some(e)),
                     },
-                    Ok(None) => break Some(Fetched::End),
-                    Err(e) => break Some(Fetched::Failed(fail(e))),
+                    Ok(None) => break Some(None),
+                    Err(e) => break Some(Some(e)),
                 }
             };
             if !batch.is_empty() && self.sender.send(Fetched::Items(batch)).is_err() {
-                return;
+                return false;
             }
-            if let Some(last) = ended {
-                let _ = self.sender.send(last);
-                return;
+            match failed {
+                None => {}
+                Some(None) => return true,
+                Some(Some(e)) => {
+                    self.fail(self.error(e));
+                    return false;
+                }
             }
         }
+    }
+
+    fn error(&self, e: rusqlite::Error) -> FileError {
+        FileError::from_sqlite(&self.path, self.doing, e)
     }
 
     /// Reports an error met before the query could run.
@@ -160,15 +220,24 @@ pub(crate) struct Fetching {
     doing: &'static str,
 }
 
+/// What a fetching thread has next.
+pub(crate) enum Next {
+    Item(Item),
+    /// The end of a range of ids.
+    ChunkEnd,
+    /// The end of the table.
+    End,
+}
+
 impl Fetching {
-    /// The next item, `Ok(None)` at the end of the table.
-    pub fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+    /// The next item, the end of a range, or the end of the table.
+    pub fn next(&mut self) -> Result<Next, FileError> {
         loop {
             if let Some(item) = self.current.pop_front() {
-                return Ok(Some(item));
+                return Ok(Next::Item(item));
             }
             if self.done {
-                return Ok(None);
+                return Ok(Next::End);
             }
             match self.receiver.recv() {
                 Ok(Fetched::Items(items)) => {
@@ -177,6 +246,7 @@ impl Fetching {
                         let _ = self.spare.try_send(emptied);
                     }
                 }
+                Ok(Fetched::ChunkEnd) => return Ok(Next::ChunkEnd),
                 Ok(Fetched::End) => self.done = true,
                 Ok(Fetched::Failed(error)) => {
                     self.done = true;

@@ -26,12 +26,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, InterruptHandle, Rows};
 
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
-use super::fetch::{self, Fetching};
+use super::fetch::{self, Fetching, Next};
 use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
@@ -57,6 +58,10 @@ struct Plan {
 
 struct BookPlan {
     sql: String,
+    /// The same query for one range of ids, its last two parameters (`from <= id < to`).
+    chunk_sql: String,
+    /// The smallest and the largest id.
+    bounds_sql: String,
     unit: Option<TimeUnit>,
     has_action: bool,
     filtered: bool,
@@ -74,12 +79,13 @@ struct TradePlan {
 /// A stream of records from one recording.
 pub struct EventStream<'a> {
     _recording: PhantomData<&'a mut Recording>,
-    book: Option<Fetching>,
+    book: Option<Chunked>,
     trades: Option<Fetching>,
     merge: Merge,
-    /// Level vectors handed back to the book thread (see [`EventStream::recycle`]), and those
-    /// gathered for the next batch.
-    spare: Option<SyncSender<Vec<Vec<Level>>>>,
+    /// Level vectors handed back to the book threads in turn (see [`EventStream::recycle`]),
+    /// and those gathered for the next batch.
+    spare: Vec<SyncSender<Vec<Vec<Level>>>>,
+    next_spare: usize,
     returned: Vec<Vec<Level>>,
     finished: bool,
     /// Tells the trades thread not to start its query after the order check.
@@ -101,47 +107,83 @@ impl<'a> EventStream<'a> {
         // The book is read in one pass: SQLite's cache needs to hold no more than the b-tree's
         // interior pages. The trades connection keeps its 2 MB, which also sizes the sort of
         // trades out of time order.
-        if plan.book.is_some() {
+        let small_cache = |conn: &Connection| {
             conn.execute_batch("PRAGMA cache_size = -256")
-                .map_err(|e| FileError::from_sqlite(&plan.path, "setting up the connection", e))?;
+                .map_err(|e| FileError::from_sqlite(&plan.path, "setting up the connection", e))
+        };
+        if plan.book.is_some() {
+            small_cache(&conn)?;
         }
-        let (book_conn, trades_conn) = match (&plan.book, &plan.trades) {
+        let chunks = match &plan.book {
+            Some(b) if plan.immutable => b.chunks(&conn, &plan),
+            _ => None,
+        };
+        let (book_conns, trades_conn) = match (&plan.book, &plan.trades) {
             (Some(_), Some(_)) => (
-                Some(conn),
+                vec![conn],
                 Some(super::reader::connect(&plan.path, plan.immutable)?),
             ),
-            (Some(_), None) => (Some(conn), None),
-            (None, _) => (None, Some(conn)),
+            (Some(_), None) => (vec![conn], None),
+            (None, _) => (vec![], Some(conn)),
         };
+        let mut book_conns = book_conns;
+        if chunks.is_some() {
+            let second = super::reader::connect(&plan.path, plan.immutable)?;
+            small_cache(&second)?;
+            book_conns.push(second);
+        }
         let mut stream = EventStream {
             _recording: PhantomData,
             book: None,
             trades: None,
             merge: Merge::new(end),
-            spare: None,
+            spare: Vec::new(),
+            next_spare: 0,
             returned: Vec::new(),
             finished: false,
             stop: Arc::new(AtomicBool::new(false)),
-            interrupts: [&book_conn, &trades_conn]
-                .into_iter()
-                .flatten()
+            interrupts: book_conns
+                .iter()
+                .chain(&trades_conn)
                 .map(Connection::get_interrupt_handle)
                 .collect(),
             threads: Vec::new(),
         };
-        // Should a thread fail to start, dropping `stream` stops the one started before.
-        if let Some(conn) = book_conn {
+        // Should a thread fail to start, dropping `stream` stops the ones started before.
+        let workers = book_conns.len();
+        let mut feeds = Vec::with_capacity(workers);
+        for (worker, conn) in book_conns.into_iter().enumerate() {
             let (spare, recycled) = sync_channel(SPARE);
-            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK);
+            let shape = if workers > 1 {
+                fetch::BOOK_CHUNKS
+            } else {
+                fetch::BOOK
+            };
+            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, shape);
             let thread_plan = Arc::clone(&plan);
+            let ranges = chunks.clone();
             stream.spawn(&plan.path, "orderflow-book", move || {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
-                fetcher.run(&conn, &b.sql, &plan.params(b.filtered), &mut decoder);
+                let params = plan.params(b.filtered);
+                match ranges {
+                    // The ranges of ids in turn, one each.
+                    Some(ranges) => {
+                        let mine = ranges.into_iter().skip(worker).step_by(workers);
+                        fetcher.run_chunks(&conn, &b.chunk_sql, &params, mine, &mut decoder);
+                    }
+                    None => fetcher.run(&conn, &b.sql, &params, &mut decoder),
+                }
             })?;
-            stream.book = Some(fetching);
-            stream.spare = Some(spare);
+            feeds.push(fetching);
+            stream.spare.push(spare);
+        }
+        if !feeds.is_empty() {
+            stream.book = Some(Chunked {
+                workers: feeds,
+                current: 0,
+            });
         }
         if let Some(conn) = trades_conn {
             let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES);
@@ -212,9 +254,12 @@ impl EventStream<'_> {
     /// two threads contend for the allocator). Optional: an event simply dropped costs only
     /// that.
     pub fn recycle(&mut self, event: Event) {
-        let (Event::Book(row), Some(spare)) = (event, &self.spare) else {
+        let Event::Book(row) = event else {
             return;
         };
+        if self.spare.is_empty() {
+            return;
+        }
         for levels in [row.bids, row.asks] {
             if levels.capacity() > 0 {
                 self.returned.push(levels);
@@ -222,8 +267,9 @@ impl EventStream<'_> {
         }
         if self.returned.len() >= RETURNED {
             let batch = std::mem::replace(&mut self.returned, Vec::with_capacity(RETURNED));
+            self.next_spare = (self.next_spare + 1) % self.spare.len();
             // A full return channel means enough spares: drop these.
-            let _ = spare.try_send(batch);
+            let _ = self.spare[self.next_spare].try_send(batch);
         }
     }
 
@@ -238,7 +284,7 @@ impl EventStream<'_> {
     fn halt(&mut self) {
         self.book = None;
         self.trades = None;
-        self.spare = None;
+        self.spare.clear();
         self.stop.store(true, Ordering::Relaxed);
         for interrupt in &self.interrupts {
             interrupt.interrupt();
@@ -257,7 +303,33 @@ impl Drop for EventStream<'_> {
 
 impl Source for Fetching {
     fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        Fetching::next_item(self)
+        loop {
+            match self.next()? {
+                Next::Item(item) => return Ok(Some(item)),
+                Next::ChunkEnd => {}
+                Next::End => return Ok(None),
+            }
+        }
+    }
+}
+
+/// The book rows of one or more book threads: each reads every n-th range of ids
+/// ([`BookPlan::chunks`]), so taking one range from each in turn gives the rows in `id` order.
+struct Chunked {
+    workers: Vec<Fetching>,
+    current: usize,
+}
+
+impl Source for Chunked {
+    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+        loop {
+            match self.workers[self.current].next()? {
+                Next::Item(item) => return Ok(Some(item)),
+                Next::ChunkEnd => self.current = (self.current + 1) % self.workers.len(),
+                // The thread whose turn it is has no range left: the others have none either.
+                Next::End => return Ok(None),
+            }
+        }
     }
 }
 
@@ -273,16 +345,26 @@ impl Plan {
                 Some(a) => format!(", {}", quote(a)),
                 None => String::new(),
             };
+            let (id, table) = (quote(&c.id), quote(&c.table));
+            let select = format!(
+                "SELECT {id}, {}, {}, {}{action} FROM {table}",
+                quote(&c.timestamp),
+                quote(&c.bids),
+                quote(&c.asks),
+            );
+            let range = match &c.instrument {
+                Some(_) => format!("{id} >= ?2 AND {id} < ?3"),
+                None => format!("{id} >= ?1 AND {id} < ?2"),
+            };
+            let chunk_filter = match &c.instrument {
+                Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE AND {range}", quote(col)),
+                None => format!(" WHERE {range}"),
+            };
             BookPlan {
-                sql: format!(
-                    "SELECT {}, {}, {}, {}{action} FROM {}{} ORDER BY {}",
-                    quote(&c.id),
-                    quote(&c.timestamp),
-                    quote(&c.bids),
-                    quote(&c.asks),
-                    quote(&c.table),
-                    filter(&c.instrument),
-                    quote(&c.id),
+                sql: format!("{select}{} ORDER BY {id}", filter(&c.instrument)),
+                chunk_sql: format!("{select}{chunk_filter} ORDER BY {id}"),
+                bounds_sql: format!(
+                    "SELECT (SELECT min({id}) FROM {table}), (SELECT max({id}) FROM {table})"
                 ),
                 unit: info.book_unit,
                 has_action: c.action.is_some(),
@@ -325,7 +407,57 @@ impl Plan {
     }
 }
 
+/// Ids per range when the book is read by two threads (see [`BookPlan::chunks`]): about 35 k
+/// levels of a typical update stream, a millisecond or two of reading.
+const CHUNK_IDS: i64 = 2048;
+
 impl BookPlan {
+    /// The ranges of ids `from..to` that split the book between two reading threads, each
+    /// reading every other range; `None` when one thread reads it.
+    ///
+    /// Reading the book (SQLite's work and parsing the level text) is the largest stage of a
+    /// run, about half of its CPU time, so with one thread it sets the pace and the second
+    /// core idles whenever the engine waits for it. Two threads share it only where that is
+    /// safe and cheap:
+    /// - the file is immutable (a finished recording): both connections see the same rows;
+    /// - the table says whether each row is a snapshot (an `action` column): without one the
+    ///   first valid row of the file is the snapshot, which only a single pass knows;
+    /// - `id` is the table's rowid, so each range is a seek and not a scan (checked with
+    ///   `EXPLAIN QUERY PLAN`);
+    /// - there are at least four ranges, and a second core to run on.
+    fn chunks(&self, conn: &Connection, plan: &Plan) -> Option<Vec<(i64, i64)>> {
+        if !self.has_action || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return None;
+        }
+        let (first, last): (Option<i64>, Option<i64>) = conn
+            .query_row(&self.bounds_sql, [], |row| Ok((row.get(0)?, row.get(1)?)))
+            .ok()?;
+        let (first, last) = (first?, last?);
+        if last.checked_sub(first)? < 4 * CHUNK_IDS {
+            return None;
+        }
+        let mut params = plan.params(self.filtered);
+        params.extend([Value::Integer(0), Value::Integer(1)]);
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", self.chunk_sql))
+            .ok()?;
+        let seeks = explain
+            .query_map(rusqlite::params_from_iter(&params), |row| {
+                row.get::<_, String>(3)
+            })
+            .ok()?
+            .flatten()
+            .any(|detail| detail.contains("INTEGER PRIMARY KEY"));
+        if !seeks {
+            return None;
+        }
+        let ranges = (first..=last)
+            .step_by(CHUNK_IDS as usize)
+            .map(|from| (from, from.saturating_add(CHUNK_IDS)))
+            .collect();
+        Some(ranges)
+    }
+
     fn decoder(&self, recycled: Option<Receiver<Vec<Vec<Level>>>>) -> BookDecoder {
         BookDecoder {
             unit: self.unit,
@@ -340,9 +472,9 @@ impl BookPlan {
 
 impl Plan {
     /// The query parameters: the instrument when the table has an instrument column.
-    fn params(&self, filtered: bool) -> Vec<&str> {
+    fn params(&self, filtered: bool) -> Vec<Value> {
         if filtered {
-            vec![self.instrument.as_str()]
+            vec![Value::Text(self.instrument.clone())]
         } else {
             vec![]
         }
@@ -545,7 +677,7 @@ impl Merge {
 fn trades_in_time_order(
     conn: &Connection,
     plan: &TradePlan,
-    params: Vec<&str>,
+    params: Vec<Value>,
 ) -> rusqlite::Result<bool> {
     let Some(unit) = plan.unit else {
         // No valid timestamp at all: every row is bad, order does not matter.
