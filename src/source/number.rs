@@ -280,7 +280,7 @@ fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
 /// The 8 bytes at `start` as a little-endian `u64` (the first byte lowest); `None` when fewer
 /// are left.
 #[inline(always)]
-fn load8(b: &[u8], start: usize) -> Option<u64> {
+pub(crate) fn load8(b: &[u8], start: usize) -> Option<u64> {
     let chunk: [u8; 8] = b.get(start..start.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(chunk))
 }
@@ -288,7 +288,7 @@ fn load8(b: &[u8], start: usize) -> Option<u64> {
 /// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
 /// other byte.
 #[inline(always)]
-fn digit_run(chunk: u64) -> usize {
+pub(crate) fn digit_run(chunk: u64) -> usize {
     first_flagged(non_digits(chunk))
 }
 
