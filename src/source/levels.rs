@@ -153,6 +153,9 @@ impl Parser<'_> {
             if let Some(level) = self.level_fast() {
                 out.push(level);
                 index += 1;
+                if self.next_level() {
+                    continue;
+                }
                 if self.after_level()?.is_break() {
                     break;
                 }
@@ -197,6 +200,19 @@ impl Parser<'_> {
             }
             _ => self.syntax(),
         }
+    }
+
+    /// [`Parser::after_level`] for the usual separator, `,[` or `, [`: taken, leaving `self.i`
+    /// at the next level's `[`, and `true`. Anything else is left to `after_level`, which
+    /// would have read these the same way.
+    #[inline(always)]
+    fn next_level(&mut self) -> bool {
+        match self.b.get(self.i..self.i + 3) {
+            Some([b',', b'[', _]) => self.i += 1,
+            Some([b',', b' ', b'[']) => self.i += 2,
+            _ => return false,
+        }
+        true
     }
 
     /// Only whitespace may follow the list.
@@ -826,6 +842,18 @@ mod tests {
             let orders_start = if spaced_text { 9 } else { 7 };
             if changes.is_empty() && spaced == spaced_text && orders < 1_000_000 && len >= orders_start + 8 {
                 prop_assert!(got.is_some());
+            }
+        }
+
+        /// [`Parser::next_level`] takes a separator only where [`Parser::after_level`] reads
+        /// one and another level, and moves to the same place.
+        #[test]
+        fn next_level_agrees_with_after_level(text in r#"[ ,\[\]'"(0]{0,5}"#) {
+            let mut fast = Parser { b: text.as_bytes(), i: 0, stack: Vec::new() };
+            if fast.next_level() {
+                let mut general = Parser { b: text.as_bytes(), i: 0, stack: Vec::new() };
+                prop_assert_eq!(general.after_level(), Ok(ControlFlow::Continue(())));
+                prop_assert_eq!(general.i, fast.i);
             }
         }
 
