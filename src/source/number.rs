@@ -281,8 +281,10 @@ fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
 /// are left.
 #[inline(always)]
 pub(crate) fn load8(b: &[u8], start: usize) -> Option<u64> {
-    let chunk: [u8; 8] = b.get(start..start.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
+    // Two comparisons (`start` within `b`, then eight bytes after it); a range `start..start
+    // + 8` would also need an overflow check of the addition.
+    let chunk = b.get(start..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
 }
 
 /// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
