@@ -130,6 +130,9 @@ impl Parser<'_> {
         }
     }
 
+    /// The syntax error at `self.i`. Cold, so that the branches to it (one per check of the
+    /// general path) are laid out away from the levels that parse.
+    #[cold]
     fn syntax<T>(&self) -> Result<T, LevelError> {
         Err(LevelError::Syntax { offset: self.i })
     }
