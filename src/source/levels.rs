@@ -130,6 +130,9 @@ impl Parser<'_> {
         }
     }
 
+    /// The syntax error at `self.i`. Cold, so that the branches to it (one per check of the
+    /// general path) are laid out away from the levels that parse.
+    #[cold]
     fn syntax<T>(&self) -> Result<T, LevelError> {
         Err(LevelError::Syntax { offset: self.i })
     }
@@ -153,6 +156,9 @@ impl Parser<'_> {
             if let Some(level) = self.level_fast() {
                 out.push(level);
                 index += 1;
+                if self.next_level() {
+                    continue;
+                }
                 if self.after_level()?.is_break() {
                     break;
                 }
@@ -199,6 +205,19 @@ impl Parser<'_> {
         }
     }
 
+    /// [`Parser::after_level`] for the usual separator, `,[` or `, [`: taken, leaving `self.i`
+    /// at the next level's `[`, and `true`. Anything else is left to `after_level`, which
+    /// would have read these the same way.
+    #[inline(always)]
+    fn next_level(&mut self) -> bool {
+        match self.b.get(self.i..self.i + 3) {
+            Some([b',', b'[', _]) => self.i += 1,
+            Some([b',', b' ', b'[']) => self.i += 2,
+            _ => return false,
+        }
+        true
+    }
+
     /// Only whitespace may follow the list.
     fn end(&mut self) -> Result<(), LevelError> {
         self.ws();
@@ -224,7 +243,11 @@ impl Parser<'_> {
         let price = number::scan_plain(b, self.i + 2)?;
         let size_start = next_quoted(b, price.end, quote)?;
         let size = number::scan_plain(b, size_start)?;
-        let end = level_tail(b, size.end, quote)?;
+        let spaced = size_start - price.end == 4;
+        let end = match okx_tail(b, size.end, quote, spaced) {
+            Some(end) => end,
+            None => level_tail(b, size.end, quote)?,
+        };
         // The range checks of `validate`, on the integers, so that the divisions that make the
         // floats are only stored. A plain number is never negative (nor -0); with a mantissa of
         // at most 1e15 its value is at most 1e15 too. Other mantissas are left to `validate`.
@@ -488,6 +511,42 @@ fn level_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
     }
 }
 
+/// [`level_tail`] for the tail OKX writes, `,"0","<orders>"]` (the deprecated liquidation count,
+/// always `"0"`, and the number of orders), or `, '0', '<orders>']` when the level's elements
+/// are separated by `", "` (`spaced`, as Python writes them). The size's text ends at `end`.
+///
+/// Two eight-byte loads instead of a byte loop per string: the fixed part is compared whole,
+/// the order count is a run of digits. `None` for any other tail, even a valid one: then
+/// [`level_tail`] reads it (and finds the same end for the tails taken here). The last level of
+/// a text (fewer than eight bytes after the order count's start) always goes that way.
+#[inline(always)]
+fn okx_tail(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
+    let head = number::load8(b, end)?;
+    // The bytes from the size's closing quote to the order count's opening quote.
+    let orders_start = if spaced {
+        let fixed = u64::from_le_bytes([quote, b',', b' ', quote, b'0', quote, b',', b' ']);
+        if head != fixed || b.get(end + 8) != Some(&quote) {
+            return None;
+        }
+        end + 9
+    } else {
+        // The eighth byte is the order count's first digit, checked below.
+        let fixed = u64::from_le_bytes([quote, b',', quote, b'0', quote, b',', quote, 0]);
+        if head & 0x00FF_FFFF_FFFF_FFFF != fixed {
+            return None;
+        }
+        end + 7
+    };
+    let orders = number::load8(b, orders_start)?;
+    let digits = number::digit_run(orders);
+    // The digits, then the closing quote and `]`, all within the eight bytes.
+    let close = u64::from(u16::from_le_bytes([quote, b']']));
+    if digits == 0 || digits > 6 || (orders >> (8 * digits)) & 0xFFFF != close {
+        return None;
+    }
+    Some(orders_start + digits + 2)
+}
+
 /// The largest mantissa of a plain number (see [`number::Plain`]) whose value is surely within
 /// [`MAX_VALUE`], whatever its number of decimals.
 const MAX_MANTISSA: u64 = 1_000_000_000_000_000;
@@ -725,7 +784,114 @@ mod tests {
             })
     }
 
+    #[test]
+    fn okx_tail_reads_the_okx_shapes() {
+        for (text, quote, spaced, end) in [
+            (r#"","0","1"],["96"#, b'"', false, 10),
+            (r#"","0","123456"]"#, b'"', false, 15),
+            ("', '0', '17'], ['", b'\'', true, 13),
+        ] {
+            assert_eq!(
+                okx_tail(text.as_bytes(), 0, quote, spaced),
+                Some(end),
+                "{text}"
+            );
+            assert_eq!(level_tail(text.as_bytes(), 0, quote), Some(end), "{text}");
+        }
+        for (text, quote, spaced) in [
+            // Seven digits, a third field other than "0", a string, the other notation.
+            (r#"","0","1234567"]"#, b'"', false),
+            (r#"","1","1"],["#, b'"', false),
+            (r#"","0","a"],["#, b'"', false),
+            (r#"", "0", "1"],["#, b'"', false),
+            (r#"","0","1"],["#, b'"', true),
+            (r#"","0","1"],["#, b'\'', false),
+            // Fewer than eight bytes from the order count on.
+            (r#"","0","1"]]"#, b'"', false),
+        ] {
+            assert_eq!(okx_tail(text.as_bytes(), 0, quote, spaced), None, "{text}");
+        }
+    }
+
     proptest! {
+        /// OKX tails and their near misses (up to three bytes replaced): [`okx_tail`] finds
+        /// the end [`level_tail`] finds, or leaves the tail to it; and it takes OKX's own.
+        #[test]
+        fn okx_tail_agrees_with_level_tail(
+            python in any::<bool>(),
+            spaced_text in any::<bool>(),
+            spaced in any::<bool>(),
+            orders in 0u64..100_000_000,
+            orders_digits in 1u32..=8,
+            changes in proptest::collection::vec(
+                (any::<usize>(), proptest::sample::select(b",\"' ]0123456789\\a[".to_vec())),
+                0..4,
+            ),
+            after in "[ -~]{0,9}",
+        ) {
+            let orders = orders % 10u64.pow(orders_digits);
+            let quote = if python { '\'' } else { '"' };
+            let separator = if spaced_text { ", " } else { "," };
+            let text = format!("{quote}{separator}{quote}0{quote}{separator}{quote}{orders}{quote}]{after}");
+            let mut bytes = text.into_bytes();
+            let len = bytes.len();
+            for &(at, byte) in &changes {
+                bytes[at % len] = byte;
+            }
+            let got = okx_tail(&bytes, 0, quote as u8, spaced);
+            if got.is_some() {
+                prop_assert_eq!(got, level_tail(&bytes, 0, quote as u8));
+            }
+            let orders_start = if spaced_text { 9 } else { 7 };
+            if changes.is_empty() && spaced == spaced_text && orders < 1_000_000 && len >= orders_start + 8 {
+                prop_assert!(got.is_some());
+            }
+        }
+
+        /// [`Parser::next_level`] takes a separator only where [`Parser::after_level`] reads
+        /// one and another level, and moves to the same place.
+        #[test]
+        fn next_level_agrees_with_after_level(text in r#"[ ,\[\]'"(0]{0,5}"#) {
+            let mut fast = Parser { b: text.as_bytes(), i: 0, stack: Vec::new() };
+            if fast.next_level() {
+                let mut general = Parser { b: text.as_bytes(), i: 0, stack: Vec::new() };
+                prop_assert_eq!(general.after_level(), Ok(ControlFlow::Continue(())));
+                prop_assert_eq!(general.i, fast.i);
+            }
+        }
+
+        /// OKX rows as recorded: quoted numbers of the usual shapes, `"0"` and an order count,
+        /// in both notations; read exactly as `str::parse` reads the numbers.
+        #[test]
+        fn reads_okx_rows(
+            levels in proptest::collection::vec(
+                ("[1-9][0-9]{0,7}(\\.[0-9]{1,9})?", "[0-9]{1,3}(\\.[0-9]{1,10})?", 0u64..20_000_000),
+                0..12,
+            ),
+            python in any::<bool>(),
+        ) {
+            let (quote, separator) = if python { ("'", ", ") } else { ("\"", ",") };
+            let items: Vec<String> = levels
+                .iter()
+                .map(|(price, size, orders)| {
+                    [price.as_str(), size, "0", &orders.to_string()]
+                        .map(|field| format!("{quote}{field}{quote}"))
+                        .join(separator)
+                })
+                .map(|level| format!("[{level}]"))
+                .collect();
+            let text = format!("[{}]", items.join(separator));
+            let expected: Vec<(f64, f64)> = levels
+                .iter()
+                .map(|(price, size, _)| (price.parse().unwrap(), size.parse().unwrap()))
+                .collect();
+            let got = parse(&text).unwrap();
+            prop_assert_eq!(got.len(), expected.len());
+            for (g, e) in got.iter().zip(&expected) {
+                prop_assert_eq!((g.0.to_bits(), g.1.to_bits()), (e.0.to_bits(), e.1.to_bits()), "{}", text);
+            }
+        }
+
         #[test]
         fn never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let mut out = Vec::new();

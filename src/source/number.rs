@@ -226,7 +226,11 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<Plain> {
 
 /// [`scan_plain`] for numbers with 8 or more integer digits or more than 8 decimals (at most 16
 /// digits in all).
-#[inline(never)]
+///
+/// Inlined although it is rare: as a call, its `Option<Plain>` (32 bytes) comes back through
+/// memory, and since every return of [`scan_plain`] meets it there, the common results went
+/// through the stack too (about 17 more instructions per level).
+#[inline(always)]
 fn scan_plain_long(b: &[u8], start: usize) -> Option<Plain> {
     let (int_digits, int_value) = digits_swar(b, start)?;
     let mut i = start + int_digits;
@@ -280,27 +284,34 @@ fn digits_swar(b: &[u8], start: usize) -> Option<(usize, u64)> {
 /// The 8 bytes at `start` as a little-endian `u64` (the first byte lowest); `None` when fewer
 /// are left.
 #[inline(always)]
-fn load8(b: &[u8], start: usize) -> Option<u64> {
-    let chunk: [u8; 8] = b.get(start..start.checked_add(8)?)?.try_into().ok()?;
-    Some(u64::from_le_bytes(chunk))
+pub(crate) fn load8(b: &[u8], start: usize) -> Option<u64> {
+    // Two comparisons (`start` within `b`, then eight bytes after it); a range `start..start
+    // + 8` would also need an overflow check of the addition.
+    let chunk = b.get(start..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
 }
 
 /// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
 /// other byte.
 #[inline(always)]
-fn digit_run(chunk: u64) -> usize {
+pub(crate) fn digit_run(chunk: u64) -> usize {
     first_flagged(non_digits(chunk))
 }
 
 /// The bytes of `chunk` that are not ASCII digits, each flagged by a nonzero byte in the result
 /// (SWAR: all eight tested at once).
+///
+/// A digit is `0x30..=0x39`: its high nibble is 3, and still 3 after adding 6; every other byte
+/// fails one of the two tests. The addition is done on the whole word (fewer constants than
+/// masking each byte first), so a byte of `0xFA` or more carries into the next one, which can
+/// then be flagged although it is a `9`. Such a byte is flagged itself, so the flags are exact
+/// up to and including the first flagged byte, and beyond it as long as no byte before is
+/// `0xFA` or more: [`scan_plain`] reads past a flagged `.` (`0x2E`), never past another byte.
 #[inline(always)]
 fn non_digits(chunk: u64) -> u64 {
-    // After `^ '0'` a digit byte is 0..=9; any other byte has a high nibble set, or a low nibble
-    // above 9 (so `+ 6` reaches 0x10). Neither test carries from one byte into the next.
-    let t = chunk ^ 0x3030_3030_3030_3030;
-    (t & 0xF0F0_F0F0_F0F0_F0F0)
-        | (((t & 0x0F0F_0F0F_0F0F_0F0F) + 0x0606_0606_0606_0606) & 0x1010_1010_1010_1010)
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    ((chunk & HIGH) ^ THREES) | ((chunk.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ THREES)
 }
 
 /// The position of the first byte flagged by [`non_digits`]; 8 when there is none.
@@ -541,6 +552,29 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// `non_digits` flags exactly the first non-digit, and after a `.` preceded by digits
+        /// only, the first non-digit after it (what `scan_plain` reads); bytes next to the
+        /// digits and bytes of `0xFA` and more, whose `+ 6` carries, come often.
+        #[test]
+        fn non_digits_flags_what_scan_plain_reads(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![b'0'..=b'9', b'*'..=b'@', proptest::strategy::Just(b'.'), 0xF9u8..=0xFF, proptest::num::u8::ANY],
+                8,
+            ),
+        ) {
+            let chunk = u64::from_le_bytes(bytes.as_slice().try_into().unwrap());
+            let first_non_digit = |from: usize| {
+                bytes[from..].iter().position(|c| !c.is_ascii_digit()).unwrap_or(8)
+            };
+            let flags = non_digits(chunk);
+            let point = first_non_digit(0);
+            proptest::prop_assert_eq!(first_flagged(flags), point);
+            if point < 8 && bytes[point] == b'.' {
+                let after_point = (flags >> (8 * point)) >> 8;
+                proptest::prop_assert_eq!(first_flagged(after_point), first_non_digit(point + 1));
+            }
+        }
+
         #[test]
         fn plain_fast_path_agrees_with_std(
             int in 0u64..100_000_000_000,
