@@ -347,7 +347,7 @@ impl Plan {
     fn new(recording: &Recording) -> Plan {
         let info = recording.info();
         let filter = |col: &Option<String>| match col {
-            Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE", quote(col)),
+            Some(col) => format!(" WHERE {}", same_instrument(col)),
             None => String::new(),
         };
         let book = recording.book.as_ref().map(|c| {
@@ -367,7 +367,7 @@ impl Plan {
                 None => format!("{id} >= ?1 AND {id} < ?2"),
             };
             let chunk_filter = match &c.instrument {
-                Some(col) => format!(" WHERE {} = ?1 COLLATE NOCASE AND {range}", quote(col)),
+                Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
             };
             BookPlan {
@@ -415,6 +415,16 @@ impl Plan {
             trades,
         }
     }
+}
+
+/// The condition that a row's instrument column `col` names the instrument `?1`, in any case.
+///
+/// The exact comparison comes first: recorders write the instrument as it is asked for, and
+/// SQLite then skips the case-insensitive one, which cost a tenth of the order check of the
+/// trades (the two give the same rows: equal text is equal in any case).
+fn same_instrument(col: &str) -> String {
+    let col = quote(col);
+    format!("({col} = ?1 OR {col} = ?1 COLLATE NOCASE)")
 }
 
 /// Ids per range when the book is read by two threads (see [`BookPlan::chunks`]): about 35 k
