@@ -529,6 +529,57 @@ fn corruption_midway_keeps_what_was_read() {
     assert_eq!(stream.next().unwrap(), None);
 }
 
+#[test]
+fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
+    // 3,000 book rows span enough ids for two threads to share the book of this finished
+    // file, each reading every other range of ids (`stream.rs`).
+    let mut f = Fixture::new("c2.db").standard();
+    let text = format!("[{}]", vec![r#"["100.5","1"]"#; 12].join(","));
+    for id in 1..=3000 {
+        f = f.book(id, T + id, "update", &text, "");
+        if id % 10 == 0 {
+            f = f.trade(id, T + id, 1.0, 1.0, "buy");
+        }
+    }
+    let f = f.done();
+    let mut bytes = fs::read(&f.path).unwrap();
+    let page = 4096;
+    let middle = (bytes.len() / page / 2) * page;
+    bytes[middle..middle + page].fill(0xA5);
+    fs::write(&f.path, &bytes).unwrap();
+    age(&f.path);
+
+    let mut recording = Recording::open(&f.path, "X").unwrap();
+    assert!(recording.info().immutable);
+    let mut threaded = Vec::new();
+    let mut stream = recording.events(NO_END).unwrap();
+    let threaded_error = loop {
+        match stream.next() {
+            Ok(Some(record)) => threaded.push(record),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    drop(stream);
+    let mut inline = Vec::new();
+    let inline_error = recording
+        .for_each_record(NO_END, &mut |record, _| {
+            inline.push(record);
+            std::ops::ControlFlow::Continue(())
+        })
+        .err();
+    assert!(inline.len() > 100, "{}", inline.len());
+    assert_eq!(brief(&threaded), brief(&inline));
+    assert!(
+        matches!(threaded_error, Some(FileError::Corrupt { .. })),
+        "{threaded_error:?}"
+    );
+    assert!(
+        matches!(inline_error, Some(FileError::Corrupt { .. })),
+        "{inline_error:?}"
+    );
+}
+
 // ---- event order (SPEC 2.1) ----
 
 #[test]
