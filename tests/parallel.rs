@@ -365,7 +365,7 @@ fn one_file_read_on_the_calling_thread_equals_one_read_ahead() {
 
 /// A finished day file of `rows` book rows one second apart (ids with gaps, a second snapshot,
 /// bad rows at range boundaries) and a trade between every two of them: large enough that two
-/// threads share its book, each reading every other range of 2048 ids.
+/// threads share its book, in ranges of 512 ids.
 fn large_book_file(dir: &Path, rows: i64) {
     let mut rng = Lcg(11);
     let mut sql = String::from("BEGIN;");

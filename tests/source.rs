@@ -532,7 +532,7 @@ fn corruption_midway_keeps_what_was_read() {
 #[test]
 fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
     // 3,000 book rows span enough ids for two threads to share the book of this finished
-    // file, each reading every other range of ids (`stream.rs`).
+    // file, in ranges of ids taken from a queue (`stream.rs`).
     let mut f = Fixture::new("c2.db").standard();
     let text = format!("[{}]", [r#"["100.5","1"]"#; 12].join(","));
     for id in 1..=3000 {

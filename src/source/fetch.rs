@@ -49,13 +49,10 @@ pub(crate) const BOOK: Shape = Shape {
     depth: 16,
 };
 
-/// Book rows read by two threads, each every other range of ids: a quarter of the depth each.
-/// The thread whose range is not being consumed fills its channel and waits; a range fits in
-/// it, so both threads still keep ahead of the consumer.
-pub(crate) const BOOK_CHUNKS: Shape = Shape {
-    depth: BOOK.depth / 4,
-    ..BOOK
-};
+/// One range of book rows (see `stream.rs`): a range of 512 ids of a typical update stream
+/// (about 9 k levels) fits in its channel, so the thread reading it never waits for the
+/// consumer and goes on to the next range.
+pub(crate) const RANGE: Shape = Shape { depth: 4, ..BOOK };
 
 /// Trades: consumed at the pace of the book rows, so the trades thread mostly waits for room;
 /// large batches wake it less often.
@@ -68,8 +65,8 @@ pub(crate) const TRADES: Shape = Shape {
 /// What a fetching thread sends.
 enum Fetched {
     Items(VecDeque<Item>),
-    /// The rows of one range of ids are done (see [`Fetcher::run_chunks`]).
-    ChunkEnd,
+    /// Which of the book threads reads this range (see [`Fetcher::run_range`]).
+    By(usize),
     /// The query is done.
     End,
     /// The query failed after the items sent before (a corrupt page): they stay valid.
@@ -89,6 +86,7 @@ pub(crate) fn channel(path: &Path, doing: &'static str, shape: Shape) -> (Fetche
         spare,
     };
     let fetching = Fetching {
+        worker: 0,
         receiver,
         spare: spare_sender,
         current: VecDeque::new(),
@@ -123,31 +121,21 @@ impl Fetcher {
         }
     }
 
-    /// Runs `sql`, whose last two parameters bound a range of ids, once per range of `ranges`,
-    /// after `params`; each range's rows end with [`Fetched::ChunkEnd`].
-    pub fn run_chunks(
+    /// Runs `stmt`, whose last two parameters bound a range of ids, on `from..to` after
+    /// `params`, as book thread number `worker`.
+    pub fn run_range(
         &self,
-        conn: &Connection,
-        sql: &str,
+        stmt: &mut rusqlite::Statement<'_>,
         params: &[Value],
-        ranges: impl Iterator<Item = (i64, i64)>,
+        (from, to): (i64, i64),
+        worker: usize,
         decoder: &mut impl Decode,
     ) {
-        let mut stmt = match conn.prepare(sql) {
-            Ok(stmt) => stmt,
-            Err(e) => return self.fail(self.error(e)),
-        };
         let mut bound = params.to_vec();
-        for (from, to) in ranges {
-            bound.truncate(params.len());
-            bound.extend([Value::Integer(from), Value::Integer(to)]);
-            if !self.send_rows(&mut stmt, &bound, decoder)
-                || self.sender.send(Fetched::ChunkEnd).is_err()
-            {
-                return;
-            }
+        bound.extend([Value::Integer(from), Value::Integer(to)]);
+        if self.sender.send(Fetched::By(worker)).is_ok() && self.send_rows(stmt, &bound, decoder) {
+            let _ = self.sender.send(Fetched::End);
         }
-        let _ = self.sender.send(Fetched::End);
     }
 
     /// Sends the decoded rows of one run of `stmt`; false when it failed (the error is sent)
@@ -213,6 +201,8 @@ impl Fetcher {
 
 /// The receiving end: the items of one table, in order.
 pub(crate) struct Fetching {
+    /// The book thread that reads this range, once it has said so (see [`Fetched::By`]).
+    pub worker: usize,
     receiver: Receiver<Fetched>,
     spare: SyncSender<VecDeque<Item>>,
     current: VecDeque<Item>,
@@ -221,24 +211,15 @@ pub(crate) struct Fetching {
     doing: &'static str,
 }
 
-/// What a fetching thread has next.
-pub(crate) enum Next {
-    Item(Item),
-    /// The end of a range of ids.
-    ChunkEnd,
-    /// The end of the table.
-    End,
-}
-
 impl Fetching {
-    /// The next item, the end of a range, or the end of the table.
-    pub fn next(&mut self) -> Result<Next, FileError> {
+    /// The next item, `Ok(None)` at the end of the table (or range).
+    pub fn next_item(&mut self) -> Result<Option<Item>, FileError> {
         loop {
             if let Some(item) = self.current.pop_front() {
-                return Ok(Next::Item(item));
+                return Ok(Some(item));
             }
             if self.done {
-                return Ok(Next::End);
+                return Ok(None);
             }
             match self.receiver.recv() {
                 Ok(Fetched::Items(items)) => {
@@ -247,7 +228,7 @@ impl Fetching {
                         let _ = self.spare.try_send(emptied);
                     }
                 }
-                Ok(Fetched::ChunkEnd) => return Ok(Next::ChunkEnd),
+                Ok(Fetched::By(worker)) => self.worker = worker,
                 Ok(Fetched::End) => self.done = true,
                 Ok(Fetched::Failed(error)) => {
                     self.done = true;

@@ -18,12 +18,14 @@
 //! their own: on a file that a recorder is still appending to, each table is a consistent
 //! prefix, and the merge stops at the first event past the range end either way.
 
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use rusqlite::types::Value;
@@ -32,7 +34,7 @@ use rusqlite::{Connection, InterruptHandle, Rows};
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
-use super::fetch::{self, Fetching, Next};
+use super::fetch::{self, Fetcher, Fetching};
 use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
@@ -79,7 +81,7 @@ struct TradePlan {
 /// A stream of records from one recording.
 pub struct EventStream<'a> {
     _recording: PhantomData<&'a mut Recording>,
-    book: Option<Chunked>,
+    book: Option<Book>,
     trades: Option<Fetching>,
     merge: Merge,
     /// Where level vectors go back to each book thread (see [`EventStream::recycle`]).
@@ -145,43 +147,67 @@ impl<'a> EventStream<'a> {
             threads: Vec::new(),
         };
         // Should a thread fail to start, dropping `stream` stops the ones started before.
-        let workers = book_conns.len();
-        let mut feeds = Vec::with_capacity(workers);
-        for (worker, conn) in book_conns.into_iter().enumerate() {
-            let (spare, recycled) = sync_channel(SPARE);
-            let shape = if workers > 1 {
-                fetch::BOOK_CHUNKS
-            } else {
-                fetch::BOOK
+        if let Some(ranges) = chunks {
+            // Each book thread takes the next range from the queue; the consumer reads the
+            // ranges in order and queues a new one for each it finishes.
+            let (queue, tasks) = channel::<Task>();
+            let tasks = Arc::new(Mutex::new(tasks));
+            for (worker, conn) in book_conns.into_iter().enumerate() {
+                let (spare, recycled) = sync_channel(SPARE);
+                let (thread_plan, tasks) = (Arc::clone(&plan), Arc::clone(&tasks));
+                stream.spawn(&plan.path, "orderflow-book", move || {
+                    let plan = thread_plan;
+                    let Some(b) = &plan.book else { return };
+                    let mut decoder = b.decoder(Some(recycled));
+                    let params = plan.params(b.filtered);
+                    let mut stmt = None;
+                    // The lock is held while waiting: the other thread would wait too.
+                    while let Ok(Ok(task)) = tasks.lock().map(|tasks| tasks.recv()) {
+                        let stmt = match &mut stmt {
+                            Some(stmt) => stmt,
+                            None => match conn.prepare(&b.chunk_sql) {
+                                Ok(prepared) => stmt.insert(prepared),
+                                Err(e) => {
+                                    let error = FileError::from_sqlite(&plan.path, BOOK, e);
+                                    task.fetcher.fail(error);
+                                    continue;
+                                }
+                            },
+                        };
+                        task.fetcher
+                            .run_range(stmt, &params, task.ids, worker, &mut decoder);
+                    }
+                })?;
+                stream.spare.push(Returns {
+                    sender: spare,
+                    gathered: Vec::with_capacity(RETURNED),
+                });
+            }
+            let mut ranges = Ranges {
+                pending: VecDeque::new(),
+                queue,
+                left: ranges.into_iter(),
+                path: plan.path.clone(),
             };
-            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, shape);
+            for _ in 0..RANGES_AHEAD {
+                ranges.queue_next();
+            }
+            stream.book = Some(Book::Ranges(ranges));
+        } else if let Some(conn) = book_conns.pop() {
+            let (spare, recycled) = sync_channel(SPARE);
+            let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK);
             let thread_plan = Arc::clone(&plan);
-            let ranges = chunks.clone();
             stream.spawn(&plan.path, "orderflow-book", move || {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
-                let params = plan.params(b.filtered);
-                match ranges {
-                    // The ranges of ids in turn, one each.
-                    Some(ranges) => {
-                        let mine = ranges.into_iter().skip(worker).step_by(workers);
-                        fetcher.run_chunks(&conn, &b.chunk_sql, &params, mine, &mut decoder);
-                    }
-                    None => fetcher.run(&conn, &b.sql, &params, &mut decoder),
-                }
+                fetcher.run(&conn, &b.sql, &plan.params(b.filtered), &mut decoder);
             })?;
-            feeds.push(fetching);
             stream.spare.push(Returns {
                 sender: spare,
                 gathered: Vec::with_capacity(RETURNED),
             });
-        }
-        if !feeds.is_empty() {
-            stream.book = Some(Chunked {
-                workers: feeds,
-                current: 0,
-            });
+            stream.book = Some(Book::One(fetching));
         }
         if let Some(conn) = trades_conn {
             let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES);
@@ -260,7 +286,7 @@ impl EventStream<'_> {
         let Event::Book(row) = event else {
             return;
         };
-        let worker = self.book.as_ref().map_or(0, |book| book.current);
+        let worker = self.book.as_ref().map_or(0, Book::worker);
         let Some(returns) = self.spare.get_mut(worker) else {
             return;
         };
@@ -304,18 +330,6 @@ impl Drop for EventStream<'_> {
     }
 }
 
-impl Source for Fetching {
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        loop {
-            match self.next()? {
-                Next::Item(item) => return Ok(Some(item)),
-                Next::ChunkEnd => {}
-                Next::End => return Ok(None),
-            }
-        }
-    }
-}
-
 /// Level vectors on their way back to one book thread.
 struct Returns {
     sender: SyncSender<Vec<Vec<Level>>>,
@@ -323,22 +337,84 @@ struct Returns {
     gathered: Vec<Vec<Level>>,
 }
 
-/// The book rows of one or more book threads: each reads every n-th range of ids
-/// ([`BookPlan::chunks`]), so taking one range from each in turn gives the rows in `id` order.
-struct Chunked {
-    workers: Vec<Fetching>,
-    current: usize,
+/// The book rows: from one book thread, or from ranges read by two.
+enum Book {
+    One(Fetching),
+    Ranges(Ranges),
 }
 
-impl Source for Chunked {
+impl Book {
+    /// The book thread that read the last book row taken.
+    fn worker(&self) -> usize {
+        match self {
+            Book::One(_) => 0,
+            Book::Ranges(ranges) => ranges.pending.front().map_or(0, |range| range.worker),
+        }
+    }
+}
+
+impl Source for Book {
+    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+        match self {
+            Book::One(fetching) => fetching.next_item(),
+            Book::Ranges(ranges) => ranges.next_item(),
+        }
+    }
+}
+
+impl Source for Fetching {
+    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+        Fetching::next_item(self)
+    }
+}
+
+/// Ranges queued for the book threads ahead of the one being read: each fits in its channel
+/// (`fetch::RANGE`), so this bounds the rows read ahead at about 35 k levels.
+const RANGES_AHEAD: usize = 4;
+
+/// A range of ids for a book thread to read, and where its rows go.
+struct Task {
+    ids: (i64, i64),
+    fetcher: Fetcher,
+}
+
+/// The book rows of ranges of ids read by two book threads ([`BookPlan::chunks`]): whichever
+/// thread is free takes the next range, and the ranges are read here in order.
+///
+/// An earlier version gave each thread every other range. The thread whose range was not
+/// being read then filled its channel and waited, while the consumer waited for the other:
+/// about a fifth of the two cores' time went idle.
+struct Ranges {
+    /// The ranges queued, in order; the first is being read.
+    pending: VecDeque<Fetching>,
+    queue: Sender<Task>,
+    /// The ranges not queued yet.
+    left: std::vec::IntoIter<(i64, i64)>,
+    path: PathBuf,
+}
+
+impl Ranges {
+    /// Queues the next range, if there is one.
+    fn queue_next(&mut self) {
+        let Some(ids) = self.left.next() else {
+            return;
+        };
+        let (fetcher, fetching) = fetch::channel(&self.path, BOOK, fetch::RANGE);
+        // With the book threads gone, the range's channel reports it when read.
+        let _ = self.queue.send(Task { ids, fetcher });
+        self.pending.push_back(fetching);
+    }
+
     fn next_item(&mut self) -> Result<Option<Item>, FileError> {
         loop {
-            match self.workers[self.current].next()? {
-                Next::Item(item) => return Ok(Some(item)),
-                Next::ChunkEnd => self.current = (self.current + 1) % self.workers.len(),
-                // The thread whose turn it is has no range left: the others have none either.
-                Next::End => return Ok(None),
+            let Some(range) = self.pending.front_mut() else {
+                return Ok(None);
+            };
+            if let Some(item) = range.next_item()? {
+                return Ok(Some(item));
             }
+            self.pending.pop_front();
+            self.queue_next();
         }
     }
 }
@@ -427,13 +503,13 @@ fn same_instrument(col: &str) -> String {
     format!("({col} = ?1 OR {col} = ?1 COLLATE NOCASE)")
 }
 
-/// Ids per range when the book is read by two threads (see [`BookPlan::chunks`]): about 35 k
-/// levels of a typical update stream, a millisecond or two of reading.
+/// Ids per range when the book is read by two threads (see [`BookPlan::chunks`]): about 9 k
+/// levels of a typical update stream, under a millisecond of reading.
 const CHUNK_IDS: i64 = 512;
 
 impl BookPlan {
-    /// The ranges of ids `from..to` that split the book between two reading threads, each
-    /// reading every other range; `None` when one thread reads it.
+    /// The ranges of ids `from..to` that split the book between two reading threads, which
+    /// take them in turn from a queue (see [`Ranges`]); `None` when one thread reads it.
     ///
     /// Reading the book (SQLite's work and parsing the level text) is the largest stage of a
     /// run, about half of its CPU time, so with one thread it sets the pace and the second
