@@ -533,7 +533,7 @@ fn corruption_midway_keeps_what_was_read() {
 fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
     // 3,000 book rows span enough ids for two threads to share the book of this finished
     // file, in ranges of ids taken from a queue (`stream.rs`).
-    let mut f = Fixture::new("c2.db").standard();
+    let mut f = Fixture::new("c2.db").standard().sql("BEGIN");
     let text = format!("[{}]", [r#"["100.5","1"]"#; 12].join(","));
     for id in 1..=3000 {
         f = f.book(id, T + id, "update", &text, "");
@@ -541,7 +541,7 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
             f = f.trade(id, T + id, 1.0, 1.0, "buy");
         }
     }
-    let f = f.done();
+    let f = f.sql("COMMIT").done();
     let mut bytes = fs::read(&f.path).unwrap();
     let page = 4096;
     let middle = (bytes.len() / page / 2) * page;
