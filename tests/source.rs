@@ -497,6 +497,17 @@ fn immutable_only_when_quiet_and_without_journal() {
     assert!(!Recording::open(&f.path, "X").unwrap().info().immutable);
 }
 
+/// Overwrites the page in the middle of the file (in the book table, which fills most of it)
+/// with garbage, and makes the file look finished again.
+fn smash_middle_page(path: &Path) {
+    let mut bytes = fs::read(path).unwrap();
+    let page = 4096;
+    let middle = (bytes.len() / page / 2) * page;
+    bytes[middle..middle + page].fill(0xA5);
+    fs::write(path, &bytes).unwrap();
+    age(path);
+}
+
 #[test]
 fn corruption_midway_keeps_what_was_read() {
     let mut f = Fixture::new("c.db").standard();
@@ -505,13 +516,7 @@ fn corruption_midway_keeps_what_was_read() {
         f = f.book(id, T + id, "update", &big, "");
     }
     let f = f.done();
-    // Smash a page in the middle of the book table.
-    let mut bytes = fs::read(&f.path).unwrap();
-    let page = 4096;
-    let middle = (bytes.len() / page / 2) * page;
-    bytes[middle..middle + page].fill(0xA5);
-    fs::write(&f.path, &bytes).unwrap();
-    age(&f.path);
+    smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
     let mut stream = recording.events(NO_END).unwrap();
@@ -542,12 +547,7 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
         }
     }
     let f = f.sql("COMMIT").done();
-    let mut bytes = fs::read(&f.path).unwrap();
-    let page = 4096;
-    let middle = (bytes.len() / page / 2) * page;
-    bytes[middle..middle + page].fill(0xA5);
-    fs::write(&f.path, &bytes).unwrap();
-    age(&f.path);
+    smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
     assert!(recording.info().immutable);
