@@ -7,6 +7,8 @@
 //!
 //! - the book thread steps through the book table and parses each row as SQLite hands it over,
 //!   straight from SQLite's buffer (nothing is copied between threads but the parsed levels);
+//!   a finished recording's book is shared by two such threads, each reading the next range of
+//!   ids from a queue ([`Fetcher::run_range`], `stream.rs`);
 //! - the trades thread checks the order of the trades, then reads and decodes them;
 //! - the consumer merges the two decoded streams (`stream.rs`) and runs the engine.
 //!
