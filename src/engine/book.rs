@@ -451,7 +451,7 @@ impl Ladder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -727,8 +727,9 @@ mod tests {
     }
 
     /// Sizes from every corner: decimal lots, any bits, the SPEC's 1e15 cap, and (rarely) a
-    /// size whose bits reach below what the exact sums hold.
-    fn arb_wide_size() -> impl Strategy<Value = f64> {
+    /// size whose bits reach below what the exact sums hold. Zero deletes. The metrics' tests
+    /// draw from it too.
+    pub(crate) fn arb_wide_size() -> impl Strategy<Value = f64> {
         prop_oneof![
             4 => Just(0.0),
             8 => (1u32..100_000).prop_map(|n| f64::from(n) / 1000.0),

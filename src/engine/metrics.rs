@@ -221,21 +221,13 @@ mod tests {
             .collect()
     }
 
-    /// Sizes from every corner: decimal lots, any bits, the SPEC's 1e15 cap, and (rarely) one
-    /// whose bits reach below what the book's exact sums hold. Zero deletes.
-    fn arb_size() -> impl Strategy<Value = f64> {
-        prop_oneof![
-            3 => Just(0.0),
-            8 => (1u32..100_000).prop_map(|n| f64::from(n) / 1000.0),
-            4 => 1e-9f64..1e6,
-            1 => Just(1e15),
-            1 => Just(1e-40),
-        ]
-    }
-
     /// The levels of one side of a row, at whole prices from 1 to 39.
     fn arb_side() -> impl Strategy<Value = Vec<Level>> {
-        prop::collection::vec((1u32..40, arb_size()), 0..25).prop_map(|pairs| levels_of(&pairs))
+        prop::collection::vec(
+            (1u32..40, crate::engine::book::tests::arb_wide_size()),
+            0..25,
+        )
+        .prop_map(|pairs| levels_of(&pairs))
     }
 
     /// A book row.
