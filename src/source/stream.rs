@@ -61,7 +61,7 @@ struct Plan {
 struct BookPlan {
     sql: String,
     /// The same query for one range of ids, its last two parameters (`from <= id < to`).
-    chunk_sql: String,
+    range_sql: String,
     /// The smallest and the largest id.
     bounds_sql: String,
     unit: Option<TimeUnit>,
@@ -113,11 +113,11 @@ impl<'a> EventStream<'a> {
         if plan.book.is_some() {
             small_cache(&conn)?;
         }
-        let chunks = match &plan.book {
-            Some(b) if plan.immutable => b.chunks(&conn, &plan),
+        let ranges = match &plan.book {
+            Some(b) if plan.immutable => b.ranges(&conn, &plan),
             _ => None,
         };
-        let (book_conns, trades_conn) = match (&plan.book, &plan.trades) {
+        let (mut book_conns, trades_conn) = match (&plan.book, &plan.trades) {
             (Some(_), Some(_)) => (
                 vec![conn],
                 Some(super::reader::connect(&plan.path, plan.immutable)?),
@@ -125,8 +125,7 @@ impl<'a> EventStream<'a> {
             (Some(_), None) => (vec![conn], None),
             (None, _) => (vec![], Some(conn)),
         };
-        let mut book_conns = book_conns;
-        if chunks.is_some() {
+        if ranges.is_some() {
             let second = super::reader::connect(&plan.path, plan.immutable)?;
             small_cache(&second)?;
             book_conns.push(second);
@@ -147,7 +146,7 @@ impl<'a> EventStream<'a> {
             threads: Vec::new(),
         };
         // Should a thread fail to start, dropping `stream` stops the ones started before.
-        if let Some(ranges) = chunks {
+        if let Some(ranges) = ranges {
             // Each book thread takes the next range from the queue; the consumer reads the
             // ranges in order and queues a new one for each it finishes.
             let (queue, tasks) = channel::<Task>();
@@ -165,7 +164,7 @@ impl<'a> EventStream<'a> {
                     while let Ok(Ok(task)) = tasks.lock().map(|tasks| tasks.recv()) {
                         let stmt = match &mut stmt {
                             Some(stmt) => stmt,
-                            None => match conn.prepare(&b.chunk_sql) {
+                            None => match conn.prepare(&b.range_sql) {
                                 Ok(prepared) => stmt.insert(prepared),
                                 Err(e) => {
                                     let error = FileError::from_sqlite(&plan.path, BOOK, e);
@@ -183,16 +182,16 @@ impl<'a> EventStream<'a> {
                     gathered: Vec::with_capacity(RETURNED),
                 });
             }
-            let mut ranges = Ranges {
+            let mut book = Ranges {
                 pending: VecDeque::new(),
                 queue,
                 left: ranges.into_iter(),
                 path: plan.path.clone(),
             };
             for _ in 0..RANGES_AHEAD {
-                ranges.queue_next();
+                book.queue_next();
             }
-            stream.book = Some(Book::Ranges(ranges));
+            stream.book = Some(Book::Ranges(book));
         } else if let Some(conn) = book_conns.pop() {
             let (spare, recycled) = sync_channel(SPARE);
             let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK);
@@ -378,7 +377,7 @@ struct Task {
     fetcher: Fetcher,
 }
 
-/// The book rows of ranges of ids read by two book threads ([`BookPlan::chunks`]): whichever
+/// The book rows of ranges of ids read by two book threads ([`BookPlan::ranges`]): whichever
 /// thread is free takes the next range, and the ranges are read here in order.
 ///
 /// An earlier version gave each thread every other range. The thread whose range was not
@@ -442,13 +441,13 @@ impl Plan {
                 Some(_) => format!("{id} >= ?2 AND {id} < ?3"),
                 None => format!("{id} >= ?1 AND {id} < ?2"),
             };
-            let chunk_filter = match &c.instrument {
+            let range_filter = match &c.instrument {
                 Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
             };
             BookPlan {
                 sql: format!("{select}{} ORDER BY {id}", filter(&c.instrument)),
-                chunk_sql: format!("{select}{chunk_filter} ORDER BY {id}"),
+                range_sql: format!("{select}{range_filter} ORDER BY {id}"),
                 bounds_sql: format!(
                     "SELECT (SELECT min({id}) FROM {table}), (SELECT max({id}) FROM {table})"
                 ),
@@ -503,9 +502,9 @@ fn same_instrument(col: &str) -> String {
     format!("({col} = ?1 OR {col} = ?1 COLLATE NOCASE)")
 }
 
-/// Ids per range when the book is read by two threads (see [`BookPlan::chunks`]): about 9 k
+/// Ids per range when the book is read by two threads (see [`BookPlan::ranges`]): about 9 k
 /// levels of a typical update stream, under a millisecond of reading.
-const CHUNK_IDS: i64 = 512;
+const RANGE_IDS: i64 = 512;
 
 impl BookPlan {
     /// The ranges of ids `from..to` that split the book between two reading threads, which
@@ -521,7 +520,7 @@ impl BookPlan {
     /// - `id` is the table's rowid, so each range is a seek and not a scan (checked with
     ///   `EXPLAIN QUERY PLAN`);
     /// - there are at least four ranges, and a second core to run on.
-    fn chunks(&self, conn: &Connection, plan: &Plan) -> Option<Vec<(i64, i64)>> {
+    fn ranges(&self, conn: &Connection, plan: &Plan) -> Option<Vec<(i64, i64)>> {
         if !self.has_action || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
             return None;
         }
@@ -529,13 +528,13 @@ impl BookPlan {
             .query_row(&self.bounds_sql, [], |row| Ok((row.get(0)?, row.get(1)?)))
             .ok()?;
         let (first, last) = (first?, last?);
-        if last.checked_sub(first)? < 4 * CHUNK_IDS {
+        if last.checked_sub(first)? < 4 * RANGE_IDS {
             return None;
         }
         let mut params = plan.params(self.filtered);
         params.extend([Value::Integer(0), Value::Integer(1)]);
         let mut explain = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", self.chunk_sql))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", self.range_sql))
             .ok()?;
         let seeks = explain
             .query_map(rusqlite::params_from_iter(&params), |row| {
@@ -548,8 +547,8 @@ impl BookPlan {
             return None;
         }
         let ranges = (first..=last)
-            .step_by(CHUNK_IDS as usize)
-            .map(|from| (from, from.saturating_add(CHUNK_IDS)))
+            .step_by(RANGE_IDS as usize)
+            .map(|from| (from, from.saturating_add(RANGE_IDS)))
             .collect();
         Some(ranges)
     }
