@@ -14,7 +14,9 @@ use crate::engine::{Applied, Event, Millis, Outcome, Processor, ProcessorConfig}
 use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
 use crate::output::summary::{FileStatus, FileSummary, RunSummary, Skipped};
-use crate::source::{DiscoverError, FileInfo, Record, Recording, find_candidates};
+use crate::source::{
+    DiscoverError, FileError, FileInfo, Record, Recording, TradeOrder, find_candidates,
+};
 use crate::time::format_ms;
 
 mod parallel;
@@ -259,6 +261,14 @@ fn warn_of_overlaps(used: &[(usize, Recording)], summary: &mut RunSummary) {
     }
 }
 
+/// How the reading of a file ended.
+enum Read {
+    Done,
+    /// A stream that trusted the trades' order ended in an error ([`TradeOrder::Trusted`]):
+    /// what it gave is not to be kept.
+    StartOver(FileError),
+}
+
 /// The state of the run in event order: the processor every event ends in, and what shows it.
 struct Stitched {
     processor: Processor,
@@ -272,8 +282,14 @@ struct Stitched {
 
 impl Stitched {
     /// Reads `recording` and applies its events in order, emitting on the way. With
-    /// `read_ahead` the tables are read and parsed ahead on threads of their own; otherwise (`--jobs 1`, or when the other
-    /// threads read later files) the file is read on this thread.
+    /// `read_ahead` the tables are read and parsed ahead on threads of their own; otherwise
+    /// (`--jobs 1`, or when the other threads read later files) the file is read on this
+    /// thread.
+    ///
+    /// A run as fast as it goes trusts the trades to be in time order by id (as recorders
+    /// write them): the engine does not wait for a pass over the trades to check it. Should
+    /// they turn out not to be, or the reading fail, the file starts over from the state
+    /// before it, with the order checked first, which gives what `--jobs 1` gives.
     fn process_file(
         &mut self,
         job: &Job,
@@ -283,6 +299,39 @@ impl Stitched {
         skipped: &mut Skipped,
         cancel: &AtomicBool,
     ) -> Result<(), WriteError> {
+        let order = match (read_ahead, job.speed) {
+            (false, _) => None,
+            (true, Speed::Max) => Some(TradeOrder::Trusted),
+            (true, _) => Some(TradeOrder::Checked),
+        };
+        let before = (order == Some(TradeOrder::Trusted))
+            .then(|| (self.processor.clone(), file.clone(), skipped.clone()));
+        let Read::StartOver(error) =
+            self.read_file(job, recording, order, file, skipped, cancel)?
+        else {
+            return Ok(());
+        };
+        tracing::info!("{error}: reading it again, with the order of its trades checked first");
+        if let Some(before) = before {
+            (self.processor, *file, *skipped) = before;
+        }
+        self.emitter.start_over(&mut self.processor);
+        let checked = Some(TradeOrder::Checked);
+        self.read_file(job, recording, checked, file, skipped, cancel)
+            .map(|_| ())
+    }
+
+    /// Reads `recording` on this thread (`order` is `None`) or ahead on others, in the
+    /// trades' `order`.
+    fn read_file(
+        &mut self,
+        job: &Job,
+        recording: &mut Recording,
+        order: Option<TradeOrder>,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<Read, WriteError> {
         let path = recording.info().path.clone();
         tracing::info!("reading {}", path.display());
         let mut events: u64 = 0;
@@ -296,29 +345,38 @@ impl Stitched {
                 ControlFlow::Break(())
             })
         };
-        let read = if !read_ahead {
-            recording.for_each_record(job.config.end, &mut |record, rows| handle(&record, rows))
-        } else {
-            recording.events(job.config.end).and_then(|mut stream| {
-                while let Some(record) = stream.next()? {
-                    if handle(&record, stream.rows_read()).is_break() {
-                        break;
+        let read = match order {
+            None => {
+                recording.for_each_record(job.config.end, &mut |record, rows| handle(&record, rows))
+            }
+            Some(order) => recording
+                .events(job.config.end, order)
+                .and_then(|mut stream| {
+                    while let Some(record) = stream.next()? {
+                        if handle(&record, stream.rows_read()).is_break() {
+                            break;
+                        }
+                        // Its level vectors go back to the reader, which parses the next rows
+                        // into them instead of allocating.
+                        if let Record::Event(event) = record {
+                            stream.recycle(event);
+                        }
                     }
-                    // Its level vectors go back to the reader, which parses the next rows
-                    // into them instead of allocating.
-                    if let Record::Event(event) = record {
-                        stream.recycle(event);
-                    }
-                }
-                rows_read.set(stream.rows_read());
-                Ok(())
-            })
+                    rows_read.set(stream.rows_read());
+                    Ok(())
+                }),
         };
+        if let Some(error) = write_error {
+            return Err(error);
+        }
         if let Err(error) = read {
+            if order == Some(TradeOrder::Trusted) {
+                return Ok(Read::StartOver(error));
+            }
             report_midway(file, &error.to_string());
         }
         self.rows_before += rows_read.get();
-        write_error.map_or(Ok(()), Err)
+        Ok(Read::Done)
     }
 
     /// Applies one record of a file; breaks when the run is interrupted.
@@ -526,6 +584,20 @@ impl Emitter {
             self.emit(processor, rows_read, rows_estimate)?;
         }
         Ok(())
+    }
+
+    /// After a file started over from the state before it: the page takes the whole state
+    /// afresh (the JSON files are written whole at every write anyway).
+    fn start_over(&mut self, processor: &mut Processor) {
+        processor.take_changes();
+        if let Some(live) = &self.live {
+            live.reset(
+                processor.bars().tail(usize::MAX).copied().collect(),
+                processor.metric_bars().tail(usize::MAX).copied().collect(),
+                processor.depth(),
+                self.status.clone(),
+            );
+        }
     }
 
     fn emit(

@@ -422,3 +422,32 @@ fn a_book_read_by_two_threads_equals_one_read_inline() {
         &[],
     );
 }
+
+#[test]
+fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
+    // A single finished file read ahead trusts its trades to be in time order by id, and
+    // starts over, checking, when one goes back in time: midway, or unread past the range's end.
+    let data = tempfile::tempdir().unwrap();
+    large_book_file(data.path(), 3_000);
+    let path = data.path().join("BTC-USDT-2025-01-15.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE trades SET timestamp = timestamp - 1500000 WHERE id = 2500",
+        [],
+    )
+    .unwrap();
+    db.close().unwrap();
+    age(&path);
+    for (end, starts_over) in [
+        ("2025-01-15", true),
+        ("2025-01-15T00:30:00Z", true),
+        // Trade 2500 lies past this end: the order as trusted gives the range's events.
+        ("2025-01-15T00:10:00Z", false),
+    ] {
+        let run = check_same_as_sequential(data.path(), "2025-01-15", end, &[]);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        let ahead = process(data.path(), "BTC-USDT", "2025-01-15", end, &["--jobs", "2"]);
+        let said = ahead.stderr().contains("not in time order by id");
+        assert_eq!(said, starts_over, "until {end}: {}", ahead.stderr());
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use orderflow::engine::{BookAction, Event, OrderBook};
-use orderflow::source::{Record, Recording};
+use orderflow::source::{Record, Recording, TradeOrder};
 
 use crate::common::process;
 
@@ -44,7 +44,7 @@ fn check_bbo_truth(market: &str) {
     );
 
     let mut recording = Recording::open(&path, "BTCUSDT").unwrap();
-    let mut events = recording.events(i64::MAX).unwrap();
+    let mut events = recording.events(i64::MAX, TradeOrder::Checked).unwrap();
     let mut book = OrderBook::default();
     let mut checked = 0;
     while let Some(record) = events.next().unwrap() {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use orderflow::engine::{BookAction, Event, Side};
 use orderflow::source::{
-    BadReason, FileError, FileInfo, Record, Recording, Table, TimeUnit, find_candidates,
+    BadReason, FileError, FileInfo, Record, Recording, Table, TimeUnit, TradeOrder, find_candidates,
 };
 
 use crate::common::{Fixture, age};
@@ -15,16 +15,42 @@ use crate::common::{Fixture, age};
 const T: i64 = 1_723_161_255_000;
 const NO_END: i64 = i64::MAX;
 
+/// The records of a stream that checks the trades' order first; a stream that trusts it
+/// gives the same records, or ends in `TradesOutOfOrder`.
 fn read(path: &Path, instrument: &str, end: i64) -> (FileInfo, Vec<Record>) {
+    let (info, records) = read_in(path, instrument, end, TradeOrder::Checked).unwrap();
+    match read_in(path, instrument, end, TradeOrder::Trusted) {
+        Ok((_, trusted)) => assert_eq!(trusted, records, "the trusting stream's records"),
+        Err(FileError::TradesOutOfOrder { .. }) => {}
+        Err(other) => panic!("the trusting stream failed otherwise: {other}"),
+    }
+    (info, records)
+}
+
+fn read_in(
+    path: &Path,
+    instrument: &str,
+    end: i64,
+    order: TradeOrder,
+) -> Result<(FileInfo, Vec<Record>), FileError> {
     let mut recording = Recording::open(path, instrument).unwrap();
     let info = recording.info().clone();
-    let mut stream = recording.events(end).unwrap();
+    let mut stream = recording.events(end, order).unwrap();
     let mut records = Vec::new();
-    while let Some(record) = stream.next().unwrap() {
+    while let Some(record) = stream.next()? {
         records.push(record);
     }
     assert!(stream.rows_read() >= records.len() as u64);
-    (info, records)
+    Ok((info, records))
+}
+
+/// Whether a stream that trusts the trades' order finds them out of order.
+fn trust_fails(path: &Path, end: i64) -> bool {
+    match read_in(path, "X", end, TradeOrder::Trusted) {
+        Ok(_) => false,
+        Err(FileError::TradesOutOfOrder { .. }) => true,
+        Err(other) => panic!("the trusting stream failed otherwise: {other}"),
+    }
 }
 
 /// Records in a compact form: `B1` (book id 1, `S` when a snapshot), `T2`, `!trades 3 reason`.
@@ -519,7 +545,7 @@ fn corruption_midway_keeps_what_was_read() {
     smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
-    let mut stream = recording.events(NO_END).unwrap();
+    let mut stream = recording.events(NO_END, TradeOrder::Checked).unwrap();
     let mut good = 0;
     let error = loop {
         match stream.next() {
@@ -552,7 +578,7 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
     let mut recording = Recording::open(&f.path, "X").unwrap();
     assert!(recording.info().immutable);
     let mut threaded = Vec::new();
-    let mut stream = recording.events(NO_END).unwrap();
+    let mut stream = recording.events(NO_END, TradeOrder::Checked).unwrap();
     let threaded_error = loop {
         match stream.next() {
             Ok(Some(record)) => threaded.push(record),
@@ -619,6 +645,32 @@ fn unsorted_trades_come_in_time_then_id_order() {
         .done();
     let (_, records) = read(&f.path, "X", NO_END);
     assert_eq!(brief(&records), ["T3", "B1S", "T2", "T4", "B2", "T5", "T1"]);
+    assert!(trust_fails(&f.path, NO_END));
+}
+
+#[test]
+fn trusting_the_trades_order_checks_what_the_range_leaves_unread() {
+    // In order up to the end of the range; trade 3 goes back in time, but is it in the range?
+    let file = |late_ts: i64| {
+        Fixture::new("r.db")
+            .standard()
+            .book(1, T, "snapshot", LEVELS, LEVELS)
+            .trade(1, T + 10, 1.0, 1.0, "buy")
+            .trade(2, T + 100, 1.0, 1.0, "buy")
+            .trade(3, late_ts, 1.0, 1.0, "buy")
+            .done()
+    };
+    let inside = file(T + 20);
+    assert!(trust_fails(&inside.path, T + 50));
+    let (_, records) = read(&inside.path, "X", T + 50);
+    assert_eq!(brief(&records), ["B1S", "T1", "T3"]);
+
+    let outside = file(T + 60);
+    assert!(!trust_fails(&outside.path, T + 50));
+    let (_, records) = read(&outside.path, "X", T + 50);
+    assert_eq!(brief(&records), ["B1S", "T1"]);
+    // The whole table, trade 3 included, goes back in time.
+    assert!(trust_fails(&outside.path, NO_END));
 }
 
 #[test]

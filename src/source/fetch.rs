@@ -9,7 +9,8 @@
 //!   straight from SQLite's buffer (nothing is copied between threads but the parsed levels);
 //!   a finished recording's book is shared by two such threads, each reading the next range of
 //!   ids from a queue ([`Fetcher::run_range`], `stream.rs`);
-//! - the trades thread checks the order of the trades, then reads and decodes them;
+//! - the trades thread reads and decodes the trades (after a pass that checks their order,
+//!   unless the stream trusts it, `TradeOrder` in `stream.rs`);
 //! - the consumer merges the two decoded streams (`stream.rs`) and runs the engine.
 //!
 //! An earlier layout copied the book rows out of SQLite on one thread and parsed them on a

@@ -16,5 +16,7 @@ pub mod timestamp;
 
 pub use discover::{DiscoverError, find_candidates, is_candidate_name};
 pub use levels::{LevelError, parse_levels};
-pub use reader::{BadReason, BadRow, EventStream, FileError, FileInfo, Record, Recording, Table};
+pub use reader::{
+    BadReason, BadRow, EventStream, FileError, FileInfo, Record, Recording, Table, TradeOrder,
+};
 pub use timestamp::TimeUnit;

@@ -17,7 +17,7 @@ use super::TimeUnit;
 use super::schema::{self, BookColumns, MissingColumn, TradeColumns, quote};
 use super::timestamp::{Raw, sql_plausible};
 
-pub use super::stream::EventStream;
+pub use super::stream::{EventStream, TradeOrder};
 
 /// The two tables of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,6 +79,17 @@ pub enum Record {
     Bad(BadRow),
 }
 
+impl Record {
+    /// The row's id in its table.
+    pub fn id(&self) -> i64 {
+        match self {
+            Record::Event(crate::engine::Event::Book(row)) => row.id,
+            Record::Event(crate::engine::Event::Trade(trade)) => trade.id,
+            Record::Bad(bad) => bad.id,
+        }
+    }
+}
+
 /// A file that cannot be used (SPEC 4), or that failed midway.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -125,6 +136,11 @@ pub enum FileError {
         doing: &'static str,
         detail: String,
     },
+    /// Only from a stream that trusted the trades to be in time order by `id`
+    /// ([`TradeOrder::Trusted`]): the records it gave are not the file's, read it again
+    /// [`TradeOrder::Checked`].
+    #[error("{}: its trades are not in time order by id", path.display())]
+    TradesOutOfOrder { path: PathBuf },
 }
 
 impl FileError {
@@ -138,7 +154,8 @@ impl FileError {
             | FileError::Locked { path }
             | FileError::NoTables { path }
             | FileError::MissingColumn { path, .. }
-            | FileError::Sqlite { path, .. } => path,
+            | FileError::Sqlite { path, .. }
+            | FileError::TradesOutOfOrder { path } => path,
         }
     }
 
@@ -327,13 +344,14 @@ impl Recording {
 
     /// The merged events (SPEC 2.1), ending before the first event at or after `end`.
     ///
-    /// Rows are read and parsed on a helper thread, a bounded number of rows ahead.
+    /// Rows are read and parsed on helper threads, a bounded number of rows ahead. `order`
+    /// says how the trades are brought into time order.
     ///
     /// # Errors
     /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`).
-    pub fn events(&mut self, end: Millis) -> Result<EventStream<'_>, FileError> {
+    pub fn events(&mut self, end: Millis, order: TradeOrder) -> Result<EventStream<'_>, FileError> {
         let conn = connect(&self.path, self.info.immutable)?;
-        EventStream::start(self, conn, end)
+        EventStream::start(self, conn, end, order)
     }
 
     /// The same records as [`Recording::events`], read on the calling thread: each goes to

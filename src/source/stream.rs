@@ -10,9 +10,10 @@
 //! merge over cursors on the caller's thread and pushes the records to a closure instead.
 //!
 //! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
-//! is already in time order (checked first with one pass over the timestamp column, while the
-//! book thread reads ahead), otherwise sorted by SQLite, whose sorter spills to temporary
-//! files.
+//! is already in time order, otherwise sorted by SQLite, whose sorter spills to temporary
+//! files. Whether it is in time order is either checked first, with one pass over the
+//! timestamp column while the book thread reads ahead ([`TradeOrder::Checked`]), or trusted
+//! and watched as the trades stream ([`TradeOrder::Trusted`]).
 //!
 //! With two connections, the book and the trades are each read in one read transaction of
 //! their own: on a file that a recorder is still appending to, each table is a consistent
@@ -74,13 +75,34 @@ struct TradePlan {
     by_time: String,
     /// The valid timestamps in `id` order, to find out whether the table is in time order.
     check: String,
+    /// The same after an id, its last parameter: what a trusting stream has left unread.
+    check_after: String,
     unit: Option<TimeUnit>,
     filtered: bool,
+}
+
+/// How a stream brings the trades into time order (SPEC 2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradeOrder {
+    /// A pass over the trades' timestamps first tells whether `id` order is time order; if
+    /// not, SQLite sorts them. No trade can be merged before that pass has read the whole
+    /// table (about a tenth of the reading of an hour), so the engine waits for it.
+    Checked,
+    /// The trades are streamed in `id` order at once, as recorders write them in time
+    /// order, and watched as they are merged. Should one go back in time (or should the range
+    /// end before the table does, and a trade left unread fall inside it), the stream ends
+    /// with [`FileError::TradesOutOfOrder`]: its records were not the file's, and the caller
+    /// starts over with [`TradeOrder::Checked`]. So is any other error, since a checked
+    /// stream would have failed elsewhere.
+    ///
+    /// Only for an immutable file; on any other a stream checks the order first.
+    Trusted,
 }
 
 /// A stream of records from one recording.
 pub struct EventStream<'a> {
     _recording: PhantomData<&'a mut Recording>,
+    plan: Arc<Plan>,
     book: Option<Book>,
     trades: Option<Fetching>,
     merge: Merge,
@@ -101,8 +123,10 @@ impl<'a> EventStream<'a> {
         recording: &'a mut Recording,
         conn: Connection,
         end: Millis,
+        order: TradeOrder,
     ) -> Result<EventStream<'a>, FileError> {
         let plan = Arc::new(Plan::new(recording));
+        let trusted = order == TradeOrder::Trusted && plan.immutable && plan.trades.is_some();
         // The book is read in one pass: SQLite's cache needs to hold no more than the b-tree's
         // interior pages. The trades connection keeps its 2 MB, which also sizes the sort of
         // trades out of time order.
@@ -130,11 +154,16 @@ impl<'a> EventStream<'a> {
             small_cache(&second)?;
             book_conns.push(second);
         }
+        let mut merge = Merge::new(end);
+        if trusted {
+            merge.watch = Some(OrderWatch::default());
+        }
         let mut stream = EventStream {
             _recording: PhantomData,
+            plan: Arc::clone(&plan),
             book: None,
             trades: None,
-            merge: Merge::new(end),
+            merge,
             spare: Vec::new(),
             finished: false,
             stop: Arc::new(AtomicBool::new(false)),
@@ -215,17 +244,17 @@ impl<'a> EventStream<'a> {
             stream.spawn(&plan.path, "orderflow-trades", move || {
                 let plan = thread_plan;
                 let Some(t) = &plan.trades else { return };
+                let mut decoder = TradeDecoder { unit: t.unit };
+                if trusted {
+                    let params = plan.params(t.filtered);
+                    return fetcher.run(&conn, &t.by_id, &params, &mut decoder);
+                }
                 // The pass that checks the order of the trades runs here, while the book
                 // thread reads ahead.
                 match t.sql(&conn, &plan) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
-                    Ok(sql) => fetcher.run(
-                        &conn,
-                        sql,
-                        &plan.params(t.filtered),
-                        &mut TradeDecoder { unit: t.unit },
-                    ),
+                    Ok(sql) => fetcher.run(&conn, sql, &plan.params(t.filtered), &mut decoder),
                     Err(error) => fetcher.fail(error),
                 }
             })?;
@@ -268,7 +297,47 @@ impl EventStream<'_> {
             self.finished = true;
             self.halt();
         }
-        next
+        match next {
+            Ok(None) if self.merge.watch.is_some() => self.confirm_order().map(|()| None),
+            next => next,
+        }
+    }
+
+    /// At the end of a stream that trusted the trades' order: whether they were in order.
+    /// Those merged were watched; should the range have ended before the trades did, those
+    /// left unread must all lie at or after its end, or one of them belonged in it.
+    fn confirm_order(&self) -> Result<(), FileError> {
+        let out_of_order = || FileError::TradesOutOfOrder {
+            path: self.plan.path.clone(),
+        };
+        let (Some(watch), Some(t)) = (&self.merge.watch, &self.plan.trades) else {
+            return Ok(());
+        };
+        if watch.broken {
+            return Err(out_of_order());
+        }
+        if !self.merge.stopped_at_end || self.merge.trades_done() {
+            return Ok(());
+        }
+        let Some(unit) = t.unit else {
+            return Ok(());
+        };
+        let conn = super::reader::connect(&self.plan.path, self.plan.immutable)?;
+        let mut params = self.plan.params(t.filtered);
+        params.push(Value::Integer(watch.last_id.unwrap_or(i64::MIN)));
+        let path = self.plan.path.as_path();
+        let mut stmt = conn.prepare(&t.check_after).map_err(fail(path, TRADES))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(fail(path, TRADES))?;
+        while let Some(row) = rows.next().map_err(fail(path, TRADES))? {
+            let ts = row.get_ref(0).map_err(fail(path, TRADES))?;
+            let ms = super::reader::raw_of(ts).and_then(|raw| unit.to_millis(raw));
+            if ms.is_some_and(|ms| ms < self.merge.end) {
+                return Err(out_of_order());
+            }
+        }
+        Ok(())
     }
 
     /// Hands an event the caller is done with back to the book thread, whose next rows are
@@ -477,6 +546,14 @@ impl Plan {
                     "SELECT {ts} FROM {}{} ORDER BY {id}",
                     quote(&c.table),
                     filter(&c.instrument),
+                ),
+                check_after: format!(
+                    "SELECT {ts} FROM {} WHERE {} ORDER BY {id}",
+                    quote(&c.table),
+                    match &c.instrument {
+                        Some(col) => format!("{} AND {id} > ?2", same_instrument(col)),
+                        None => format!("{id} > ?1"),
+                    },
                 ),
                 unit,
                 filtered: c.instrument.is_some(),
@@ -701,6 +778,31 @@ struct Merge {
     /// Rows taken so far, valid or not.
     rows: u64,
     ended: bool,
+    /// Whether the merge stopped at an event at or after `end` (not at the end of the tables).
+    stopped_at_end: bool,
+    /// The order of trades trusted to be in time order ([`TradeOrder::Trusted`]).
+    watch: Option<OrderWatch>,
+}
+
+/// What a merge keeps to tell whether trades trusted to be in time order were.
+#[derive(Debug)]
+struct OrderWatch {
+    /// The latest valid timestamp of the trades read.
+    latest: Millis,
+    /// The id of the last trade row taken, valid or not: the rows after it are unread.
+    last_id: Option<i64>,
+    /// A trade went back in time: the merge stopped there.
+    broken: bool,
+}
+
+impl Default for OrderWatch {
+    fn default() -> Self {
+        OrderWatch {
+            latest: Millis::MIN,
+            last_id: None,
+            broken: false,
+        }
+    }
 }
 
 impl Merge {
@@ -711,7 +813,14 @@ impl Merge {
             trades: None,
             rows: 0,
             ended: false,
+            stopped_at_end: false,
+            watch: None,
         }
+    }
+
+    /// Whether every trade has been read.
+    fn trades_done(&self) -> bool {
+        matches!(self.trades, Some(None))
     }
 
     /// The next record, `Ok(None)` at the end.
@@ -731,7 +840,19 @@ impl Merge {
             };
             let trade_head = match &mut self.trades {
                 Some(head) => head,
-                unread => unread.insert(trades.next_item()?),
+                unread => {
+                    let head = unread.insert(trades.next_item()?);
+                    if let (Some(watch), Some(Item { key: Some(ts), .. })) =
+                        (&mut self.watch, &head)
+                    {
+                        if *ts < watch.latest {
+                            watch.broken = true;
+                            break;
+                        }
+                        watch.latest = *ts;
+                    }
+                    head
+                }
             };
             // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the
             // order and goes out at once, whatever its timestamp: a bad book row with a later
@@ -754,9 +875,15 @@ impl Merge {
                 unreachable!("the head taken holds an item");
             };
             self.rows += 1;
+            if let (Some(watch), false) = (&mut self.watch, take_book) {
+                watch.last_id = Some(item.record.id());
+            }
             match (&item.record, item.key) {
                 // The first event at or after the end stops the file.
-                (Record::Event(event), _) if event.ts() >= self.end => break,
+                (Record::Event(event), _) if event.ts() >= self.end => {
+                    self.stopped_at_end = true;
+                    break;
+                }
                 // A bad row past the end lies outside the range: not reported.
                 (Record::Bad(_), Some(ts)) if ts >= self.end => {}
                 _ => return Ok(Some(item.record)),
@@ -929,6 +1056,47 @@ mod tests {
         );
         assert_eq!(out, [(B, 1)]);
         assert!(matches!(end, Err(FileError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_watched_trade_going_back_in_time_stops_the_merge() {
+        let mut merge = Merge::new(Millis::MAX);
+        merge.watch = Some(OrderWatch::default());
+        let mut book = Memory(vec![book(1, 10), book(2, 30)].into());
+        let mut trades = Memory(
+            vec![
+                trade(1, 20),
+                bad(T, 2, None),
+                bad(T, 3, Some(25)),
+                trade(4, 24),
+            ]
+            .into(),
+        );
+        let mut out = Vec::new();
+        while let Some(record) = merge.next(&mut book, &mut trades).unwrap() {
+            out.push(record.id());
+        }
+        // A row without a valid timestamp is not watched; one with a valid timestamp is,
+        // though the row is bad.
+        assert_eq!(out, [1, 1, 2, 3]);
+        let watch = merge.watch.as_ref().unwrap();
+        assert!(watch.broken);
+        assert_eq!(watch.last_id, Some(3));
+        assert!(!merge.stopped_at_end);
+    }
+
+    #[test]
+    fn a_watched_merge_that_stops_at_the_end_knows_which_trades_it_left_unread() {
+        let mut merge = Merge::new(30);
+        merge.watch = Some(OrderWatch::default());
+        let mut book = Memory(vec![book(1, 10), book(2, 30)].into());
+        let mut trades = Memory(vec![trade(7, 20), trade(8, 40), trade(9, 25)].into());
+        while merge.next(&mut book, &mut trades).unwrap().is_some() {}
+        let watch = merge.watch.as_ref().unwrap();
+        assert!(!watch.broken);
+        assert_eq!(watch.last_id, Some(7));
+        assert!(merge.stopped_at_end);
+        assert!(!merge.trades_done());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use orderflow::source::levels::parse_levels;
-use orderflow::source::{Record, Recording};
+use orderflow::source::{Record, Recording, TradeOrder};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -166,7 +166,7 @@ fn read_recording(dir: &Path, bytes: &[u8]) -> usize {
     let Ok(mut recording) = Recording::open(&path, "BTC-USDT") else {
         return 0;
     };
-    let Ok(mut events) = recording.events(DAY16 + 86_400_000) else {
+    let Ok(mut events) = recording.events(DAY16 + 86_400_000, TradeOrder::Checked) else {
         return 0;
     };
     let mut records = 0;
