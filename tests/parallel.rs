@@ -451,3 +451,55 @@ fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
         assert_eq!(said, starts_over, "until {end}: {}", ahead.stderr());
     }
 }
+
+#[test]
+fn a_file_that_starts_over_resets_the_live_page() {
+    use orderflow::engine::ProcessorConfig;
+    use orderflow::output::live::{ChangeKind, LiveFeed, Status};
+    use orderflow::pipeline::{self, Job, Speed};
+
+    let data = tempfile::tempdir().unwrap();
+    large_book_file(data.path(), 3_000);
+    let path = data.path().join("BTC-USDT-2025-01-15.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE trades SET timestamp = timestamp - 1500000 WHERE id = 2500",
+        [],
+    )
+    .unwrap();
+    db.close().unwrap();
+    age(&path);
+    let run = |jobs: usize| {
+        let job = Job {
+            instrument: "BTC-USDT".to_owned(),
+            data_dir: data.path().to_owned(),
+            config: ProcessorConfig {
+                window_ms: 60_000,
+                depth_levels: 5,
+                obi_levels: None,
+                start: DAY,
+                end: DAY + DAYS,
+            },
+            emit_every: std::time::Duration::ZERO,
+            speed: Speed::Max,
+            json_dir: None,
+            progress: false,
+            jobs,
+        };
+        let feed = LiveFeed::new(Status::default());
+        let mut changes = feed.subscribe();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        pipeline::run(&job, Some(&feed), &cancel).unwrap();
+        let mut resets = 0;
+        while let Ok(change) = changes.try_recv() {
+            resets += usize::from(matches!(change.kind, ChangeKind::Reset));
+        }
+        (feed.snapshot(), resets)
+    };
+    let (inline, inline_resets) = run(1);
+    let (ahead, ahead_resets) = run(2);
+    assert_eq!((inline_resets, ahead_resets), (0, 1));
+    assert_eq!(ahead.bars, inline.bars);
+    assert_eq!(ahead.metric_bars, inline.metric_bars);
+    assert_eq!(ahead.depth, inline.depth);
+}
