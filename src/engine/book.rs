@@ -309,8 +309,12 @@ impl Ladder {
         let (lo, hi) = match live.get(mid) {
             None => (0, 0),
             Some(p) if better(p) => {
-                // In the worse half: up from the worst level.
-                let (mut lo, mut step) = (0, 1);
+                // In the worse half: up from the worst level. A fifth of all changes add a
+                // level below the worst one: that takes one compare.
+                if better(&live[0]) {
+                    return Err(0);
+                }
+                let (mut lo, mut step) = (1, 1);
                 let hi = loop {
                     let i = lo + step - 1;
                     if i >= mid {
@@ -325,8 +329,18 @@ impl Ladder {
                 (lo, hi)
             }
             Some(_) => {
-                // In the better half: down from the best level.
-                let (mut hi, mut step) = (len, 1);
+                // In the better half: down from the best level. A quarter of all changes are
+                // at the best level or above it: that takes one compare and one test of
+                // equality.
+                let best = &live[len - 1];
+                if !better(best) {
+                    return if best.price.bits() == key {
+                        Ok(len - 1)
+                    } else {
+                        Err(len)
+                    };
+                }
+                let (mut hi, mut step) = (len - 1, 1);
                 let lo = loop {
                     let i = hi - step.min(hi);
                     if i <= mid {
@@ -394,9 +408,12 @@ impl Ladder {
         if self.head == 0 {
             self.open_gap(len / 2 + 8);
         }
-        // The `i` worse levels move one slot down into the gap.
+        // The `i` worse levels move one slot down into the gap (a new worst level moves
+        // none: no call to `memmove` for nothing).
         let head = self.head;
-        self.slots.copy_within(head..head + i, head - 1);
+        if i > 0 {
+            self.slots.copy_within(head..head + i, head - 1);
+        }
         self.head -= 1;
         self.slots[self.head + i] = Slot { price, size };
     }
@@ -405,6 +422,11 @@ impl Ladder {
     fn remove(&mut self, i: usize) {
         self.total.remove(self.slots[self.head + i].size);
         let len = self.len();
+        if i + 1 == len {
+            // The best level: nothing above it moves.
+            self.slots.pop();
+            return;
+        }
         if i >= len / 2 {
             self.slots.remove(self.head + i);
             return;
