@@ -360,12 +360,19 @@ impl Processor {
     /// `window_start(ts, window_ms)`, from the window of the last call when `ts` is in it.
     #[inline]
     fn window_of(&mut self, ts: Millis) -> Millis {
-        if !self.window.contains(&ts) {
-            let start = window_start(ts, self.config.window_ms);
-            // Saturating at the very end of time, where the next call recomputes: still right.
-            self.window = start..start.saturating_add(self.config.window_ms);
+        if self.window.contains(&ts) {
+            return self.window.start;
         }
-        self.window.start
+        let start = window_start(ts, self.config.window_ms);
+        // A start that saturated at the beginning of time is not where its window begins:
+        // keep no window then. An end that saturates at the end of time is still right.
+        let end = if start == Millis::MIN {
+            start
+        } else {
+            start.saturating_add(self.config.window_ms)
+        };
+        self.window = start..end;
+        start
     }
 
     fn note_in_range(&mut self, ts: Millis) {
