@@ -18,6 +18,8 @@ const TERM_SHIFT_END: u32 = 60 + FRACTION_BITS as u32 - 52;
 const BUCKET_BITS: u32 = 32;
 /// Buckets of an [`ExactSum`]: enough for every shift below [`TERM_SHIFT_END`].
 const BUCKETS: usize = TERM_SHIFT_END.div_ceil(BUCKET_BITS) as usize;
+// `ExactSum::get` adds the buckets two by two (even and odd ones): six of 32 bits.
+const _: () = assert!(BUCKETS == 6 && BUCKET_BITS == 32);
 
 /// A finite `f64` in units of 2^-160: `±mantissa << shift`, the form that both [`Fixed`] and
 /// [`ExactSum`] put into place.
@@ -140,6 +142,15 @@ impl Fixed {
                 high: low << (shift - 128),
                 low: 0,
             },
+        }
+    }
+
+    /// `self * 2^32`, wrapping modulo 2^256.
+    #[inline]
+    fn shl_32(self) -> Fixed {
+        Fixed {
+            high: (self.high << 32) | (self.low >> 96),
+            low: self.low << 32,
         }
     }
 
@@ -337,11 +348,14 @@ impl ExactSum {
         if self.not_held > 0 {
             return None;
         }
-        let mut sum = Fixed::ZERO;
-        for (k, &bucket) in self.buckets.iter().enumerate() {
-            sum += Fixed::shifted(bucket, k as u32 * BUCKET_BITS);
-        }
-        Some(sum)
+        // The buckets at even multiples of 32 bits start on 64-bit limbs, where putting them
+        // in place shifts nothing; the odd ones are added the same way, and their sum is
+        // shifted by 32 bits once (multiplying by 2^32 modulo 2^256 commutes with the sum).
+        // OBI reads both sides' sums after every book row.
+        let [b0, b1, b2, b3, b4, b5] = self.buckets;
+        let even = Fixed::shifted(b0, 0) + Fixed::shifted(b2, 64) + Fixed::shifted(b4, 128);
+        let odd = Fixed::shifted(b1, 0) + Fixed::shifted(b3, 64) + Fixed::shifted(b5, 128);
+        Some(even + odd.shl_32())
     }
 
     /// What `term` adds, `None` when it is not held.
