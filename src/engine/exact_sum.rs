@@ -18,6 +18,8 @@ const TERM_SHIFT_END: u32 = 60 + FRACTION_BITS as u32 - 52;
 const BUCKET_BITS: u32 = 32;
 /// Buckets of an [`ExactSum`]: enough for every shift below [`TERM_SHIFT_END`].
 const BUCKETS: usize = TERM_SHIFT_END.div_ceil(BUCKET_BITS) as usize;
+// `ExactSum::get` adds the buckets two by two (even and odd ones): six of 32 bits.
+const _: () = assert!(BUCKETS == 6 && BUCKET_BITS == 32);
 
 /// A finite `f64` in units of 2^-160: `±mantissa << shift`, the form that both [`Fixed`] and
 /// [`ExactSum`] put into place.
@@ -143,6 +145,15 @@ impl Fixed {
         }
     }
 
+    /// `self * 2^32`, wrapping modulo 2^256.
+    #[inline]
+    fn shl_32(self) -> Fixed {
+        Fixed {
+            high: (self.high << 32) | (self.low >> 96),
+            low: self.low << 32,
+        }
+    }
+
     #[inline]
     pub fn is_zero(self) -> bool {
         self == Fixed::ZERO
@@ -156,28 +167,46 @@ impl Fixed {
     /// The nearest `f64` (ties to even), so a function of the value alone, never of how it was
     /// summed.
     ///
-    /// The magnitude's top 128 bits are converted by the (correctly rounding) `u128 as f64`
-    /// cast, with the bits below them folded into the lowest bit as a sticky bit: that bit lies
-    /// far below the rounding position (bit 74), so it turns an exact half into "above half"
-    /// only when something was dropped, and changes nothing else. Scaling by a power of two is
-    /// then exact: the result lies between 2^-160 and 2^96, well inside the normal range.
+    /// The 64 bits of the magnitude from its leading one down are converted by the (correctly
+    /// rounding) `u64 as f64` cast, with the bits below them folded into the lowest bit as a
+    /// sticky bit: that bit lies far below the rounding position (bit 11), so it turns an
+    /// exact half into "above half" only when something was dropped, and changes nothing
+    /// else. Scaling by a power of two is then exact: the result lies between 2^-160 and 2^96,
+    /// well inside the normal range. Working on 64-bit limbs rather than 128-bit halves keeps
+    /// the shifts single instructions and the cast a few, where `u128 as f64` is a library
+    /// call: OBI converts two sums after every book row.
     pub fn to_f64(self) -> f64 {
         let negative = self.is_negative();
         // -(-2^255) wraps to itself, whose bits read unsigned are the right magnitude.
         let Fixed { high, low } = if negative { -self } else { self };
-        let magnitude = if high == 0 {
-            low as f64 * pow2(-FRACTION_BITS)
+        let (l3, l2, l1, l0) = (
+            (high >> 64) as u64,
+            high as u64,
+            (low >> 64) as u64,
+            low as u64,
+        );
+        // The highest limb that is not zero, the limb below it, whether any bit below those
+        // two is set, and the weight (in units, as a power of two) of the first one's bit 0.
+        let (first, second, below, weight) = if l3 != 0 {
+            (l3, l2, (l1 | l0) != 0, 192)
+        } else if l2 != 0 {
+            (l2, l1, l0 != 0, 128)
+        } else if l1 != 0 {
+            (l1, l0, false, 64)
         } else {
-            // Bits to drop so that 128 remain: 1 to 128.
-            let drop = 128 - high.leading_zeros();
-            let (top, dropped) = if drop == 128 {
-                (high, low)
-            } else {
-                ((high << (128 - drop)) | (low >> drop), low << (128 - drop))
-            };
-            let sticky = u128::from(dropped != 0);
-            (top | sticky) as f64 * pow2(drop as i32 - FRACTION_BITS)
+            (l0, 0, false, 0)
         };
+        if first == 0 {
+            return 0.0;
+        }
+        let lz = first.leading_zeros();
+        let (top, dropped) = if lz == 0 {
+            (first, second)
+        } else {
+            ((first << lz) | (second >> (64 - lz)), second << lz)
+        };
+        let sticky = u64::from(dropped != 0 || below);
+        let magnitude = (top | sticky) as f64 * pow2(weight - lz as i32 - FRACTION_BITS);
         if negative { -magnitude } else { magnitude }
     }
 }
@@ -319,11 +348,14 @@ impl ExactSum {
         if self.not_held > 0 {
             return None;
         }
-        let mut sum = Fixed::ZERO;
-        for (k, &bucket) in self.buckets.iter().enumerate() {
-            sum += Fixed::shifted(bucket, k as u32 * BUCKET_BITS);
-        }
-        Some(sum)
+        // The buckets at even multiples of 32 bits start on 64-bit limbs, where putting them
+        // in place shifts nothing; the odd ones are added the same way, and their sum is
+        // shifted by 32 bits once (multiplying by 2^32 modulo 2^256 commutes with the sum).
+        // OBI reads both sides' sums after every book row.
+        let [b0, b1, b2, b3, b4, b5] = self.buckets;
+        let even = Fixed::shifted(b0, 0) + Fixed::shifted(b2, 64) + Fixed::shifted(b4, 128);
+        let odd = Fixed::shifted(b1, 0) + Fixed::shifted(b3, 64) + Fixed::shifted(b5, 128);
+        Some(even + odd.shl_32())
     }
 
     /// What `term` adds, `None` when it is not held.
@@ -594,7 +626,32 @@ mod tests {
         ]
     }
 
+    /// `Fixed::to_f64` as it was first written, on 128-bit halves and `u128 as f64`.
+    fn to_f64_by_halves(value: Fixed) -> f64 {
+        let negative = value.is_negative();
+        let Fixed { high, low } = if negative { -value } else { value };
+        let magnitude = if high == 0 {
+            low as f64 * pow2(-FRACTION_BITS)
+        } else {
+            let drop = 128 - high.leading_zeros();
+            let (top, dropped) = if drop == 128 {
+                (high, low)
+            } else {
+                ((high << (128 - drop)) | (low >> drop), low << (128 - drop))
+            };
+            let sticky = u128::from(dropped != 0);
+            (top | sticky) as f64 * pow2(drop as i32 - FRACTION_BITS)
+        };
+        if negative { -magnitude } else { magnitude }
+    }
+
     proptest! {
+        /// The conversion on 64-bit limbs gives the bits the one on 128-bit halves gave.
+        #[test]
+        fn to_f64_agrees_with_the_conversion_by_halves(value in arb_fixed()) {
+            prop_assert_eq!(value.to_f64().to_bits(), to_f64_by_halves(value).to_bits());
+        }
+
         #[test]
         fn to_f64_is_correctly_rounded(value in arb_fixed()) {
             prop_assert!(is_nearest(value, value.to_f64()), "{:?} -> {:e}", value, value.to_f64());

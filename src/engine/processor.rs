@@ -216,6 +216,9 @@ pub struct Processor {
     counts: Counts,
     /// OBI of the book after the last book row applied.
     obi: f64,
+    /// The window of the last event sampled or traded, `window.start..window.end`: nearly
+    /// every event falls in it, and then its start needs no division (see `window_of`).
+    window: std::ops::Range<Millis>,
 }
 
 impl Processor {
@@ -235,6 +238,7 @@ impl Processor {
             cvd: 0.0,
             counts: Counts::default(),
             obi: 0.0,
+            window: 0..0,
         }
     }
 
@@ -339,7 +343,7 @@ impl Processor {
     }
 
     fn take_trade(&mut self, trade: &Trade) {
-        let window = window_start(trade.ts, self.config.window_ms);
+        let window = self.window_of(trade.ts);
         let (price, size) = (trade.price, trade.size);
         self.bars.upsert(
             window,
@@ -353,6 +357,24 @@ impl Processor {
         self.counts.trades += 1;
     }
 
+    /// `window_start(ts, window_ms)`, from the window of the last call when `ts` is in it.
+    #[inline]
+    fn window_of(&mut self, ts: Millis) -> Millis {
+        if self.window.contains(&ts) {
+            return self.window.start;
+        }
+        let start = window_start(ts, self.config.window_ms);
+        // A start that saturated at the beginning of time is not where its window begins:
+        // keep no window then. An end that saturates at the end of time is still right.
+        let end = if start == Millis::MIN {
+            start
+        } else {
+            start.saturating_add(self.config.window_ms)
+        };
+        self.window = start..end;
+        start
+    }
+
     fn note_in_range(&mut self, ts: Millis) {
         let counts = &mut self.counts;
         counts.first_ts = Some(counts.first_ts.map_or(ts, |first| first.min(ts)));
@@ -361,7 +383,7 @@ impl Processor {
 
     fn sample(&mut self, ts: Millis) {
         let (obi, cvd) = (self.obi, self.cvd);
-        let window = window_start(ts, self.config.window_ms);
+        let window = self.window_of(ts);
         self.metric_bars.upsert(
             window,
             || MetricBar::new(window, obi, cvd),

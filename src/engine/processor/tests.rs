@@ -543,4 +543,24 @@ proptest! {
         let depth = processor.depth();
         prop_assert!(depth.bids.len() <= 2 && depth.asks.len() <= 2);
     }
+
+    /// The window kept from the last event gives what `window_start` computes afresh, for
+    /// events in any order (overlapping files go back in time) and at the ends of time.
+    #[test]
+    fn the_kept_window_is_window_start(
+        window_ms in prop_oneof![Just(1i64), 1_000i64..100_000, Just(i64::MAX)],
+        stamps in prop::collection::vec(
+            prop_oneof![
+                4 => -200_000i64..200_000,
+                1 => any::<i64>(),
+                1 => prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(i64::MAX - 1)],
+            ],
+            1..60,
+        ),
+    ) {
+        let mut processor = Processor::new(ProcessorConfig { window_ms, ..config(None) });
+        for ts in stamps {
+            prop_assert_eq!(processor.window_of(ts), window_start(ts, window_ms), "ts {}", ts);
+        }
+    }
 }
