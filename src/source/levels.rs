@@ -251,26 +251,25 @@ impl Parser<'_> {
         index: &mut usize,
     ) -> Run {
         // Locals, kept in registers, rather than the fields behind `self` and `index`.
-        let b = self.b;
-        let mut i = self.i;
+        let mut rest = self.b.get(self.i..).unwrap_or_default();
         let mut taken_here = 0;
         let run = loop {
-            let taken = match b.get(i..).and_then(<[u8]>::first_chunk::<64>) {
+            let taken = match rest.first_chunk::<64>() {
                 // A constant length: the reads of `okx_level` need no checks.
                 Some(window) => okx_level::<QUOTE, SPACED>(window),
-                None => okx_level::<QUOTE, SPACED>(b.get(i..).unwrap_or_default()),
+                None => okx_level::<QUOTE, SPACED>(rest),
             };
             let Some(taken) = taken else {
                 break Run::AtLevel;
             };
             out.push(taken.level);
             taken_here += 1;
-            i += taken.len;
+            rest = rest.get(taken.len..).unwrap_or_default();
             if !taken.more {
                 break Run::AfterLevel;
             }
         };
-        self.i = i;
+        self.i = self.b.len() - rest.len();
         *index += taken_here;
         run
     }
@@ -585,14 +584,30 @@ fn okx_level<const QUOTE: u8, const SPACED: bool>(b: &[u8]) -> Option<Taken> {
         }
         price.end + 3
     };
-    let size = number::scan_e8::<QUOTE>(b, size_start)?;
-    let end = okx_tail(b, size.end, QUOTE, SPACED)?;
-    // The separator of the notation; any other is left to `Parser::after_level`.
-    let (len, more) = match (SPACED, b.get(end..end + 3)) {
-        (false, Some([b',', b'[', _])) => (end + 1, true),
-        (true, Some([b',', b' ', b'['])) => (end + 2, true),
-        _ => (end, false),
+    let size = number::scan_e8_size::<QUOTE>(b, size_start)?;
+    let orders_start = okx_tail_start(b, size.end, QUOTE, SPACED)?;
+    // The usual end, checked at once: a one-digit order count, its closing quote, `]`, the
+    // separator of the notation and the next level's `[` (not taken).
+    let orders = number::load8_padded(b, orders_start);
+    let (usual, usual_mask, usual_len) = if SPACED {
+        let usual = [0, QUOTE, b']', b',', b' ', b'[', 0, 0];
+        (usual, 0xFFFF_FFFF_FF00, 5)
+    } else {
+        let usual = [0, QUOTE, b']', b',', b'[', 0, 0, 0];
+        (usual, 0xFF_FFFF_FF00, 4)
     };
+    let (len, more) =
+        if orders & usual_mask == u64::from_le_bytes(usual) && (orders as u8).is_ascii_digit() {
+            (orders_start + usual_len, true)
+        } else {
+            let end = okx_orders(b, orders_start, QUOTE)?;
+            // The separator of the notation; any other is left to `Parser::after_level`.
+            match (SPACED, b.get(end..end + 3)) {
+                (false, Some([b',', b'[', _])) => (end + 1, true),
+                (true, Some([b',', b' ', b'['])) => (end + 2, true),
+                _ => (end, false),
+            }
+        };
     Some(Taken {
         level: Level {
             price: price.value(),
@@ -648,34 +663,46 @@ fn level_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
 /// nothing, so the last level is read here too.
 #[inline(always)]
 fn okx_tail(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
+    okx_orders(b, okx_tail_start(b, end, quote, spaced)?, quote)
+}
+
+/// The fixed start of OKX's tail, from the size's closing quote at `end` to the order count's
+/// opening quote; the index after that quote.
+#[inline(always)]
+fn okx_tail_start(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
     let head = number::load8_padded(b, end);
-    // The bytes from the size's closing quote to the order count's opening quote.
-    let orders_start = if spaced {
+    if spaced {
         let fixed = u64::from_le_bytes([quote, b',', b' ', quote, b'0', quote, b',', b' ']);
         if head != fixed || b.get(end + 8) != Some(&quote) {
             return None;
         }
-        end + 9
+        Some(end + 9)
     } else {
-        // The eighth byte is the order count's first digit, checked below.
+        // The eighth byte is the order count's first digit, checked by `okx_orders`.
         let fixed = u64::from_le_bytes([quote, b',', quote, b'0', quote, b',', quote, 0]);
         if head & 0x00FF_FFFF_FFFF_FFFF != fixed {
             return None;
         }
-        end + 7
-    };
-    let orders = number::load8_padded(b, orders_start);
+        Some(end + 7)
+    }
+}
+
+/// The order count's digits from `start`, then its closing quote and the level's `]`; the
+/// index after the `]`.
+#[inline(always)]
+fn okx_orders(b: &[u8], start: usize, quote: u8) -> Option<usize> {
+    let orders = number::load8_padded(b, start);
     let close = u64::from(u16::from_le_bytes([quote, b']']));
     // Most often a single digit.
     if (orders >> 8) & 0xFFFF == close && (orders as u8).is_ascii_digit() {
-        return Some(orders_start + 3);
+        return Some(start + 3);
     }
     let digits = number::digit_run(orders);
     // The digits, then the closing quote and `]`, all within the eight bytes.
     if digits == 0 || digits > 6 || (orders >> (8 * digits)) & 0xFFFF != close {
         return None;
     }
-    Some(orders_start + digits + 2)
+    Some(start + digits + 2)
 }
 
 /// The largest mantissa of a plain number (see [`number::Plain`]) whose value is surely within

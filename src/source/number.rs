@@ -251,6 +251,29 @@ impl E8 {
 /// `QUOTE`. `None` for anything else (a longer number, a sign, an exponent, no digit, another
 /// byte before the quote, the end of `b`): then the general path reads it.
 ///
+/// [`scan_e8`] for a size: first the two sizes OKX writes most, `0` (a deletion) and `0.`
+/// with eight decimals, each checked at once.
+#[inline(always)]
+pub(crate) fn scan_e8_size<const QUOTE: u8>(b: &[u8], start: usize) -> Option<E8> {
+    let head = load8_padded(b, start);
+    if head & 0xFFFF == u64::from(u16::from_le_bytes([b'0', QUOTE])) {
+        return Some(E8 {
+            end: start + 1,
+            units: 0,
+        });
+    }
+    if head & 0xFFFF == u64::from(u16::from_le_bytes([b'0', b'.'])) {
+        let decimals = load8_padded(b, start + 2);
+        if non_digits(decimals) == 0 && b.get(start + 10) == Some(&QUOTE) {
+            return Some(E8 {
+                end: start + 10,
+                units: eight_digits_value(decimals),
+            });
+        }
+    }
+    scan_e8::<QUOTE>(b, start)
+}
+
 /// A number that ends within eight bytes (a price such as `96004.4"`) takes one load and one
 /// conversion of its digits without the point; a longer one (a size such as `0.14593057`)
 /// converts the integer digits and the decimals apart.
@@ -281,14 +304,14 @@ pub(crate) fn scan_e8<const QUOTE: u8>(b: &[u8], start: usize) -> Option<E8> {
     if after_int != b'.' {
         return None;
     }
-    // The flags of the bytes after the point (two shifts: the point may be the last byte);
-    // exact, as only digits come before the point (see `non_digits`).
-    let flags_after_point = (flags >> (8 * int_digits)) >> 8;
+    // The flags of the bytes after the point: the point's flag (its byte's high bit) cleared.
+    // Exact, as only digits come before the point (see `non_digits`).
+    let flags_after_point = flags & flags.wrapping_sub(1);
     if flags_after_point != 0 {
-        let fraction = first_flagged(flags_after_point);
-        let digits = int_digits + fraction;
-        // Within `head`: the first flagged byte after the point is at most its last byte.
-        let after = (head >> (8 * (digits + 1))) as u8;
+        // Within `head`: the byte after the decimals, where the quote should be.
+        let after_at = first_flagged(flags_after_point);
+        let digits = after_at - 1;
+        let after = (head >> (8 * after_at)) as u8;
         if after != QUOTE || digits == 0 {
             return None;
         }
@@ -715,6 +738,7 @@ mod tests {
             number in proptest::prop_oneof![
                 "[0-9]{0,8}(\\.[0-9]{0,9})?",
                 "0\\.[0-9]{8}",
+                "0\\.?[0-9]{0,9}",
                 "[+-]?[0-9]{0,3}\\.?[0-9]{0,3}([eE][+-]?[0-9]{0,2})?",
             ],
             after in proptest::prop_oneof![
@@ -726,7 +750,8 @@ mod tests {
             let text = format!("{number}{after}");
             let b = text.as_bytes();
             let got = if json { scan_e8::<b'"'>(b, 0) } else { scan_e8::<b'\''>(b, 0) };
-            if let Some(e8) = got {
+            let size = if json { scan_e8_size::<b'"'>(b, 0) } else { scan_e8_size::<b'\''>(b, 0) };
+            for e8 in [got, size].into_iter().flatten() {
                 let quote = if json { b'"' } else { b'\'' };
                 proptest::prop_assert_eq!(b.get(e8.end), Some(&quote));
                 let (end, value) = scan(b, 0);
