@@ -233,12 +233,23 @@ impl Parser<'_> {
     /// Stops at the first level of another shape, leaving `self.i` at it
     /// ([`Run::AtLevel`]), or after a level not followed by `,[` or `, [`
     /// ([`Run::AfterLevel`]).
+    ///
+    /// JSON is tried without spaces after the commas and Python with them, as each is usually
+    /// written; when the first level does not match, the other spacing.
     #[inline(always)]
     fn okx_run(&mut self, out: &mut Vec<Level>, index: &mut usize) -> Run {
-        match self.b.get(self.i + 1) {
+        let before = *index;
+        let run = match self.b.get(self.i + 1) {
             Some(b'"') => self.okx_run_in::<b'"', false>(out, index),
             Some(b'\'') => self.okx_run_in::<b'\'', true>(out, index),
-            _ => Run::AtLevel,
+            _ => return Run::AtLevel,
+        };
+        if run == Run::AfterLevel || *index != before {
+            return run;
+        }
+        match self.b.get(self.i + 1) {
+            Some(b'"') => self.okx_run_in::<b'"', true>(out, index),
+            _ => self.okx_run_in::<b'\'', false>(out, index),
         }
     }
 
@@ -553,7 +564,8 @@ struct Taken {
 
 /// The level OKX writes, `["96004.4","0.14593057","0","3"]` (or `['96004.4', '0.14593057',
 /// '0', '3']` when `SPACED`, as Python writes it), at the start of `b`, and the separator to
-/// the next level: numbers of the shapes [`number::scan_e8`] reads, then OKX's tail. The longest
+/// the next level: numbers of the shapes [`number::scan_e8`] reads, then OKX's tail (or other
+/// strings without escapes, read by [`level_tail`] within the window). The longest
 /// level taken ends at byte 55 (a 7 + 8 digit price and size, Python's spaces, a 6-digit order
 /// count) and no read goes past byte 58, so a window of 64 bytes always holds it.
 ///
@@ -585,29 +597,41 @@ fn okx_level<const QUOTE: u8, const SPACED: bool>(b: &[u8]) -> Option<Taken> {
         price.end + 3
     };
     let size = number::scan_e8_size::<QUOTE>(b, size_start)?;
-    let orders_start = okx_tail_start(b, size.end, QUOTE, SPACED)?;
-    // The usual end, checked at once: a one-digit order count, its closing quote, `]`, the
-    // separator of the notation and the next level's `[` (not taken).
-    let orders = number::load8_padded(b, orders_start);
-    let (usual, usual_mask, usual_len) = if SPACED {
-        let usual = [0, QUOTE, b']', b',', b' ', b'[', 0, 0];
-        (usual, 0xFFFF_FFFF_FF00, 5)
-    } else {
-        let usual = [0, QUOTE, b']', b',', b'[', 0, 0, 0];
-        (usual, 0xFF_FFFF_FF00, 4)
-    };
-    let (len, more) =
-        if orders & usual_mask == u64::from_le_bytes(usual) && (orders as u8).is_ascii_digit() {
-            (orders_start + usual_len, true)
-        } else {
-            let end = okx_orders(b, orders_start, QUOTE)?;
-            // The separator of the notation; any other is left to `Parser::after_level`.
-            match (SPACED, b.get(end..end + 3)) {
-                (false, Some([b',', b'[', _])) => (end + 1, true),
-                (true, Some([b',', b' ', b'['])) => (end + 2, true),
-                _ => (end, false),
+    let end = match okx_tail_start(b, size.end, QUOTE, SPACED) {
+        Some(orders_start) => {
+            let orders = number::load8_padded(b, orders_start);
+            // The usual end, checked at once: a one-digit order count, its closing quote,
+            // `]`, the separator of the notation and the next level's `[` (not taken).
+            let (usual, mask, len) = if SPACED {
+                (
+                    [0, QUOTE, b']', b',', b' ', b'[', 0, 0],
+                    0xFFFF_FFFF_FF00,
+                    5,
+                )
+            } else {
+                ([0, QUOTE, b']', b',', b'[', 0, 0, 0], 0xFF_FFFF_FF00, 4)
+            };
+            if orders & mask == u64::from_le_bytes(usual) && (orders as u8).is_ascii_digit() {
+                return Some(Taken {
+                    level: Level {
+                        price: price.value(),
+                        size: size.value(),
+                    },
+                    len: orders_start + len,
+                    more: true,
+                });
             }
-        };
+            okx_orders(orders, orders_start, QUOTE)?
+        }
+        // Another tail, such as none at all.
+        None => other_tail(b, size.end, QUOTE)?,
+    };
+    // The separator of the notation; any other is left to `Parser::after_level`.
+    let (len, more) = match (SPACED, b.get(end..end + 3)) {
+        (false, Some([b',', b'[', _])) => (end + 1, true),
+        (true, Some([b',', b' ', b'['])) => (end + 2, true),
+        _ => (end, false),
+    };
     Some(Taken {
         level: Level {
             price: price.value(),
@@ -616,6 +640,13 @@ fn okx_level<const QUOTE: u8, const SPACED: bool>(b: &[u8]) -> Option<Taken> {
         len,
         more,
     })
+}
+
+/// [`level_tail`], kept out of [`okx_level`]'s loop, where it is rare.
+#[cold]
+#[inline(never)]
+fn other_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
+    level_tail(b, end, quote)
 }
 
 /// After a quoted element whose text ends at `end`: its closing quote, a comma, at most one
@@ -663,7 +694,8 @@ fn level_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
 /// nothing, so the last level is read here too.
 #[inline(always)]
 fn okx_tail(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
-    okx_orders(b, okx_tail_start(b, end, quote, spaced)?, quote)
+    let start = okx_tail_start(b, end, quote, spaced)?;
+    okx_orders(number::load8_padded(b, start), start, quote)
 }
 
 /// The fixed start of OKX's tail, from the size's closing quote at `end` to the order count's
@@ -687,11 +719,10 @@ fn okx_tail_start(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize
     }
 }
 
-/// The order count's digits from `start`, then its closing quote and the level's `]`; the
-/// index after the `]`.
+/// The order count's digits from `start` (`orders`, the eight bytes there), then its closing
+/// quote and the level's `]`; the index after the `]`.
 #[inline(always)]
-fn okx_orders(b: &[u8], start: usize, quote: u8) -> Option<usize> {
-    let orders = number::load8_padded(b, start);
+fn okx_orders(orders: u64, start: usize, quote: u8) -> Option<usize> {
     let close = u64::from(u16::from_le_bytes([quote, b']']));
     // Most often a single digit.
     if (orders >> 8) & 0xFFFF == close && (orders as u8).is_ascii_digit() {
@@ -1125,17 +1156,25 @@ mod tests {
                 1..12,
             ),
             python in any::<bool>(),
+            spaced in any::<bool>(),
+            okx_tail in any::<bool>(),
             changes in proptest::collection::vec(
                 (any::<usize>(), proptest::sample::select(b",\"' ]\\[0.5e-+\0".to_vec())),
                 0..3,
             ),
         ) {
-            let (quote, separator) = if python { ("'", ", ") } else { ("\"", ",") };
+            let quote = if python { "'" } else { "\"" };
+            let separator = if spaced { ", " } else { "," };
             let items: Vec<String> = levels
                 .iter()
                 .map(|(price, size, orders)| {
-                    [price.as_str(), size, "0", &orders.to_string()]
+                    let orders = orders.to_string();
+                    let fields = [price.as_str(), size, "0", &orders];
+                    let fields = if okx_tail { &fields[..] } else { &fields[..2] };
+                    fields
+                        .iter()
                         .map(|field| format!("{quote}{field}{quote}"))
+                        .collect::<Vec<_>>()
                         .join(separator)
                 })
                 .map(|level| format!("[{level}]"))
