@@ -261,27 +261,37 @@ impl Parser<'_> {
         out: &mut Vec<Level>,
         index: &mut usize,
     ) -> Run {
-        // Locals, kept in registers, rather than the fields behind `self` and `index`.
+        // The rest of the text as a local (kept in a register), rather than `self.i`; the
+        // levels taken are counted by `out` alone.
         let mut rest = self.b.get(self.i..).unwrap_or_default();
-        let mut taken_here = 0;
+        let before = out.len();
         let run = loop {
-            let taken = match rest.first_chunk::<64>() {
-                // A constant length: the reads of `okx_level` need no checks.
-                Some(window) => okx_level::<QUOTE, SPACED>(window),
-                None => okx_level::<QUOTE, SPACED>(rest),
-            };
-            let Some(taken) = taken else {
-                break Run::AtLevel;
+            let (taken, after) = match rest.first_chunk::<64>() {
+                // A constant length: the reads of `okx_level` need no checks, and a level
+                // taken from the window (`len` below 64) leaves the rest after it.
+                Some(window) => {
+                    let Some(taken) = okx_level::<QUOTE, SPACED>(window) else {
+                        break Run::AtLevel;
+                    };
+                    let after = rest.get(taken.len.min(64)..).unwrap_or_default();
+                    (taken, after)
+                }
+                None => {
+                    let Some(taken) = okx_level::<QUOTE, SPACED>(rest) else {
+                        break Run::AtLevel;
+                    };
+                    let after = rest.get(taken.len..).unwrap_or_default();
+                    (taken, after)
+                }
             };
             out.push(taken.level);
-            taken_here += 1;
-            rest = rest.get(taken.len..).unwrap_or_default();
+            rest = after;
             if !taken.more {
                 break Run::AfterLevel;
             }
         };
         self.i = self.b.len() - rest.len();
-        *index += taken_here;
+        *index += out.len() - before;
         run
     }
 
