@@ -152,6 +152,8 @@ impl Parser<'_> {
         // The first invalid level; reading goes on so that a syntax error later still wins.
         let mut invalid: Option<LevelError> = None;
         let mut index = 0;
+        // Three readers, fastest first: runs of OKX-shaped levels, then one common level, then
+        // the general path, which alone decides about invalid levels and syntax errors.
         loop {
             if self.okx_run(out, &mut index) == Run::AfterLevel {
                 if self.after_level()?.is_break() {
@@ -268,7 +270,7 @@ impl Parser<'_> {
         let run = loop {
             let (taken, after) = match rest.first_chunk::<64>() {
                 // A constant length: the reads of `okx_level` need no checks, and a level
-                // taken from the window (`len` below 64) leaves the rest after it.
+                // taken from the window (`len` at most 64) leaves the rest after it.
                 Some(window) => {
                     let Some(taken) = okx_level::<QUOTE, SPACED>(window) else {
                         break Run::AtLevel;
