@@ -1,7 +1,9 @@
 //! Throughput of the level-text parser on OKX-style rows, in JSON and Python-literal notation:
 //! seeded rows of 400 and 10 levels, and the rows of a synthetic recording.
 //!
-//! Run: `cargo bench --bench levels` (add `-- --quick` for a short run).
+//! Run: `cargo bench --bench levels` (add `-- --quick` for a short run). With
+//! `ORDERFLOW_BENCH_DB` naming a recording (an SQLite file with a `book` table), its level
+//! texts too, as recorded and in Python notation.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use orderflow::source::parse_levels;
@@ -54,6 +56,25 @@ fn synth_rows() -> Vec<String> {
     rows
 }
 
+/// The level texts of the recording named by `ORDERFLOW_BENCH_DB`, if any.
+fn recorded_rows() -> Option<Vec<String>> {
+    let path = std::env::var_os("ORDERFLOW_BENCH_DB")?;
+    let db = rusqlite::Connection::open(&path).expect("a readable recording");
+    let mut statement = db
+        .prepare("SELECT bids, asks FROM book ORDER BY id")
+        .expect("a book table");
+    let mut cursor = statement.query([]).expect("readable");
+    let mut rows = Vec::new();
+    while let Some(row) = cursor.next().expect("readable") {
+        for side in 0..2 {
+            if let Ok(Some(text)) = row.get::<_, Option<String>>(side) {
+                rows.push(text);
+            }
+        }
+    }
+    Some(rows)
+}
+
 fn bench(c: &mut Criterion) {
     let mut out = Vec::new();
     let mut group = c.benchmark_group("parse_levels");
@@ -83,6 +104,27 @@ fn bench(c: &mut Criterion) {
         let bytes: usize = rows.iter().map(String::len).sum();
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_function(format!("synth_10_min/{notation}"), |b| {
+            b.iter(|| {
+                for row in &rows {
+                    parse_levels(row.as_bytes(), &mut out).unwrap();
+                }
+                out.len()
+            })
+        });
+    }
+    group.finish();
+    let Some(rows) = recorded_rows() else {
+        return;
+    };
+    let mut group = c.benchmark_group("parse_levels_recorded");
+    group.sample_size(10);
+    for (notation, rows) in [
+        ("json", rows.clone()),
+        ("python", rows.iter().map(|r| python(r)).collect()),
+    ] {
+        let bytes: usize = rows.iter().map(String::len).sum();
+        group.throughput(Throughput::Bytes(bytes as u64));
+        group.bench_function(notation, |b| {
             b.iter(|| {
                 for row in &rows {
                     parse_levels(row.as_bytes(), &mut out).unwrap();

@@ -152,7 +152,15 @@ impl Parser<'_> {
         // The first invalid level; reading goes on so that a syntax error later still wins.
         let mut invalid: Option<LevelError> = None;
         let mut index = 0;
+        // Three readers, fastest first: runs of OKX-shaped levels, then one common level, then
+        // the general path, which alone decides about invalid levels and syntax errors.
         loop {
+            if self.okx_run(out, &mut index) == Run::AfterLevel {
+                if self.after_level()?.is_break() {
+                    break;
+                }
+                continue;
+            }
             if let Some(level) = self.level_fast() {
                 out.push(level);
                 index += 1;
@@ -216,6 +224,77 @@ impl Parser<'_> {
             _ => return false,
         }
         true
+    }
+
+    /// Takes the levels of the usual OKX shape from `self.i` on, with the separators between
+    /// them, in the notation of the first: JSON (`["96004.4","0.14593057","0","3"]`) or Python
+    /// (`['96004.4', '0.14593057', '0', '3']`). While 64 bytes or more are left, each level is
+    /// read from a 64-byte window of the text (one bounds check per level); the last few from
+    /// the rest of the text, checking each read.
+    ///
+    /// Stops at the first level of another shape, leaving `self.i` at it
+    /// ([`Run::AtLevel`]), or after a level not followed by `,[` or `, [`
+    /// ([`Run::AfterLevel`]).
+    ///
+    /// JSON is tried without spaces after the commas and Python with them, as each is usually
+    /// written; when the first level does not match, the other spacing.
+    #[inline(always)]
+    fn okx_run(&mut self, out: &mut Vec<Level>, index: &mut usize) -> Run {
+        let before = *index;
+        let run = match self.b.get(self.i + 1) {
+            Some(b'"') => self.okx_run_in::<b'"', false>(out, index),
+            Some(b'\'') => self.okx_run_in::<b'\'', true>(out, index),
+            _ => return Run::AtLevel,
+        };
+        if run == Run::AfterLevel || *index != before {
+            return run;
+        }
+        match self.b.get(self.i + 1) {
+            Some(b'"') => self.okx_run_in::<b'"', true>(out, index),
+            _ => self.okx_run_in::<b'\'', false>(out, index),
+        }
+    }
+
+    /// [`Parser::okx_run`] in one notation. Not inlined: on its own, its loop keeps its
+    /// constants and counters in registers.
+    #[inline(never)]
+    fn okx_run_in<const QUOTE: u8, const SPACED: bool>(
+        &mut self,
+        out: &mut Vec<Level>,
+        index: &mut usize,
+    ) -> Run {
+        // The rest of the text as a local (kept in a register), rather than `self.i`; the
+        // levels taken are counted by `out` alone.
+        let mut rest = self.b.get(self.i..).unwrap_or_default();
+        let before = out.len();
+        let run = loop {
+            let (taken, after) = match rest.first_chunk::<64>() {
+                // A constant length: the reads of `okx_level` need no checks, and a level
+                // taken from the window (`len` at most 64) leaves the rest after it.
+                Some(window) => {
+                    let Some(taken) = okx_level::<QUOTE, SPACED>(window) else {
+                        break Run::AtLevel;
+                    };
+                    let after = rest.get(taken.len.min(64)..).unwrap_or_default();
+                    (taken, after)
+                }
+                None => {
+                    let Some(taken) = okx_level::<QUOTE, SPACED>(rest) else {
+                        break Run::AtLevel;
+                    };
+                    let after = rest.get(taken.len..).unwrap_or_default();
+                    (taken, after)
+                }
+            };
+            out.push(taken.level);
+            rest = after;
+            if !taken.more {
+                break Run::AfterLevel;
+            }
+        };
+        self.i = self.b.len() - rest.len();
+        *index += out.len() - before;
+        run
     }
 
     /// Only whitespace may follow the list.
@@ -477,6 +556,111 @@ impl Parser<'_> {
     }
 }
 
+/// Where [`Parser::okx_run`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// At the `[` (or whatever else) of a level it did not take.
+    AtLevel,
+    /// Just after a level it took; what follows is not `,[` or `, [`.
+    AfterLevel,
+}
+
+/// A level read by [`okx_level`].
+struct Taken {
+    level: Level,
+    /// The bytes taken: the level, and the separator after it if `more`.
+    len: usize,
+    /// Whether a separator `,[` or `, [` was taken too (the next level's `[` is not).
+    more: bool,
+}
+
+/// The level OKX writes, `["96004.4","0.14593057","0","3"]` (or `['96004.4', '0.14593057',
+/// '0', '3']` when `SPACED`, as Python writes it), at the start of `b`, and the separator to
+/// the next level: numbers of the shapes [`number::scan_e8`] reads, then OKX's tail (or other
+/// strings without escapes, read by [`level_tail`] within the window). The longest
+/// level taken ends at byte 55 (a 7 + 8 digit price and size, Python's spaces, a 6-digit order
+/// count) and no read goes past byte 58, so a window of 64 bytes always holds it.
+///
+/// `None` for anything else, including an invalid level (a price of 0): then the general path
+/// reads it. Where it answers, the level and its end are what [`Parser::level`] and
+/// [`Parser::after_level`] give.
+#[inline(always)]
+fn okx_level<const QUOTE: u8, const SPACED: bool>(b: &[u8]) -> Option<Taken> {
+    if *b.first_chunk::<2>()? != [b'[', QUOTE] {
+        return None;
+    }
+    let price = number::scan_e8::<QUOTE>(b, 2)?;
+    if price.units == 0 {
+        return None;
+    }
+    // The price's closing quote, a comma, the space of Python's notation, the size's opening
+    // quote.
+    let size_start = if SPACED {
+        let between = b.get(price.end..)?.first_chunk::<4>()?;
+        if *between != [QUOTE, b',', b' ', QUOTE] {
+            return None;
+        }
+        price.end + 4
+    } else {
+        let between = b.get(price.end..)?.first_chunk::<3>()?;
+        if *between != [QUOTE, b',', QUOTE] {
+            return None;
+        }
+        price.end + 3
+    };
+    let size = number::scan_e8_size::<QUOTE>(b, size_start)?;
+    let end = match okx_tail_start(b, size.end, QUOTE, SPACED) {
+        Some(orders_start) => {
+            let orders = number::load8_padded(b, orders_start);
+            // The usual end, checked at once: a one-digit order count, its closing quote,
+            // `]`, the separator of the notation and the next level's `[` (not taken).
+            let (usual, mask, len) = if SPACED {
+                (
+                    [0, QUOTE, b']', b',', b' ', b'[', 0, 0],
+                    0xFFFF_FFFF_FF00,
+                    5,
+                )
+            } else {
+                ([0, QUOTE, b']', b',', b'[', 0, 0, 0], 0xFF_FFFF_FF00, 4)
+            };
+            if orders & mask == u64::from_le_bytes(usual) && (orders as u8).is_ascii_digit() {
+                return Some(Taken {
+                    level: Level {
+                        price: price.value(),
+                        size: size.value(),
+                    },
+                    len: orders_start + len,
+                    more: true,
+                });
+            }
+            okx_orders(orders, orders_start, QUOTE)?
+        }
+        // Another tail, such as none at all.
+        None => other_tail(b, size.end, QUOTE)?,
+    };
+    // The separator of the notation; any other is left to `Parser::after_level`.
+    let (len, more) = match (SPACED, b.get(end..end + 3)) {
+        (false, Some([b',', b'[', _])) => (end + 1, true),
+        (true, Some([b',', b' ', b'['])) => (end + 2, true),
+        _ => (end, false),
+    };
+    Some(Taken {
+        level: Level {
+            price: price.value(),
+            size: size.value(),
+        },
+        len,
+        more,
+    })
+}
+
+/// [`level_tail`], kept out of [`okx_level`]'s loop, where it is rare.
+#[cold]
+#[inline(never)]
+fn other_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
+    level_tail(b, end, quote)
+}
+
 /// After a quoted element whose text ends at `end`: its closing quote, a comma, at most one
 /// space and the opening quote of the next element; the index after that quote.
 #[inline(always)]
@@ -517,34 +701,51 @@ fn level_tail(b: &[u8], end: usize, quote: u8) -> Option<usize> {
 ///
 /// Two eight-byte loads instead of a byte loop per string: the fixed part is compared whole,
 /// the order count is a run of digits. `None` for any other tail, even a valid one: then
-/// [`level_tail`] reads it (and finds the same end for the tails taken here). The last level of
-/// a text (fewer than eight bytes after the order count's start) always goes that way.
+/// [`level_tail`] reads it (and finds the same end for the tails taken here). Near the end of
+/// the text the loads are padded with zero bytes ([`number::load8_padded`]), which match
+/// nothing, so the last level is read here too.
 #[inline(always)]
 fn okx_tail(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
-    let head = number::load8(b, end)?;
-    // The bytes from the size's closing quote to the order count's opening quote.
-    let orders_start = if spaced {
+    let start = okx_tail_start(b, end, quote, spaced)?;
+    okx_orders(number::load8_padded(b, start), start, quote)
+}
+
+/// The fixed start of OKX's tail, from the size's closing quote at `end` to the order count's
+/// opening quote; the index after that quote.
+#[inline(always)]
+fn okx_tail_start(b: &[u8], end: usize, quote: u8, spaced: bool) -> Option<usize> {
+    let head = number::load8_padded(b, end);
+    if spaced {
         let fixed = u64::from_le_bytes([quote, b',', b' ', quote, b'0', quote, b',', b' ']);
         if head != fixed || b.get(end + 8) != Some(&quote) {
             return None;
         }
-        end + 9
+        Some(end + 9)
     } else {
-        // The eighth byte is the order count's first digit, checked below.
+        // The eighth byte is the order count's first digit, checked by `okx_orders`.
         let fixed = u64::from_le_bytes([quote, b',', quote, b'0', quote, b',', quote, 0]);
         if head & 0x00FF_FFFF_FFFF_FFFF != fixed {
             return None;
         }
-        end + 7
-    };
-    let orders = number::load8(b, orders_start)?;
+        Some(end + 7)
+    }
+}
+
+/// The order count's digits from `start` (`orders`, the eight bytes there), then its closing
+/// quote and the level's `]`; the index after the `]`.
+#[inline(always)]
+fn okx_orders(orders: u64, start: usize, quote: u8) -> Option<usize> {
+    let close = u64::from(u16::from_le_bytes([quote, b']']));
+    // Most often a single digit.
+    if (orders >> 8) & 0xFFFF == close && (orders as u8).is_ascii_digit() {
+        return Some(start + 3);
+    }
     let digits = number::digit_run(orders);
     // The digits, then the closing quote and `]`, all within the eight bytes.
-    let close = u64::from(u16::from_le_bytes([quote, b']']));
     if digits == 0 || digits > 6 || (orders >> (8 * digits)) & 0xFFFF != close {
         return None;
     }
-    Some(orders_start + digits + 2)
+    Some(start + digits + 2)
 }
 
 /// The largest mantissa of a plain number (see [`number::Plain`]) whose value is surely within
@@ -790,6 +991,9 @@ mod tests {
             (r#"","0","1"],["96"#, b'"', false, 10),
             (r#"","0","123456"]"#, b'"', false, 15),
             ("', '0', '17'], ['", b'\'', true, 13),
+            // The last level of a text: fewer than eight bytes from the order count on.
+            (r#"","0","1"]]"#, b'"', false, 10),
+            (r#"","0","12"]"#, b'"', false, 11),
         ] {
             assert_eq!(
                 okx_tail(text.as_bytes(), 0, quote, spaced),
@@ -806,10 +1010,193 @@ mod tests {
             (r#"", "0", "1"],["#, b'"', false),
             (r#"","0","1"],["#, b'"', true),
             (r#"","0","1"],["#, b'\'', false),
-            // Fewer than eight bytes from the order count on.
-            (r#"","0","1"]]"#, b'"', false),
+            // The text ends within the tail.
+            (r#"","0","1""#, b'"', false),
+            (r#"","0","#, b'"', false),
         ] {
             assert_eq!(okx_tail(text.as_bytes(), 0, quote, spaced), None, "{text}");
+        }
+    }
+
+    /// [`parse_levels`] without its fast paths: every level through [`Parser::level`] and
+    /// [`Parser::after_level`], the reference the fast paths must agree with.
+    fn parse_general(text: &[u8]) -> Result<Vec<Level>, LevelError> {
+        let mut p = Parser {
+            b: text,
+            i: 0,
+            stack: Vec::new(),
+        };
+        let mut out = Vec::new();
+        p.ws();
+        match p.peek() {
+            None => return Ok(out),
+            Some(b'[') => p.i += 1,
+            Some(_) => return p.syntax(),
+        }
+        p.ws();
+        if p.peek() == Some(b']') {
+            p.i += 1;
+            p.end()?;
+            return Ok(out);
+        }
+        let mut invalid = None;
+        let mut index = 0;
+        loop {
+            match p.level()? {
+                Ok(level) => out.push(level),
+                Err(why) => {
+                    invalid.get_or_insert(LevelError::Invalid { index, why });
+                }
+            }
+            index += 1;
+            if p.after_level()?.is_break() {
+                break;
+            }
+        }
+        p.end()?;
+        match invalid {
+            Some(error) => Err(error),
+            None => Ok(out),
+        }
+    }
+
+    /// Both parsers on `text`: the same levels (to the bit) or the same error.
+    fn agrees_with_general(text: &[u8]) -> Result<(), TestCaseError> {
+        let mut out = Vec::new();
+        let fast = parse_levels(text, &mut out).map(|()| out);
+        let general = parse_general(text);
+        let bits = |levels: &Vec<Level>| -> Vec<(u64, u64)> {
+            levels
+                .iter()
+                .map(|l| (l.price.to_bits(), l.size.to_bits()))
+                .collect()
+        };
+        prop_assert_eq!(
+            fast.as_ref().map(bits),
+            general.as_ref().map(bits),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+        Ok(())
+    }
+
+    /// A number as exchanges write it, or close to it: signs, a missing integer part or
+    /// decimals, long runs of digits, exponents.
+    fn number_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[0-9]{1,7}\\.[0-9]{1,8}",
+            2 => "[0-9]{1,3}",
+            2 => "0\\.[0-9]{8}",
+            1 => "[+-]?[0-9]{0,18}(\\.[0-9]{0,19})?([eE][+-]?[0-9]{1,3})?",
+            1 => "[0-9.eE+\\- ]{0,12}",
+        ]
+    }
+
+    /// An OKX-like level text: the fields in either quote (or none), separators with and
+    /// without spaces, OKX's tail or another one, a few bytes replaced and the end cut
+    /// anywhere.
+    fn okx_like_text() -> impl Strategy<Value = Vec<u8>> {
+        let level = (
+            number_text(),
+            number_text(),
+            prop_oneof![
+                6 => "[0-9]{1,7}".prop_map(|orders| format!("0,{orders}")),
+                1 => Just(String::new()),
+                1 => "[0-9a-z\\\\\"', ]{0,6}".prop_map(|tail| format!("0,{tail}")),
+            ],
+            prop_oneof![8 => Just('"'), 3 => Just('\''), 1 => Just(' ')],
+            prop_oneof![Just(","), Just(", "), Just(" ,"), Just(",  ")],
+        )
+            .prop_map(|(price, size, tail, quote, separator)| {
+                let quote = if quote == ' ' {
+                    String::new()
+                } else {
+                    quote.to_string()
+                };
+                let mut fields = vec![price, size];
+                if !tail.is_empty() {
+                    fields.extend(tail.trim_start_matches("0,").split(',').map(String::from));
+                    fields.insert(2, "0".into());
+                }
+                let fields: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{quote}{f}{quote}"))
+                    .collect();
+                format!("[{}]", fields.join(separator))
+            });
+        (
+            proptest::collection::vec(level, 0..8),
+            prop_oneof![Just(","), Just(", "), Just(" , ")],
+            prop_oneof![
+                2 => Just(Vec::new()),
+                1 => proptest::collection::vec(
+                    (any::<usize>(), proptest::sample::select(b",\"' ]\\[0.5e-".to_vec())),
+                    1..3,
+                ),
+            ],
+            prop_oneof![3 => Just(None), 1 => any::<usize>().prop_map(Some)],
+        )
+            .prop_map(|(levels, separator, changes, cut)| {
+                let mut bytes = format!("[{}]", levels.join(separator)).into_bytes();
+                let len = bytes.len();
+                for (at, byte) in changes {
+                    bytes[at % len] = byte;
+                }
+                if let Some(cut) = cut {
+                    bytes.truncate(cut % (len + 1));
+                }
+                bytes
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// The fast paths read OKX-like texts, and their near misses, exactly as the general
+        /// path does: the same values to the bit, the same errors at the same offsets.
+        #[test]
+        fn fast_paths_agree_with_the_general_path(text in okx_like_text()) {
+            agrees_with_general(&text)?;
+        }
+
+        /// The same with the text long enough for the 64-byte windows: OKX rows as recorded,
+        /// then near misses placed anywhere in them.
+        #[test]
+        fn fast_paths_agree_on_long_rows(
+            levels in proptest::collection::vec(
+                ("[1-9][0-9]{4}\\.[0-9]", prop_oneof!["0", "0\\.[0-9]{8}", "[0-9]{1,2}\\.[0-9]{1,9}"], 0u64..2_000),
+                1..12,
+            ),
+            python in any::<bool>(),
+            spaced in any::<bool>(),
+            okx_tail in any::<bool>(),
+            changes in proptest::collection::vec(
+                (any::<usize>(), proptest::sample::select(b",\"' ]\\[0.5e-+\0".to_vec())),
+                0..3,
+            ),
+        ) {
+            let quote = if python { "'" } else { "\"" };
+            let separator = if spaced { ", " } else { "," };
+            let items: Vec<String> = levels
+                .iter()
+                .map(|(price, size, orders)| {
+                    let orders = orders.to_string();
+                    let fields = [price.as_str(), size, "0", &orders];
+                    let fields = if okx_tail { &fields[..] } else { &fields[..2] };
+                    fields
+                        .iter()
+                        .map(|field| format!("{quote}{field}{quote}"))
+                        .collect::<Vec<_>>()
+                        .join(separator)
+                })
+                .map(|level| format!("[{level}]"))
+                .collect();
+            let mut bytes = format!("[{}]", items.join(separator)).into_bytes();
+            let len = bytes.len();
+            for &(at, byte) in &changes {
+                bytes[at % len] = byte;
+            }
+            agrees_with_general(&bytes)?;
         }
     }
 

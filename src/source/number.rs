@@ -224,6 +224,131 @@ pub(crate) fn scan_plain(b: &[u8], start: usize) -> Option<Plain> {
     })
 }
 
+/// A number read by [`scan_e8`]: its value times 10^8, as an integer, and where it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct E8 {
+    /// The index of the closing quote.
+    pub end: usize,
+    /// The value times 10^8: below 10^15, so exact in `f64`.
+    pub units: u64,
+}
+
+impl E8 {
+    /// The value `units / 10^8`, exactly what [`scan`] and `str::parse` give for the number's
+    /// text: both operands are exact in `f64` and their quotient is the number's value, so one
+    /// correctly rounded division gives the correctly rounded value, whatever the number of
+    /// decimals the text had (`96004.4` is 960044 / 10 and 9600440000000 / 10^8, the same
+    /// real number, so the same `f64`). A zero gives `+0.0`.
+    #[inline(always)]
+    pub(crate) fn value(self) -> f64 {
+        // Below 2^53: the signed conversion (one instruction) is exact, as the unsigned one.
+        self.units as i64 as f64 / 1e8
+    }
+}
+
+/// The quoted number of the usual exchange shape at `start`: 1 to 7 integer digits and
+/// optionally a point and up to 8 decimals (or no integer digit and 1 to 8 decimals), then
+/// `QUOTE`. `None` for anything else (a longer number, a sign, an exponent, no digit, another
+/// byte before the quote, the end of `b`): then the general path reads it.
+///
+/// [`scan_e8`] for a size: first the two sizes OKX writes most, `0` (a deletion) and `0.`
+/// with eight decimals, each checked at once.
+#[inline(always)]
+pub(crate) fn scan_e8_size<const QUOTE: u8>(b: &[u8], start: usize) -> Option<E8> {
+    let head = load8_padded(b, start);
+    if head & 0xFFFF == u64::from(u16::from_le_bytes([b'0', QUOTE])) {
+        return Some(E8 {
+            end: start + 1,
+            units: 0,
+        });
+    }
+    if head & 0xFFFF == u64::from(u16::from_le_bytes([b'0', b'.'])) {
+        let decimals = load8_padded(b, start + 2);
+        if non_digits(decimals) == 0 && b.get(start + 10) == Some(&QUOTE) {
+            return Some(E8 {
+                end: start + 10,
+                units: eight_digits_value(decimals),
+            });
+        }
+    }
+    scan_e8::<QUOTE>(b, start)
+}
+
+/// A number that ends within eight bytes (a price such as `96004.4"`) takes one load and one
+/// conversion of its digits without the point; a longer one (a size such as `0.14593057`)
+/// converts the integer digits and the decimals apart.
+#[inline(always)]
+pub(crate) fn scan_e8<const QUOTE: u8>(b: &[u8], start: usize) -> Option<E8> {
+    let head = load8_padded(b, start);
+    let flags = non_digits(head);
+    let int_digits = first_flagged(flags);
+    if int_digits == 8 {
+        return None;
+    }
+    let after_int = (head >> (8 * int_digits)) as u8;
+    if after_int == QUOTE {
+        if int_digits == 0 {
+            return None;
+        }
+        // A size of `0` (OKX's deletion) or another single digit is the usual integer.
+        let int_value = if int_digits == 1 {
+            head & 0x0F
+        } else {
+            short_digits_value(head, int_digits)
+        };
+        return Some(E8 {
+            end: start + int_digits,
+            units: int_value * 100_000_000,
+        });
+    }
+    if after_int != b'.' {
+        return None;
+    }
+    // The flags of the bytes after the point: the point's flag (its byte's high bit) cleared.
+    // Exact, as only digits come before the point (see `non_digits`).
+    let flags_after_point = flags & flags.wrapping_sub(1);
+    if flags_after_point != 0 {
+        // Within `head`: the byte after the decimals, where the quote should be.
+        let after_at = first_flagged(flags_after_point);
+        let digits = after_at - 1;
+        let after = (head >> (8 * after_at)) as u8;
+        if after != QUOTE || digits == 0 {
+            return None;
+        }
+        // The digits without the point, followed by zero bytes up to the eighth: the
+        // mantissa times 10^(8 - digits), so the value times 10^8 is that times
+        // 10^int_digits.
+        let int_mask = (1u64 << (8 * int_digits)) - 1;
+        let digits_mask = (1u64 << (8 * digits)) - 1;
+        let without_point = (head & int_mask) | ((head >> 8) & digits_mask & !int_mask);
+        return Some(E8 {
+            end: start + digits + 1,
+            units: eight_digits_value(without_point) * POW10_INT[int_digits],
+        });
+    }
+    let fraction_start = start + int_digits + 1;
+    let tail = load8_padded(b, fraction_start);
+    let fraction = digit_run(tail);
+    let end = fraction_start + fraction;
+    // Nine or more decimals put a digit here. At least one decimal: `1.` ended in `head`.
+    if *b.get(end)? != QUOTE {
+        return None;
+    }
+    // The decimals, followed by zero bytes up to the eighth: their value times
+    // 10^(8 - fraction). Two shifts, so that 8 decimals keep all eight bytes.
+    let kept = !((u64::MAX << (4 * fraction)) << (4 * fraction));
+    // A size has one integer digit, most often.
+    let int_value = if int_digits == 1 {
+        head & 0x0F
+    } else {
+        short_digits_value(head, int_digits)
+    };
+    Some(E8 {
+        end,
+        units: int_value * 100_000_000 + eight_digits_value(tail & kept),
+    })
+}
+
 /// [`scan_plain`] for numbers with 8 or more integer digits or more than 8 decimals (at most 16
 /// digits in all).
 ///
@@ -291,6 +416,33 @@ pub(crate) fn load8(b: &[u8], start: usize) -> Option<u64> {
     Some(u64::from_le_bytes(*chunk))
 }
 
+/// The 8 bytes at `start` as [`load8`] reads them, with zero bytes for those past the end of
+/// `b` (a zero byte is not a digit, a quote or any byte a number or a level is made of, so a
+/// reader declines rather than read one). Near the end of a text of 8 bytes or more, one load
+/// of its last 8 bytes, shifted.
+#[inline(always)]
+pub(crate) fn load8_padded(b: &[u8], start: usize) -> u64 {
+    if let Some(chunk) = load8(b, start) {
+        return chunk;
+    }
+    match (b.last_chunk::<8>(), b.len().checked_sub(start)) {
+        // `left` is 0 to 7: the last `left` bytes are wanted, in the low bytes. Two shifts, so
+        // that `left == 0` gives 0 without a shift by 64.
+        (Some(last), Some(left)) => {
+            let gone = 4 * (8 - left);
+            (u64::from_le_bytes(*last) >> gone) >> gone
+        }
+        (None, Some(_)) => {
+            let mut padded = [0u8; 8];
+            for (to, from) in padded.iter_mut().zip(b.get(start..).unwrap_or_default()) {
+                *to = *from;
+            }
+            u64::from_le_bytes(padded)
+        }
+        (_, None) => 0,
+    }
+}
+
 /// How many of the 8 bytes of `chunk` (as from [`load8`]) are ASCII digits before the first
 /// other byte.
 #[inline(always)]
@@ -298,20 +450,23 @@ pub(crate) fn digit_run(chunk: u64) -> usize {
     first_flagged(non_digits(chunk))
 }
 
-/// The bytes of `chunk` that are not ASCII digits, each flagged by a nonzero byte in the result
+/// The bytes of `chunk` that are not ASCII digits, each flagged by its high bit in the result
 /// (SWAR: all eight tested at once).
 ///
-/// A digit is `0x30..=0x39`: its high nibble is 3, and still 3 after adding 6; every other byte
-/// fails one of the two tests. The addition is done on the whole word (fewer constants than
-/// masking each byte first), so a byte of `0xFA` or more carries into the next one, which can
-/// then be flagged although it is a `9`. Such a byte is flagged itself, so the flags are exact
-/// up to and including the first flagged byte, and beyond it as long as no byte before is
-/// `0xFA` or more: [`scan_plain`] reads past a flagged `.` (`0x2E`), never past another byte.
+/// After `^ 0x30` a digit is 0 to 9; `+ 0x76` takes any other byte below `0x80` to `0x80` or
+/// more, and a byte of `0x80` or more is flagged as it is. The addition is done on the whole
+/// word (fewer operations than masking each byte first), so a byte of `0x89` or more (after the
+/// `^`) carries into the next one, which can then be flagged although it is a `9`. Such a byte
+/// is flagged itself, so the flags are exact up to and including the first flagged byte, and
+/// beyond it as long as no byte before is `0x80` or more: [`scan_plain`] and [`scan_e8`] read
+/// past a flagged `.` (`0x2E`), never past another byte.
 #[inline(always)]
 fn non_digits(chunk: u64) -> u64 {
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    ((chunk & HIGH) ^ THREES) | ((chunk.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ THREES)
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const TO_HIGH_BIT: u64 = 0x7676_7676_7676_7676;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let from_zero = chunk ^ ZEROS;
+    (from_zero | from_zero.wrapping_add(TO_HIGH_BIT)) & HIGH_BITS
 }
 
 /// The position of the first byte flagged by [`non_digits`]; 8 when there is none.
@@ -331,11 +486,12 @@ fn short_digits_value(chunk: u64, n: usize) -> u64 {
 /// The value of the 8 bytes of `chunk`, which are ASCII digits (or zero bytes, read as zeros).
 #[inline(always)]
 fn eight_digits_value(chunk: u64) -> u64 {
-    let t = chunk & 0x0F0F_0F0F_0F0F_0F0F;
-    // Pairs, then fours, then all eight: the classic multiply-shift reduction.
-    let t = (t.wrapping_mul(10) + (t >> 8)) & 0x00FF_00FF_00FF_00FF;
-    let t = (t.wrapping_mul(100) + (t >> 16)) & 0x0000_FFFF_0000_FFFF;
-    (t.wrapping_mul(10_000) + (t >> 32)) & 0x0000_0000_FFFF_FFFF
+    // Pairs, then fours, then all eight, each step one multiply: `10 << 8 | 1` puts
+    // `10 * first + second` in the high byte of each pair (no product reaches the next pair),
+    // then the same with 100 and 10,000 (the multiply-shift reduction simdjson uses).
+    let t = ((chunk & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul((10 << 8) + 1)) >> 8;
+    let t = ((t & 0x00FF_00FF_00FF_00FF).wrapping_mul((100 << 16) + 1)) >> 16;
+    ((t & 0x0000_FFFF_0000_FFFF).wrapping_mul((10_000 << 32) + 1)) >> 32
 }
 
 const POW10_INT: [u64; 17] = [
@@ -554,11 +710,11 @@ mod tests {
     proptest::proptest! {
         /// `non_digits` flags exactly the first non-digit, and after a `.` preceded by digits
         /// only, the first non-digit after it (what `scan_plain` reads); bytes next to the
-        /// digits and bytes of `0xFA` and more, whose `+ 6` carries, come often.
+        /// digits and bytes of `0x80` and more, whose `+ 0x76` carries, come often.
         #[test]
         fn non_digits_flags_what_scan_plain_reads(
             bytes in proptest::collection::vec(
-                proptest::prop_oneof![b'0'..=b'9', b'*'..=b'@', proptest::strategy::Just(b'.'), 0xF9u8..=0xFF, proptest::num::u8::ANY],
+                proptest::prop_oneof![b'0'..=b'9', b'*'..=b'@', proptest::strategy::Just(b'.'), 0xB0u8..=0xBF, 0xF9u8..=0xFF, proptest::num::u8::ANY],
                 8,
             ),
         ) {
@@ -572,6 +728,35 @@ mod tests {
             if point < 8 && bytes[point] == b'.' {
                 let after_point = (flags >> (8 * point)) >> 8;
                 proptest::prop_assert_eq!(first_flagged(after_point), first_non_digit(point + 1));
+            }
+        }
+
+        /// `scan_e8` either declines or reads what `scan` reads, to the same end and the same
+        /// bits, whatever follows the number and however close the end of the text is.
+        #[test]
+        fn e8_agrees_with_scan(
+            number in proptest::prop_oneof![
+                "[0-9]{0,8}(\\.[0-9]{0,9})?",
+                "0\\.[0-9]{8}",
+                "0\\.?[0-9]{0,9}",
+                "[+-]?[0-9]{0,3}\\.?[0-9]{0,3}([eE][+-]?[0-9]{0,2})?",
+            ],
+            after in proptest::prop_oneof![
+                "[\"'][\"'0-9.eE,\\]\\\\ ]{0,8}",
+                "[\"'0-9.eE,\\]\\\\ ]{0,9}",
+            ],
+            json in proptest::bool::ANY,
+        ) {
+            let text = format!("{number}{after}");
+            let b = text.as_bytes();
+            let got = if json { scan_e8::<b'"'>(b, 0) } else { scan_e8::<b'\''>(b, 0) };
+            let size = if json { scan_e8_size::<b'"'>(b, 0) } else { scan_e8_size::<b'\''>(b, 0) };
+            for e8 in [got, size].into_iter().flatten() {
+                let quote = if json { b'"' } else { b'\'' };
+                proptest::prop_assert_eq!(b.get(e8.end), Some(&quote));
+                let (end, value) = scan(b, 0);
+                proptest::prop_assert_eq!(end, e8.end, "{}", text);
+                proptest::prop_assert_eq!(value.map(f64::to_bits), Ok(e8.value().to_bits()), "{}", text);
             }
         }
 
