@@ -649,6 +649,26 @@ fn unsorted_trades_come_in_time_then_id_order() {
 }
 
 #[test]
+fn trades_without_a_rowid_id_are_checked_even_when_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(&format!(
+        "CREATE TABLE trades (id INTEGER, instrument TEXT, price REAL, size REAL, side TEXT, timestamp INTEGER);
+         INSERT INTO trades VALUES (1, 'X', 1.0, 1.0, 'buy', {});
+         INSERT INTO trades VALUES (2, 'X', 1.0, 1.0, 'buy', {});",
+        T + 10,
+        T + 5,
+    ))
+    .unwrap();
+    db.close().unwrap();
+    age(&path);
+    assert!(!trust_fails(&path, NO_END));
+    let (_, records) = read(&path, "X", NO_END);
+    assert_eq!(brief(&records), ["T2", "T1"]);
+}
+
+#[test]
 fn trusting_the_trades_order_checks_what_the_range_leaves_unread() {
     // In order up to the end of the range; trade 3 goes back in time, but is it in the range?
     let file = |late_ts: i64| {

@@ -95,7 +95,8 @@ pub enum TradeOrder {
     /// starts over with [`TradeOrder::Checked`]. So is any other error, since a checked
     /// stream would have failed elsewhere.
     ///
-    /// Only for an immutable file; on any other a stream checks the order first.
+    /// Only for an immutable file whose trades' `id` is the rowid (so that the trades left
+    /// unread are those of a larger `id`); on any other a stream checks the order first.
     Trusted,
 }
 
@@ -126,7 +127,15 @@ impl<'a> EventStream<'a> {
         order: TradeOrder,
     ) -> Result<EventStream<'a>, FileError> {
         let plan = Arc::new(Plan::new(recording));
-        let trusted = order == TradeOrder::Trusted && plan.immutable && plan.trades.is_some();
+        // The trades left unread are found by their ids (see `confirm_order`): `id` must be
+        // the rowid, unique, for `id > last` to be all of them.
+        let trusted = order == TradeOrder::Trusted
+            && plan.immutable
+            && plan.trades.as_ref().is_some_and(|t| {
+                let mut params = plan.params(t.filtered);
+                params.push(Value::Integer(0));
+                seeks_by_rowid(&conn, &t.check_after, &params)
+            });
         // The book is read in one pass: SQLite's cache needs to hold no more than the b-tree's
         // interior pages. The trades connection keeps its 2 MB, which also sizes the sort of
         // trades out of time order.
@@ -583,6 +592,22 @@ fn same_instrument(col: &str) -> String {
 /// levels of a typical update stream, under a millisecond of reading.
 const RANGE_IDS: i64 = 512;
 
+/// Whether SQLite runs `sql` as a seek on the rowid (its plan says so): then its `id` is the
+/// table's rowid, unique, and a condition on it skips straight to the rows.
+fn seeks_by_rowid(conn: &Connection, sql: &str, params: &[Value]) -> bool {
+    let Ok(mut explain) = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")) else {
+        return false;
+    };
+    let Ok(details) = explain.query_map(rusqlite::params_from_iter(params), |row| {
+        row.get::<_, String>(3)
+    }) else {
+        return false;
+    };
+    details
+        .flatten()
+        .any(|detail| detail.contains("INTEGER PRIMARY KEY"))
+}
+
 impl BookPlan {
     /// The ranges of ids `from..to` that split the book between two reading threads, which
     /// take them in turn from a queue (see [`Ranges`]); `None` when one thread reads it.
@@ -610,17 +635,7 @@ impl BookPlan {
         }
         let mut params = plan.params(self.filtered);
         params.extend([Value::Integer(0), Value::Integer(1)]);
-        let mut explain = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", self.range_sql))
-            .ok()?;
-        let seeks = explain
-            .query_map(rusqlite::params_from_iter(&params), |row| {
-                row.get::<_, String>(3)
-            })
-            .ok()?
-            .flatten()
-            .any(|detail| detail.contains("INTEGER PRIMARY KEY"));
-        if !seeks {
+        if !seeks_by_rowid(conn, &self.range_sql, &params) {
             return None;
         }
         let ranges = (first..=last)
