@@ -288,8 +288,9 @@ impl Stitched {
     ///
     /// A run as fast as it goes trusts the trades to be in time order by id (as recorders
     /// write them): the engine does not wait for a pass over the trades to check it. Should
-    /// they turn out not to be, or the reading fail, the file starts over from the state
-    /// before it, with the order checked first, which gives what `--jobs 1` gives.
+    /// they turn out not to be, the file starts over from the state before it with the trades
+    /// sorted; should the reading fail, it starts over with their order checked first. Either
+    /// way the result is what `--jobs 1` gives.
     fn process_file(
         &mut self,
         job: &Job,
@@ -311,13 +312,21 @@ impl Stitched {
         else {
             return Ok(());
         };
-        tracing::info!("{error}: reading it again, with the order of its trades checked first");
+        let order = match error {
+            FileError::TradesOutOfOrder { .. } => {
+                tracing::info!("{error}: reading it again, its trades sorted");
+                TradeOrder::Sorted
+            }
+            _ => {
+                tracing::info!("{error}: reading it again, the order of its trades checked first");
+                TradeOrder::Checked
+            }
+        };
         if let Some(before) = before {
             (self.processor, *file, *skipped) = before;
         }
         self.emitter.start_over(&mut self.processor);
-        let checked = Some(TradeOrder::Checked);
-        self.read_file(job, recording, checked, file, skipped, cancel)
+        self.read_file(job, recording, Some(order), file, skipped, cancel)
             .map(|_| ())
     }
 

@@ -646,6 +646,8 @@ fn unsorted_trades_come_in_time_then_id_order() {
     let (_, records) = read(&f.path, "X", NO_END);
     assert_eq!(brief(&records), ["T3", "B1S", "T2", "T4", "B2", "T5", "T1"]);
     assert!(trust_fails(&f.path, NO_END));
+    let (_, sorted) = read_in(&f.path, "X", NO_END, TradeOrder::Sorted).unwrap();
+    assert_eq!(sorted, records);
 }
 
 #[test]

@@ -98,6 +98,9 @@ pub enum TradeOrder {
     /// Only for an immutable file whose trades' `id` is the rowid (so that the trades left
     /// unread are those of a larger `id`); on any other a stream checks the order first.
     Trusted,
+    /// Known not to be in time order by `id` (a trusting stream found it): sorted by SQLite
+    /// at once, without the pass of [`TradeOrder::Checked`].
+    Sorted,
 }
 
 /// A stream of records from one recording.
@@ -264,7 +267,7 @@ impl<'a> EventStream<'a> {
                 }
                 // The pass that checks the order of the trades runs here, while the book
                 // thread reads ahead.
-                match t.sql(&conn, &plan) {
+                match t.sql(&conn, &plan, order) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
                     Ok(sql) => fetcher.run(&conn, sql, &plan.params(t.filtered), &mut decoder),
@@ -687,7 +690,7 @@ pub(crate) fn read_inline(
     let plan = Plan::new(recording);
     let path = plan.path.as_path();
     let trades_sql = match &plan.trades {
-        Some(t) => Some(t.sql(&conn, &plan)?),
+        Some(t) => Some(t.sql(&conn, &plan, TradeOrder::Checked)?),
         None => None,
     };
     let mut book_stmt = match &plan.book {
@@ -741,12 +744,21 @@ fn fail<'p>(path: &'p Path, doing: &'static str) -> impl Fn(rusqlite::Error) -> 
 impl TradePlan {
     /// The query that streams the trades in `(timestamp, id)` order, once a pass over the
     /// table on `conn` has told whether `id` order is that order already.
-    fn sql<'p>(&'p self, conn: &Connection, plan: &Plan) -> Result<&'p str, FileError> {
+    /// With [`TradeOrder::Sorted`] the sorting query, without the pass.
+    fn sql<'p>(
+        &'p self,
+        conn: &Connection,
+        plan: &Plan,
+        order: TradeOrder,
+    ) -> Result<&'p str, FileError> {
         // Should the trades need sorting, let a large sort spill to disk instead of memory.
         // Set before any statement runs on `conn`: SQLite refuses to change temporary storage
         // under an open transaction.
         conn.execute_batch("PRAGMA temp_store = FILE")
             .map_err(fail(&plan.path, "sorting trades"))?;
+        if order == TradeOrder::Sorted {
+            return Ok(&self.by_time);
+        }
         let in_order = trades_in_time_order(conn, self, plan.params(self.filtered))
             .map_err(fail(&plan.path, TRADES))?;
         Ok(if in_order { &self.by_id } else { &self.by_time })
