@@ -40,14 +40,21 @@ use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
 
-/// Level vectors go back to the book thread in batches of this many, at most [`SPARE`]
-/// batches at a time. Few: a steady run parses into the ones that come back, and a larger pool
-/// (there were 1024) only held more memory the longer a run went, as each vector kept the
-/// largest capacity it ever had. Returning every vector (the pool then grows to about the
-/// vectors in flight in the book channel) cost more CPU than it saved, in regrowing and
-/// cutting back vectors passed between rows of different sizes.
+/// Level vectors go back to the book thread in batches of this many, a channel operation per
+/// batch rather than per vector, and at most [`SPARE`] batches wait for it.
+///
+/// The book thread frees the vectors it has no use for itself (`BookDecoder::spare_vector`,
+/// `rows.rs`), where a free is cheap. An earlier version let two batches wait and dropped the
+/// rest here: each of those frees, of memory another thread had allocated, missed this
+/// thread's cache and took the lock of the other thread's arena, about a tenth of this
+/// thread's instructions. With no bound at all, vectors piled up for a book thread waiting
+/// for its next range and the peak memory of a day grew by about 0.8 MB; eight batches are
+/// rarely full. Vectors are only reused for rows they fit (`fits` in `rows.rs`): a pool of
+/// vectors reused for any row (there were 1024) held more memory the longer a run went, as
+/// each vector kept the largest capacity it ever had, and cost CPU in regrowing and cutting
+/// back vectors passed between rows of different sizes.
 const RETURNED: usize = 32;
-const SPARE: usize = 2;
+const SPARE: usize = 8;
 
 /// What the reading threads need, all owned.
 struct Plan {
@@ -340,11 +347,11 @@ impl EventStream<'_> {
         Ok(())
     }
 
-    /// Hands an event the caller is done with back to the book thread, whose next rows are
-    /// parsed into its level vectors: that thread then allocates nothing per row, and the
-    /// vectors are not freed on this thread after being allocated on the other (which made the
-    /// two threads contend for the allocator). Optional: an event simply dropped costs only
-    /// that.
+    /// Hands an event the caller is done with back to the book thread, which copies its next
+    /// rows into the level vectors that fit them and frees the others: that thread then
+    /// allocates little per row, and no vector is freed on this thread after being allocated
+    /// on the other (which made the two threads contend for the allocator). Optional: an event
+    /// simply dropped costs only that.
     ///
     /// The vectors go to the book thread whose range the stream is in, which is the one that
     /// parsed the event when it is recycled before the next call to [`EventStream::next`]:
@@ -361,12 +368,13 @@ impl EventStream<'_> {
         for levels in [row.bids, row.asks] {
             if levels.capacity() > 0 {
                 returns.gathered.push(levels);
+                if returns.gathered.len() == RETURNED {
+                    let batch =
+                        std::mem::replace(&mut returns.gathered, Vec::with_capacity(RETURNED));
+                    // A full return channel means the thread has enough: drop these here.
+                    let _ = returns.sender.try_send(batch);
+                }
             }
-        }
-        if returns.gathered.len() >= RETURNED {
-            let batch = std::mem::replace(&mut returns.gathered, Vec::with_capacity(RETURNED));
-            // A full return channel means enough spares: drop these.
-            let _ = returns.sender.try_send(batch);
         }
     }
 
