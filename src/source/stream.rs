@@ -324,7 +324,7 @@ impl EventStream<'_> {
         if watch.broken {
             return Err(out_of_order());
         }
-        if !self.merge.stopped_at_end || self.merge.trades_done {
+        if !self.merge.stopped_at_end || self.merge.trades_done() {
             return Ok(());
         }
         let Some(unit) = t.unit else {
@@ -818,15 +818,42 @@ impl<D: Decode> Source for Cursor<'_, '_, D> {
 /// tables or the first event at or after the end of the range.
 struct Merge {
     end: Millis,
+    /// What the merge knows of the next item of each table: `None` until it has looked.
+    book: Option<Head>,
+    trades: Option<Head>,
     /// Rows taken so far, valid or not.
     rows: u64,
     ended: bool,
     /// Whether the merge stopped at an event at or after `end` (not at the end of the tables).
     stopped_at_end: bool,
-    /// Whether every trade has been read.
-    trades_done: bool,
     /// The order of trades trusted to be in time order ([`TradeOrder::Trusted`]).
     watch: Option<OrderWatch>,
+}
+
+/// What the merge knows of the next item of a table: enough to place it, while the item
+/// itself stays in its source until taken.
+#[derive(Debug, Clone, Copy)]
+enum Head {
+    /// The table has no more items.
+    End,
+    Next {
+        /// The item's place in the merge ([`Item::key`]).
+        key: Option<Millis>,
+        /// A bad row, which goes out at once.
+        bad: bool,
+    },
+}
+
+impl Head {
+    fn of(item: Option<&Item>) -> Head {
+        match item {
+            Some(item) => Head::Next {
+                key: item.key,
+                bad: matches!(item.record, Record::Bad(_)),
+            },
+            None => Head::End,
+        }
+    }
 }
 
 /// What a merge keeps to tell whether trades trusted to be in time order were.
@@ -854,12 +881,18 @@ impl Merge {
     fn new(end: Millis) -> Merge {
         Merge {
             end,
+            book: None,
+            trades: None,
             rows: 0,
             ended: false,
             stopped_at_end: false,
-            trades_done: false,
             watch: None,
         }
+    }
+
+    /// Whether every trade has been read.
+    fn trades_done(&self) -> bool {
+        matches!(self.trades, Some(Head::End))
     }
 
     /// The next record, `Ok(None)` at the end.
@@ -873,33 +906,41 @@ impl Merge {
         trades: &mut impl Source,
     ) -> Result<Option<Record>, FileError> {
         while !self.ended {
-            let book_head = book.peek()?;
-            let trade_head = trades.peek()?;
-            self.trades_done = trade_head.is_none();
-            // The same item may be looked at again on the next call: it is then no later than
-            // the latest, which it set.
-            if let (Some(watch), Some(Item { key: Some(ts), .. })) = (&mut self.watch, trade_head) {
-                if *ts < watch.latest {
-                    watch.broken = true;
-                    break;
+            let book_head = match self.book {
+                Some(head) => head,
+                None => *self.book.insert(Head::of(book.peek()?)),
+            };
+            let trade_head = match self.trades {
+                Some(head) => head,
+                None => {
+                    let head = *self.trades.insert(Head::of(trades.peek()?));
+                    if let (Some(watch), Head::Next { key: Some(ts), .. }) = (&mut self.watch, head)
+                    {
+                        if ts < watch.latest {
+                            watch.broken = true;
+                            break;
+                        }
+                        watch.latest = ts;
+                    }
+                    head
                 }
-                watch.latest = *ts;
-            }
+            };
             // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the
             // order and goes out at once, whatever its timestamp: a bad book row with a later
             // timestamp must not hold back the valid book rows behind it.
-            let is_bad = |item: &Item| matches!(item.record, Record::Bad(_));
             let take_book = match (book_head, trade_head) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(b), _) if is_bad(b) => true,
-                (_, Some(t)) if is_bad(t) => false,
-                (Some(b), Some(t)) => b.key <= t.key,
+                (Head::End, Head::End) => break,
+                (Head::Next { .. }, Head::End) => true,
+                (Head::End, Head::Next { .. }) => false,
+                (Head::Next { bad: true, .. }, _) => true,
+                (_, Head::Next { bad: true, .. }) => false,
+                (Head::Next { key: b, .. }, Head::Next { key: t, .. }) => b <= t,
             };
             let taken = if take_book {
+                self.book = None;
                 book.take()
             } else {
+                self.trades = None;
                 trades.take()
             };
             let Some(item) = taken else {
@@ -1136,7 +1177,7 @@ mod tests {
         assert!(!watch.broken);
         assert_eq!(watch.last_id, Some(7));
         assert!(merge.stopped_at_end);
-        assert!(!merge.trades_done);
+        assert!(!merge.trades_done());
     }
 
     #[test]
