@@ -51,7 +51,7 @@ pub(crate) struct BookDecoder {
     pub has_action: bool,
     pub seen_valid: bool,
     pub scratch: Vec<Level>,
-    /// Vectors of rows the consumer is done with, to parse into instead of allocating. They
+    /// Vectors of rows the consumer is done with, to copy rows into instead of allocating. They
     /// come in batches, which costs a channel operation per batch rather than per vector:
     /// these operations touch memory the other thread has just written, at a cost of about a
     /// cache miss each.

@@ -41,18 +41,23 @@ use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
 
 /// Level vectors go back to the book thread in batches of this many, a channel operation per
-/// batch rather than per vector, and at most [`SPARE`] batches wait for it.
+/// batch rather than per vector, and at most [`SPARE`] batches wait for it; a batch that finds
+/// no room is dropped here.
 ///
-/// The book thread frees the vectors it has no use for itself (`BookDecoder::spare_vector`,
-/// `rows.rs`), where a free is cheap. An earlier version let two batches wait and dropped the
-/// rest here: each of those frees, of memory another thread had allocated, missed this
-/// thread's cache and took the lock of the other thread's arena, about a tenth of this
-/// thread's instructions. With no bound at all, vectors piled up for a book thread waiting
-/// for its next range and the peak memory of a day grew by about 0.8 MB; eight batches are
-/// rarely full. Vectors are only reused for rows they fit (`fits` in `rows.rs`): a pool of
-/// vectors reused for any row (there were 1024) held more memory the longer a run went, as
-/// each vector kept the largest capacity it ever had, and cost CPU in regrowing and cutting
-/// back vectors passed between rows of different sizes.
+/// Each vector dropped here is memory another thread allocated: its free misses this thread's
+/// cache and takes the lock of the other thread's arena. With two batches waiting, those frees
+/// were about a tenth of this thread's instructions; the book thread frees what it has no use
+/// for itself (`BookDecoder::spare_vector`, `rows.rs`), where it is cheap. With eight, about
+/// 45 k of the 72 k vectors of an hour are still dropped here under callgrind (whose threads
+/// take turns), against 60 k. Sending every vector back, with no bound, left none to free
+/// here but raised the peak memory of a day by about 0.8 MB, even when the book thread took
+/// them after each of its waits, and not for want of reuse: freeing them all there did the
+/// same.
+///
+/// Vectors are only reused for rows they fit (`fits` in `rows.rs`): a pool of vectors reused
+/// for any row (there were 1024) held more memory the longer a run went, as each vector kept
+/// the largest capacity it ever had, and cost CPU in regrowing and cutting back vectors passed
+/// between rows of different sizes.
 const RETURNED: usize = 32;
 const SPARE: usize = 8;
 
