@@ -215,14 +215,22 @@ pub(crate) struct Fetching {
 }
 
 impl Fetching {
-    /// The next item, `Ok(None)` at the end of the table (or range).
-    pub fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        loop {
-            if let Some(item) = self.current.pop_front() {
-                return Ok(Some(item));
-            }
+    /// Whether an item is at hand ([`Fetching::front`]): false at the end of the table (or
+    /// range). Waits for the next batch when the current one is used up.
+    #[inline]
+    pub fn fill(&mut self) -> Result<bool, FileError> {
+        if self.current.is_empty() {
+            return self.refill();
+        }
+        Ok(true)
+    }
+
+    /// [`Fetching::fill`] once the current batch is used up: once a batch, so out of line.
+    #[cold]
+    fn refill(&mut self) -> Result<bool, FileError> {
+        while self.current.is_empty() {
             if self.done {
-                return Ok(None);
+                return Ok(false);
             }
             match self.receiver.recv() {
                 Ok(Fetched::Items(items)) => {
@@ -249,6 +257,19 @@ impl Fetching {
                 }
             }
         }
+        Ok(true)
+    }
+
+    /// The next item, if [`Fetching::fill`] has found one; it stays until taken.
+    #[inline]
+    pub fn front(&self) -> Option<&Item> {
+        self.current.front()
+    }
+
+    /// Takes the item [`Fetching::front`] shows.
+    #[inline]
+    pub fn take(&mut self) -> Option<Item> {
+        self.current.pop_front()
     }
 }
 

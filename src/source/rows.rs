@@ -1,9 +1,9 @@
 //! Turning one SQLite row into a book row, a trade, or a bad row (SPEC 1.2 to 1.4, 4).
 //!
 //! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied. Level text is parsed
-//! into a vector the consumer has handed back (see `EventStream::recycle`), else into a reused
-//! scratch vector that is then copied at its exact size: in a steady run a row allocates
-//! nothing, unless its levels outgrow the vector or leave most of it empty (see `fit`).
+//! into a reused scratch vector, then copied into a vector the consumer has handed back (see
+//! `EventStream::recycle`) when the row fits it (see `fits`), else into a new one of its exact
+//! size.
 
 use std::sync::mpsc::Receiver;
 
@@ -51,7 +51,7 @@ pub(crate) struct BookDecoder {
     pub has_action: bool,
     pub seen_valid: bool,
     pub scratch: Vec<Level>,
-    /// Vectors of rows the consumer is done with, to parse into instead of allocating. They
+    /// Vectors of rows the consumer is done with, to copy rows into instead of allocating. They
     /// come in batches, which costs a channel operation per batch rather than per vector:
     /// these operations touch memory the other thread has just written, at a cost of about a
     /// cache miss each.
@@ -110,38 +110,56 @@ impl BookDecoder {
                 return Err(SideError::NotText(describe(value)));
             }
         };
-        if let Some(mut levels) = self.spare_vector() {
-            levels::parse_levels(text, &mut levels).map_err(SideError::Levels)?;
-            fit(&mut levels);
-            return Ok(levels);
-        }
         levels::parse_levels(text, &mut self.scratch).map_err(SideError::Levels)?;
-        Ok(self.scratch.as_slice().to_vec())
+        if self.scratch.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One returned vector per side, taken whether it fits or not: one that does not is
+        // freed right before the allocation of the new one, which then mostly reuses its memory
+        // from this thread's cache.
+        let spare = self.spare_vector();
+        let row = self.scratch.as_slice();
+        match spare {
+            Some(mut levels) if fits(levels.capacity(), row.len()) => {
+                levels.clear();
+                levels.extend_from_slice(row);
+                Ok(levels)
+            }
+            _ => Ok(row.to_vec()),
+        }
     }
 
     /// A vector handed back by the consumer, if one is at hand.
+    ///
+    /// More may come back than this thread has use for (while it waits for room in its
+    /// channel, say): all batches but the one taken are freed at once, here, where they were
+    /// allocated, which is cheaper than on the consumer's thread.
     fn spare_vector(&mut self) -> Option<Vec<Level>> {
         if self.stash.is_empty() {
-            self.stash = self.recycled.as_ref()?.try_recv().ok()?;
+            let recycled = self.recycled.as_ref()?;
+            self.stash = recycled.try_recv().ok()?;
+            while let Ok(surplus) = recycled.try_recv() {
+                drop(surplus);
+            }
         }
         self.stash.pop()
     }
 }
 
-/// Levels a recycled vector may hold spare beyond twice its row's before it is cut down.
+/// Levels a recycled vector may hold spare beyond twice its row's and still be used for it.
 const SLACK: usize = 16;
 
-/// Cuts a recycled vector down to its row when the row leaves most of it empty.
+/// Whether a recycled vector of `capacity` levels is used for a row of `len` levels: it must
+/// hold the row without growing, and not leave most of itself empty.
 ///
-/// A vector only ever grows (doubling) while it is parsed into, so without this each one keeps
-/// the capacity of the largest row it has carried, and the thousands in flight between the
-/// threads creep up to the largest rows of the run: on a day of synthetic data their mean
-/// capacity reached 50 to 150 levels for rows of 9 to 17, which raised the peak RSS of the
-/// threaded run by about 1.5 MB. Shrinking in place is a cheap `realloc` on the reader's thread.
-fn fit(levels: &mut Vec<Level>) {
-    if levels.capacity() > 2 * levels.len() + SLACK {
-        levels.shrink_to(levels.len());
-    }
+/// A vector that grew while it was parsed into kept the capacity of the largest row it had
+/// carried, and the thousands in flight between the threads crept up to the largest rows of the
+/// run: on a day of synthetic data their mean capacity reached 50 to 150 levels for rows of 9
+/// to 17, which raised the peak RSS of the threaded run by about 1.5 MB. Growing or cutting a
+/// vector down is a `realloc`; a vector that does not fit is freed instead, and the row copied
+/// into a new one of its exact size.
+fn fits(capacity: usize, len: usize) -> bool {
+    len <= capacity && capacity <= 2 * len + SLACK
 }
 
 enum SideError {
@@ -342,10 +360,11 @@ mod tests {
     }
 
     #[test]
-    fn a_recycled_vector_is_cut_down_to_a_much_smaller_row() {
-        let (spare, recycled) = std::sync::mpsc::sync_channel(2);
-        spare.send(vec![Vec::with_capacity(1000)]).unwrap();
+    fn a_recycled_vector_is_used_only_when_the_row_fits_it() {
+        let (spare, recycled) = std::sync::mpsc::channel();
         spare.send(vec![Vec::with_capacity(20)]).unwrap();
+        spare.send(vec![Vec::with_capacity(1000)]).unwrap();
+        spare.send(vec![Vec::with_capacity(1)]).unwrap();
         let mut decoder = BookDecoder {
             unit: None,
             has_action: false,
@@ -359,11 +378,19 @@ mod tests {
             Ok(levels) => levels,
             Err(_) => panic!("valid level text"),
         };
-        let cut = side();
-        assert_eq!(cut.len(), 2);
-        assert_eq!(cut.capacity(), 2);
-        // Within twice the row and the slack: kept as it is.
-        assert_eq!(side().capacity(), 20);
+        // Within twice the row and the slack: used. The batches that came with it are freed.
+        let used = side();
+        assert_eq!(used.len(), 2);
+        assert_eq!(used.capacity(), 20);
+        // Nothing at hand: a new vector of the row's size.
+        assert_eq!(side().capacity(), 2);
+    }
+
+    #[test]
+    fn fitting_rows() {
+        for (capacity, len, fit) in [(2, 2, true), (20, 2, true), (21, 2, false), (1, 2, false)] {
+            assert_eq!(fits(capacity, len), fit, "{capacity} for {len}");
+        }
     }
 
     #[test]

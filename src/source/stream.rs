@@ -40,14 +40,26 @@ use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
 use super::schema::quote;
 
-/// Level vectors go back to the book thread in batches of this many, at most [`SPARE`]
-/// batches at a time. Few: a steady run parses into the ones that come back, and a larger pool
-/// (there were 1024) only held more memory the longer a run went, as each vector kept the
-/// largest capacity it ever had. Returning every vector (the pool then grows to about the
-/// vectors in flight in the book channel) cost more CPU than it saved, in regrowing and
-/// cutting back vectors passed between rows of different sizes.
+/// Level vectors go back to the book thread in batches of this many, a channel operation per
+/// batch rather than per vector, and at most [`SPARE`] batches wait for it; a batch that finds
+/// no room is dropped here.
+///
+/// Each vector dropped here is memory another thread allocated: its free misses this thread's
+/// cache and takes the lock of the other thread's arena. With two batches waiting, those frees
+/// were about a tenth of this thread's instructions; the book thread frees what it has no use
+/// for itself (`BookDecoder::spare_vector`, `rows.rs`), where it is cheap. With eight, about
+/// 45 k of the 72 k vectors of an hour are still dropped here under callgrind (whose threads
+/// take turns), against 60 k. Sending every vector back, with no bound, left none to free
+/// here but raised the peak memory of a day by about 0.8 MB, even when the book thread took
+/// them after each of its waits, and not for want of reuse: freeing them all there did the
+/// same.
+///
+/// Vectors are only reused for rows they fit (`fits` in `rows.rs`): a pool of vectors reused
+/// for any row (there were 1024) held more memory the longer a run went, as each vector kept
+/// the largest capacity it ever had, and cost CPU in regrowing and cutting back vectors passed
+/// between rows of different sizes.
 const RETURNED: usize = 32;
-const SPARE: usize = 2;
+const SPARE: usize = 8;
 
 /// What the reading threads need, all owned.
 struct Plan {
@@ -308,14 +320,15 @@ impl EventStream<'_> {
         if self.finished {
             return Ok(None);
         }
-        let next = self.merge.next(&mut self.book, &mut self.trades);
-        if !matches!(next, Ok(Some(_))) {
-            self.finished = true;
-            self.halt();
-        }
-        match next {
+        let end = match self.merge.next(&mut self.book, &mut self.trades) {
+            Ok(Some(record)) => return Ok(Some(record)),
+            end => end,
+        };
+        self.finished = true;
+        self.halt();
+        match end {
             Ok(None) if self.merge.watch.is_some() => self.confirm_order().map(|()| None),
-            next => next,
+            end => end,
         }
     }
 
@@ -356,11 +369,11 @@ impl EventStream<'_> {
         Ok(())
     }
 
-    /// Hands an event the caller is done with back to the book thread, whose next rows are
-    /// parsed into its level vectors: that thread then allocates nothing per row, and the
-    /// vectors are not freed on this thread after being allocated on the other (which made the
-    /// two threads contend for the allocator). Optional: an event simply dropped costs only
-    /// that.
+    /// Hands an event the caller is done with back to the book thread, which copies its next
+    /// rows into the level vectors that fit them and frees the others: that thread then
+    /// allocates little per row, and no vector is freed on this thread after being allocated
+    /// on the other (which made the two threads contend for the allocator). Optional: an event
+    /// simply dropped costs only that.
     ///
     /// The vectors go to the book thread whose range the stream is in, which is the one that
     /// parsed the event when it is recycled before the next call to [`EventStream::next`]:
@@ -377,12 +390,13 @@ impl EventStream<'_> {
         for levels in [row.bids, row.asks] {
             if levels.capacity() > 0 {
                 returns.gathered.push(levels);
+                if returns.gathered.len() == RETURNED {
+                    let batch =
+                        std::mem::replace(&mut returns.gathered, Vec::with_capacity(RETURNED));
+                    // A full return channel means the thread has enough: drop these here.
+                    let _ = returns.sender.try_send(batch);
+                }
             }
-        }
-        if returns.gathered.len() >= RETURNED {
-            let batch = std::mem::replace(&mut returns.gathered, Vec::with_capacity(RETURNED));
-            // A full return channel means enough spares: drop these.
-            let _ = returns.sender.try_send(batch);
         }
     }
 
@@ -438,17 +452,32 @@ impl Book {
 }
 
 impl Source for Book {
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
         match self {
-            Book::One(fetching) => fetching.next_item(),
-            Book::Ranges(ranges) => ranges.next_item(),
+            Book::One(fetching) => fetching.peek(),
+            Book::Ranges(ranges) => match ranges.current()? {
+                Some(range) => Ok(range.front()),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn take(&mut self) -> Option<Item> {
+        match self {
+            Book::One(fetching) => fetching.take(),
+            Book::Ranges(ranges) => ranges.pending.front_mut()?.take(),
         }
     }
 }
 
 impl Source for Fetching {
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        Fetching::next_item(self)
+    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
+        self.fill()?;
+        Ok(self.front())
+    }
+
+    fn take(&mut self) -> Option<Item> {
+        Fetching::take(self)
     }
 }
 
@@ -489,17 +518,16 @@ impl Ranges {
         self.pending.push_back(fetching);
     }
 
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        loop {
-            let Some(range) = self.pending.front_mut() else {
-                return Ok(None);
-            };
-            if let Some(item) = range.next_item()? {
-                return Ok(Some(item));
+    /// The range being read, with an item at hand; `Ok(None)` after the last range.
+    fn current(&mut self) -> Result<Option<&mut Fetching>, FileError> {
+        while let Some(range) = self.pending.front_mut() {
+            if range.fill()? {
+                break;
             }
             self.pending.pop_front();
             self.queue_next();
         }
+        Ok(self.pending.front_mut())
     }
 }
 
@@ -707,6 +735,7 @@ pub(crate) fn read_inline(
                 .query(rusqlite::params_from_iter(plan.params(b.filtered)))
                 .map_err(fail(path, BOOK))?,
             decoder: b.decoder(None),
+            head: None,
             path,
             doing: BOOK,
         }),
@@ -718,6 +747,7 @@ pub(crate) fn read_inline(
                 .query(rusqlite::params_from_iter(plan.params(t.filtered)))
                 .map_err(fail(path, TRADES))?,
             decoder: TradeDecoder { unit: t.unit },
+            head: None,
             path,
             doing: TRADES,
         }),
@@ -766,18 +796,31 @@ impl TradePlan {
 }
 
 /// Where the merge takes the items of one table from.
+///
+/// The merge looks at the next item of each table and takes one of them: an item stays where
+/// it was read until it is taken, and is moved once, into the record that goes out. Moving
+/// each item (about 100 bytes) out of its batch into the merge and out again, several times
+/// over, with the branches on the items held, took about a quarter of the merge's
+/// instructions.
 trait Source {
-    /// The next item, `Ok(None)` at the end of the table.
-    fn next_item(&mut self) -> Result<Option<Item>, FileError>;
+    /// The next item, left in place; `Ok(None)` at the end of the table.
+    fn peek(&mut self) -> Result<Option<&Item>, FileError>;
+
+    /// Takes the item [`Source::peek`] showed.
+    fn take(&mut self) -> Option<Item>;
 }
 
 /// No such table: no items.
 impl<S: Source> Source for Option<S> {
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
+    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
         match self {
-            Some(source) => source.next_item(),
+            Some(source) => source.peek(),
             None => Ok(None),
         }
+    }
+
+    fn take(&mut self) -> Option<Item> {
+        self.as_mut()?.take()
     }
 }
 
@@ -785,17 +828,25 @@ impl<S: Source> Source for Option<S> {
 struct Cursor<'s, 'p, D> {
     rows: Rows<'s>,
     decoder: D,
+    /// The row read and not taken yet.
+    head: Option<Item>,
     path: &'p Path,
     doing: &'static str,
 }
 
 impl<D: Decode> Source for Cursor<'_, '_, D> {
-    fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-        let fail = fail(self.path, self.doing);
-        match self.rows.next().map_err(&fail)? {
-            Some(row) => Ok(Some(self.decoder.decode(row).map_err(fail)?)),
-            None => Ok(None),
+    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
+        if self.head.is_none() {
+            let fail = fail(self.path, self.doing);
+            if let Some(row) = self.rows.next().map_err(&fail)? {
+                self.head = Some(self.decoder.decode(row).map_err(fail)?);
+            }
         }
+        Ok(self.head.as_ref())
+    }
+
+    fn take(&mut self) -> Option<Item> {
+        self.head.take()
     }
 }
 
@@ -803,9 +854,9 @@ impl<D: Decode> Source for Cursor<'_, '_, D> {
 /// tables or the first event at or after the end of the range.
 struct Merge {
     end: Millis,
-    /// The next item of each table: `None` until it is read, `Some(None)` at the table's end.
-    book: Option<Option<Item>>,
-    trades: Option<Option<Item>>,
+    /// What the merge knows of the next item of each table: `None` until it has looked.
+    book: Option<Head>,
+    trades: Option<Head>,
     /// Rows taken so far, valid or not.
     rows: u64,
     ended: bool,
@@ -813,6 +864,32 @@ struct Merge {
     stopped_at_end: bool,
     /// The order of trades trusted to be in time order ([`TradeOrder::Trusted`]).
     watch: Option<OrderWatch>,
+}
+
+/// What the merge knows of the next item of a table: enough to place it, while the item
+/// itself stays in its source until taken.
+#[derive(Debug, Clone, Copy)]
+enum Head {
+    /// The table has no more items.
+    End,
+    Next {
+        /// The item's place in the merge ([`Item::key`]).
+        key: Option<Millis>,
+        /// A bad row, which goes out at once.
+        bad: bool,
+    },
+}
+
+impl Head {
+    fn of(item: Option<&Item>) -> Head {
+        match item {
+            Some(item) => Head::Next {
+                key: item.key,
+                bad: matches!(item.record, Record::Bad(_)),
+            },
+            None => Head::End,
+        }
+    }
 }
 
 /// What a merge keeps to tell whether trades trusted to be in time order were.
@@ -851,7 +928,7 @@ impl Merge {
 
     /// Whether every trade has been read.
     fn trades_done(&self) -> bool {
-        matches!(self.trades, Some(None))
+        matches!(self.trades, Some(Head::End))
     }
 
     /// The next record, `Ok(None)` at the end.
@@ -865,22 +942,21 @@ impl Merge {
         trades: &mut impl Source,
     ) -> Result<Option<Record>, FileError> {
         while !self.ended {
-            let book_head = match &mut self.book {
+            let book_head = match self.book {
                 Some(head) => head,
-                unread => unread.insert(book.next_item()?),
+                None => *self.book.insert(Head::of(book.peek()?)),
             };
-            let trade_head = match &mut self.trades {
+            let trade_head = match self.trades {
                 Some(head) => head,
-                unread => {
-                    let head = unread.insert(trades.next_item()?);
-                    if let (Some(watch), Some(Item { key: Some(ts), .. })) =
-                        (&mut self.watch, &head)
+                None => {
+                    let head = *self.trades.insert(Head::of(trades.peek()?));
+                    if let (Some(watch), Head::Next { key: Some(ts), .. }) = (&mut self.watch, head)
                     {
-                        if *ts < watch.latest {
+                        if ts < watch.latest {
                             watch.broken = true;
                             break;
                         }
-                        watch.latest = *ts;
+                        watch.latest = ts;
                     }
                     head
                 }
@@ -888,22 +964,23 @@ impl Merge {
             // Book first on ties. A bad row is skipped (SPEC 4), so it takes no place in the
             // order and goes out at once, whatever its timestamp: a bad book row with a later
             // timestamp must not hold back the valid book rows behind it.
-            let is_bad = |item: &Item| matches!(item.record, Record::Bad(_));
-            let take_book = match (&*book_head, &*trade_head) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(b), _) if is_bad(b) => true,
-                (_, Some(t)) if is_bad(t) => false,
-                (Some(b), Some(t)) => b.key <= t.key,
+            let take_book = match (book_head, trade_head) {
+                (Head::End, Head::End) => break,
+                (Head::Next { .. }, Head::End) => true,
+                (Head::End, Head::Next { .. }) => false,
+                (Head::Next { bad: true, .. }, _) => true,
+                (_, Head::Next { bad: true, .. }) => false,
+                (Head::Next { key: b, .. }, Head::Next { key: t, .. }) => b <= t,
             };
-            let head = if take_book {
-                &mut self.book
+            let taken = if take_book {
+                self.book = None;
+                book.take()
             } else {
-                &mut self.trades
+                self.trades = None;
+                trades.take()
             };
-            let Some(Some(item)) = head.take() else {
-                unreachable!("the head taken holds an item");
+            let Some(item) = taken else {
+                unreachable!("the item taken was there");
             };
             self.rows += 1;
             if let (Some(watch), false) = (&mut self.watch, take_book) {
@@ -964,8 +1041,17 @@ mod tests {
     struct Memory(VecDeque<Result<Item, FileError>>);
 
     impl Source for Memory {
-        fn next_item(&mut self) -> Result<Option<Item>, FileError> {
-            self.0.pop_front().transpose()
+        fn peek(&mut self) -> Result<Option<&Item>, FileError> {
+            if let Some(Err(_)) = self.0.front()
+                && let Some(Err(error)) = self.0.pop_front()
+            {
+                return Err(error);
+            }
+            Ok(self.0.front().and_then(|item| item.as_ref().ok()))
+        }
+
+        fn take(&mut self) -> Option<Item> {
+            self.0.pop_front()?.ok()
         }
     }
 
