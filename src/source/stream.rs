@@ -16,8 +16,9 @@
 //! and watched as the trades stream ([`TradeOrder::Trusted`]).
 //!
 //! With two connections, the book and the trades are each read in one read transaction of
-//! their own: on a file that a recorder is still appending to, each table is a consistent
-//! prefix, and the merge stops at the first event past the range end either way.
+//! their own, both begun before any reading, the trades' first: on a file that a recorder is
+//! still appending to, each table is a consistent prefix, the book's no shorter in time than
+//! the trades', and the merge stops at the first event past the range end either way.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -176,6 +177,24 @@ impl<'a> EventStream<'a> {
         };
         if let (true, Some(conn)) = (trusted, &trades_conn) {
             small_cache(conn)?;
+        }
+        if let Some(conn) = &trades_conn {
+            // Should the trades need sorting, let a large sort spill to disk instead of
+            // memory. Set before any transaction: SQLite refuses to change temporary storage
+            // under an open one.
+            conn.execute_batch("PRAGMA temp_store = FILE")
+                .map_err(fail(&plan.path, "sorting trades"))?;
+        }
+        if !plan.immutable {
+            // A recorder may be appending. Each connection reads in one transaction, whose
+            // snapshot is taken here, the trades' first: the book's, taken after, may hold
+            // rows committed since, which lie after every trade read (a recorder commits in
+            // time order), so every window before the last trade's sees all its book rows.
+            // Taken in the threads, the book's came first and the trades' after their order
+            // check: trades then ran windows past the last book row read.
+            for conn in trades_conn.iter().chain(&book_conns) {
+                pin_snapshot(conn).map_err(fail(&plan.path, "starting to read"))?;
+            }
         }
         if ranges.is_some() {
             let second = super::reader::connect(&plan.path, plan.immutable)?;
@@ -627,6 +646,13 @@ fn same_instrument(col: &str) -> String {
 /// levels of a typical update stream, under a millisecond of reading.
 const RANGE_IDS: i64 = 512;
 
+/// Opens a read transaction on `conn` and takes its snapshot (at its first read): every
+/// statement run on `conn` after it sees the rows committed before this moment, and no later.
+fn pin_snapshot(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN")?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+}
+
 /// Whether SQLite runs `sql` as a seek on the rowid (its plan says so): then its `id` is the
 /// table's rowid, unique, and a condition on it skips straight to the rows.
 fn seeks_by_rowid(conn: &Connection, sql: &str, params: &[Value]) -> bool {
@@ -718,7 +744,11 @@ pub(crate) fn read_inline(
     let plan = Plan::new(recording);
     let path = plan.path.as_path();
     let trades_sql = match &plan.trades {
-        Some(t) => Some(t.sql(&conn, &plan, TradeOrder::Checked)?),
+        Some(t) => {
+            conn.execute_batch("PRAGMA temp_store = FILE")
+                .map_err(fail(path, "sorting trades"))?;
+            Some(t.sql(&conn, &plan, TradeOrder::Checked)?)
+        }
         None => None,
     };
     let mut book_stmt = match &plan.book {
@@ -775,17 +805,13 @@ impl TradePlan {
     /// The query that streams the trades in `(timestamp, id)` order, once a pass over the
     /// table on `conn` has told whether `id` order is that order already.
     /// With [`TradeOrder::Sorted`] the sorting query, without the pass.
+    /// `conn` should have `temp_store = FILE`, so that a large sort spills to disk.
     fn sql<'p>(
         &'p self,
         conn: &Connection,
         plan: &Plan,
         order: TradeOrder,
     ) -> Result<&'p str, FileError> {
-        // Should the trades need sorting, let a large sort spill to disk instead of memory.
-        // Set before any statement runs on `conn`: SQLite refuses to change temporary storage
-        // under an open transaction.
-        conn.execute_batch("PRAGMA temp_store = FILE")
-            .map_err(fail(&plan.path, "sorting trades"))?;
         if order == TradeOrder::Sorted {
             return Ok(&self.by_time);
         }
