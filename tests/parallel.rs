@@ -423,10 +423,8 @@ fn a_book_read_by_two_threads_equals_one_read_inline() {
     );
 }
 
-#[test]
-fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
-    // A single finished file read ahead trusts its trades to be in time order by id, and
-    // starts over, checking, when one goes back in time: midway, or unread past the range's end.
+/// A finished file of 3,000 book rows whose trade 2500 goes 25 minutes back in time.
+fn file_with_a_late_trade() -> tempfile::TempDir {
     let data = tempfile::tempdir().unwrap();
     large_book_file(data.path(), 3_000);
     let path = data.path().join("BTC-USDT-2025-01-15.db");
@@ -438,6 +436,14 @@ fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
     .unwrap();
     db.close().unwrap();
     age(&path);
+    data
+}
+
+#[test]
+fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
+    // A single finished file read ahead trusts its trades to be in time order by id, and
+    // starts over, checking, when one goes back in time: midway, or unread past the range's end.
+    let data = file_with_a_late_trade();
     for (end, starts_over) in [
         ("2025-01-15", true),
         ("2025-01-15T00:30:00Z", true),
@@ -458,17 +464,7 @@ fn a_file_that_starts_over_resets_the_live_page() {
     use orderflow::output::live::{ChangeKind, LiveFeed, Status};
     use orderflow::pipeline::{self, Job, Speed};
 
-    let data = tempfile::tempdir().unwrap();
-    large_book_file(data.path(), 3_000);
-    let path = data.path().join("BTC-USDT-2025-01-15.db");
-    let db = rusqlite::Connection::open(&path).unwrap();
-    db.execute(
-        "UPDATE trades SET timestamp = timestamp - 1500000 WHERE id = 2500",
-        [],
-    )
-    .unwrap();
-    db.close().unwrap();
-    age(&path);
+    let data = file_with_a_late_trade();
     let run = |jobs: usize| {
         let job = Job {
             instrument: "BTC-USDT".to_owned(),

@@ -530,6 +530,36 @@ pub(crate) mod tests {
         levels.map(|level| (level.price, level.size)).collect()
     }
 
+    /// A plain map model of SPEC 2.2: each side's price → size, bids then asks.
+    type Model = [std::collections::BTreeMap<Price, f64>; 2];
+
+    /// Applies a row to the model: a snapshot replaces both sides, size 0 deletes a level.
+    fn apply_to_model(model: &mut Model, snapshot: bool, bids: &[Level], asks: &[Level]) {
+        for (side, levels) in model.iter_mut().zip([bids, asks]) {
+            if snapshot {
+                side.clear();
+            }
+            for level in levels {
+                let price = Price::new(level.price).unwrap();
+                if level.size > 0.0 {
+                    side.insert(price, level.size);
+                } else if !snapshot {
+                    side.remove(&price);
+                }
+            }
+        }
+    }
+
+    /// A side as `(price, size)` pairs, best first.
+    type Pairs = Vec<(f64, f64)>;
+
+    /// The model's two sides, bids then asks.
+    fn model_sides(model: &Model) -> (Pairs, Pairs) {
+        let bids = model[0].iter().rev().map(|(p, s)| (p.get(), *s)).collect();
+        let asks = model[1].iter().map(|(p, s)| (p.get(), *s)).collect();
+        (bids, asks)
+    }
+
     enum Row<'a> {
         Snapshot(&'a [(f64, f64)], &'a [(f64, f64)]),
         Update(&'a [(f64, f64)], &'a [(f64, f64)]),
@@ -929,27 +959,12 @@ pub(crate) mod tests {
                 levels
             };
             let mut book = OrderBook::new();
-            let mut model: [std::collections::BTreeMap<Price, f64>; 2] = Default::default();
+            let mut model = Model::default();
             for (snapshot, bids, asks) in &rows {
                 let (bids, asks) = (sorted(bids, BookSide::Bid), sorted(asks, BookSide::Ask));
                 apply_row(&mut book, *snapshot, &bids, &asks);
-                for (side, levels) in model.iter_mut().zip([&bids, &asks]) {
-                    if *snapshot {
-                        side.clear();
-                    }
-                    for level in levels {
-                        let price = Price::new(level.price).unwrap();
-                        if level.size > 0.0 {
-                            side.insert(price, level.size);
-                        } else if !*snapshot {
-                            side.remove(&price);
-                        }
-                    }
-                }
-                let model_bids: Vec<(f64, f64)> =
-                    model[0].iter().rev().map(|(p, s)| (p.get(), *s)).collect();
-                let model_asks: Vec<(f64, f64)> =
-                    model[1].iter().map(|(p, s)| (p.get(), *s)).collect();
+                apply_to_model(&mut model, *snapshot, &bids, &asks);
+                let (model_bids, model_asks) = model_sides(&model);
                 prop_assert_eq!(pairs(book.bids()), model_bids);
                 prop_assert_eq!(pairs(book.asks()), model_asks);
             }
@@ -977,28 +992,12 @@ pub(crate) mod tests {
         /// The book agrees with a plain map model of SPEC 2.2.
         #[test]
         fn book_matches_a_map_model(rows in prop::collection::vec(arb_row(), 0..40)) {
-            use std::collections::BTreeMap;
             let mut book = OrderBook::new();
-            let mut model: [BTreeMap<Price, f64>; 2] = Default::default();
+            let mut model = Model::default();
             for (snapshot, bids, asks) in &rows {
                 apply_row(&mut book, *snapshot, bids, asks);
-                for (side, levels) in model.iter_mut().zip([bids, asks]) {
-                    if *snapshot {
-                        side.clear();
-                    }
-                    for level in levels {
-                        let price = Price::new(level.price).unwrap();
-                        if level.size > 0.0 {
-                            side.insert(price, level.size);
-                        } else if !*snapshot {
-                            side.remove(&price);
-                        }
-                    }
-                }
-                let model_bids: Vec<(f64, f64)> =
-                    model[0].iter().rev().map(|(p, s)| (p.get(), *s)).collect();
-                let model_asks: Vec<(f64, f64)> =
-                    model[1].iter().map(|(p, s)| (p.get(), *s)).collect();
+                apply_to_model(&mut model, *snapshot, bids, asks);
+                let (model_bids, model_asks) = model_sides(&model);
                 prop_assert_eq!(pairs(book.bids()), model_bids);
                 prop_assert_eq!(pairs(book.asks()), model_asks);
             }
