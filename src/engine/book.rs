@@ -553,6 +553,23 @@ pub(crate) mod tests {
     /// A side as `(price, size)` pairs, best first.
     type Pairs = Vec<(f64, f64)>;
 
+    /// A side holding a level at each of `ticks` (size 1), and its prices worst first.
+    fn ladder_of(side: BookSide, ticks: &std::collections::BTreeSet<u32>) -> (Ladder, Vec<Price>) {
+        let mut prices: Vec<Price> = ticks
+            .iter()
+            .map(|&t| Price::new(f64::from(t)).unwrap())
+            .collect();
+        prices.sort_by(|a, b| Ladder::worst_first(side, *a, *b));
+        let ladder = Ladder {
+            slots: prices
+                .iter()
+                .map(|&price| Slot { price, size: 1.0 })
+                .collect(),
+            ..Ladder::default()
+        };
+        (ladder, prices)
+    }
+
     /// The model's two sides, bids then asks.
     fn model_sides(model: &Model) -> (Pairs, Pairs) {
         let bids = model[0].iter().rev().map(|(p, s)| (p.get(), *s)).collect();
@@ -903,11 +920,7 @@ pub(crate) mod tests {
             probes in prop::collection::vec(0u32..2_001, 1..50),
         ) {
             for side in [BookSide::Bid, BookSide::Ask] {
-                let mut ladder = Ladder::default();
-                let mut prices: Vec<Price> =
-                    ticks.iter().map(|&t| Price::new(f64::from(t)).unwrap()).collect();
-                prices.sort_by(|a, b| Ladder::worst_first(side, *a, *b));
-                ladder.slots = prices.iter().map(|&price| Slot { price, size: 1.0 }).collect();
+                let (ladder, prices) = ladder_of(side, &ticks);
                 for &probe in &probes {
                     let Some(price) = Price::new(f64::from(probe)) else {
                         continue;
@@ -927,11 +940,7 @@ pub(crate) mod tests {
             probes in prop::collection::vec((1u32..201, 0usize..64), 1..50),
         ) {
             for side in [BookSide::Bid, BookSide::Ask] {
-                let mut ladder = Ladder::default();
-                let mut prices: Vec<Price> =
-                    ticks.iter().map(|&t| Price::new(f64::from(t)).unwrap()).collect();
-                prices.sort_by(|a, b| Ladder::worst_first(side, *a, *b));
-                ladder.slots = prices.iter().map(|&price| Slot { price, size: 1.0 }).collect();
+                let (ladder, prices) = ladder_of(side, &ticks);
                 for &(probe, hint) in &probes {
                     let price = Price::new(f64::from(probe)).unwrap();
                     let key = price.bits();
