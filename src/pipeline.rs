@@ -305,8 +305,13 @@ impl Stitched {
             (true, Speed::Max) => Some(TradeOrder::Trusted),
             (true, _) => Some(TradeOrder::Checked),
         };
-        let before = (order == Some(TradeOrder::Trusted))
-            .then(|| (self.processor.clone(), file.clone(), skipped.clone()));
+        if order != Some(TradeOrder::Trusted) {
+            // Only a trusting stream starts over.
+            return self
+                .read_file(job, recording, order, file, skipped, cancel)
+                .map(|_| ());
+        }
+        let before = (self.processor.clone(), file.clone(), skipped.clone());
         let Read::StartOver(error) =
             self.read_file(job, recording, order, file, skipped, cancel)?
         else {
@@ -322,9 +327,7 @@ impl Stitched {
                 TradeOrder::Checked
             }
         };
-        if let Some(before) = before {
-            (self.processor, *file, *skipped) = before;
-        }
+        (self.processor, *file, *skipped) = before;
         self.emitter.start_over(&mut self.processor);
         self.read_file(job, recording, Some(order), file, skipped, cancel)
             .map(|_| ())

@@ -373,17 +373,11 @@ impl EventStream<'_> {
         let conn = super::reader::connect(&self.plan.path, self.plan.immutable)?;
         let mut params = self.plan.params(t.filtered);
         params.push(Value::Integer(watch.last_id.unwrap_or(i64::MIN)));
-        let path = self.plan.path.as_path();
-        let mut stmt = conn.prepare(&t.check_after).map_err(fail(path, TRADES))?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params))
-            .map_err(fail(path, TRADES))?;
-        while let Some(row) = rows.next().map_err(fail(path, TRADES))? {
-            let ts = row.get_ref(0).map_err(fail(path, TRADES))?;
-            let ms = super::reader::raw_of(ts).and_then(|raw| unit.to_millis(raw));
-            if ms.is_some_and(|ms| ms < self.merge.end) {
-                return Err(out_of_order());
-            }
+        let end = self.merge.end;
+        let inside = any_timestamp(&conn, &t.check_after, params, unit, |ms| ms < end)
+            .map_err(fail(&self.plan.path, TRADES))?;
+        if inside {
+            return Err(out_of_order());
         }
         Ok(())
     }
@@ -1039,20 +1033,33 @@ fn trades_in_time_order(
         // No valid timestamp at all: every row is bad, order does not matter.
         return Ok(true);
     };
-    let mut stmt = conn.prepare(&plan.check)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     let mut last = Millis::MIN;
-    while let Some(row) = rows.next()? {
-        let Some(ms) = super::reader::raw_of(row.get_ref(0)?).and_then(|r| unit.to_millis(r))
-        else {
-            continue;
-        };
-        if ms < last {
-            return Ok(false);
-        }
+    let back_in_time = any_timestamp(conn, &plan.check, params, unit, |ms| {
+        let back = ms < last;
         last = ms;
+        back
+    })?;
+    Ok(!back_in_time)
+}
+
+/// Runs `sql`, whose one column is a trade timestamp, and tells whether `found` holds for any
+/// valid one (in ms, by the decoder's test), stopping at the first.
+fn any_timestamp(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+    unit: TimeUnit,
+    mut found: impl FnMut(Millis) -> bool,
+) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let ms = super::reader::raw_of(row.get_ref(0)?).and_then(|raw| unit.to_millis(raw));
+        if ms.is_some_and(&mut found) {
+            return Ok(true);
+        }
     }
-    Ok(true)
+    Ok(false)
 }
 
 #[cfg(test)]
