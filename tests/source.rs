@@ -508,21 +508,6 @@ fn a_hot_journal_is_reported_not_rolled_back() {
     assert_eq!(fs::read(&copy).unwrap(), before, "the input was written to");
 }
 
-#[test]
-fn immutable_only_when_quiet_and_without_journal() {
-    let f = Fixture::new("a.db")
-        .standard()
-        .trade(1, T, 1.0, 1.0, "buy")
-        .done();
-    assert!(Recording::open(&f.path, "X").unwrap().info().immutable);
-    fs::write(f.path.with_file_name("a.db-wal"), b"").unwrap();
-    assert!(!Recording::open(&f.path, "X").unwrap().info().immutable);
-    fs::remove_file(f.path.with_file_name("a.db-wal")).unwrap();
-    let fresh = std::fs::File::options().append(true).open(&f.path).unwrap();
-    fresh.set_modified(std::time::SystemTime::now()).unwrap();
-    assert!(!Recording::open(&f.path, "X").unwrap().info().immutable);
-}
-
 /// Overwrites the page in the middle of the file (in the book table, which fills most of it)
 /// with garbage, and makes the file look finished again.
 fn smash_middle_page(path: &Path) {
@@ -562,7 +547,7 @@ fn corruption_midway_keeps_what_was_read() {
 
 #[test]
 fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
-    // 3,000 book rows span enough ids for two threads to share the book of this finished
+    // 3,000 book rows span enough ids for two threads to share the book of this
     // file, in ranges of ids taken from a queue (`stream.rs`).
     let mut f = Fixture::new("c2.db").standard().sql("BEGIN");
     let text = format!("[{}]", [r#"["100.5","1"]"#; 12].join(","));
@@ -576,7 +561,6 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
     smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
-    assert!(recording.info().immutable);
     let mut threaded = Vec::new();
     let mut stream = recording.events(NO_END, TradeOrder::Checked).unwrap();
     let threaded_error = loop {

@@ -22,15 +22,27 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use crate::engine::Event;
 
+use super::guard;
 use super::reader::{FileError, Record};
 use super::rows::{Decode, Item};
+
+/// How long one piece of a table is read before its statement is reset. Each statement
+/// holds SQLite's shared lock (in rollback-journal mode) until it is reset, and a recorder
+/// cannot commit while any reader holds it: so no piece may hold it for long (SPEC 4: about
+/// 100 ms at most), nor while waiting for the consumer.
+pub(crate) const PIECE: Duration = Duration::from_millis(20);
+
+/// Where a query resumes: the index of its parameter that reads `id > ?` (the id of the last
+/// row read), for a table whose `id` is its rowid. `None`: the query runs whole, in one piece.
+pub(crate) type Resume = Option<usize>;
 
 /// How a table's items go over its channel: at most `items` per batch, and a batch goes out
 /// once it holds `levels` levels (a single row may exceed it); at most `depth` batches wait.
@@ -113,79 +125,124 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     /// Runs `sql` on `conn`, decodes its rows and sends them in batches until the end, an
-    /// error, or the receiver going away.
-    pub fn run(&self, conn: &Connection, sql: &str, params: &[Value], decoder: &mut impl Decode) {
+    /// error, or the receiver going away; in pieces when it can `resume`.
+    pub fn run(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        params: &[Value],
+        resume: Resume,
+        decoder: &mut impl Decode,
+    ) {
         let mut stmt = match conn.prepare(sql) {
             Ok(stmt) => stmt,
             Err(e) => return self.fail(self.error(e)),
         };
-        if self.send_rows(&mut stmt, params, decoder) {
+        if self.send_rows(&mut stmt, params.to_vec(), resume, decoder) {
             let _ = self.sender.send(Fetched::End);
         }
     }
 
-    /// Runs `stmt`, whose last two parameters bound a range of ids, on `from..to` after
-    /// `params`, as book thread number `worker`.
+    /// Runs `stmt`, whose last two parameters bound a range of ids (`after < id < to`), on
+    /// `(after, to)` after `params`, as book thread number `worker`.
     pub fn run_range(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
         params: &[Value],
-        (from, to): (i64, i64),
+        (after, to): (i64, i64),
         worker: usize,
         decoder: &mut impl Decode,
     ) {
         let mut bound = params.to_vec();
-        bound.extend([Value::Integer(from), Value::Integer(to)]);
-        if self.sender.send(Fetched::By(worker)).is_ok() && self.send_rows(stmt, &bound, decoder) {
+        let resume = Some(bound.len());
+        bound.extend([Value::Integer(after), Value::Integer(to)]);
+        if self.sender.send(Fetched::By(worker)).is_ok()
+            && self.send_rows(stmt, bound, resume, decoder)
+        {
             let _ = self.sender.send(Fetched::End);
         }
     }
 
-    /// Sends the decoded rows of one run of `stmt`; false when it failed (the error is sent)
-    /// or the receiver has gone away.
+    /// Sends the decoded rows of `stmt`; false when it failed (the error is sent) or the
+    /// receiver has gone away.
+    ///
+    /// With `resume`, the rows are read in pieces: a piece ends after [`PIECE`], or when the
+    /// consumer has no room for the next batch, and the statement is reset (which releases
+    /// SQLite's lock) before waiting; the next piece starts after the last id read.
     fn send_rows(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
-        params: &[Value],
+        mut params: Vec<Value>,
+        resume: Resume,
         decoder: &mut impl Decode,
     ) -> bool {
-        let mut rows = match stmt.query(rusqlite::params_from_iter(params)) {
-            Ok(rows) => rows,
-            Err(e) => {
-                self.fail(self.error(e));
-                return false;
-            }
-        };
         loop {
-            let mut batch = self
-                .spare
-                .try_recv()
-                .unwrap_or_else(|_| VecDeque::with_capacity(self.shape.items));
-            let mut levels = 0;
-            let failed = loop {
-                match rows.next() {
-                    Ok(Some(row)) => match decoder.decode(row) {
-                        Ok(item) => {
-                            levels += weight(&item);
-                            batch.push_back(item);
-                            if batch.len() >= self.shape.items || levels >= self.shape.levels {
-                                break None;
-                            }
-                        }
-                        Err(e) => break Some(Some(e)),
-                    },
-                    Ok(None) => break Some(None),
-                    Err(e) => break Some(Some(e)),
+            guard::touch();
+            let started = Instant::now();
+            let mut rows = match stmt.query(rusqlite::params_from_iter(&params)) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    self.fail(self.error(e));
+                    return false;
                 }
             };
-            if !batch.is_empty() && self.sender.send(Fetched::Items(batch)).is_err() {
-                return false;
-            }
-            match failed {
-                None => {}
-                Some(None) => return true,
-                Some(Some(e)) => {
-                    self.fail(self.error(e));
+            // A batch that found no room, to send once the statement is reset.
+            let waiting = loop {
+                let mut batch = self
+                    .spare
+                    .try_recv()
+                    .unwrap_or_else(|_| VecDeque::with_capacity(self.shape.items));
+                let mut levels = 0;
+                let failed = loop {
+                    match rows.next() {
+                        Ok(Some(row)) => match decoder.decode(row) {
+                            Ok(item) => {
+                                levels += weight(&item);
+                                batch.push_back(item);
+                                if batch.len() >= self.shape.items || levels >= self.shape.levels {
+                                    break None;
+                                }
+                            }
+                            Err(e) => break Some(Some(e)),
+                        },
+                        Ok(None) => break Some(None),
+                        Err(e) => break Some(Some(e)),
+                    }
+                };
+                let last = batch.back().map(|item| item.record.id());
+                let sent = match (resume, failed.is_none()) {
+                    // More rows may follow: wait for room only once the lock is released.
+                    (Some(_), true) if !batch.is_empty() => {
+                        match self.sender.try_send(Fetched::Items(batch)) {
+                            Ok(()) => None,
+                            Err(TrySendError::Full(batch)) => Some(batch),
+                            Err(TrySendError::Disconnected(_)) => return false,
+                        }
+                    }
+                    _ if batch.is_empty() => None,
+                    _ => match self.sender.send(Fetched::Items(batch)) {
+                        Ok(()) => None,
+                        Err(_) => return false,
+                    },
+                };
+                match failed {
+                    None => {}
+                    Some(None) => return true,
+                    Some(Some(e)) => {
+                        self.fail(self.error(e));
+                        return false;
+                    }
+                }
+                if let (Some(at), Some(last)) = (resume, last) {
+                    if sent.is_some() || started.elapsed() >= PIECE {
+                        params[at] = Value::Integer(last);
+                        break sent;
+                    }
+                }
+            };
+            drop(rows);
+            if let Some(batch) = waiting {
+                if self.sender.send(batch).is_err() {
                     return false;
                 }
             }

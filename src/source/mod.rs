@@ -6,6 +6,7 @@
 
 pub mod discover;
 mod fetch;
+pub mod guard;
 pub mod levels;
 pub mod number;
 pub mod reader;

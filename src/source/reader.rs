@@ -5,15 +5,15 @@
 //! [`super::stream`]).
 
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, ffi};
 
 use crate::engine::Millis;
 
 use super::TimeUnit;
+use super::guard;
 use super::schema::{self, BookColumns, MissingColumn, TradeColumns, quote};
 use super::timestamp::{Raw, sql_plausible};
 
@@ -136,6 +136,22 @@ pub enum FileError {
         doing: &'static str,
         detail: String,
     },
+    #[error(
+        "{}: table `{table}` has `{column}` values that are not integers; `{column}` must be an INTEGER (ideally the INTEGER PRIMARY KEY): rebuild the table with integer ids",
+        path.display()
+    )]
+    IdNotInteger {
+        path: PathBuf,
+        table: Table,
+        column: String,
+    },
+    #[error(
+        "{}: gave no answer within {seconds} s (an endless view or a pathological schema?); check it with `sqlite3 FILE .schema`, or raise --stall-seconds",
+        path.display()
+    )]
+    NoAnswer { path: PathBuf, seconds: u64 },
+    #[error("{}: reading was interrupted", path.display())]
+    Interrupted { path: PathBuf },
     /// Only from a stream that trusted the trades to be in time order by `id`
     /// ([`TradeOrder::Trusted`]): the records it gave are not the file's, read it again
     /// [`TradeOrder::Checked`].
@@ -155,6 +171,9 @@ impl FileError {
             | FileError::NoTables { path }
             | FileError::MissingColumn { path, .. }
             | FileError::Sqlite { path, .. }
+            | FileError::IdNotInteger { path, .. }
+            | FileError::NoAnswer { path, .. }
+            | FileError::Interrupted { path }
             | FileError::TradesOutOfOrder { path } => path,
         }
     }
@@ -175,6 +194,13 @@ impl FileError {
             ErrorCode::DatabaseCorrupt => FileError::Corrupt { path, detail },
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => FileError::Locked { path },
             ErrorCode::CannotOpen => FileError::CannotOpen { path, detail },
+            ErrorCode::OperationInterrupted if guard::stalled() => FileError::NoAnswer {
+                path,
+                seconds: guard::stall_limit().as_secs(),
+            },
+            ErrorCode::OperationInterrupted if guard::reading_cancelled() => {
+                FileError::Interrupted { path }
+            }
             ErrorCode::ReadOnly
                 if matches!(
                     failure.extended_code,
@@ -208,8 +234,6 @@ pub struct FileInfo {
     pub rows_estimate: u64,
     /// Things the user should know (a missing table, a unit conversion, ...).
     pub warnings: Vec<String>,
-    /// Whether the file was opened in SQLite's immutable mode (no writer beside it, SPEC 4).
-    pub immutable: bool,
 }
 
 /// An open recording, read-only.
@@ -218,11 +242,12 @@ pub struct Recording {
     pub(crate) instrument: String,
     pub(crate) book: Option<BookColumns>,
     pub(crate) trades: Option<TradeColumns>,
+    /// Whether each table's `id` is a key that a read can resume after (the rowid, or a
+    /// primary key): then it is read in short pieces, as an append-only log (SPEC 4).
+    pub(crate) book_keyed: bool,
+    pub(crate) trades_keyed: bool,
     info: FileInfo,
 }
-
-/// A file left alone this long, with no journal beside it, is taken as finished (SPEC 4).
-const QUIET_FOR: Duration = Duration::from_secs(10);
 
 impl Recording {
     /// Opens `path` read-only for `instrument` and learns its [`FileInfo`].
@@ -231,8 +256,7 @@ impl Recording {
     /// [`FileError`] when the file is not a usable SQLite recording: not SQLite, corrupt,
     /// encrypted, a hot journal, locked for more than 5 s, neither table, a missing column.
     pub fn open(path: &Path, instrument: &str) -> Result<Recording, FileError> {
-        let immutable = can_open_immutable(path);
-        let conn = connect(path, immutable)?;
+        let conn = connect(path)?;
         let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
 
         let book_table = schema::find_table(&conn, "book").map_err(fail("reading the schema"))?;
@@ -264,6 +288,15 @@ impl Recording {
                     .map_err(missing)?,
             ),
             None => None,
+        };
+
+        let book_keyed = match &book {
+            Some(c) => keyed(&conn, path, Table::Book, &c.table, &c.id)?,
+            None => false,
+        };
+        let trades_keyed = match &trades {
+            Some(c) => keyed(&conn, path, Table::Trades, &c.table, &c.id)?,
+            None => false,
         };
 
         let mut warnings = Vec::new();
@@ -327,19 +360,67 @@ impl Recording {
             has_trades: trades.is_some(),
             rows_estimate: book_ends.rows + trade_ends.rows,
             warnings,
-            immutable,
         };
         Ok(Recording {
             path: path.to_owned(),
             instrument: instrument.to_owned(),
             book,
             trades,
+            book_keyed,
+            trades_keyed,
             info,
         })
     }
 
     pub fn info(&self) -> &FileInfo {
         &self.info
+    }
+
+    /// Replaces the range learned from the first and last rows by `id` with the true first and
+    /// last valid timestamps, found by a scan of both tables: a table that is not in time
+    /// order by `id` may hold data outside the ends by `id` (SPEC 1.1). Meant for a file that
+    /// seems to lie outside the range, before it is passed over.
+    ///
+    /// # Errors
+    /// [`FileError`] when the file cannot be read.
+    pub fn scan_range(&mut self) -> Result<Option<(Millis, Millis)>, FileError> {
+        let conn = connect(&self.path)?;
+        let mut lo: Option<Millis> = None;
+        let mut hi: Option<Millis> = None;
+        let tables = [
+            self.book
+                .as_ref()
+                .map(|c| (&c.table, &c.timestamp, &c.instrument, self.info.book_unit)),
+            self.trades
+                .as_ref()
+                .map(|c| (&c.table, &c.timestamp, &c.instrument, self.info.trades_unit)),
+        ];
+        for (table, ts, instrument_col, unit) in tables.into_iter().flatten() {
+            let Some(unit) = unit else { continue };
+            let (table, ts) = (quote(table), quote(ts));
+            let (filter, params) = match instrument_col {
+                Some(col) => (
+                    format!(" AND {} = ?1 COLLATE NOCASE", quote(col)),
+                    vec![self.instrument.as_str()],
+                ),
+                None => (String::new(), vec![]),
+            };
+            let sql = format!(
+                "SELECT min({ts}), max({ts}) FROM {table} WHERE {}{filter}",
+                unit.sql_valid(&ts)
+            );
+            let (first, last) = conn
+                .query_row(&sql, rusqlite::params_from_iter(&params), |row| {
+                    Ok((raw_of(row.get_ref(0)?), raw_of(row.get_ref(1)?)))
+                })
+                .map_err(|e| FileError::from_sqlite(&self.path, "scanning the timestamps", e))?;
+            let first = first.and_then(|raw| unit.to_millis(raw));
+            let last = last.and_then(|raw| unit.to_millis(raw));
+            lo = lo.into_iter().chain(first).min();
+            hi = hi.into_iter().chain(last).max();
+        }
+        self.info.range = lo.zip(hi);
+        Ok(self.info.range)
     }
 
     /// The merged events (SPEC 2.1), ending before the first event at or after `end`.
@@ -350,7 +431,7 @@ impl Recording {
     /// # Errors
     /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`).
     pub fn events(&mut self, end: Millis, order: TradeOrder) -> Result<EventStream<'_>, FileError> {
-        let conn = connect(&self.path, self.info.immutable)?;
+        let conn = connect(&self.path)?;
         EventStream::start(self, conn, end, order)
     }
 
@@ -365,29 +446,9 @@ impl Recording {
         end: Millis,
         consume: &mut dyn FnMut(Record, u64) -> std::ops::ControlFlow<()>,
     ) -> Result<(), FileError> {
-        let conn = connect(&self.path, self.info.immutable)?;
+        let conn = connect(&self.path)?;
         super::stream::read_inline(self, conn, end, consume)
     }
-}
-
-/// Whether `path` can be opened immutable: nothing beside it says a writer may be at work, and
-/// it has not been modified in the last 10 seconds (SPEC 4).
-fn can_open_immutable(path: &Path) -> bool {
-    let busy = ["-wal", "-journal", "-shm"].iter().any(|suffix| {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        fs::symlink_metadata(&side).is_ok()
-    });
-    if busy {
-        return false;
-    }
-    let Ok(modified) = fs::metadata(path).and_then(|m| m.modified()) else {
-        return false;
-    };
-    // A time in the future (clock skew) is not quiet either.
-    SystemTime::now()
-        .duration_since(modified)
-        .is_ok_and(|age| age >= QUIET_FOR)
 }
 
 /// `file:` URI for `path` with `query`; every byte outside the unreserved set is escaped.
@@ -411,7 +472,12 @@ fn file_uri(path: &Path, query: &str) -> String {
 }
 
 /// A read-only connection tuned for one sequential pass, checked to be a readable SQLite database.
-pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileError> {
+///
+/// Locking is SQLite's own, never `immutable=1` (SPEC 4): a recorder may be writing the file.
+/// The file is opened at its real path, behind any symbolic link, because SQLite looks for
+/// its journal or WAL beside the path it is given; opened through a link, it would miss a hot
+/// journal or committed WAL frames that lie beside the real file.
+pub(crate) fn connect(path: &Path) -> Result<Connection, FileError> {
     let fail = |doing| move |e| FileError::from_sqlite(path, doing, e);
     if !path.is_file() {
         return Err(FileError::CannotOpen {
@@ -419,12 +485,16 @@ pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileEr
             detail: "not a file".to_owned(),
         });
     }
+    let real = std::fs::canonicalize(path).map_err(|e| FileError::CannotOpen {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let query = if immutable { "immutable=1" } else { "mode=ro" };
     let conn =
-        Connection::open_with_flags(file_uri(path, query), flags).map_err(fail("opening"))?;
+        Connection::open_with_flags(file_uri(&real, "mode=ro"), flags).map_err(fail("opening"))?;
+    guard::watch(&conn);
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(fail("opening"))?;
     // One sequential pass reads each page once, so a large page cache or a memory map buys
@@ -443,6 +513,31 @@ pub(crate) fn connect(path: &Path, immutable: bool) -> Result<Connection, FileEr
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
         .map_err(fail("reading the schema"))?;
     Ok(conn)
+}
+
+/// Whether a read of `table` can resume after an id: its `id` is the rowid. Otherwise the
+/// table is read in one statement, and its `id` values must all be integers (SPEC 4: a table
+/// ordered by text ids would give wrong numbers).
+fn keyed(
+    conn: &Connection,
+    path: &Path,
+    which: Table,
+    table: &str,
+    id: &str,
+) -> Result<bool, FileError> {
+    if schema::id_is_rowid(conn, table, id) {
+        return Ok(true);
+    }
+    let integers = schema::ids_are_integers(conn, table, id)
+        .map_err(|e| FileError::from_sqlite(path, "checking the ids", e))?;
+    if !integers {
+        return Err(FileError::IdNotInteger {
+            path: path.to_owned(),
+            table: which,
+            column: id.to_owned(),
+        });
+    }
+    Ok(false)
 }
 
 /// The first and last valid timestamps of a table, its unit and its row estimate.

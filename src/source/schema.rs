@@ -4,6 +4,7 @@
 //! quotes every identifier, so odd column names cannot change a query.
 
 use rusqlite::Connection;
+use rusqlite::types::Value;
 
 use super::reader::Table;
 
@@ -143,6 +144,41 @@ pub fn trade_columns(
             instrument: pick(&names, &INSTRUMENT),
         })
     })())
+}
+
+/// Whether SQLite runs `sql` as a seek on the rowid (its plan says so): then its `id` is the
+/// table's rowid, a unique integer, and a condition on it skips straight to the rows.
+pub fn seeks_by_rowid(conn: &Connection, sql: &str, params: &[Value]) -> bool {
+    let Ok(mut explain) = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")) else {
+        return false;
+    };
+    let Ok(details) = explain.query_map(rusqlite::params_from_iter(params), |row| {
+        row.get::<_, String>(3)
+    }) else {
+        return false;
+    };
+    details
+        .flatten()
+        .any(|detail| detail.contains("INTEGER PRIMARY KEY"))
+}
+
+/// Whether the column `id` of `table` is the table's rowid.
+pub fn id_is_rowid(conn: &Connection, table: &str, id: &str) -> bool {
+    let (table, id) = (quote(table), quote(id));
+    let sql = format!("SELECT {id} FROM {table} WHERE {id} > ?1 ORDER BY {id}");
+    seeks_by_rowid(conn, &sql, &[Value::Integer(0)])
+}
+
+/// Whether every value of the column `id` of `table` is an integer (a scan of the table).
+///
+/// # Errors
+/// SQLite errors from reading the table.
+pub fn ids_are_integers(conn: &Connection, table: &str, id: &str) -> rusqlite::Result<bool> {
+    let (table, id) = (quote(table), quote(id));
+    let sql = format!("SELECT 1 FROM {table} WHERE typeof({id}) <> 'integer' LIMIT 1");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    Ok(rows.next()?.is_none())
 }
 
 #[cfg(test)]

@@ -15,10 +15,13 @@
 //! timestamp column while the book thread reads ahead ([`TradeOrder::Checked`]), or trusted
 //! and watched as the trades stream ([`TradeOrder::Trusted`]).
 //!
-//! With two connections, the book and the trades are each read in one read transaction of
-//! their own, both begun before any reading, the trades' first: on a file that a recorder is
-//! still appending to, each table is a consistent prefix, the book's no shorter in time than
-//! the trades', and the merge stops at the first event past the range end either way.
+//! A recorder may be appending to the file while it is read (SPEC 4). So a stream first takes
+//! a *cut*: the largest `id` of each table, both read in one transaction. Rows up to the cut
+//! were committed together and never change (each table is an append-only log), so every
+//! connection reads exactly them, whenever it reads: no transaction is seen half, and no row
+//! committed after reading began is read. Tables whose `id` is the rowid are read in short
+//! pieces that resume after the last id read (`fetch.rs`), so that no reader holds SQLite's
+//! lock long enough to hold a rollback-journal recorder back.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
@@ -30,16 +33,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
+use std::time::Instant;
+
 use rusqlite::types::Value;
-use rusqlite::{Connection, InterruptHandle, Rows};
+use rusqlite::{Connection, InterruptHandle, Rows, Statement};
 
 use crate::engine::{Event, Level, Millis};
 
 use super::TimeUnit;
-use super::fetch::{self, Fetcher, Fetching};
+use super::fetch::{self, Fetcher, Fetching, PIECE, Resume};
+use super::guard;
 use super::reader::{FileError, Record, Recording};
 use super::rows::{BookDecoder, Decode, Item, TradeDecoder};
-use super::schema::quote;
+use super::schema::{quote, seeks_by_rowid};
 
 /// Level vectors go back to the book thread in batches of this many, a channel operation per
 /// batch rather than per vector, and at most [`SPARE`] batches wait for it; a batch that finds
@@ -65,8 +71,6 @@ const SPARE: usize = 8;
 /// What the reading threads need, all owned.
 struct Plan {
     path: PathBuf,
-    /// How the file was opened, so a second connection opens it the same way.
-    immutable: bool,
     instrument: String,
     book: Option<BookPlan>,
     trades: Option<TradePlan>,
@@ -74,10 +78,16 @@ struct Plan {
 
 struct BookPlan {
     sql: String,
-    /// The same query for one range of ids, its last two parameters (`from <= id < to`).
+    /// Where `sql` resumes, for a table read in pieces.
+    resume: Resume,
+    /// The parameters of `sql` (the instrument, the ids it reads between).
+    params: Vec<Value>,
+    /// The same query for one range of ids, its last two parameters (`after < id < to`); only
+    /// for a table read in pieces.
     range_sql: String,
-    /// The smallest and the largest id.
-    bounds_sql: String,
+    /// The smallest id, and the cut (the largest id when reading began).
+    first_id_sql: String,
+    cut: Option<i64>,
     unit: Option<TimeUnit>,
     has_action: bool,
     filtered: bool,
@@ -86,12 +96,28 @@ struct BookPlan {
 struct TradePlan {
     by_id: String,
     by_time: String,
-    /// The valid timestamps in `id` order, to find out whether the table is in time order.
+    /// The ids and valid timestamps in `id` order, to find out whether the table is in time
+    /// order; its parameter number `resume` is the id it starts after.
     check: String,
-    /// The same after an id, its last parameter: what a trusting stream has left unread.
-    check_after: String,
+    /// Where `by_id` and `check` resume (the index of their `id > ?` parameter), for a table
+    /// read in pieces.
+    resume: Resume,
+    /// The parameters of `by_id`, `by_time` and `check`.
+    params: Vec<Value>,
+    /// For a table read in pieces, the statements that copy the trades up to the cut into a
+    /// temporary table, a range of ids at a time, and read them back in time order: a sort of
+    /// the table itself would hold SQLite's lock for the whole sort.
+    copy: Option<CopyPlan>,
     unit: Option<TimeUnit>,
-    filtered: bool,
+}
+
+struct CopyPlan {
+    create: String,
+    /// Copies the rows `?after < id <= ?upto` (the last two parameters).
+    fill: String,
+    by_time: String,
+    first_id_sql: String,
+    cut: i64,
 }
 
 /// How a stream brings the trades into time order (SPEC 2.1).
@@ -108,8 +134,8 @@ pub enum TradeOrder {
     /// starts over with [`TradeOrder::Checked`]. So is any other error, since a checked
     /// stream would have failed elsewhere.
     ///
-    /// Only for an immutable file whose trades' `id` is the rowid (so that the trades left
-    /// unread are those of a larger `id`); on any other a stream checks the order first.
+    /// Only for a table whose `id` is the rowid (so that the trades left unread are those of a
+    /// larger `id`); on any other a stream checks the order first.
     Trusted,
     /// Known not to be in time order by `id` (a trusting stream found it): sorted by SQLite
     /// at once, without the pass of [`TradeOrder::Checked`].
@@ -142,16 +168,11 @@ impl<'a> EventStream<'a> {
         end: Millis,
         order: TradeOrder,
     ) -> Result<EventStream<'a>, FileError> {
-        let plan = Arc::new(Plan::new(recording));
+        let plan = Arc::new(Plan::new(recording, &conn)?);
         // The trades left unread are found by their ids (see `confirm_order`): `id` must be
         // the rowid, unique, for `id > last` to be all of them.
         let trusted = order == TradeOrder::Trusted
-            && plan.immutable
-            && plan.trades.as_ref().is_some_and(|t| {
-                let mut params = plan.params(t.filtered);
-                params.push(Value::Integer(0));
-                seeks_by_rowid(&conn, &t.check_after, &params)
-            });
+            && plan.trades.as_ref().is_some_and(|t| t.resume.is_some());
         // A table read in one pass needs SQLite's cache to hold no more than the b-tree's
         // interior pages. Trades that are checked keep the default 2 MB, which also sizes the
         // sort of trades out of time order; trusted ones are read in one pass, and with the
@@ -164,14 +185,11 @@ impl<'a> EventStream<'a> {
             small_cache(&conn)?;
         }
         let ranges = match &plan.book {
-            Some(b) if plan.immutable => b.ranges(&conn, &plan),
+            Some(b) => b.ranges(&conn, &plan),
             _ => None,
         };
         let (mut book_conns, trades_conn) = match (&plan.book, &plan.trades) {
-            (Some(_), Some(_)) => (
-                vec![conn],
-                Some(super::reader::connect(&plan.path, plan.immutable)?),
-            ),
+            (Some(_), Some(_)) => (vec![conn], Some(super::reader::connect(&plan.path)?)),
             (Some(_), None) => (vec![conn], None),
             (None, _) => (vec![], Some(conn)),
         };
@@ -185,19 +203,8 @@ impl<'a> EventStream<'a> {
             conn.execute_batch("PRAGMA temp_store = FILE")
                 .map_err(fail(&plan.path, "sorting trades"))?;
         }
-        if !plan.immutable {
-            // A recorder may be appending. Each connection reads in one transaction, whose
-            // snapshot is taken here, the trades' first: the book's, taken after, may hold
-            // rows committed since, which lie after every trade read (a recorder commits in
-            // time order), so every window before the last trade's sees all its book rows.
-            // Taken in the threads, the book's came first and the trades' after their order
-            // check: trades then ran windows past the last book row read.
-            for conn in trades_conn.iter().chain(&book_conns) {
-                pin_snapshot(conn).map_err(fail(&plan.path, "starting to read"))?;
-            }
-        }
         if ranges.is_some() {
-            let second = super::reader::connect(&plan.path, plan.immutable)?;
+            let second = super::reader::connect(&plan.path)?;
             small_cache(&second)?;
             book_conns.push(second);
         }
@@ -234,7 +241,7 @@ impl<'a> EventStream<'a> {
                     let plan = thread_plan;
                     let Some(b) = &plan.book else { return };
                     let mut decoder = b.decoder(Some(recycled));
-                    let params = plan.params(b.filtered);
+                    let params = plan.instrument_params(b.filtered);
                     let mut stmt = None;
                     // The lock is held while waiting: the other thread would wait too.
                     while let Ok(Ok(task)) = tasks.lock().map(|tasks| tasks.recv()) {
@@ -276,7 +283,7 @@ impl<'a> EventStream<'a> {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
-                fetcher.run(&conn, &b.sql, &plan.params(b.filtered), &mut decoder);
+                fetcher.run(&conn, &b.sql, &b.params, b.resume, &mut decoder);
             })?;
             stream.spare.push(Returns {
                 sender: spare,
@@ -293,15 +300,16 @@ impl<'a> EventStream<'a> {
                 let Some(t) = &plan.trades else { return };
                 let mut decoder = TradeDecoder { unit: t.unit };
                 if trusted {
-                    let params = plan.params(t.filtered);
-                    return fetcher.run(&conn, &t.by_id, &params, &mut decoder);
+                    return fetcher.run(&conn, &t.by_id, &t.params, t.resume, &mut decoder);
                 }
                 // The pass that checks the order of the trades runs here, while the book
                 // thread reads ahead.
-                match t.sql(&conn, &plan, order) {
+                match t.query(&conn, &plan.path, order) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
-                    Ok(sql) => fetcher.run(&conn, sql, &plan.params(t.filtered), &mut decoder),
+                    Ok((sql, params, resume)) => {
+                        fetcher.run(&conn, sql, params, resume, &mut decoder)
+                    }
                     Err(error) => fetcher.fail(error),
                 }
             })?;
@@ -370,11 +378,13 @@ impl EventStream<'_> {
         let Some(unit) = t.unit else {
             return Ok(());
         };
-        let conn = super::reader::connect(&self.plan.path, self.plan.immutable)?;
-        let mut params = self.plan.params(t.filtered);
-        params.push(Value::Integer(watch.last_id.unwrap_or(i64::MIN)));
+        let conn = super::reader::connect(&self.plan.path)?;
+        let mut params = t.params.clone();
+        if let (Some(at), Some(last)) = (t.resume, watch.last_id) {
+            params[at] = Value::Integer(last);
+        }
         let end = self.merge.end;
-        let inside = any_timestamp(&conn, &t.check_after, params, unit, |ms| ms < end)
+        let inside = any_timestamp(&conn, &t.check, params, t.resume, unit, |ms| ms < end)
             .map_err(fail(&self.plan.path, TRADES))?;
         if inside {
             return Err(out_of_order());
@@ -544,12 +554,65 @@ impl Ranges {
     }
 }
 
+/// The largest `id` of each table read in pieces, both read in one statement, so in one
+/// transaction: the rows a stream reads (see the module's documentation).
+fn take_cut(
+    conn: &Connection,
+    recording: &Recording,
+) -> rusqlite::Result<(Option<i64>, Option<i64>)> {
+    let max = |keyed: bool, table: Option<(&String, &String)>| match (keyed, table) {
+        (true, Some((table, id))) => format!("(SELECT max({}) FROM {})", quote(id), quote(table)),
+        _ => "NULL".to_owned(),
+    };
+    let sql = format!(
+        "SELECT {}, {}",
+        max(
+            recording.book_keyed,
+            recording.book.as_ref().map(|c| (&c.table, &c.id))
+        ),
+        max(
+            recording.trades_keyed,
+            recording.trades.as_ref().map(|c| (&c.table, &c.id))
+        ),
+    );
+    guard::touch();
+    conn.query_row(&sql, [], |row| Ok((row.get(0)?, row.get(1)?)))
+}
+
 impl Plan {
-    fn new(recording: &Recording) -> Plan {
+    /// The queries of `recording`, up to the cut taken on `conn`.
+    fn new(recording: &Recording, conn: &Connection) -> Result<Plan, FileError> {
         let info = recording.info();
-        let filter = |col: &Option<String>| match col {
-            Some(col) => format!(" WHERE {}", same_instrument(col)),
-            None => String::new(),
+        let (book_cut, trades_cut) =
+            take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
+        let instrument = recording.instrument.clone();
+        // The instrument (when the table has its column), then, for a table read in pieces,
+        // the ids read between: `?after < id <= ?cut`.
+        let bind = |filtered: bool, cut: Option<i64>| -> (Vec<Value>, Resume) {
+            let mut params = Vec::new();
+            if filtered {
+                params.push(Value::Text(instrument.clone()));
+            }
+            let resume = cut.map(|cut| {
+                params.extend([Value::Integer(i64::MIN), Value::Integer(cut)]);
+                params.len() - 2
+            });
+            (params, resume)
+        };
+        // The WHERE clause: the instrument, and the ids for a table read in pieces.
+        let condition = |col: &Option<String>, id: &str, keyed: bool, first: usize| {
+            let mut parts = Vec::new();
+            if let Some(col) = col {
+                parts.push(same_instrument(col));
+            }
+            if keyed {
+                parts.push(format!("{id} > ?{} AND {id} <= ?{}", first, first + 1));
+            }
+            if parts.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", parts.join(" AND "))
+            }
         };
         let book = recording.book.as_ref().map(|c| {
             let action = match &c.action {
@@ -563,66 +626,85 @@ impl Plan {
                 quote(&c.bids),
                 quote(&c.asks),
             );
-            let range = match &c.instrument {
-                Some(_) => format!("{id} >= ?2 AND {id} < ?3"),
-                None => format!("{id} >= ?1 AND {id} < ?2"),
-            };
+            let filtered = c.instrument.is_some();
+            let first = if filtered { 2 } else { 1 };
+            let (params, resume) = bind(filtered, book_cut);
+            let range = format!("{id} > ?{} AND {id} < ?{}", first, first + 1);
             let range_filter = match &c.instrument {
                 Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
             };
             BookPlan {
-                sql: format!("{select}{} ORDER BY {id}", filter(&c.instrument)),
-                range_sql: format!("{select}{range_filter} ORDER BY {id}"),
-                bounds_sql: format!(
-                    "SELECT (SELECT min({id}) FROM {table}), (SELECT max({id}) FROM {table})"
+                sql: format!(
+                    "{select}{} ORDER BY {id}",
+                    condition(&c.instrument, &id, book_cut.is_some(), first)
                 ),
+                resume,
+                params,
+                range_sql: format!("{select}{range_filter} ORDER BY {id}"),
+                first_id_sql: format!("SELECT min({id}) FROM {table}"),
+                cut: book_cut,
                 unit: info.book_unit,
                 has_action: c.action.is_some(),
-                filtered: c.instrument.is_some(),
+                filtered,
             }
         });
         let trades = recording.trades.as_ref().map(|c| {
-            let (id, ts) = (quote(&c.id), quote(&c.timestamp));
-            let select = format!(
-                "SELECT {id}, {ts}, {}, {}, {} FROM {}{}",
+            let (id, ts, table) = (quote(&c.id), quote(&c.timestamp), quote(&c.table));
+            let filtered = c.instrument.is_some();
+            let first = if filtered { 2 } else { 1 };
+            let keyed = trades_cut.is_some();
+            let (params, resume) = bind(filtered, trades_cut);
+            let columns = format!(
+                "{id}, {ts}, {}, {}, {}",
                 quote(&c.price),
                 quote(&c.size),
-                quote(&c.side),
-                quote(&c.table),
-                filter(&c.instrument),
+                quote(&c.side)
+            );
+            let select = format!(
+                "SELECT {columns} FROM {table}{}",
+                condition(&c.instrument, &id, keyed, first)
             );
             let unit = info.trades_unit;
-            let key = unit.unwrap_or(TimeUnit::Millis).sql_millis_key(&ts);
+            let key = |ts: &str| unit.unwrap_or(TimeUnit::Millis).sql_millis_key(ts);
+            let copy = trades_cut.map(|cut| CopyPlan {
+                create: format!(
+                    "DROP TABLE IF EXISTS temp.orderflow_trades;
+                     CREATE TEMP TABLE orderflow_trades AS
+                     SELECT {id} AS id, {ts} AS ts, {}, {}, {} FROM {table} WHERE 0",
+                    quote(&c.price),
+                    quote(&c.size),
+                    quote(&c.side)
+                ),
+                fill: format!("INSERT INTO temp.orderflow_trades {select}"),
+                by_time: format!(
+                    "SELECT * FROM temp.orderflow_trades ORDER BY {}, id",
+                    key("ts")
+                ),
+                first_id_sql: format!("SELECT min({id}) FROM {table}"),
+                cut,
+            });
             TradePlan {
                 by_id: format!("{select} ORDER BY {id}"),
-                by_time: format!("{select} ORDER BY {key}, {id}"),
+                by_time: format!("{select} ORDER BY {}, {id}", key(&ts)),
                 // Invalid timestamps are skipped in Rust, by the same test the decoder uses;
                 // testing them in SQL as well made this pass a third slower.
                 check: format!(
-                    "SELECT {ts} FROM {}{} ORDER BY {id}",
-                    quote(&c.table),
-                    filter(&c.instrument),
+                    "SELECT {id}, {ts} FROM {table}{} ORDER BY {id}",
+                    condition(&c.instrument, &id, keyed, first)
                 ),
-                check_after: format!(
-                    "SELECT {ts} FROM {} WHERE {} ORDER BY {id}",
-                    quote(&c.table),
-                    match &c.instrument {
-                        Some(col) => format!("{} AND {id} > ?2", same_instrument(col)),
-                        None => format!("{id} > ?1"),
-                    },
-                ),
+                resume,
+                params,
+                copy,
                 unit,
-                filtered: c.instrument.is_some(),
             }
         });
-        Plan {
+        Ok(Plan {
             path: recording.path.clone(),
-            immutable: info.immutable,
             instrument: recording.instrument.clone(),
             book,
             trades,
-        }
+        })
     }
 }
 
@@ -640,29 +722,6 @@ fn same_instrument(col: &str) -> String {
 /// levels of a typical update stream, under a millisecond of reading.
 const RANGE_IDS: i64 = 512;
 
-/// Opens a read transaction on `conn` and takes its snapshot (at its first read): every
-/// statement run on `conn` after it sees the rows committed before this moment, and no later.
-fn pin_snapshot(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("BEGIN")?;
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-}
-
-/// Whether SQLite runs `sql` as a seek on the rowid (its plan says so): then its `id` is the
-/// table's rowid, unique, and a condition on it skips straight to the rows.
-fn seeks_by_rowid(conn: &Connection, sql: &str, params: &[Value]) -> bool {
-    let Ok(mut explain) = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")) else {
-        return false;
-    };
-    let Ok(details) = explain.query_map(rusqlite::params_from_iter(params), |row| {
-        row.get::<_, String>(3)
-    }) else {
-        return false;
-    };
-    details
-        .flatten()
-        .any(|detail| detail.contains("INTEGER PRIMARY KEY"))
-}
-
 impl BookPlan {
     /// The ranges of ids `from..to` that split the book between two reading threads, which
     /// take them in turn from a queue (see [`Ranges`]); `None` when one thread reads it.
@@ -671,31 +730,39 @@ impl BookPlan {
     /// run, about half of its CPU time, so with one thread it sets the pace and the second
     /// core idles whenever the engine waits for it. Two threads share it only where that is
     /// safe and cheap:
-    /// - the file is immutable (a finished recording): both connections see the same rows;
+    /// - the table is read in pieces up to a cut: both connections see the same rows;
     /// - the table says whether each row is a snapshot (an `action` column): without one the
     ///   first valid row of the file is the snapshot, which only a single pass knows;
     /// - `id` is the table's rowid, so each range is a seek and not a scan (checked with
     ///   `EXPLAIN QUERY PLAN`);
     /// - there are at least four ranges, and a second core to run on.
     fn ranges(&self, conn: &Connection, plan: &Plan) -> Option<Vec<(i64, i64)>> {
+        let last = self.cut?;
         if !self.has_action || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
             return None;
         }
-        let (first, last): (Option<i64>, Option<i64>) = conn
-            .query_row(&self.bounds_sql, [], |row| Ok((row.get(0)?, row.get(1)?)))
+        guard::touch();
+        let first: Option<i64> = conn
+            .query_row(&self.first_id_sql, [], |row| row.get(0))
             .ok()?;
-        let (first, last) = (first?, last?);
+        let first = first?;
         if last.checked_sub(first)? < 4 * RANGE_IDS {
             return None;
         }
-        let mut params = plan.params(self.filtered);
+        let mut params = plan.instrument_params(self.filtered);
         params.extend([Value::Integer(0), Value::Integer(1)]);
         if !seeks_by_rowid(conn, &self.range_sql, &params) {
             return None;
         }
+        // Each range reads `after < id < to`; the last one ends at the cut.
         let ranges = (first..=last)
             .step_by(RANGE_IDS as usize)
-            .map(|from| (from, from.saturating_add(RANGE_IDS)))
+            .map(|from| {
+                (
+                    from.saturating_sub(1),
+                    from.saturating_add(RANGE_IDS).min(last + 1),
+                )
+            })
             .collect();
         Some(ranges)
     }
@@ -713,8 +780,9 @@ impl BookPlan {
 }
 
 impl Plan {
-    /// The query parameters: the instrument when the table has an instrument column.
-    fn params(&self, filtered: bool) -> Vec<Value> {
+    /// The instrument, when the table has an instrument column: the first parameter of
+    /// every query.
+    fn instrument_params(&self, filtered: bool) -> Vec<Value> {
         if filtered {
             vec![Value::Text(self.instrument.clone())]
         } else {
@@ -735,13 +803,13 @@ pub(crate) fn read_inline(
     end: Millis,
     consume: &mut dyn FnMut(Record, u64) -> ControlFlow<()>,
 ) -> Result<(), FileError> {
-    let plan = Plan::new(recording);
+    let plan = Plan::new(recording, &conn)?;
     let path = plan.path.as_path();
-    let trades_sql = match &plan.trades {
+    let trades_query = match &plan.trades {
         Some(t) => {
             conn.execute_batch("PRAGMA temp_store = FILE")
                 .map_err(fail(path, "sorting trades"))?;
-            Some(t.sql(&conn, &plan, TradeOrder::Checked)?)
+            Some(t.query(&conn, path, TradeOrder::Checked)?)
         }
         None => None,
     };
@@ -749,32 +817,30 @@ pub(crate) fn read_inline(
         Some(b) => Some(conn.prepare(&b.sql).map_err(fail(path, BOOK))?),
         None => None,
     };
-    let mut trade_stmt = match trades_sql {
-        Some(sql) => Some(conn.prepare(sql).map_err(fail(path, TRADES))?),
+    let mut trade_stmt = match &trades_query {
+        Some((sql, _, _)) => Some(conn.prepare(sql).map_err(fail(path, TRADES))?),
         None => None,
     };
     let mut book = match (&mut book_stmt, &plan.book) {
-        (Some(stmt), Some(b)) => Some(Cursor {
-            rows: stmt
-                .query(rusqlite::params_from_iter(plan.params(b.filtered)))
-                .map_err(fail(path, BOOK))?,
-            decoder: b.decoder(None),
-            head: None,
+        (Some(stmt), Some(b)) => Some(Cursor::new(
+            stmt,
+            b.params.clone(),
+            b.resume,
+            b.decoder(None),
             path,
-            doing: BOOK,
-        }),
+            BOOK,
+        )?),
         _ => None,
     };
-    let mut trades = match (&mut trade_stmt, &plan.trades) {
-        (Some(stmt), Some(t)) => Some(Cursor {
-            rows: stmt
-                .query(rusqlite::params_from_iter(plan.params(t.filtered)))
-                .map_err(fail(path, TRADES))?,
-            decoder: TradeDecoder { unit: t.unit },
-            head: None,
+    let mut trades = match (&mut trade_stmt, &plan.trades, trades_query) {
+        (Some(stmt), Some(t), Some((_, params, resume))) => Some(Cursor::new(
+            stmt,
+            params.to_vec(),
+            resume,
+            TradeDecoder { unit: t.unit },
             path,
-            doing: TRADES,
-        }),
+            TRADES,
+        )?),
         _ => None,
     };
     let mut merge = Merge::new(end);
@@ -796,22 +862,61 @@ fn fail<'p>(path: &'p Path, doing: &'static str) -> impl Fn(rusqlite::Error) -> 
 }
 
 impl TradePlan {
-    /// The query that streams the trades in `(timestamp, id)` order, once a pass over the
-    /// table on `conn` has told whether `id` order is that order already.
-    /// With [`TradeOrder::Sorted`] the sorting query, without the pass.
+    /// The query that streams the trades in `(timestamp, id)` order, and where it resumes,
+    /// once a pass over the table on `conn` has told whether `id` order is that order
+    /// already. With [`TradeOrder::Sorted`] the sorting query, without the pass.
     /// `conn` should have `temp_store = FILE`, so that a large sort spills to disk.
-    fn sql<'p>(
+    fn query<'p>(
         &'p self,
         conn: &Connection,
-        plan: &Plan,
+        path: &Path,
         order: TradeOrder,
-    ) -> Result<&'p str, FileError> {
-        if order == TradeOrder::Sorted {
-            return Ok(&self.by_time);
+    ) -> Result<(&'p str, &'p [Value], Resume), FileError> {
+        let in_order = order != TradeOrder::Sorted
+            && trades_in_time_order(conn, self, self.params.clone()).map_err(fail(path, TRADES))?;
+        if in_order {
+            return Ok((&self.by_id, &self.params, self.resume));
         }
-        let in_order = trades_in_time_order(conn, self, plan.params(self.filtered))
-            .map_err(fail(&plan.path, TRADES))?;
-        Ok(if in_order { &self.by_id } else { &self.by_time })
+        match &self.copy {
+            Some(copy) => {
+                copy.run(conn, &self.params).map_err(fail(path, TRADES))?;
+                Ok((&copy.by_time, &[], None))
+            }
+            None => Ok((&self.by_time, &self.params, None)),
+        }
+    }
+}
+
+/// Ids copied per statement when trades are copied to be sorted: about a few milliseconds.
+const COPY_IDS: i64 = 16_384;
+
+impl CopyPlan {
+    /// Copies the trades up to the cut into `temp.orderflow_trades`, a range of ids per
+    /// statement, so that SQLite's lock on the file is only held for short moments.
+    fn run(&self, conn: &Connection, params: &[Value]) -> rusqlite::Result<()> {
+        conn.execute_batch("PRAGMA query_only = OFF")?;
+        let copied = (|| {
+            conn.execute_batch(&self.create)?;
+            guard::touch();
+            let first: Option<i64> = conn.query_row(&self.first_id_sql, [], |row| row.get(0))?;
+            let Some(first) = first else { return Ok(()) };
+            let mut fill = conn.prepare(&self.fill)?;
+            let mut params = params.to_vec();
+            let at = params.len() - 2;
+            let mut after = first.saturating_sub(1);
+            while after < self.cut {
+                let upto = after.saturating_add(COPY_IDS).min(self.cut);
+                params[at] = Value::Integer(after);
+                params[at + 1] = Value::Integer(upto);
+                guard::touch();
+                fill.execute(rusqlite::params_from_iter(&params))?;
+                after = upto;
+            }
+            Ok(())
+        })();
+        conn.execute_batch("PRAGMA query_only = ON")?;
+        guard::touch();
+        copied
     }
 }
 
@@ -844,29 +949,134 @@ impl<S: Source> Source for Option<S> {
     }
 }
 
-/// A cursor decoded on the calling thread.
-struct Cursor<'s, 'p, D> {
-    rows: Rows<'s>,
+/// A table read on the calling thread: in pieces, each read into `buffer` and the statement
+/// then reset, for a table that can resume after an id; else in one run of the statement.
+struct Cursor<'s, 'c, 'p, D> {
+    reading: Reading<'s, 'c>,
     decoder: D,
-    /// The row read and not taken yet.
-    head: Option<Item>,
+    /// Rows read and not taken yet, in order.
+    buffer: VecDeque<Item>,
+    /// An error met after the rows in `buffer`, given once they are taken (SPEC 4: what was
+    /// read before a file turned out corrupt is kept).
+    failed: Option<rusqlite::Error>,
     path: &'p Path,
     doing: &'static str,
 }
 
-impl<D: Decode> Source for Cursor<'_, '_, D> {
-    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
-        if self.head.is_none() {
-            let fail = fail(self.path, self.doing);
-            if let Some(row) = self.rows.next().map_err(&fail)? {
-                self.head = Some(self.decoder.decode(row).map_err(fail)?);
+enum Reading<'s, 'c> {
+    Whole(Rows<'s>),
+    Pieces {
+        stmt: &'s mut Statement<'c>,
+        params: Vec<Value>,
+        /// The index of the `id > ?` parameter.
+        at: usize,
+        done: bool,
+    },
+}
+
+/// Rows per piece of a table read on the calling thread.
+const PIECE_ROWS: usize = 512;
+
+impl<'s, 'c, 'p, D: Decode> Cursor<'s, 'c, 'p, D> {
+    fn new(
+        stmt: &'s mut Statement<'c>,
+        params: Vec<Value>,
+        resume: Resume,
+        decoder: D,
+        path: &'p Path,
+        doing: &'static str,
+    ) -> Result<Self, FileError> {
+        let reading = match resume {
+            Some(at) => Reading::Pieces {
+                stmt,
+                params,
+                at,
+                done: false,
+            },
+            None => {
+                guard::touch();
+                Reading::Whole(
+                    stmt.query(rusqlite::params_from_iter(params))
+                        .map_err(fail(path, doing))?,
+                )
+            }
+        };
+        Ok(Cursor {
+            reading,
+            decoder,
+            buffer: VecDeque::new(),
+            failed: None,
+            path,
+            doing,
+        })
+    }
+
+    /// Reads the next rows into the buffer: one row, or the next piece.
+    fn read(&mut self) -> rusqlite::Result<()> {
+        match &mut self.reading {
+            Reading::Whole(rows) => {
+                if let Some(row) = rows.next()? {
+                    self.buffer.push_back(self.decoder.decode(row)?);
+                }
+            }
+            Reading::Pieces {
+                stmt,
+                params,
+                at,
+                done,
+            } => {
+                if *done {
+                    return Ok(());
+                }
+                guard::touch();
+                let started = Instant::now();
+                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+                let read = loop {
+                    let row = match rows.next() {
+                        Ok(Some(row)) => row,
+                        Ok(None) => {
+                            *done = true;
+                            break Ok(());
+                        }
+                        Err(e) => break Err(e),
+                    };
+                    match self.decoder.decode(row) {
+                        Ok(item) => self.buffer.push_back(item),
+                        Err(e) => break Err(e),
+                    }
+                    if self.buffer.len() >= PIECE_ROWS || started.elapsed() >= PIECE {
+                        break Ok(());
+                    }
+                };
+                if let Some(last) = self.buffer.back() {
+                    params[*at] = Value::Integer(last.record.id());
+                }
+                if let Err(e) = read {
+                    *done = true;
+                    if self.buffer.is_empty() {
+                        return Err(e);
+                    }
+                    self.failed = Some(e);
+                }
             }
         }
-        Ok(self.head.as_ref())
+        Ok(())
+    }
+}
+
+impl<D: Decode> Source for Cursor<'_, '_, '_, D> {
+    fn peek(&mut self) -> Result<Option<&Item>, FileError> {
+        if self.buffer.is_empty() {
+            if let Some(e) = self.failed.take() {
+                return Err(fail(self.path, self.doing)(e));
+            }
+            self.read().map_err(fail(self.path, self.doing))?;
+        }
+        Ok(self.buffer.front())
     }
 
     fn take(&mut self) -> Option<Item> {
-        self.head.take()
+        self.buffer.pop_front()
     }
 }
 
@@ -1034,7 +1244,7 @@ fn trades_in_time_order(
         return Ok(true);
     };
     let mut last = Millis::MIN;
-    let back_in_time = any_timestamp(conn, &plan.check, params, unit, |ms| {
+    let back_in_time = any_timestamp(conn, &plan.check, params, plan.resume, unit, |ms| {
         let back = ms < last;
         last = ms;
         back
@@ -1042,24 +1252,41 @@ fn trades_in_time_order(
     Ok(!back_in_time)
 }
 
-/// Runs `sql`, whose one column is a trade timestamp, and tells whether `found` holds for any
-/// valid one (in ms, by the decoder's test), stopping at the first.
+/// Runs `sql`, whose columns are a trade's id and timestamp, and tells whether `found` holds
+/// for any valid timestamp (in ms, by the decoder's test), stopping at the first. With
+/// `resume`, in pieces that resume after the last id read.
 fn any_timestamp(
     conn: &Connection,
     sql: &str,
-    params: Vec<Value>,
+    mut params: Vec<Value>,
+    resume: Resume,
     unit: TimeUnit,
     mut found: impl FnMut(Millis) -> bool,
 ) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(row) = rows.next()? {
-        let ms = super::reader::raw_of(row.get_ref(0)?).and_then(|raw| unit.to_millis(raw));
-        if ms.is_some_and(&mut found) {
-            return Ok(true);
+    loop {
+        guard::touch();
+        let started = Instant::now();
+        let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
+        let mut read: u32 = 0;
+        loop {
+            let Some(row) = rows.next()? else {
+                return Ok(false);
+            };
+            let ms = super::reader::raw_of(row.get_ref(1)?).and_then(|raw| unit.to_millis(raw));
+            if ms.is_some_and(&mut found) {
+                return Ok(true);
+            }
+            read += 1;
+            if let Some(at) = resume
+                && read % 1024 == 0
+                && started.elapsed() >= PIECE
+            {
+                params[at] = Value::Integer(row.get(0)?);
+                break;
+            }
         }
     }
-    Ok(false)
 }
 
 #[cfg(test)]

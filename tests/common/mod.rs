@@ -68,7 +68,7 @@ impl Fixture {
         )
     }
 
-    /// Closes the writer and makes the file look old enough for immutable mode.
+    /// Closes the writer and makes the file look a minute old.
     pub fn done(self) -> Done {
         let Fixture { dir, path, conn } = self;
         conn.close().unwrap();
