@@ -70,6 +70,10 @@ struct ProcessArgs {
     /// process the later files of a range in parallel. Same results, byte for byte.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
+    /// Seconds a recording may take to answer one query (an endless view never does) before
+    /// it is given up as unusable and the run goes on with the other files.
+    #[arg(long, default_value_t = orderflow::source::guard::DEFAULT_STALL_LIMIT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    stall_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +198,8 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let installed = ctrlc::set_handler(move || {
+        // SQLite stops in the middle of any step, such as a long sort or an endless view.
+        orderflow::source::guard::cancel_reading();
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
@@ -207,6 +213,7 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
 
 /// Turns the shared options into a job, checking what clap cannot.
 fn job(args: &ProcessArgs, json_dir: Option<PathBuf>, speed: Speed) -> anyhow::Result<Job> {
+    orderflow::source::guard::set_stall_limit(Duration::from_secs(args.stall_seconds));
     let start = parse_bound(&args.start, Bound::Start).context("START")?;
     let end = parse_bound(&args.end, Bound::End).context("END")?;
     if end < start {
@@ -445,6 +452,7 @@ fn demo(args: DemoArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<u8> {
         emit_ms: 250,
         summary: None,
         jobs: None,
+        stall_seconds: orderflow::source::guard::DEFAULT_STALL_LIMIT.as_secs(),
     };
     let job = job(&process, None, args.speed)?;
     run_job(job, &args.server, None, cancel)

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, Side, Trade};
 use crate::output::json_files::WriteError;
 use crate::output::summary::{FileSummary, RunSummary, Skipped};
+use crate::source::FileError;
 use crate::source::{BadRow, Record, Recording};
 
 use super::{CLOCK_EVERY, Job, Stitched, count_outcome, report_midway};
@@ -187,7 +188,11 @@ fn work<'a>(
         bad,
         stage,
         rows_read,
-        error: read.err().map(|error| error.to_string()),
+        // A cancelled run stops SQLite midway: that is no fault of the file.
+        error: read
+            .err()
+            .filter(|error| !matches!(error, FileError::Interrupted { .. }))
+            .map(|error| error.to_string()),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! A recording that a recorder is still writing (SPEC 4): reading it gives the result of the
-//! rows committed when reading began, never a wrong one, and never through immutable mode.
+//! rows committed when reading began, never a wrong one, never through immutable mode, and
+//! never holds a rollback-journal recorder back long enough to fail a commit.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,26 +18,61 @@ const INITIAL_TRADES: i64 = 20_000;
 /// Trades per transaction of the recorder.
 const BATCH: i64 = 100;
 
-/// A recorder in WAL mode that never checkpoints, so every row lives in the `-wal` file: a
-/// reader that ignored it (immutable mode) would find nothing at all.
+/// How a recorder journals its writes.
+#[derive(Clone, Copy, Debug)]
+enum Journal {
+    /// WAL mode that never checkpoints, so every row lives in the `-wal` file: a reader that
+    /// ignored it (immutable mode) would find nothing at all.
+    Wal,
+    /// SQLite's default rollback journal: a reader's shared lock keeps the recorder from
+    /// committing, and a recorder's lock keeps readers out.
+    Rollback,
+}
+
+/// A recorder, as an exchange feed handler writes: a transaction of trades and book rows at a
+/// time, with a busy timeout of 200 ms.
 struct Recorder {
     db: rusqlite::Connection,
     /// Trades written so far; trade `i` is at `DAY16 + i * 100` ms.
     next: i64,
+    /// Commits that failed (the busy timeout ran out), and the longest commit.
+    failed: Vec<String>,
+    slowest: Duration,
 }
 
 impl Recorder {
-    fn open(path: &Path) -> Recorder {
+    fn open(path: &Path, journal: Journal) -> Recorder {
         let db = rusqlite::Connection::open(path).unwrap();
-        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;")
-            .unwrap();
+        match journal {
+            Journal::Wal => db
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;")
+                .unwrap(),
+            Journal::Rollback => db.execute_batch("PRAGMA journal_mode = DELETE;").unwrap(),
+        }
+        db.busy_timeout(Duration::from_millis(200)).unwrap();
         db.execute_batch(SCHEMA).unwrap();
-        Recorder { db, next: 0 }
+        Recorder {
+            db,
+            next: 0,
+            failed: Vec::new(),
+            slowest: Duration::ZERO,
+        }
     }
 
-    /// Appends `n` trades, and a book row every 10 trades (a snapshot first), in one transaction.
+    /// Appends `n` trades, and a book row every 10 trades (a snapshot first), in one
+    /// transaction; a transaction that cannot commit is counted and rolled back.
     fn append(&mut self, n: i64) {
-        let tx = self.db.transaction().unwrap();
+        let started = Instant::now();
+        if let Err(error) = self.try_append(n) {
+            self.failed.push(error.to_string());
+            return;
+        }
+        self.slowest = self.slowest.max(started.elapsed());
+        self.next += n;
+    }
+
+    fn try_append(&mut self, n: i64) -> rusqlite::Result<()> {
+        let tx = self.db.transaction()?;
         for i in self.next..self.next + n {
             let ts = DAY16 + i * 100;
             if i % 10 == 0 {
@@ -50,8 +86,7 @@ impl Recorder {
                         format!("[[\"{}\",\"{}\"]]", bid + 3, 1 + i % 5),
                         ts
                     ],
-                )
-                .unwrap();
+                )?;
             }
             tx.execute(
                 "INSERT INTO trades (instrument, trade_id, price, size, side, timestamp) VALUES ('BTC-USDT', ?1, ?2, ?3, ?4, ?5)",
@@ -62,11 +97,9 @@ impl Recorder {
                     if i % 4 == 0 { "sell" } else { "buy" },
                     ts + 50
                 ],
-            )
-            .unwrap();
+            )?;
         }
-        tx.commit().unwrap();
-        self.next += n;
+        tx.commit()
     }
 }
 
@@ -81,16 +114,30 @@ fn read_json(dir: &Path, name: &str) -> Vec<Value> {
 
 #[test]
 fn a_recording_written_while_it_is_read_gives_the_rows_committed_when_reading_began() {
+    read_while_recording(Journal::Wal, Duration::from_millis(2));
+}
+
+/// The recorder of issue 12: a commit every 50 ms, each waiting at most 200 ms for the lock.
+/// Before, the file was opened immutable once it looked quiet and read without any lock.
+#[test]
+fn a_rollback_journal_recorder_never_fails_a_commit_and_is_never_read_half() {
+    read_while_recording(Journal::Rollback, Duration::from_millis(50));
+}
+
+fn read_while_recording(journal: Journal, pause: Duration) {
     let data = tempfile::tempdir().unwrap();
     let path = data.path().join(OTHER);
-    let mut recorder = Recorder::open(&path);
+    let mut recorder = Recorder::open(&path, journal);
     while recorder.next < INITIAL_TRADES {
         recorder.append(1_000);
     }
-    assert!(
-        data.path().join(format!("{OTHER}-wal")).exists(),
-        "the rows are in the WAL"
-    );
+    assert!(recorder.failed.is_empty(), "{:?}", recorder.failed);
+    if let Journal::Wal = journal {
+        assert!(
+            data.path().join(format!("{OTHER}-wal")).exists(),
+            "the rows are in the WAL"
+        );
+    }
 
     // The recorder goes on appending while `process` reads.
     let stop = Arc::new(AtomicBool::new(false));
@@ -102,11 +149,14 @@ fn a_recording_written_while_it_is_read_gives_the_rows_committed_when_reading_be
             while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                 recorder.append(BATCH);
                 written.store(recorder.next, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(pause);
             }
             recorder
         })
     };
+    // Quiet for a minute, as a recorder between two bursts: before, such a file was opened
+    // immutable and read without any lock (and a WAL's rows not at all).
+    crate::common::age(&path);
     let live = tempfile::tempdir().unwrap();
     let json = live.path().to_str().unwrap();
     let summary = live.path().join("summary.json");
@@ -128,8 +178,15 @@ fn a_recording_written_while_it_is_read_gives_the_rows_committed_when_reading_be
     stop.store(true, Ordering::Relaxed);
     let recorder = writer.join().unwrap();
     let total = recorder.next;
-    drop(recorder);
     let text = child.text();
+    assert!(
+        recorder.failed.is_empty(),
+        "{} commits failed while the file was read ({:?}); slowest commit {:?}",
+        recorder.failed.len(),
+        recorder.failed.first(),
+        recorder.slowest
+    );
+    drop(recorder);
     assert_eq!(status.code(), Some(0), "{text}");
     assert!(during > 0, "the recorder appended while the file was read");
 
@@ -190,6 +247,9 @@ fn a_lock_held_past_5_seconds_makes_the_file_unusable_and_the_rest_is_processed(
     good_recording(data.path(), GOOD, "");
     let locked = rusqlite::Connection::open(data.path().join(OTHER)).unwrap();
     locked.execute_batch(SCHEMA).unwrap();
+    // Quiet for a minute, and no journal yet (a rollback journal is only created by the first
+    // write): before, such a file was opened immutable and read straight through the lock.
+    crate::common::age(&data.path().join(OTHER));
     locked.execute_batch("BEGIN EXCLUSIVE;").unwrap();
 
     let started = Instant::now();

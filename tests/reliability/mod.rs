@@ -4,6 +4,7 @@
 mod child;
 mod corpus;
 mod fuzz;
+mod hostile_files;
 mod live_recording;
 mod outputs;
 mod server;
