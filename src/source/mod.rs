@@ -1,23 +1,23 @@
-//! The only code that knows SQLite: finding recordings, reading their rows, parsing level text
-//! and timestamps, and merging book rows and trades into engine events (SPEC 1 and 2.1).
+//! Where events come from: finding recordings, reading their rows, parsing the stored values,
+//! and merging book rows and trades into engine events in time order (SPEC 1 and 2.1).
 //!
-//! API CONTRACT (the pipeline codes against these): [`find_candidates`], [`Recording::open`],
-//! [`Recording::info`], [`Recording::events`], [`EventStream::next`].
+//! In layers, each importing only those above it:
+//! - [`record`]: the vocabulary: records, bad rows, what a file holds, why it cannot be used;
+//! - [`parse`]: pure parsing of stored values: level text, numbers as text, timestamps;
+//! - [`merge`]: the pure time merge of any two sources of decoded items;
+//! - [`discover`]: finding the candidate files of an instrument;
+//! - [`sqlite`]: everything that knows SQLite: connections, schema, queries, decoding,
+//!   threads and batches.
 
 pub mod discover;
-mod fetch;
-pub mod guard;
-pub mod levels;
-pub mod number;
-pub mod reader;
-mod rows;
-pub mod schema;
-mod stream;
-pub mod timestamp;
+pub mod merge;
+pub mod parse;
+pub mod record;
+pub mod sqlite;
 
 pub use discover::{DiscoverError, find_candidates, is_candidate_name};
-pub use levels::{LevelError, parse_levels};
-pub use reader::{
-    BadReason, BadRow, EventStream, FileError, FileInfo, Record, Recording, Table, TradeOrder,
-};
-pub use timestamp::TimeUnit;
+pub use parse::levels::{self, LevelError, parse_levels};
+pub use parse::timestamp::TimeUnit;
+pub use parse::{number, timestamp};
+pub use record::{BadReason, BadRow, FileError, FileInfo, Record, Table};
+pub use sqlite::{EventStream, Recording, TradeOrder, guard, schema};

@@ -2,7 +2,7 @@
 //!
 //! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied. Level text is parsed
 //! into a reused scratch vector, then copied into a vector the consumer has handed back (see
-//! `EventStream::recycle`) when the row fits it (see `fits`), else into a new one of its exact
+//! `EventStream::recycle`, `threads.rs`) when the row fits it (see `fits`), else into a new one of its exact
 //! size.
 
 use std::sync::mpsc::Receiver;
@@ -12,10 +12,12 @@ use rusqlite::types::ValueRef;
 
 use crate::engine::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
 
-use super::TimeUnit;
-use super::levels::{self, LevelError, MAX_VALUE};
-use super::number::parse_number;
-use super::reader::{BadReason, BadRow, Record, Table, raw_of};
+use crate::source::TimeUnit;
+use crate::source::merge::Item;
+use crate::source::parse::levels::{self, LevelError, MAX_VALUE};
+use crate::source::parse::number::parse_number;
+use crate::source::parse::timestamp::Raw;
+use crate::source::record::{BadReason, BadRow, Record, Table};
 
 /// Turns one row of a table into an item.
 pub(crate) trait Decode {
@@ -34,13 +36,6 @@ impl Decode for TradeDecoder {
     fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
         TradeDecoder::decode(self, row)
     }
-}
-
-/// A record with the timestamp that places it in the merge; `None` for a row whose timestamp
-/// is invalid (it goes out as soon as it is met).
-pub(crate) struct Item {
-    pub key: Option<Millis>,
-    pub record: Record,
 }
 
 /// Decodes book rows `SELECT id, ts, bids, asks[, action]`.
@@ -102,7 +97,7 @@ impl BookDecoder {
     }
 
     /// One side's levels; NULL and empty text are no levels.
-    fn side(&mut self, value: ValueRef<'_>) -> Result<Vec<Level>, SideError> {
+    pub(super) fn side(&mut self, value: ValueRef<'_>) -> Result<Vec<Level>, SideError> {
         let text = match value {
             ValueRef::Null => return Ok(Vec::new()),
             ValueRef::Text(text) | ValueRef::Blob(text) => text,
@@ -134,7 +129,7 @@ impl BookDecoder {
     /// More may come back than this thread has use for (while it waits for room in its
     /// channel, say): all batches but the one taken are freed at once, here, where they were
     /// allocated, which is cheaper than on the consumer's thread.
-    fn spare_vector(&mut self) -> Option<Vec<Level>> {
+    pub(super) fn spare_vector(&mut self) -> Option<Vec<Level>> {
         if self.stash.is_empty() {
             let recycled = self.recycled.as_ref()?;
             self.stash = recycled.try_recv().ok()?;
@@ -147,7 +142,7 @@ impl BookDecoder {
 }
 
 /// Levels a recycled vector may hold spare beyond twice its row's and still be used for it.
-const SLACK: usize = 16;
+pub(super) const SLACK: usize = 16;
 
 /// Whether a recycled vector of `capacity` levels is used for a row of `len` levels: it must
 /// hold the row without growing, and not leave most of itself empty.
@@ -158,16 +153,16 @@ const SLACK: usize = 16;
 /// to 17, which raised the peak RSS of the threaded run by about 1.5 MB. Growing or cutting a
 /// vector down is a `realloc`; a vector that does not fit is freed instead, and the row copied
 /// into a new one of its exact size.
-fn fits(capacity: usize, len: usize) -> bool {
+pub(super) fn fits(capacity: usize, len: usize) -> bool {
     len <= capacity && capacity <= 2 * len + SLACK
 }
 
-enum SideError {
+pub(super) enum SideError {
     NotText(String),
     Levels(LevelError),
 }
 
-fn level_bad(id: i64, ts: Millis, side: &str, error: SideError) -> Item {
+pub(super) fn level_bad(id: i64, ts: Millis, side: &str, error: SideError) -> Item {
     let (reason, detail) = match error {
         SideError::NotText(value) => (
             BadReason::LevelText,
@@ -184,7 +179,7 @@ fn level_bad(id: i64, ts: Millis, side: &str, error: SideError) -> Item {
 }
 
 /// `snapshot` or `partial`, ignoring ASCII case and spaces, replaces the book.
-fn action_of(value: ValueRef<'_>) -> BookAction {
+pub(super) fn action_of(value: ValueRef<'_>) -> BookAction {
     let (ValueRef::Text(text) | ValueRef::Blob(text)) = value else {
         return BookAction::Update;
     };
@@ -279,7 +274,13 @@ impl TradeDecoder {
     }
 }
 
-fn bad(table: Table, id: i64, key: Option<Millis>, reason: BadReason, detail: String) -> Item {
+pub(super) fn bad(
+    table: Table,
+    id: i64,
+    key: Option<Millis>,
+    reason: BadReason,
+    detail: String,
+) -> Item {
     Item {
         key,
         record: Record::Bad(BadRow {
@@ -292,7 +293,7 @@ fn bad(table: Table, id: i64, key: Option<Millis>, reason: BadReason, detail: St
 }
 
 /// The row id; `id` is an INTEGER PRIMARY KEY, so anything else is a damaged schema.
-fn id_of(value: ValueRef<'_>) -> i64 {
+pub(super) fn id_of(value: ValueRef<'_>) -> i64 {
     match value {
         ValueRef::Integer(v) => v,
         ValueRef::Real(v) => v as i64,
@@ -301,12 +302,12 @@ fn id_of(value: ValueRef<'_>) -> i64 {
 }
 
 /// A valid timestamp in ms, or `None` (SPEC 1.4): NULL, text, blob, or not plausible.
-fn millis(unit: Option<TimeUnit>, value: ValueRef<'_>) -> Option<Millis> {
+pub(super) fn millis(unit: Option<TimeUnit>, value: ValueRef<'_>) -> Option<Millis> {
     unit?.to_millis(raw_of(value)?)
 }
 
 /// A price or size: INTEGER, REAL or numeric TEXT; `None` for anything else or non-finite.
-fn number_of(value: ValueRef<'_>) -> Option<f64> {
+pub(super) fn number_of(value: ValueRef<'_>) -> Option<f64> {
     let v = match value {
         ValueRef::Integer(v) => v as f64,
         ValueRef::Real(v) => v,
@@ -331,6 +332,15 @@ pub(crate) fn describe(value: ValueRef<'_>) -> String {
             format!("{shown:?}")
         }
         ValueRef::Blob(blob) => format!("a BLOB of {} bytes", blob.len()),
+    }
+}
+
+/// A timestamp value as stored, if it is a number.
+pub(crate) fn raw_of(value: rusqlite::types::ValueRef<'_>) -> Option<Raw> {
+    match value {
+        rusqlite::types::ValueRef::Integer(v) => Some(Raw::Int(v)),
+        rusqlite::types::ValueRef::Real(v) => Some(Raw::Real(v)),
+        _ => None,
     }
 }
 

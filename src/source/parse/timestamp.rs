@@ -89,29 +89,6 @@ impl TimeUnit {
         };
         (MIN_MS..MAX_MS).contains(&ms).then_some(ms)
     }
-
-    /// A SQL expression that orders rows by their converted, floored timestamp, for a column
-    /// expression `col` (already quoted) in this unit. Values that are not numbers give NULL.
-    pub fn sql_millis_key(self, col: &str) -> String {
-        let (int, real) = match self {
-            TimeUnit::Seconds => (format!("{col} * 1000"), format!("{col} * 1000.0")),
-            TimeUnit::Millis => (col.to_owned(), col.to_owned()),
-            TimeUnit::Micros => (format!("{col} / 1000"), format!("{col} / 1000.0")),
-            TimeUnit::Nanos => (format!("{col} / 1000000"), format!("{col} / 1000000.0")),
-        };
-        // Integer division truncates toward zero, which is floor for the positive values that
-        // can be valid; CAST does the same for reals.
-        format!(
-            "CASE typeof({col}) WHEN 'integer' THEN {int} \
-             WHEN 'real' THEN CAST({real} AS INTEGER) END"
-        )
-    }
-
-    /// A SQL condition true when `col` holds a valid timestamp in this unit.
-    pub fn sql_valid(self, col: &str) -> String {
-        let (lo, hi) = self.raw_window();
-        format!("(typeof({col}) IN ('integer', 'real') AND {col} >= {lo} AND {col} < {hi})")
-    }
 }
 
 impl fmt::Display for TimeUnit {
@@ -125,21 +102,6 @@ impl fmt::Display for TimeUnit {
 pub enum Raw {
     Int(i64),
     Real(f64),
-}
-
-/// A SQL condition true when `col` holds a plausible timestamp in any unit.
-pub fn sql_plausible(col: &str) -> String {
-    let any: Vec<String> = TimeUnit::ALL
-        .iter()
-        .map(|unit| {
-            let (lo, hi) = unit.raw_window();
-            format!("({col} >= {lo} AND {col} < {hi})")
-        })
-        .collect();
-    format!(
-        "(typeof({col}) IN ('integer', 'real') AND ({}))",
-        any.join(" OR ")
-    )
 }
 
 #[cfg(test)]

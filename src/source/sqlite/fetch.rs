@@ -30,9 +30,10 @@ use rusqlite::types::Value;
 
 use crate::engine::Event;
 
+use super::decode::Decode;
 use super::guard;
-use super::reader::{FileError, Record};
-use super::rows::{Decode, Item};
+use crate::source::merge::Item;
+use crate::source::record::{FileError, Record};
 
 /// How long one piece of a table is read before its statement is reset. Each statement
 /// holds SQLite's shared lock (in rollback-journal mode) until it is reset, and a recorder
@@ -49,9 +50,9 @@ pub(crate) type Resume = Option<usize>;
 /// A thread that waits on the other is woken once per batch, at a cost of some microseconds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Shape {
-    items: usize,
-    levels: usize,
-    depth: usize,
+    pub(super) items: usize,
+    pub(super) levels: usize,
+    pub(super) depth: usize,
 }
 
 /// Book rows: about 64 k levels in flight, what about 4 ms of parsing gives. While the trades'
@@ -78,7 +79,7 @@ pub(crate) const TRADES: Shape = Shape {
 };
 
 /// What a fetching thread sends.
-enum Fetched {
+pub(super) enum Fetched {
     Items(VecDeque<Item>),
     /// Which of the book threads reads this range (see [`Fetcher::run_range`]).
     By(usize),
@@ -114,13 +115,13 @@ pub(crate) fn channel(path: &Path, doing: &'static str, shape: Shape) -> (Fetche
 
 /// The sending end: where a fetching thread's items go, and what to call its errors.
 pub(crate) struct Fetcher {
-    path: PathBuf,
-    doing: &'static str,
-    shape: Shape,
-    sender: SyncSender<Fetched>,
+    pub(super) path: PathBuf,
+    pub(super) doing: &'static str,
+    pub(super) shape: Shape,
+    pub(super) sender: SyncSender<Fetched>,
     /// Batches the consumer has emptied, to fill again: each is about 26 KB, and allocating
     /// them on this thread to free them on the other made both threads wait on the allocator.
-    spare: Receiver<VecDeque<Item>>,
+    pub(super) spare: Receiver<VecDeque<Item>>,
 }
 
 impl Fetcher {
@@ -169,7 +170,7 @@ impl Fetcher {
     /// With `resume`, the rows are read in pieces: a piece ends after [`PIECE`], or when the
     /// consumer has no room for the next batch, and the statement is reset (which releases
     /// SQLite's lock) before waiting; the next piece starts after the last id read.
-    fn send_rows(
+    pub(super) fn send_rows(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
         mut params: Vec<Value>,
@@ -249,7 +250,7 @@ impl Fetcher {
         }
     }
 
-    fn error(&self, e: rusqlite::Error) -> FileError {
+    pub(super) fn error(&self, e: rusqlite::Error) -> FileError {
         FileError::from_sqlite(&self.path, self.doing, e)
     }
 
@@ -263,12 +264,12 @@ impl Fetcher {
 pub(crate) struct Fetching {
     /// The book thread that reads this range, once it has said so (see [`Fetched::By`]).
     pub worker: usize,
-    receiver: Receiver<Fetched>,
-    spare: SyncSender<VecDeque<Item>>,
-    current: VecDeque<Item>,
-    done: bool,
-    path: PathBuf,
-    doing: &'static str,
+    pub(super) receiver: Receiver<Fetched>,
+    pub(super) spare: SyncSender<VecDeque<Item>>,
+    pub(super) current: VecDeque<Item>,
+    pub(super) done: bool,
+    pub(super) path: PathBuf,
+    pub(super) doing: &'static str,
 }
 
 impl Fetching {
@@ -284,7 +285,7 @@ impl Fetching {
 
     /// [`Fetching::fill`] once the current batch is used up: once a batch, so out of line.
     #[cold]
-    fn refill(&mut self) -> Result<bool, FileError> {
+    pub(super) fn refill(&mut self) -> Result<bool, FileError> {
         while self.current.is_empty() {
             if self.done {
                 return Ok(false);
@@ -331,7 +332,7 @@ impl Fetching {
 }
 
 /// The levels an item holds: what it weighs in a batch.
-fn weight(item: &Item) -> usize {
+pub(super) fn weight(item: &Item) -> usize {
     match &item.record {
         Record::Event(Event::Book(row)) => row.bids.len() + row.asks.len(),
         _ => 0,

@@ -6,7 +6,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::reader::Table;
+use crate::source::record::Table;
 
 /// The columns of a `book` table, as named in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
