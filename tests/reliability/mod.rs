@@ -7,6 +7,7 @@ mod fuzz;
 mod live_recording;
 mod outputs;
 mod server;
+mod streams;
 mod trust;
 
 use std::collections::BTreeMap;
