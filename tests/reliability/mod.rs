@@ -6,6 +6,7 @@ mod corpus;
 mod fuzz;
 mod live_recording;
 mod outputs;
+mod overwrite;
 mod server;
 mod streams;
 mod trust;
