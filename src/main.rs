@@ -179,13 +179,15 @@ fn main() -> ExitCode {
     share_malloc_arenas();
     let cli = Cli::parse();
     init_logging();
-    let stop = Stop::on_signals();
+    let stop = Stop::default();
     let result = match cli.command {
-        Command::Process(args) => process(args, &stop),
-        Command::Run(args) => run(args, &stop),
-        Command::Serve(args) => serve(args, &stop.cancel).map(|()| 0),
+        Command::Process(args) => process(args, stop.on_signals()),
+        Command::Run(args) => run(args, stop.on_signals()),
+        Command::Serve(args) => serve(args, &stop.on_signals().cancel).map(|()| 0),
+        // A signal ends synth at once: its unfinished file is a temporary file, which the next
+        // run in that folder deletes.
         Command::Synth(args) => synth(args).map(|()| 0),
-        Command::Demo(args) => demo(args, &stop),
+        Command::Demo(args) => demo(args, stop.on_signals()),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -212,6 +214,7 @@ fn init_logging() {
 
 /// How the program is asked to stop: the flag that the run and the server watch, and the
 /// signal that set it (0 while none has).
+#[derive(Default)]
 struct Stop {
     cancel: Arc<AtomicBool>,
     signal: Arc<AtomicI32>,
@@ -220,17 +223,13 @@ struct Stop {
 impl Stop {
     /// The first SIGINT (Ctrl-C), SIGTERM or SIGHUP asks the run to stop and write its final
     /// state; a second one ends the program at once, with the status of that signal.
-    fn on_signals() -> Stop {
-        let stop = Stop {
-            cancel: Arc::new(AtomicBool::new(false)),
-            signal: Arc::new(AtomicI32::new(0)),
-        };
-        if let Err(error) = listen(stop.cancel.clone(), stop.signal.clone()) {
+    fn on_signals(&self) -> &Stop {
+        if let Err(error) = listen(self.cancel.clone(), self.signal.clone()) {
             tracing::warn!(
                 "Ctrl-C and SIGTERM will stop the program without writing the final state: {error}"
             );
         }
-        stop
+        self
     }
 
     /// The exit status of a run that `interrupted` says was stopped (SPEC 4: 128 + the signal:
