@@ -291,7 +291,10 @@ fn swap_in(
             }
             // What was swapped out is not the file this run wrote: something else (a folder, a
             // FIFO) took its place during the run. Put it back as it was, and stop.
-            let _ = renameat_with(CWD, &*temp, CWD, path, RenameFlags::EXCHANGE);
+            if renameat_with(CWD, &*temp, CWD, path, RenameFlags::EXCHANGE).is_err() {
+                // Then it stays under the temporary name: never delete what is not ours.
+                let _ = temp.keep();
+            }
             return Err(error(not_a_regular_file()));
         }
     }
@@ -489,6 +492,27 @@ mod tests {
             let written: Vec<Vec<f64>> = serde_json::from_str(&read(OHLC_FILE)).unwrap();
             assert_eq!(written.len(), n as usize);
         }
+        drop(files);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
+    }
+
+    /// A folder put in place of a JSON file during a run is left there, never swapped away.
+    #[test]
+    fn a_folder_that_takes_a_files_place_during_a_run_is_left_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = JsonFiles::create(dir.path()).unwrap();
+        let ohlc = dir.path().join(OHLC_FILE);
+        fs::remove_file(&ohlc).unwrap();
+        fs::create_dir(&ohlc).unwrap();
+        fs::write(ohlc.join("keep"), "mine").unwrap();
+        let err = files.write(&[bar(0)], &[], &Depth::default()).unwrap_err();
+        assert!(err.to_string().contains(OHLC_FILE), "{err}");
+        assert_eq!(fs::read_to_string(ohlc.join("keep")).unwrap(), "mine");
         drop(files);
         let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
