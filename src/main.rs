@@ -256,14 +256,14 @@ fn listen(cancel: Arc<AtomicBool>, caught: Arc<AtomicI32>) -> anyhow::Result<()>
         .name("signals".to_owned())
         .spawn(move || {
             runtime.block_on(async move {
-                let streams = (|| {
-                    Ok::<_, std::io::Error>([
-                        (libc::SIGINT, signal(SignalKind::interrupt())?),
-                        (libc::SIGTERM, signal(SignalKind::terminate())?),
-                        (libc::SIGHUP, signal(SignalKind::hangup())?),
-                    ])
+                let opened = (|| {
+                    Ok::<_, std::io::Error>((
+                        signal(SignalKind::interrupt())?,
+                        signal(SignalKind::terminate())?,
+                        signal(SignalKind::hangup())?,
+                    ))
                 })();
-                let [mut int, mut term, mut hup] = match streams {
+                let (mut interrupt, mut terminate, mut hangup) = match opened {
                     Ok(streams) => {
                         let _ = ready.send(Ok(()));
                         streams
@@ -275,9 +275,9 @@ fn listen(cancel: Arc<AtomicBool>, caught: Arc<AtomicI32>) -> anyhow::Result<()>
                 };
                 loop {
                     let signal = tokio::select! {
-                        _ = int.1.recv() => int.0,
-                        _ = term.1.recv() => term.0,
-                        _ = hup.1.recv() => hup.0,
+                        _ = interrupt.recv() => libc::SIGINT,
+                        _ = terminate.recv() => libc::SIGTERM,
+                        _ = hangup.recv() => libc::SIGHUP,
                     };
                     let _ = caught.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
                     if cancel.swap(true, Ordering::SeqCst) {
