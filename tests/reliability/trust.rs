@@ -244,6 +244,24 @@ fn orderflows_own_files_are_replaced_and_links_are_written_through() {
     assert_eq!(read(&summary)["trades"], 2);
 }
 
+/// The summary and a JSON file of the same run would overwrite each other: refused.
+#[test]
+fn a_summary_naming_one_of_the_runs_json_files_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    good_recording(data.path(), GOOD, "");
+    let out = tempfile::tempdir().unwrap();
+    let json_dir = out.path().join("json");
+    let summary = json_dir.join("..").join("json").join("ohlc_data.json");
+    let output = orderflow(&process_args(data.path(), &json_dir, &summary));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("ohlc_data.json") && stderr.contains("summary.json"),
+        "{stderr}"
+    );
+    assert!(!json_dir.exists(), "refused before any work");
+}
+
 /// A pid that no process has: a child's, once it has been waited for.
 fn dead_pid() -> u32 {
     let mut child = std::process::Command::new("true").spawn().unwrap();
