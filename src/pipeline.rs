@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::{Applied, Event, Millis, Outcome, Processor, ProcessorConfig};
-use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
+use crate::output::json_files::{CreateError, JsonFiles, MAX_BARS, WriteError};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
 use crate::output::summary::{FileStatus, FileSummary, RunSummary, Skipped};
 use crate::source::{
@@ -104,6 +104,8 @@ pub enum JobError {
     #[error(transparent)]
     Output(#[from] WriteError),
     #[error(transparent)]
+    Outputs(#[from] CreateError),
+    #[error(transparent)]
     Discover(#[from] DiscoverError),
 }
 
@@ -111,7 +113,8 @@ pub enum JobError {
 /// final state.
 ///
 /// # Errors
-/// [`JobError`] when the JSON files cannot be written or the data folder cannot be read.
+/// [`JobError`] when the JSON files cannot be written (or are not orderflow's to replace) or
+/// the data folder cannot be read.
 pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<RunReport, JobError> {
     let started = Instant::now();
     let mut summary = RunSummary {
@@ -165,6 +168,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         ..
     } = state;
     progress.finish_and_clear();
+    summary.interrupted = cancel.load(Ordering::SeqCst);
 
     let counts = processor.counts();
     summary.book_rows = counts.book_rows;
@@ -182,7 +186,11 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     } else {
         Phase::Done
     };
-    emitter.status.message = problem.clone().unwrap_or_else(|| "done".to_owned());
+    emitter.status.message = match (&problem, summary.interrupted) {
+        (Some(problem), _) => problem.clone(),
+        (None, true) => "interrupted: the state reached when the run was stopped".to_owned(),
+        (None, false) => "done".to_owned(),
+    };
     emitter.status.progress = 1.0;
     emitter.emit(&mut processor, rows_before, rows_estimate)?;
     Ok(RunReport {

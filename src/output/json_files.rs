@@ -14,6 +14,10 @@
 //! replacement pays the discard again. The exchange does neither; the price is that after a
 //! power loss a file written just before may be empty, which for files rewritten by every run
 //! is no loss.
+//!
+//! Before the first write, each of the three files is checked ([`super::target`]): a file that
+//! orderflow did not write (a recording, a folder, a FIFO, someone's JSON) is never replaced,
+//! and the run stops before any work. A symbolic link is written through to its target.
 
 use std::fmt::{self, Write};
 use std::fs;
@@ -24,6 +28,8 @@ use std::thread::JoinHandle;
 
 use tempfile::TempPath;
 
+use super::target::{self, Output, Refused};
+use super::temp;
 use crate::engine::{Bar, Depth, MetricBar};
 
 /// The bar lists keep the newest this many bars (the seed's bound).
@@ -42,27 +48,47 @@ pub struct WriteError {
     pub source: io::Error,
 }
 
+/// The JSON files could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Refused(#[from] Refused),
+}
+
 /// The three JSON files in one folder.
 #[derive(Debug)]
 pub struct JsonFiles {
     dir: PathBuf,
+    /// Where each file is written: in `dir`, or where a link of that name in `dir` points.
+    ohlc: PathBuf,
+    metrics: PathBuf,
+    depth: PathBuf,
     janitor: Janitor,
 }
 
 impl JsonFiles {
-    /// Creates `dir` if needed and resets the three files to empty.
+    /// Creates `dir` if needed, checks that the three files are new or orderflow's own, deletes
+    /// the temporary files of runs that are gone, and resets the three files to empty.
     ///
     /// # Errors
-    /// When the folder cannot be created or a file in it cannot be written.
-    pub fn create(dir: &Path) -> Result<JsonFiles, WriteError> {
+    /// [`CreateError::Refused`], before anything is written, when a file is not orderflow's to
+    /// replace; [`CreateError::Write`] when the folder cannot be created or a file in it cannot
+    /// be written.
+    pub fn create(dir: &Path) -> Result<JsonFiles, CreateError> {
         fs::create_dir_all(dir).map_err(|source| WriteError {
             path: dir.to_owned(),
             source,
         })?;
         let mut files = JsonFiles {
             dir: dir.to_owned(),
+            ohlc: target::check(&dir.join(OHLC_FILE), Output::Bars)?,
+            metrics: target::check(&dir.join(METRICS_FILE), Output::Bars)?,
+            depth: target::check(&dir.join(DEPTH_FILE), Output::Depth)?,
             janitor: Janitor::default(),
         };
+        temp::remove_stale(dir);
         files.write(&[], &[], &Depth::default())?;
         Ok(files)
     }
@@ -81,20 +107,13 @@ impl JsonFiles {
         metric_bars: impl IntoIterator<Item = &'a MetricBar>,
         depth: &Depth,
     ) -> Result<(), WriteError> {
-        self.replace(OHLC_FILE, |out| ohlc_json(out, bars))?;
-        self.replace(METRICS_FILE, |out| metrics_json(out, metric_bars))?;
-        self.replace(DEPTH_FILE, |out| depth_json(out, depth))
-    }
-
-    /// Writes what `render` writes in place of the file `name`; the old file goes to the
-    /// janitor. Rendered straight into a buffered file: a text buffer would grow to the
-    /// largest file (a quarter megabyte for 1000 metric bars) and stay.
-    fn replace(
-        &mut self,
-        name: &str,
-        render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
-    ) -> Result<(), WriteError> {
-        if let Some(old) = swap_in(&self.dir.join(name), render)? {
+        if let Some(old) = swap_in(&self.ohlc, |out| ohlc_json(out, bars))? {
+            self.janitor.delete(old);
+        }
+        if let Some(old) = swap_in(&self.metrics, |out| metrics_json(out, metric_bars))? {
+            self.janitor.delete(old);
+        }
+        if let Some(old) = swap_in(&self.depth, |out| depth_json(out, depth))? {
             self.janitor.delete(old);
         }
         Ok(())
@@ -248,9 +267,10 @@ impl<W: io::Write> Write for FileText<W> {
     }
 }
 
-/// Writes `bytes` in place of `path` through a temporary file in the same folder; returns the
-/// file it replaced, under a temporary name, when it was swapped out rather than freed by a
-/// rename (see the module's notes).
+/// Writes what `render` writes in place of `path` through a temporary file in the same folder;
+/// returns the file it replaced, under a temporary name, when it was swapped out rather than
+/// freed by a rename (see the module's notes). Rendered straight into a buffered file: a text
+/// buffer would grow to the largest file (a quarter megabyte for 1000 metric bars) and stay.
 fn swap_in(
     path: &Path,
     render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
@@ -266,11 +286,30 @@ fn swap_in(
         // Fails when `path` does not exist yet, or the file system cannot exchange: then the
         // plain rename below does the job.
         if renameat_with(CWD, &*temp, CWD, path, RenameFlags::EXCHANGE).is_ok() {
-            return Ok(Some(temp));
+            if fs::symlink_metadata(&*temp).is_ok_and(|old| old.is_file()) {
+                return Ok(Some(temp));
+            }
+            // What was swapped out is not the file this run wrote: something else (a folder, a
+            // FIFO) took its place during the run. Put it back as it was, and stop.
+            if renameat_with(CWD, &*temp, CWD, path, RenameFlags::EXCHANGE).is_err() {
+                // Then it stays under the temporary name: never delete what is not ours.
+                let _ = temp.keep();
+            }
+            return Err(error(not_a_regular_file()));
         }
+    }
+    if fs::symlink_metadata(path).is_ok_and(|old| !old.is_file()) {
+        return Err(error(not_a_regular_file()));
     }
     temp.persist(path).map_err(|e| error(e.error))?;
     Ok(None)
+}
+
+fn not_a_regular_file() -> io::Error {
+    io::Error::other(
+        "it is no longer a regular file: something else was put in its place during the run, \
+         and it was left there",
+    )
 }
 
 /// A temporary file next to `path` holding what `render` writes.
@@ -283,12 +322,7 @@ fn write_temp(
         path: path.to_owned(),
         source,
     };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".orderflow-").suffix(".tmp");
-    // Readable by all, as a file written in place would be (a temporary file is private).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder.tempfile_in(dir).map_err(error)?;
+    let mut temp = temp::builder().tempfile_in(dir).map_err(error)?;
     let mut text = FileText {
         file: io::BufWriter::new(temp.as_file_mut()),
         error: None,
@@ -303,11 +337,18 @@ fn write_temp(
     Ok(temp)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename. The
+/// caller has checked `path` ([`target::check`]) and passes the path that check returned.
 ///
 /// # Errors
 /// When the temporary file cannot be written or renamed; it is removed then.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    if fs::symlink_metadata(path).is_ok_and(|old| !old.is_file()) {
+        return Err(WriteError {
+            path: path.to_owned(),
+            source: not_a_regular_file(),
+        });
+    }
     write_temp(path, |text| {
         text.file.write_all(bytes).map_err(|e| {
             text.error = Some(e);
@@ -451,6 +492,27 @@ mod tests {
             let written: Vec<Vec<f64>> = serde_json::from_str(&read(OHLC_FILE)).unwrap();
             assert_eq!(written.len(), n as usize);
         }
+        drop(files);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
+    }
+
+    /// A folder put in place of a JSON file during a run is left there, never swapped away.
+    #[test]
+    fn a_folder_that_takes_a_files_place_during_a_run_is_left_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = JsonFiles::create(dir.path()).unwrap();
+        let ohlc = dir.path().join(OHLC_FILE);
+        fs::remove_file(&ohlc).unwrap();
+        fs::create_dir(&ohlc).unwrap();
+        fs::write(ohlc.join("keep"), "mine").unwrap();
+        let err = files.write(&[bar(0)], &[], &Depth::default()).unwrap_err();
+        assert!(err.to_string().contains(OHLC_FILE), "{err}");
+        assert_eq!(fs::read_to_string(ohlc.join("keep")).unwrap(), "mine");
         drop(files);
         let mut names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()

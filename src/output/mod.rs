@@ -3,3 +3,5 @@
 pub mod json_files;
 pub mod live;
 pub mod summary;
+pub mod target;
+pub mod temp;

@@ -129,6 +129,9 @@ pub struct RunSummary {
     pub first_ts: Option<Millis>,
     pub last_ts: Option<Millis>,
     pub elapsed_ms: u64,
+    /// The run was stopped (Ctrl-C, SIGTERM, SIGHUP) before it read all of its range: the
+    /// outputs hold what was processed until then.
+    pub interrupted: bool,
 }
 
 impl fmt::Display for RunSummary {
@@ -191,6 +194,12 @@ impl fmt::Display for RunSummary {
                     example.detail
                 )?;
             }
+        }
+        if self.interrupted {
+            writeln!(
+                f,
+                "  INTERRUPTED: these are the results up to the moment the run was stopped"
+            )?;
         }
         write!(f, "  took {:.3} s", self.elapsed_ms as f64 / 1000.0)
     }

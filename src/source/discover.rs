@@ -33,7 +33,9 @@ const EXTENSIONS: [&str; 3] = ["db", "sqlite", "sqlite3"];
 /// Searched recursively. Regular files and symbolic links to files are candidates when their
 /// name is a recording of `instrument` ([`is_candidate_name`]); links to directories are not
 /// descended, dangling links and link loops are passed over, and so are subdirectories that
-/// cannot be read (with a warning in the log).
+/// cannot be read (with a warning in the log). Subfolders whose name begins with `.` are not
+/// searched: that is where copies are kept (`.backup/`, `.git/`), and a copy read as a second
+/// file would count every trade twice. `dir` itself is searched whatever its name.
 ///
 /// # Errors
 /// When `dir` does not exist, is not a directory or cannot be read.
@@ -81,11 +83,13 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
                 continue;
             };
             let path = entry.path();
+            let name = entry.file_name();
             if file_type.is_dir() {
-                pending.push(path);
+                if !is_hidden(name.as_encoded_bytes()) {
+                    pending.push(path);
+                }
                 continue;
             }
-            let name = entry.file_name();
             if !is_candidate_name(name.as_encoded_bytes(), instrument.as_bytes()) {
                 continue;
             }
@@ -107,7 +111,7 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
 /// Whether a file name is a recording of `instrument` (SPEC 1.1): not hidden, a database
 /// extension, and the instrument a whole token of the stem.
 pub fn is_candidate_name(name: &[u8], instrument: &[u8]) -> bool {
-    if name.first() == Some(&b'.') {
+    if is_hidden(name) {
         return false;
     }
     let Some(dot) = name.iter().rposition(|&c| c == b'.') else {
@@ -118,6 +122,11 @@ pub fn is_candidate_name(name: &[u8], instrument: &[u8]) -> bool {
         .iter()
         .any(|e| extension.eq_ignore_ascii_case(e.as_bytes()))
         && stem_has_token(stem, instrument)
+}
+
+/// A name beginning with `.`: hidden files and folders are never searched (SPEC 1.1).
+fn is_hidden(name: &[u8]) -> bool {
+    name.first() == Some(&b'.')
 }
 
 fn is_separator(c: u8) -> bool {

@@ -129,6 +129,12 @@ pub enum SynthError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{} already exists: synth and demo never replace a file, and nothing was written; \
+         move it away yourself, or write into a new or empty folder (synth --out, demo --data-dir)",
+        path.display()
+    )]
+    Exists { path: PathBuf },
     #[error("cannot write {}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -280,24 +286,48 @@ pub fn day_file_name(instrument: &str, day_start: Millis) -> String {
     format!("{instrument}-{date}.db")
 }
 
+/// The day files that `config` writes, oldest first.
+pub fn day_files(config: &SynthConfig) -> Result<Vec<PathBuf>, SynthError> {
+    let plan = Plan::new(config)?;
+    let last_ts = config.start_ms + (plan.steps.max(1) - 1) as Millis * plan.params.interval_ms;
+    let first_day = config.start_ms.div_euclid(DAY_MS);
+    let last_day = last_ts.div_euclid(DAY_MS);
+    Ok((first_day..=last_day)
+        .map(|day| {
+            config
+                .out_dir
+                .join(day_file_name(&config.instrument, day * DAY_MS))
+        })
+        .collect())
+}
+
 /// Writes the recording described by `config`, one file per UTC day, and returns what it wrote.
-/// Each file appears under its final name only when complete; an existing file of the same name
-/// is replaced. `progress`, when given, gets the number of book rows as its length and advances
-/// as they are written.
+/// Each file appears under its final name only when complete, and never in place of an existing
+/// file: when one of the day files exists, nothing is written at all. `progress`, when given,
+/// gets the number of book rows as its length and advances as they are written.
 ///
 /// # Errors
-/// [`SynthError::InvalidConfig`] for an option out of range; the I/O and SQLite variants when
-/// the output folder or a file cannot be written.
+/// [`SynthError::InvalidConfig`] for an option out of range; [`SynthError::Exists`] when a day
+/// file already exists (or appears while writing); the I/O and SQLite variants when the output
+/// folder or a file cannot be written.
 pub fn generate(
     config: &SynthConfig,
     progress: Option<&ProgressBar>,
 ) -> Result<SynthReport, SynthError> {
     let started = Instant::now();
     let plan = Plan::new(config)?;
+    // Any entry counts, a dangling link too: it is not ours to replace.
+    if let Some(path) = day_files(config)?
+        .into_iter()
+        .find(|path| path.symlink_metadata().is_ok())
+    {
+        return Err(SynthError::Exists { path });
+    }
     std::fs::create_dir_all(&config.out_dir).map_err(|source| SynthError::CreateDir {
         path: config.out_dir.clone(),
         source,
     })?;
+    crate::output::temp::remove_stale(&config.out_dir);
     if let Some(bar) = progress {
         bar.set_length(plan.steps);
         bar.set_position(0);

@@ -406,14 +406,33 @@ fn the_same_options_give_the_same_bytes_and_another_seed_does_not() {
     }
 }
 
+/// SPEC 4: synth never overwrites an existing file; it refuses before writing anything.
 #[test]
-fn rerunning_replaces_the_files() {
+fn rerunning_refuses_to_replace_the_files() {
     let dir = tempfile::tempdir().unwrap();
-    let c = config(dir.path(), "2025-01-15T10:00:00Z", 0.002);
+    let c = config(dir.path(), "2025-01-15T23:59:00Z", 0.03);
     let first = generate(&c, None).unwrap();
-    let bytes = std::fs::read(&first.files[0].path).unwrap();
-    generate(&c, None).unwrap();
-    assert_eq!(bytes, std::fs::read(&first.files[0].path).unwrap());
+    assert_eq!(first.files.len(), 2);
+    assert_eq!(
+        day_files(&c).unwrap(),
+        first
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .collect::<Vec<_>>()
+    );
+    std::fs::remove_file(&first.files[0].path).unwrap();
+    let second = std::fs::read(&first.files[1].path).unwrap();
+    let err = generate(&c, None).unwrap_err();
+    assert!(
+        matches!(&err, SynthError::Exists { path } if *path == first.files[1].path),
+        "{err}"
+    );
+    assert_eq!(second, std::fs::read(&first.files[1].path).unwrap());
+    assert!(
+        !first.files[0].path.exists(),
+        "nothing is written when one file exists"
+    );
 }
 
 #[test]

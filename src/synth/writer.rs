@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Statement, params};
+use tempfile::TempPath;
 
 use super::SynthError;
 use crate::engine::{Millis, Side};
@@ -35,12 +36,14 @@ const SCHEMA: &str = "
     BEGIN;
 ";
 
-/// A day file being written as `NAME.db.tmp`; [`DayFile::finish`] renames it to `NAME.db`, so
-/// discovery never sees a half-written file.
+/// A day file being written under a hidden temporary name (`.orderflow-{pid}-….tmp`, see
+/// `output::temp`); [`DayFile::finish`] renames it to `NAME.db` unless that exists, so discovery
+/// never sees a half-written file and no file is ever replaced. Dropped unfinished, the
+/// temporary file is deleted.
 pub(crate) struct DayFile {
     path: PathBuf,
-    tmp: PathBuf,
     conn: Connection,
+    tmp: TempPath,
 }
 
 /// A book row or trade to insert; the level text is borrowed from reused buffers.
@@ -69,27 +72,23 @@ pub(crate) struct Inserts<'c> {
 }
 
 impl DayFile {
-    /// Creates `path` + `.tmp` (replacing a stale one) with the schema, in one open transaction.
+    /// Creates a temporary file beside `path` with the schema, in one open transaction.
     pub fn create(path: PathBuf) -> Result<DayFile, SynthError> {
-        let mut tmp = path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        match fs::remove_file(&tmp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(SynthError::Io {
-                    path: tmp,
-                    source: e,
-                });
-            }
-            _ => {}
-        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = crate::output::temp::builder()
+            .tempfile_in(dir)
+            .map_err(|source| SynthError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .into_temp_path();
         let sqlite = |source| SynthError::Sqlite {
-            path: tmp.clone(),
+            path: tmp.to_path_buf(),
             source,
         };
         let conn = Connection::open(&tmp).map_err(sqlite)?;
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
-        Ok(DayFile { path, tmp, conn })
+        Ok(DayFile { path, conn, tmp })
     }
 
     pub fn path(&self) -> &Path {
@@ -99,7 +98,7 @@ impl DayFile {
     /// Prepares the inserts; they borrow the connection until dropped.
     pub fn inserts<'c>(&'c self, instrument: &'c str) -> Result<Inserts<'c>, SynthError> {
         let sqlite = |source| SynthError::Sqlite {
-            path: self.tmp.clone(),
+            path: self.tmp.to_path_buf(),
             source,
         };
         let book = self
@@ -117,19 +116,24 @@ impl DayFile {
         })
     }
 
-    /// Commits, closes and renames the file to its final name. Returns its size in bytes.
+    /// Commits, closes and renames the file to its final name, unless a file of that name
+    /// appeared meanwhile. Returns its size in bytes.
     pub fn finish(self) -> Result<u64, SynthError> {
-        let DayFile { path, tmp, conn } = self;
+        let DayFile { path, conn, tmp } = self;
         let sqlite = |source| SynthError::Sqlite {
-            path: tmp.clone(),
+            path: tmp.to_path_buf(),
             source,
         };
         conn.execute_batch("COMMIT").map_err(sqlite)?;
         conn.close().map_err(|(_, source)| sqlite(source))?;
-        fs::rename(&tmp, &path).map_err(|source| SynthError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        tmp.persist_noclobber(&path)
+            .map_err(|e| match e.error.kind() {
+                std::io::ErrorKind::AlreadyExists => SynthError::Exists { path: path.clone() },
+                _ => SynthError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                },
+            })?;
         let bytes = fs::metadata(&path)
             .map_err(|source| SynthError::Io {
                 path: path.clone(),
@@ -142,7 +146,7 @@ impl DayFile {
     /// Wraps an insert error with the file it concerns.
     pub fn error(&self, source: rusqlite::Error) -> SynthError {
         SynthError::Sqlite {
-            path: self.tmp.clone(),
+            path: self.tmp.to_path_buf(),
             source,
         }
     }

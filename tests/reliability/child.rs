@@ -59,9 +59,14 @@ impl Child {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
+        self.signal(libc::SIGINT);
+    }
+
+    /// Sends `signal` (SIGTERM as `kill` and `docker stop` do, SIGHUP as a closed terminal).
+    pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).unwrap();
         // SAFETY: kill(2) with a valid pid of our own child and a valid signal number.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     }
 
     /// Waits for the exit; kills the child and fails when it takes longer than `timeout`.

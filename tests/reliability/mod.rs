@@ -7,7 +7,10 @@ mod fuzz;
 mod hostile_files;
 mod live_recording;
 mod outputs;
+mod overwrite;
 mod server;
+mod streams;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

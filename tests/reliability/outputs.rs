@@ -1,6 +1,6 @@
 //! Outputs are never partial (SPEC 3.1, 4): a reader polling the JSON files always parses them,
-//! Ctrl-C writes the final state before the exit, and a full disk or an unwritable folder is a
-//! clear error with a non-zero exit, never a truncated file.
+//! Ctrl-C, SIGTERM and SIGHUP write the final state before the exit (130, 143, 129), and a full
+//! disk or an unwritable folder is a clear error with a non-zero exit, never a truncated file.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -114,8 +114,16 @@ fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
 }
 
 /// Processes the big recording with no periodic write at all, so whatever the files hold at
-/// the end was written by the final write.
-fn interrupted(command: &str, extra: &[&str], ready: &str, after: Duration) {
+/// the end was written by the final write; stops it with `signal` and expects the exit status
+/// `code` and a summary that says it was interrupted.
+fn interrupted(
+    command: &str,
+    extra: &[&str],
+    ready: &str,
+    after: Duration,
+    signal: libc::c_int,
+    code: i32,
+) {
     let data = big_recording();
     let out = tempfile::tempdir().unwrap();
     let summary = out.path().join("summary.json");
@@ -138,15 +146,16 @@ fn interrupted(command: &str, extra: &[&str], ready: &str, after: Duration) {
     child.wait_for_line(ready, Duration::from_secs(60));
     std::thread::sleep(after);
     let interrupted_at = Instant::now();
-    child.interrupt();
+    child.signal(signal);
     let status = child.wait(Duration::from_secs(20));
     let text = child.text();
-    assert_eq!(status.code(), Some(0), "{text}");
+    assert_eq!(status.code(), Some(code), "{text}");
     assert!(
         text.contains("stopping: writing the final state"),
-        "Ctrl-C says what happens:\n{text}"
+        "the signal says what happens:\n{text}"
     );
     let summary = read_json(&summary);
+    assert_eq!(summary["interrupted"], true, "{summary}");
     let trades = summary["trades"].as_i64().unwrap();
     assert!(
         0 < trades && trades < BIG_TRADES,
@@ -161,7 +170,16 @@ fn interrupted(command: &str, extra: &[&str], ready: &str, after: Duration) {
 fn ctrl_c_during_process_writes_the_final_state_before_the_exit() {
     // At once: a release build reads the whole recording in about 90 ms. The loop looks at
     // the flag every 256 events, so some trades are always in.
-    interrupted("process", &[], "reading", Duration::ZERO);
+    interrupted("process", &[], "reading", Duration::ZERO, libc::SIGINT, 130);
+}
+
+/// SIGTERM (`kill`, `docker stop`, systemd) and SIGHUP (a closed terminal) ended the run at
+/// once: exit 143/129, JSON files empty, no summary, temporary files left.
+#[test]
+fn sigterm_and_sighup_during_process_write_the_final_state_before_the_exit() {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        interrupted("process", &[], "reading", Duration::ZERO, signal, code);
+    }
 }
 
 #[test]
@@ -173,6 +191,20 @@ fn ctrl_c_during_run_writes_the_final_state_and_stops_the_server() {
         &["--port", "0", "--speed", "60"],
         "listening on http://127.0.0.1:",
         Duration::from_millis(3000),
+        libc::SIGINT,
+        130,
+    );
+}
+
+#[test]
+fn sigterm_during_run_writes_the_final_state_and_stops_the_server() {
+    interrupted(
+        "run",
+        &["--port", "0", "--speed", "60"],
+        "listening on http://127.0.0.1:",
+        Duration::from_millis(3000),
+        libc::SIGTERM,
+        143,
     );
 }
 
