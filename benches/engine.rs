@@ -11,7 +11,7 @@ use orderflow::engine::{
     BookAction, BookRow, BookSide, Event, Level, OrderBook, Processor, ProcessorConfig, Side,
     Trade, obi,
 };
-use orderflow::source::{Record, Recording, TradeOrder};
+use orderflow::source::{Next, ReadMode, Record, Recording, TradeOrder};
 use orderflow::synth::{self, SynthConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -198,9 +198,9 @@ fn synth_events(minutes: f64) -> Vec<Event> {
     for file in &report.files {
         let mut recording = Recording::open(&file.path, &config.instrument).expect("readable");
         let mut stream = recording
-            .events(i64::MAX, TradeOrder::Checked)
+            .read(i64::MAX, ReadMode::Threads(TradeOrder::Checked))
             .expect("readable");
-        while let Some(record) = stream.next().expect("readable") {
+        while let Next::Record(record) = stream.next().expect("readable") {
             if let Record::Event(event) = record {
                 events.push(event);
             }

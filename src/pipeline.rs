@@ -15,7 +15,8 @@ use crate::output::json_files::{CreateError, JsonFiles, MAX_BARS, WriteError};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
 use crate::output::summary::{FileStatus, FileSummary, RunSummary, Skipped};
 use crate::source::{
-    DiscoverError, FileError, FileInfo, Record, Recording, TradeOrder, find_candidates,
+    DiscoverError, Ending, FileError, FileInfo, Next, ReadMode, Reader, Record, Recording,
+    TradeOrder, find_candidates,
 };
 use crate::time::format_ms;
 
@@ -282,9 +283,12 @@ fn warn_of_overlaps(used: &[(usize, Recording)], summary: &mut RunSummary) {
 /// How the reading of a file ended.
 enum Read {
     Done,
-    /// A stream that trusted the trades' order ended in an error ([`TradeOrder::Trusted`]):
-    /// what it gave is not to be kept.
-    StartOver(FileError),
+    /// A read that trusted the trades' order found them out of order, or failed: what it
+    /// gave is not to be kept, and the file is read again as `order` says.
+    StartOver {
+        order: TradeOrder,
+        why: String,
+    },
 }
 
 /// The state of the run in event order: the processor every event ends in, and what shows it.
@@ -318,100 +322,120 @@ impl Stitched {
         skipped: &mut Skipped,
         cancel: &AtomicBool,
     ) -> Result<(), WriteError> {
-        let order = match (read_ahead, job.speed) {
-            (false, _) => None,
-            (true, Speed::Max) => Some(TradeOrder::Trusted),
-            (true, _) => Some(TradeOrder::Checked),
+        let mode = match (read_ahead, job.speed) {
+            (false, _) => ReadMode::Inline,
+            (true, Speed::Max) => ReadMode::Threads(TradeOrder::Trusted),
+            (true, _) => ReadMode::Threads(TradeOrder::Checked),
         };
-        if order != Some(TradeOrder::Trusted) {
-            // Only a trusting stream starts over.
+        if mode != ReadMode::Threads(TradeOrder::Trusted) {
+            // Only a trusting read starts over.
             return self
-                .read_file(job, recording, order, file, skipped, cancel)
+                .read_file(job, recording, mode, file, skipped, cancel)
                 .map(|_| ());
         }
         let before = (self.processor.clone(), file.clone(), skipped.clone());
-        let Read::StartOver(error) =
-            self.read_file(job, recording, order, file, skipped, cancel)?
+        let Read::StartOver { order, why } =
+            self.read_file(job, recording, mode, file, skipped, cancel)?
         else {
             return Ok(());
         };
-        if cancel.load(Ordering::Relaxed) || matches!(error, FileError::Interrupted { .. }) {
+        if cancel.load(Ordering::Relaxed) {
             // A run told to stop keeps the state it reached, as in any other file.
             return Ok(());
         }
-        let order = match error {
-            FileError::TradesOutOfOrder { .. } => {
-                tracing::info!("{error}: reading it again, its trades sorted");
-                TradeOrder::Sorted
-            }
-            _ => {
-                tracing::info!("{error}: reading it again, the order of its trades checked first");
-                TradeOrder::Checked
-            }
-        };
+        tracing::info!("{why}");
         (self.processor, *file, *skipped) = before;
         self.emitter.start_over(&mut self.processor);
-        self.read_file(job, recording, Some(order), file, skipped, cancel)
-            .map(|_| ())
+        self.read_file(
+            job,
+            recording,
+            ReadMode::Threads(order),
+            file,
+            skipped,
+            cancel,
+        )
+        .map(|_| ())
     }
 
-    /// Reads `recording` on this thread (`order` is `None`) or ahead on others, in the
-    /// trades' `order`.
+    /// Reads `recording` as `mode` says and applies its records.
     fn read_file(
         &mut self,
         job: &Job,
         recording: &mut Recording,
-        order: Option<TradeOrder>,
+        mode: ReadMode,
         file: &mut FileSummary,
         skipped: &mut Skipped,
         cancel: &AtomicBool,
     ) -> Result<Read, WriteError> {
         let path = recording.info().path.clone();
         tracing::info!("reading {}", path.display());
-        let mut events: u64 = 0;
-        let rows_read = std::cell::Cell::new(0);
-        let mut write_error = None;
-        let mut handle = |record: &Record, rows: u64| {
-            rows_read.set(rows);
-            let step = self.apply(record, rows, &path, file, skipped, cancel, &mut events);
-            step.unwrap_or_else(|error| {
-                write_error = Some(error);
-                ControlFlow::Break(())
-            })
-        };
-        let read = match order {
-            None => {
-                recording.for_each_record(job.config.end, &mut |record, rows| handle(&record, rows))
+        let trusted = mode == ReadMode::Threads(TradeOrder::Trusted);
+        let mut rows_read = 0;
+        let read = match recording.read(job.config.end, mode) {
+            Ok(mut reader) => {
+                let read = self.apply_all(&mut reader, &path, file, skipped, cancel)?;
+                rows_read = reader.rows_read();
+                read
             }
-            Some(order) => recording
-                .events(job.config.end, order)
-                .and_then(|mut stream| {
-                    while let Some(record) = stream.next()? {
-                        if handle(&record, stream.rows_read()).is_break() {
-                            break;
-                        }
-                        // Its level vectors go back to the reader, which parses the next rows
-                        // into them instead of allocating.
-                        if let Record::Event(event) = record {
-                            stream.recycle(event);
-                        }
-                    }
-                    rows_read.set(stream.rows_read());
-                    Ok(())
-                }),
+            Err(error) => Err(error),
         };
-        if let Some(error) = write_error {
-            return Err(error);
-        }
         match read {
-            Ok(()) => {}
-            Err(error) if order == Some(TradeOrder::Trusted) => return Ok(Read::StartOver(error)),
+            Ok(Ending::Complete) => {}
+            Ok(Ending::TradesOutOfOrder) => {
+                return Ok(Read::StartOver {
+                    order: TradeOrder::Sorted,
+                    why: format!(
+                        "{}: its trades are not in time order by id: reading it again, its trades sorted",
+                        path.display()
+                    ),
+                });
+            }
             // A cancelled run stops SQLite midway: that is no fault of the file.
             Err(FileError::Interrupted { .. }) => {}
+            Err(error) if trusted => {
+                return Ok(Read::StartOver {
+                    order: TradeOrder::Checked,
+                    why: format!(
+                        "{error}: reading it again, the order of its trades checked first"
+                    ),
+                });
+            }
             Err(error) => report_midway(file, &error.to_string()),
         }
-        self.rows_before += rows_read.get();
+        self.rows_before += rows_read;
         Ok(Read::Done)
+    }
+
+    /// Applies the records of `reader` in order until its end, an error, or the run being
+    /// interrupted. The outer error is an output's; the inner one the file's.
+    fn apply_all(
+        &mut self,
+        reader: &mut Reader<'_>,
+        path: &Path,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<Result<Ending, FileError>, WriteError> {
+        let mut events: u64 = 0;
+        loop {
+            let record = match reader.next() {
+                Ok(Next::Record(record)) => record,
+                Ok(Next::End(ending)) => return Ok(Ok(ending)),
+                Err(error) => return Ok(Err(error)),
+            };
+            let rows_read = reader.rows_read();
+            if self
+                .apply(&record, rows_read, path, file, skipped, cancel, &mut events)?
+                .is_break()
+            {
+                return Ok(Ok(Ending::Complete));
+            }
+            // Its level vectors go back to the reader, which parses the next rows into them
+            // instead of allocating.
+            if let Record::Event(event) = record {
+                reader.recycle(event);
+            }
+        }
     }
 
     /// Applies one record of a file; breaks when the run is interrupted.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use orderflow::engine::{BookAction, Event, OrderBook};
-use orderflow::source::{Record, Recording, TradeOrder};
+use orderflow::source::{Next, ReadMode, Record, Recording, TradeOrder};
 
 use crate::common::process;
 
@@ -44,10 +44,12 @@ fn check_bbo_truth(market: &str) {
     );
 
     let mut recording = Recording::open(&path, "BTCUSDT").unwrap();
-    let mut events = recording.events(i64::MAX, TradeOrder::Checked).unwrap();
+    let mut events = recording
+        .read(i64::MAX, ReadMode::Threads(TradeOrder::Checked))
+        .unwrap();
     let mut book = OrderBook::default();
     let mut checked = 0;
-    while let Some(record) = events.next().unwrap() {
+    while let Next::Record(record) = events.next().unwrap() {
         let Record::Event(Event::Book(row)) = record else {
             assert!(
                 !matches!(record, Record::Bad(_)),

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use orderflow::engine::{BookAction, Event, Side};
 use orderflow::source::{
-    BadReason, FileError, FileInfo, Record, Recording, Table, TimeUnit, TradeOrder, find_candidates,
+    BadReason, Ending, FileError, FileInfo, Next, ReadMode, Record, Recording, Table, TimeUnit,
+    TradeOrder, find_candidates,
 };
 
 use crate::common::{Fixture, age};
@@ -15,14 +16,25 @@ use crate::common::{Fixture, age};
 const T: i64 = 1_723_161_255_000;
 const NO_END: i64 = i64::MAX;
 
-/// The records of a stream that checks the trades' order first; a stream that trusts it
-/// gives the same records, or ends in `TradesOutOfOrder`.
+/// The records of a read on threads that checks the trades' order first; a read on the
+/// calling thread gives the same records, and a read that trusts the order gives them too, or
+/// ends in `TradesOutOfOrder`.
 fn read(path: &Path, instrument: &str, end: i64) -> (FileInfo, Vec<Record>) {
-    let (info, records) = read_in(path, instrument, end, TradeOrder::Checked).unwrap();
-    match read_in(path, instrument, end, TradeOrder::Trusted) {
-        Ok((_, trusted)) => assert_eq!(trusted, records, "the trusting stream's records"),
-        Err(FileError::TradesOutOfOrder { .. }) => {}
-        Err(other) => panic!("the trusting stream failed otherwise: {other}"),
+    let checked = ReadMode::Threads(TradeOrder::Checked);
+    let (info, records) = read_in(path, instrument, end, checked).unwrap();
+    let (_, inline) = read_in(path, instrument, end, ReadMode::Inline).unwrap();
+    assert_eq!(inline, records, "the records read on the calling thread");
+    match read_ending(
+        path,
+        instrument,
+        end,
+        ReadMode::Threads(TradeOrder::Trusted),
+    ) {
+        Ok((_, trusted, Ending::Complete)) => {
+            assert_eq!(trusted, records, "the trusting read's records")
+        }
+        Ok((_, _, Ending::TradesOutOfOrder)) => {}
+        Err(other) => panic!("the trusting read failed: {other}"),
     }
     (info, records)
 }
@@ -31,25 +43,40 @@ fn read_in(
     path: &Path,
     instrument: &str,
     end: i64,
-    order: TradeOrder,
+    mode: ReadMode,
 ) -> Result<(FileInfo, Vec<Record>), FileError> {
-    let mut recording = Recording::open(path, instrument).unwrap();
-    let info = recording.info().clone();
-    let mut stream = recording.events(end, order).unwrap();
-    let mut records = Vec::new();
-    while let Some(record) = stream.next()? {
-        records.push(record);
-    }
-    assert!(stream.rows_read() >= records.len() as u64);
+    let (info, records, ending) = read_ending(path, instrument, end, mode)?;
+    assert_eq!(ending, Ending::Complete);
     Ok((info, records))
 }
 
-/// Whether a stream that trusts the trades' order finds them out of order.
+/// The records of a read, and how it ended.
+fn read_ending(
+    path: &Path,
+    instrument: &str,
+    end: i64,
+    mode: ReadMode,
+) -> Result<(FileInfo, Vec<Record>, Ending), FileError> {
+    let mut recording = Recording::open(path, instrument).unwrap();
+    let info = recording.info().clone();
+    let mut reader = recording.read(end, mode).unwrap();
+    let mut records = Vec::new();
+    let ending = loop {
+        match reader.next()? {
+            Next::Record(record) => records.push(record),
+            Next::End(ending) => break ending,
+        }
+    };
+    assert!(reader.rows_read() >= records.len() as u64);
+    Ok((info, records, ending))
+}
+
+/// Whether a read that trusts the trades' order finds them out of order.
 fn trust_fails(path: &Path, end: i64) -> bool {
-    match read_in(path, "X", end, TradeOrder::Trusted) {
-        Ok(_) => false,
-        Err(FileError::TradesOutOfOrder { .. }) => true,
-        Err(other) => panic!("the trusting stream failed otherwise: {other}"),
+    let trusted = ReadMode::Threads(TradeOrder::Trusted);
+    match read_ending(path, "X", end, trusted) {
+        Ok((_, _, ending)) => ending == Ending::TradesOutOfOrder,
+        Err(other) => panic!("the trusting read failed: {other}"),
     }
 }
 
@@ -530,19 +557,21 @@ fn corruption_midway_keeps_what_was_read() {
     smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
-    let mut stream = recording.events(NO_END, TradeOrder::Checked).unwrap();
+    let mut stream = recording
+        .read(NO_END, ReadMode::Threads(TradeOrder::Checked))
+        .unwrap();
     let mut good = 0;
     let error = loop {
         match stream.next() {
-            Ok(Some(Record::Event(_))) => good += 1,
-            Ok(Some(Record::Bad(b))) => panic!("{b:?}"),
-            Ok(None) => panic!("no error after {good} rows"),
+            Ok(Next::Record(Record::Event(_))) => good += 1,
+            Ok(Next::Record(Record::Bad(b))) => panic!("{b:?}"),
+            Ok(Next::End(_)) => panic!("no error after {good} rows"),
             Err(e) => break e,
         }
     };
     assert!(good > 10, "{good}");
     assert!(matches!(error, FileError::Corrupt { .. }), "{error:?}");
-    assert_eq!(stream.next().unwrap(), None);
+    assert_eq!(stream.next().unwrap(), Next::End(Ending::Complete));
 }
 
 #[test]
@@ -561,23 +590,20 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
     smash_middle_page(&f.path);
 
     let mut recording = Recording::open(&f.path, "X").unwrap();
-    let mut threaded = Vec::new();
-    let mut stream = recording.events(NO_END, TradeOrder::Checked).unwrap();
-    let threaded_error = loop {
-        match stream.next() {
-            Ok(Some(record)) => threaded.push(record),
-            Ok(None) => break None,
-            Err(e) => break Some(e),
-        }
+    let mut read = |mode| {
+        let mut records = Vec::new();
+        let mut stream = recording.read(NO_END, mode).unwrap();
+        let error = loop {
+            match stream.next() {
+                Ok(Next::Record(record)) => records.push(record),
+                Ok(Next::End(_)) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        (records, error)
     };
-    drop(stream);
-    let mut inline = Vec::new();
-    let inline_error = recording
-        .for_each_record(NO_END, &mut |record, _| {
-            inline.push(record);
-            std::ops::ControlFlow::Continue(())
-        })
-        .err();
+    let (threaded, threaded_error) = read(ReadMode::Threads(TradeOrder::Checked));
+    let (inline, inline_error) = read(ReadMode::Inline);
     assert!(inline.len() > 100, "{}", inline.len());
     assert_eq!(brief(&threaded), brief(&inline));
     assert!(
@@ -630,7 +656,7 @@ fn unsorted_trades_come_in_time_then_id_order() {
     let (_, records) = read(&f.path, "X", NO_END);
     assert_eq!(brief(&records), ["T3", "B1S", "T2", "T4", "B2", "T5", "T1"]);
     assert!(trust_fails(&f.path, NO_END));
-    let (_, sorted) = read_in(&f.path, "X", NO_END, TradeOrder::Sorted).unwrap();
+    let (_, sorted) = read_in(&f.path, "X", NO_END, ReadMode::Threads(TradeOrder::Sorted)).unwrap();
     assert_eq!(sorted, records);
 }
 

@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use orderflow::source::{Record, Recording};
+use orderflow::source::{Next, ReadMode, Record, Recording, TradeOrder};
 
 /// Most records read from one input; a mutated file cannot make the loop endless.
 const MAX_RECORDS: usize = 100_000;
@@ -22,13 +22,13 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(mut recording) = Recording::open(&path, "BTC-USDT") else {
         return;
     };
-    let Ok(mut events) = recording.events(i64::MAX) else {
+    let Ok(mut events) = recording.read(i64::MAX, ReadMode::Threads(TradeOrder::Checked)) else {
         return;
     };
     for _ in 0..MAX_RECORDS {
         match events.next() {
-            Ok(Some(Record::Event(_) | Record::Bad(_))) => {}
-            Ok(None) | Err(_) => break,
+            Ok(Next::Record(Record::Event(_) | Record::Bad(_))) => {}
+            Ok(Next::End(_)) | Err(_) => break,
         }
     }
 });

@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, Side, Trade};
 use crate::output::json_files::WriteError;
 use crate::output::summary::{FileSummary, RunSummary, Skipped};
-use crate::source::FileError;
-use crate::source::{BadRow, Record, Recording};
+use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
 
 use super::{CLOCK_EVERY, Job, Stitched, count_outcome, report_midway};
 
@@ -135,8 +134,7 @@ fn work<'a>(
     let mut stage: Option<BookStage> = None;
     let mut rows_read = 0;
     let mut give_up = false;
-    let mut consume = |record: Record, rows: u64| {
-        rows_read = rows;
+    let mut consume = |record: Record| {
         let stage = match (&mut stage, &record) {
             (Some(stage), _) => stage,
             (None, Record::Event(Event::Book(row)))
@@ -171,7 +169,22 @@ fn work<'a>(
         }
         ControlFlow::Continue(())
     };
-    let read = recording.for_each_record(config.end, &mut consume);
+    // A worker reads its file on its own thread, inline: the other threads are busy.
+    let read = match recording.read(config.end, ReadMode::Inline) {
+        Ok(mut reader) => loop {
+            match reader.next() {
+                Ok(Next::Record(record)) => {
+                    rows_read = reader.rows_read();
+                    if consume(record).is_break() {
+                        break Ok(());
+                    }
+                }
+                Ok(Next::End(_)) => break Ok(()),
+                Err(error) => break Err(error),
+            }
+        },
+        Err(error) => Err(error),
+    };
     if give_up {
         return Work::Sequential(recording);
     }

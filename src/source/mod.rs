@@ -20,4 +20,4 @@ pub use parse::levels::{self, LevelError, parse_levels};
 pub use parse::timestamp::TimeUnit;
 pub use parse::{number, timestamp};
 pub use record::{BadReason, BadRow, FileError, FileInfo, Record, Table};
-pub use sqlite::{EventStream, Recording, TradeOrder, guard, schema};
+pub use sqlite::{Ending, Next, ReadMode, Reader, Recording, TradeOrder, guard, schema};

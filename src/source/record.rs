@@ -141,11 +141,6 @@ pub enum FileError {
     NoAnswer { path: PathBuf, seconds: u64 },
     #[error("{}: reading was interrupted", path.display())]
     Interrupted { path: PathBuf },
-    /// Only from a stream that trusted the trades to be in time order by `id`
-    /// (`TradeOrder::Trusted`): the records it gave are not the file's, read it again
-    /// `TradeOrder::Checked`.
-    #[error("{}: its trades are not in time order by id", path.display())]
-    TradesOutOfOrder { path: PathBuf },
 }
 
 impl FileError {
@@ -162,8 +157,7 @@ impl FileError {
             | FileError::Sqlite { path, .. }
             | FileError::IdNotInteger { path, .. }
             | FileError::NoAnswer { path, .. }
-            | FileError::Interrupted { path }
-            | FileError::TradesOutOfOrder { path } => path,
+            | FileError::Interrupted { path } => path,
         }
     }
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use orderflow::source::levels::parse_levels;
-use orderflow::source::{Record, Recording, TradeOrder};
+use orderflow::source::{Next, ReadMode, Record, Recording, TradeOrder};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -166,14 +166,15 @@ fn read_recording(dir: &Path, bytes: &[u8]) -> usize {
     let Ok(mut recording) = Recording::open(&path, "BTC-USDT") else {
         return 0;
     };
-    let Ok(mut events) = recording.events(DAY16 + 86_400_000, TradeOrder::Checked) else {
+    let mode = ReadMode::Threads(TradeOrder::Checked);
+    let Ok(mut events) = recording.read(DAY16 + 86_400_000, mode) else {
         return 0;
     };
     let mut records = 0;
     while records < 100_000 {
         match events.next() {
-            Ok(Some(Record::Event(_) | Record::Bad(_))) => records += 1,
-            Ok(None) | Err(_) => break,
+            Ok(Next::Record(Record::Event(_) | Record::Bad(_))) => records += 1,
+            Ok(Next::End(_)) | Err(_) => break,
         }
     }
     records

@@ -2,7 +2,7 @@
 //!
 //! Values are borrowed from SQLite's row buffer (`ValueRef`), never copied. Level text is parsed
 //! into a reused scratch vector, then copied into a vector the consumer has handed back (see
-//! `EventStream::recycle`, `threads.rs`) when the row fits it (see `fits`), else into a new one of its exact
+//! `Threads::recycle`, `threads.rs`) when the row fits it (see `fits`), else into a new one of its exact
 //! size.
 
 use std::sync::mpsc::Receiver;

@@ -32,6 +32,7 @@ use crate::engine::Event;
 
 use super::decode::Decode;
 use super::guard;
+use super::plan::{Copy, Pieces};
 use crate::source::merge::Item;
 use crate::source::record::{FileError, Record};
 
@@ -41,9 +42,14 @@ use crate::source::record::{FileError, Record};
 /// 100 ms at most), nor while waiting for the consumer.
 pub(crate) const PIECE: Duration = Duration::from_millis(20);
 
-/// Where a query resumes: the index of its parameter that reads `id > ?` (the id of the last
-/// row read), for a table whose `id` is its rowid. `None`: the query runs whole, in one piece.
-pub(crate) type Resume = Option<usize>;
+/// Where a query read in pieces resumes: its parameter number `after` is the key it reads
+/// after, and its column number `key` the key of each row (the `id` of a table keyed by its
+/// rowid, the rowid of a temporary copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Resume {
+    pub(crate) after: usize,
+    pub(crate) key: usize,
+}
 
 /// How a table's items go over its channel: at most `items` per batch, and a batch goes out
 /// once it holds `levels` levels (a single row may exceed it); at most `depth` batches wait.
@@ -125,21 +131,25 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    /// Runs `sql` on `conn`, decodes its rows and sends them in batches until the end, an
-    /// error, or the receiver going away; in pieces when it can `resume`.
-    pub fn run(
+    /// Reads `pieces` on `conn`, after making `copy` if there is one, decodes the rows and
+    /// sends them in batches until the end, an error, or the receiver going away.
+    pub(super) fn run(
         &self,
         conn: &Connection,
-        sql: &str,
-        params: &[Value],
-        resume: Resume,
+        copy: Option<&Copy>,
+        pieces: &Pieces,
         decoder: &mut impl Decode,
     ) {
-        let mut stmt = match conn.prepare(sql) {
+        if let Some(copy) = copy
+            && let Err(e) = copy.run(conn)
+        {
+            return self.fail(self.error(e));
+        }
+        let mut stmt = match conn.prepare(&pieces.sql) {
             Ok(stmt) => stmt,
             Err(e) => return self.fail(self.error(e)),
         };
-        if self.send_rows(&mut stmt, params.to_vec(), resume, decoder) {
+        if self.send_rows(&mut stmt, pieces.params.clone(), pieces.resume, decoder) {
             let _ = self.sender.send(Fetched::End);
         }
     }
@@ -155,7 +165,10 @@ impl Fetcher {
         decoder: &mut impl Decode,
     ) {
         let mut bound = params.to_vec();
-        let resume = Some(bound.len());
+        let resume = Resume {
+            after: bound.len(),
+            key: 0,
+        };
         bound.extend([Value::Integer(after), Value::Integer(to)]);
         if self.sender.send(Fetched::By(worker)).is_ok()
             && self.send_rows(stmt, bound, resume, decoder)
@@ -167,9 +180,9 @@ impl Fetcher {
     /// Sends the decoded rows of `stmt`; false when it failed (the error is sent) or the
     /// receiver has gone away.
     ///
-    /// With `resume`, the rows are read in pieces: a piece ends after [`PIECE`], or when the
-    /// consumer has no room for the next batch, and the statement is reset (which releases
-    /// SQLite's lock) before waiting; the next piece starts after the last id read.
+    /// The rows are read in pieces: a piece ends after [`PIECE`], or when the consumer has no
+    /// room for the next batch, and the statement is reset (which releases SQLite's lock)
+    /// before waiting; the next piece starts after the last key read.
     pub(super) fn send_rows(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
@@ -194,12 +207,20 @@ impl Fetcher {
                     .try_recv()
                     .unwrap_or_else(|_| VecDeque::with_capacity(self.shape.items));
                 let mut levels = 0;
+                // The key of the last row, where it is not the record's id (a copy's rowid).
+                let mut last_key = None;
                 let failed = loop {
                     match rows.next() {
                         Ok(Some(row)) => match decoder.decode(row) {
                             Ok(item) => {
                                 levels += weight(&item);
                                 batch.push_back(item);
+                                if resume.key != 0 {
+                                    match row.get::<_, i64>(resume.key) {
+                                        Ok(key) => last_key = Some(key),
+                                        Err(e) => break Some(Some(e)),
+                                    }
+                                }
                                 if batch.len() >= self.shape.items || levels >= self.shape.levels {
                                     break None;
                                 }
@@ -210,16 +231,17 @@ impl Fetcher {
                         Err(e) => break Some(Some(e)),
                     }
                 };
-                let last = batch.back().map(|item| item.record.id());
-                let sent = match (resume, failed.is_none()) {
+                let last = match resume.key {
+                    0 => batch.back().map(|item| item.record.id()),
+                    _ => last_key,
+                };
+                let sent = match failed {
                     // More rows may follow: wait for room only once the lock is released.
-                    (Some(_), true) if !batch.is_empty() => {
-                        match self.sender.try_send(Fetched::Items(batch)) {
-                            Ok(()) => None,
-                            Err(TrySendError::Full(batch)) => Some(batch),
-                            Err(TrySendError::Disconnected(_)) => return false,
-                        }
-                    }
+                    None => match self.sender.try_send(Fetched::Items(batch)) {
+                        Ok(()) => None,
+                        Err(TrySendError::Full(batch)) => Some(batch),
+                        Err(TrySendError::Disconnected(_)) => return false,
+                    },
                     _ if batch.is_empty() => None,
                     _ => match self.sender.send(Fetched::Items(batch)) {
                         Ok(()) => None,
@@ -234,11 +256,11 @@ impl Fetcher {
                         return false;
                     }
                 }
-                if let (Some(at), Some(last)) = (resume, last) {
-                    if sent.is_some() || started.elapsed() >= PIECE {
-                        params[at] = Value::Integer(last);
-                        break sent;
-                    }
+                if let Some(last) = last
+                    && (sent.is_some() || started.elapsed() >= PIECE)
+                {
+                    params[resume.after] = Value::Integer(last);
+                    break sent;
                 }
             };
             drop(rows);

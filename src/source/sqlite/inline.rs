@@ -1,208 +1,120 @@
-//! Reading a recording on the calling thread (`--jobs 1`, and the files a `--jobs` worker
-//! reads ahead): both tables in pieces on one connection, merged as they are read.
+//! A table read on the calling thread (`--jobs 1`, paced replays, and the files a `--jobs`
+//! worker reads ahead): in pieces, each read into a buffer and its statement reset at once, so
+//! that both tables share one connection and no lock is held between two pieces.
 
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
+use rusqlite::Connection;
 use rusqlite::types::Value;
-use rusqlite::{Connection, Rows, Statement};
 
-use super::Recording;
-use super::connection::{BOOK, TRADES, fail};
-use super::decode::{Decode, TradeDecoder};
-use super::fetch::{PIECE, Resume};
+use super::decode::Decode;
+use super::fetch::PIECE;
 use super::guard;
-use super::order::TradeOrder;
-use super::plan::Plan;
-use crate::engine::Millis;
-use crate::source::merge::{Item, Merge, Source};
-use crate::source::record::{FileError, Record};
-
-/// Reads `recording` on the calling thread, handing each record and the rows read so far to
-/// `consume` until it breaks: the single-threaded reading of `--jobs 1`.
-///
-/// # Errors
-/// [`FileError`] when the file turns out corrupt midway; the records handed over before stay
-/// valid.
-pub(crate) fn read_inline(
-    recording: &Recording,
-    conn: Connection,
-    end: Millis,
-    consume: &mut dyn FnMut(Record, u64) -> ControlFlow<()>,
-) -> Result<(), FileError> {
-    let plan = Plan::new(recording, &conn)?;
-    let path = plan.path.as_path();
-    let trades_query = match &plan.trades {
-        Some(t) => {
-            conn.execute_batch("PRAGMA temp_store = FILE")
-                .map_err(fail(path, "sorting trades"))?;
-            Some(t.query(&conn, path, TradeOrder::Checked)?)
-        }
-        None => None,
-    };
-    let mut book_stmt = match &plan.book {
-        Some(b) => Some(conn.prepare(&b.sql).map_err(fail(path, BOOK))?),
-        None => None,
-    };
-    let mut trade_stmt = match &trades_query {
-        Some((sql, _, _)) => Some(conn.prepare(sql).map_err(fail(path, TRADES))?),
-        None => None,
-    };
-    let mut book = match (&mut book_stmt, &plan.book) {
-        (Some(stmt), Some(b)) => Some(Cursor::new(
-            stmt,
-            b.params.clone(),
-            b.resume,
-            b.decoder(None),
-            path,
-            BOOK,
-        )?),
-        _ => None,
-    };
-    let mut trades = match (&mut trade_stmt, &plan.trades, trades_query) {
-        (Some(stmt), Some(t), Some((_, params, resume))) => Some(Cursor::new(
-            stmt,
-            params.to_vec(),
-            resume,
-            TradeDecoder { unit: t.unit },
-            path,
-            TRADES,
-        )?),
-        _ => None,
-    };
-    let mut merge = Merge::new(end);
-    while let Some(record) = merge.next(&mut book, &mut trades)? {
-        if consume(record, merge.rows).is_break() {
-            break;
-        }
-    }
-    Ok(())
-}
-
-/// A table read on the calling thread: in pieces, each read into `buffer` and the statement
-/// then reset, for a table that can resume after an id; else in one run of the statement.
-pub(super) struct Cursor<'s, 'c, 'p, D> {
-    pub(super) reading: Reading<'s, 'c>,
-    pub(super) decoder: D,
-    /// Rows read and not taken yet, in order.
-    pub(super) buffer: VecDeque<Item>,
-    /// An error met after the rows in `buffer`, given once they are taken (SPEC 4: what was
-    /// read before a file turned out corrupt is kept).
-    pub(super) failed: Option<rusqlite::Error>,
-    pub(super) path: &'p Path,
-    pub(super) doing: &'static str,
-}
-
-pub(super) enum Reading<'s, 'c> {
-    Whole(Rows<'s>),
-    Pieces {
-        stmt: &'s mut Statement<'c>,
-        params: Vec<Value>,
-        /// The index of the `id > ?` parameter.
-        at: usize,
-        done: bool,
-    },
-}
+use super::plan::Pieces;
+use crate::source::merge::{Item, Source};
+use crate::source::record::FileError;
 
 /// Rows per piece of a table read on the calling thread.
-pub(super) const PIECE_ROWS: usize = 512;
+const PIECE_ROWS: usize = 512;
 
-impl<'s, 'c, 'p, D: Decode> Cursor<'s, 'c, 'p, D> {
+/// One table read in pieces on a connection shared with the other table.
+pub(super) struct InlineTable<D> {
+    conn: Rc<Connection>,
+    pieces: Pieces,
+    decoder: D,
+    /// Rows read and not taken yet, in order.
+    buffer: VecDeque<Item>,
+    /// An error met after the rows in `buffer`, given once they are taken (SPEC 4: what was
+    /// read before a file turned out corrupt is kept).
+    failed: Option<rusqlite::Error>,
+    done: bool,
+    path: PathBuf,
+    doing: &'static str,
+}
+
+impl<D: Decode> InlineTable<D> {
     pub(super) fn new(
-        stmt: &'s mut Statement<'c>,
-        params: Vec<Value>,
-        resume: Resume,
+        conn: Rc<Connection>,
+        pieces: Pieces,
         decoder: D,
-        path: &'p Path,
+        path: &Path,
         doing: &'static str,
-    ) -> Result<Self, FileError> {
-        let reading = match resume {
-            Some(at) => Reading::Pieces {
-                stmt,
-                params,
-                at,
-                done: false,
-            },
-            None => {
-                guard::touch();
-                Reading::Whole(
-                    stmt.query(rusqlite::params_from_iter(params))
-                        .map_err(fail(path, doing))?,
-                )
-            }
-        };
-        Ok(Cursor {
-            reading,
+    ) -> Self {
+        InlineTable {
+            conn,
+            pieces,
             decoder,
             buffer: VecDeque::new(),
             failed: None,
-            path,
+            done: false,
+            path: path.to_owned(),
             doing,
-        })
+        }
     }
 
-    /// Reads the next rows into the buffer: one row, or the next piece.
-    pub(super) fn read(&mut self) -> rusqlite::Result<()> {
-        match &mut self.reading {
-            Reading::Whole(rows) => {
-                if let Some(row) = rows.next()? {
-                    self.buffer.push_back(self.decoder.decode(row)?);
+    /// Reads the next piece into the buffer.
+    fn read(&mut self) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached(&self.pieces.sql)?;
+        guard::touch();
+        let started = Instant::now();
+        let mut rows = stmt.query(rusqlite::params_from_iter(&self.pieces.params))?;
+        let key = self.pieces.resume.key;
+        let mut last_key = None;
+        let read = loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    self.done = true;
+                    break Ok(());
+                }
+                Err(e) => break Err(e),
+            };
+            match self.decoder.decode(row) {
+                Ok(item) => self.buffer.push_back(item),
+                Err(e) => break Err(e),
+            }
+            if key != 0 {
+                match row.get::<_, i64>(key) {
+                    Ok(value) => last_key = Some(value),
+                    Err(e) => break Err(e),
                 }
             }
-            Reading::Pieces {
-                stmt,
-                params,
-                at,
-                done,
-            } => {
-                if *done {
-                    return Ok(());
-                }
-                guard::touch();
-                let started = Instant::now();
-                let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
-                let read = loop {
-                    let row = match rows.next() {
-                        Ok(Some(row)) => row,
-                        Ok(None) => {
-                            *done = true;
-                            break Ok(());
-                        }
-                        Err(e) => break Err(e),
-                    };
-                    match self.decoder.decode(row) {
-                        Ok(item) => self.buffer.push_back(item),
-                        Err(e) => break Err(e),
-                    }
-                    if self.buffer.len() >= PIECE_ROWS || started.elapsed() >= PIECE {
-                        break Ok(());
-                    }
-                };
-                if let Some(last) = self.buffer.back() {
-                    params[*at] = Value::Integer(last.record.id());
-                }
-                if let Err(e) = read {
-                    *done = true;
-                    if self.buffer.is_empty() {
-                        return Err(e);
-                    }
-                    self.failed = Some(e);
-                }
+            if self.buffer.len() >= PIECE_ROWS || started.elapsed() >= PIECE {
+                break Ok(());
             }
+        };
+        let last = match key {
+            0 => self.buffer.back().map(|item| item.record.id()),
+            _ => last_key,
+        };
+        if let Some(last) = last {
+            self.pieces.params[self.pieces.resume.after] = Value::Integer(last);
+        }
+        if let Err(e) = read {
+            self.done = true;
+            if self.buffer.is_empty() {
+                return Err(e);
+            }
+            self.failed = Some(e);
         }
         Ok(())
     }
 }
 
-impl<D: Decode> Source for Cursor<'_, '_, '_, D> {
+impl<D: Decode> Source for InlineTable<D> {
     fn peek(&mut self) -> Result<Option<&Item>, FileError> {
         if self.buffer.is_empty() {
+            let fail = |e| FileError::from_sqlite(&self.path, self.doing, e);
             if let Some(e) = self.failed.take() {
-                return Err(fail(self.path, self.doing)(e));
+                return Err(fail(e));
             }
-            self.read().map_err(fail(self.path, self.doing))?;
+            if !self.done {
+                self.read()
+                    .map_err(|e| FileError::from_sqlite(&self.path, self.doing, e))?;
+            }
         }
         Ok(self.buffer.front())
     }

@@ -1,8 +1,8 @@
 //! Recordings in SQLite: opening one, learning what it holds, and reading its events.
 //!
 //! [`Recording::open`] learns what a file holds from a handful of indexed queries (the first and
-//! last rows by `id`), never a scan. [`Recording::events`] streams the merged rows on helper
-//! threads (`threads.rs`), [`Recording::for_each_record`] on the calling thread (`inline.rs`).
+//! last rows by `id`), never a scan. [`Recording::read`] gives its records in time order, read
+//! on helper threads (`threads.rs`) or on the calling thread (`inline.rs`).
 //!
 //! Inside: `connection` opens files, `guard` watches their queries, `schema` finds tables and
 //! columns, `plan` writes the queries, `decode` turns rows into records, `fetch` hands batches
@@ -15,6 +15,7 @@ pub mod guard;
 mod inline;
 mod order;
 mod plan;
+mod read;
 pub mod schema;
 mod threads;
 mod time_sql;
@@ -27,14 +28,14 @@ use crate::engine::Millis;
 
 use super::TimeUnit;
 use super::parse::timestamp::Raw;
-use super::record::{FileError, FileInfo, Record, Table};
+use super::record::{FileError, FileInfo, Table};
 use connection::connect;
 use decode::raw_of;
 use schema::{BookColumns, MissingColumn, TradeColumns, quote};
 use time_sql::{plausible, valid};
 
-pub use order::TradeOrder;
-pub use threads::EventStream;
+pub use order::{Ending, TradeOrder};
+pub use read::{Next, ReadMode, Reader};
 
 /// An open recording, read-only.
 pub struct Recording {
@@ -223,31 +224,14 @@ impl Recording {
         Ok(self.info.range)
     }
 
-    /// The merged events (SPEC 2.1), ending before the first event at or after `end`.
-    ///
-    /// Rows are read and parsed on helper threads, a bounded number of rows ahead. `order`
-    /// says how the trades are brought into time order.
+    /// Reads the records of the file in the order of SPEC 2.1, ending before the first event
+    /// at or after `end`, on this thread or on threads of its own as `mode` says.
     ///
     /// # Errors
-    /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`).
-    pub fn events(&mut self, end: Millis, order: TradeOrder) -> Result<EventStream<'_>, FileError> {
-        let conn = connect(&self.path)?;
-        EventStream::start(self, conn, end, order)
-    }
-
-    /// The same records as [`Recording::events`], read on the calling thread: each goes to
-    /// `consume` with the rows read so far, until the end or until `consume` breaks.
-    ///
-    /// # Errors
-    /// [`FileError`] when the file cannot be read or turns out corrupt midway; the records
-    /// handed over before stay valid.
-    pub fn for_each_record(
-        &mut self,
-        end: Millis,
-        consume: &mut dyn FnMut(Record, u64) -> std::ops::ControlFlow<()>,
-    ) -> Result<(), FileError> {
-        let conn = connect(&self.path)?;
-        inline::read_inline(self, conn, end, consume)
+    /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`),
+    /// or its trades cannot be checked or sorted.
+    pub fn read(&mut self, end: Millis, mode: ReadMode) -> Result<Reader<'_>, FileError> {
+        Reader::start(self, end, mode)
     }
 }
 

@@ -7,13 +7,14 @@ use std::time::Instant;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::connection::{TRADES, fail};
+use super::connection::{TRADES, connect, fail};
 use super::decode::raw_of;
 use super::fetch::{PIECE, Resume};
 use super::guard;
-use super::plan::{CopyPlan, TradePlan};
+use super::plan::{Pieces, Plan, TradePlan};
 use crate::engine::Millis;
 use crate::source::TimeUnit;
+use crate::source::merge::Merge;
 use crate::source::record::FileError;
 
 /// How a stream brings the trades into time order (SPEC 2.1).
@@ -25,10 +26,9 @@ pub enum TradeOrder {
     Checked,
     /// The trades are streamed in `id` order at once, as recorders write them in time
     /// order, and watched as they are merged. Should one go back in time (or should the range
-    /// end before the table does, and a trade left unread fall inside it), the stream ends
-    /// with [`FileError::TradesOutOfOrder`]: its records were not the file's, and the caller
-    /// starts over with [`TradeOrder::Checked`]. So is any other error, since a checked
-    /// stream would have failed elsewhere.
+    /// end before the table does, and a trade left unread fall inside it), the read ends in
+    /// `Next::End(Ending::TradesOutOfOrder)`: its records were not the file's, and the caller
+    /// reads it again with [`TradeOrder::Sorted`].
     ///
     /// Only for a table whose `id` is the rowid (so that the trades left unread are those of a
     /// larger `id`); on any other a stream checks the order first.
@@ -38,78 +38,93 @@ pub enum TradeOrder {
     Sorted,
 }
 
+/// How a read ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Every record up to the end of the range was given.
+    Complete,
+    /// A read that trusted the trades to be in time order by `id` ([`TradeOrder::Trusted`])
+    /// found that they were not: the records it gave are not the file's. Read it again with
+    /// [`TradeOrder::Sorted`].
+    TradesOutOfOrder,
+}
+
+/// At the end of a read that trusted the trades' order, whether they were in order. Those
+/// merged were watched; should the range have ended before the trades did, those left unread
+/// must all lie at or after its end, or one of them belonged in it.
+///
+/// # Errors
+/// [`FileError`] when the trades left unread cannot be read.
+pub(super) fn confirm(plan: &Plan, merge: &Merge) -> Result<Ending, FileError> {
+    let (Some(watch), Some(t)) = (&merge.watch, &plan.trades) else {
+        return Ok(Ending::Complete);
+    };
+    if watch.broken {
+        return Ok(Ending::TradesOutOfOrder);
+    }
+    let Some(unit) = t
+        .unit
+        .filter(|_| merge.stopped_at_end && !merge.trades_done())
+    else {
+        return Ok(Ending::Complete);
+    };
+    let conn = connect(&plan.path)?;
+    let mut unread = t.check.clone();
+    if let Some(last) = watch.last_id {
+        unread.params[unread.resume.after] = Value::Integer(last);
+    }
+    let end = merge.end;
+    let inside =
+        any_timestamp(&conn, &unread, unit, |ms| ms < end).map_err(fail(&plan.path, TRADES))?;
+    Ok(if inside {
+        Ending::TradesOutOfOrder
+    } else {
+        Ending::Complete
+    })
+}
+
 impl TradePlan {
-    /// The query that streams the trades in `(timestamp, id)` order, and where it resumes,
-    /// once a pass over the table on `conn` has told whether `id` order is that order
-    /// already. With [`TradeOrder::Sorted`] the sorting query, without the pass.
-    /// `conn` should have `temp_store = FILE`, so that a large sort spills to disk.
-    pub(super) fn query<'p>(
-        &'p self,
+    /// Prepares the trades to be read in `(timestamp, id)` order on `conn` and gives the query
+    /// that reads them: by `id` when a pass over the table has told that `id` order is that
+    /// order already, else sorted in a temporary table. With [`TradeOrder::Sorted`] sorted at
+    /// once, without the pass; with [`TradeOrder::Trusted`] (a table keyed by its rowid) by
+    /// `id` at once. `conn` should have `temp_store = FILE`, so that a large sort spills to
+    /// disk.
+    pub(super) fn prepare(
+        &self,
         conn: &Connection,
         path: &Path,
         order: TradeOrder,
-    ) -> Result<(&'p str, &'p [Value], Resume), FileError> {
-        let in_order = order != TradeOrder::Sorted
-            && trades_in_time_order(conn, self, self.params.clone()).map_err(fail(path, TRADES))?;
-        if in_order {
-            return Ok((&self.by_id, &self.params, self.resume));
+    ) -> Result<&Pieces, FileError> {
+        let fail = fail(path, TRADES);
+        if let Some(copy) = &self.copy {
+            copy.run(conn).map_err(&fail)?;
         }
-        match &self.copy {
-            Some(copy) => {
-                copy.run(conn, &self.params).map_err(fail(path, TRADES))?;
-                Ok((&copy.by_time, &[], None))
-            }
-            None => Ok((&self.by_time, &self.params, None)),
+        let by_id = match order {
+            TradeOrder::Trusted if self.keyed => true,
+            TradeOrder::Sorted => false,
+            _ => trades_in_time_order(conn, self).map_err(&fail)?,
+        };
+        if by_id {
+            return Ok(&self.by_id);
         }
-    }
-}
-
-/// Ids copied per statement when trades are copied to be sorted: about a few milliseconds.
-pub(super) const COPY_IDS: i64 = 16_384;
-
-impl CopyPlan {
-    /// Copies the trades up to the cut into `temp.orderflow_trades`, a range of ids per
-    /// statement, so that SQLite's lock on the file is only held for short moments.
-    pub(super) fn run(&self, conn: &Connection, params: &[Value]) -> rusqlite::Result<()> {
-        conn.execute_batch("PRAGMA query_only = OFF")?;
-        let copied = (|| {
-            conn.execute_batch(&self.create)?;
-            guard::touch();
-            let first: Option<i64> = conn.query_row(&self.first_id_sql, [], |row| row.get(0))?;
-            let Some(first) = first else { return Ok(()) };
-            let mut fill = conn.prepare(&self.fill)?;
-            let mut params = params.to_vec();
-            let at = params.len() - 2;
-            let mut after = first.saturating_sub(1);
-            while after < self.cut {
-                let upto = after.saturating_add(COPY_IDS).min(self.cut);
-                params[at] = Value::Integer(after);
-                params[at + 1] = Value::Integer(upto);
-                guard::touch();
-                fill.execute(rusqlite::params_from_iter(&params))?;
-                after = upto;
-            }
-            Ok(())
-        })();
-        conn.execute_batch("PRAGMA query_only = ON")?;
-        guard::touch();
-        copied
+        if let Some(fill) = &self.sort.fill {
+            fill.run(conn).map_err(&fail)?;
+        }
+        self.sort.sort.run(conn).map_err(&fail)?;
+        Ok(&self.sort.read)
     }
 }
 
 /// Whether the valid trade timestamps, in `id` order, never go down once converted to ms:
 /// then streaming by `id` is streaming in `(timestamp, id)` order.
-pub(super) fn trades_in_time_order(
-    conn: &Connection,
-    plan: &TradePlan,
-    params: Vec<Value>,
-) -> rusqlite::Result<bool> {
+pub(super) fn trades_in_time_order(conn: &Connection, plan: &TradePlan) -> rusqlite::Result<bool> {
     let Some(unit) = plan.unit else {
         // No valid timestamp at all: every row is bad, order does not matter.
         return Ok(true);
     };
     let mut last = Millis::MIN;
-    let back_in_time = any_timestamp(conn, &plan.check, params, plan.resume, unit, |ms| {
+    let back_in_time = any_timestamp(conn, &plan.check, unit, |ms| {
         let back = ms < last;
         last = ms;
         back
@@ -117,18 +132,18 @@ pub(super) fn trades_in_time_order(
     Ok(!back_in_time)
 }
 
-/// Runs `sql`, whose columns are a trade's id and timestamp, and tells whether `found` holds
-/// for any valid timestamp (in ms, by the decoder's test), stopping at the first. With
-/// `resume`, in pieces that resume after the last id read.
+/// Runs `check`, whose first columns are a trade's id and timestamp, and tells whether `found`
+/// holds for any valid timestamp (in ms, by the decoder's test), stopping at the first; in
+/// pieces that resume after the last key read.
 pub(super) fn any_timestamp(
     conn: &Connection,
-    sql: &str,
-    mut params: Vec<Value>,
-    resume: Resume,
+    check: &Pieces,
     unit: TimeUnit,
     mut found: impl FnMut(Millis) -> bool,
 ) -> rusqlite::Result<bool> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare(&check.sql)?;
+    let mut params = check.params.clone();
+    let Resume { after, key } = check.resume;
     loop {
         guard::touch();
         let started = Instant::now();
@@ -143,11 +158,8 @@ pub(super) fn any_timestamp(
                 return Ok(true);
             }
             read += 1;
-            if let Some(at) = resume
-                && read % 1024 == 0
-                && started.elapsed() >= PIECE
-            {
-                params[at] = Value::Integer(row.get(0)?);
+            if read % 1024 == 0 && started.elapsed() >= PIECE {
+                params[after] = Value::Integer(row.get(key)?);
                 break;
             }
         }

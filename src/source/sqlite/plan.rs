@@ -18,7 +18,7 @@ use crate::engine::Level;
 use crate::source::TimeUnit;
 use crate::source::record::FileError;
 
-/// What the reading threads need, all owned.
+/// What reading a recording needs, all owned (the reading threads share it).
 pub(super) struct Plan {
     pub(super) path: PathBuf,
     pub(super) instrument: String,
@@ -26,14 +26,23 @@ pub(super) struct Plan {
     pub(super) trades: Option<TradePlan>,
 }
 
-pub(super) struct BookPlan {
+/// A query read in pieces: it reads the rows after a key, in key order, and is run again
+/// after the last key read (`fetch.rs`, `inline.rs`).
+#[derive(Debug, Clone)]
+pub(super) struct Pieces {
     pub(super) sql: String,
-    /// Where `sql` resumes, for a table read in pieces.
-    pub(super) resume: Resume,
-    /// The parameters of `sql` (the instrument, the ids it reads between).
+    /// Its parameters; the one at `resume.after` is the key it reads after.
     pub(super) params: Vec<Value>,
+    pub(super) resume: Resume,
+}
+
+pub(super) struct BookPlan {
+    /// For a table whose `id` is not its rowid: its copy into a temporary table of the
+    /// reading connection, in `id` order, made before it is read.
+    pub(super) copy: Option<Copy>,
+    pub(super) read: Pieces,
     /// The same query for one range of ids, its last two parameters (`after < id < to`); only
-    /// for a table read in pieces.
+    /// for a table keyed by its rowid.
     pub(super) range_sql: String,
     /// The smallest id, and the cut (the largest id when reading began).
     pub(super) first_id_sql: String,
@@ -44,28 +53,48 @@ pub(super) struct BookPlan {
 }
 
 pub(super) struct TradePlan {
-    pub(super) by_id: String,
-    pub(super) by_time: String,
-    /// The ids and valid timestamps in `id` order, to find out whether the table is in time
-    /// order; its parameter number `resume` is the id it starts after.
-    pub(super) check: String,
-    /// Where `by_id` and `check` resume (the index of their `id > ?` parameter), for a table
-    /// read in pieces.
-    pub(super) resume: Resume,
-    /// The parameters of `by_id`, `by_time` and `check`.
-    pub(super) params: Vec<Value>,
-    /// For a table read in pieces, the statements that copy the trades up to the cut into a
-    /// temporary table, a range of ids at a time, and read them back in time order: a sort of
-    /// the table itself would hold SQLite's lock for the whole sort.
-    pub(super) copy: Option<CopyPlan>,
+    /// For a table whose `id` is not its rowid: its copy into
+    /// `temp.orderflow_trades_by_id`, in `id` order, made before it is read or checked.
+    pub(super) copy: Option<Copy>,
+    /// The trades in `id` order.
+    pub(super) by_id: Pieces,
+    /// Their ids and timestamps in `id` order, to find out whether the table is in time
+    /// order (invalid timestamps are skipped in Rust, by the same test the decoder uses).
+    pub(super) check: Pieces,
+    /// How they are sorted when they are not in time order.
+    pub(super) sort: SortPlan,
+    /// Whether the table is keyed by its rowid: only then can its order be trusted (the
+    /// trades left unread are those after the last id read).
+    pub(super) keyed: bool,
     pub(super) unit: Option<TimeUnit>,
 }
 
-pub(super) struct CopyPlan {
-    pub(super) create: String,
-    /// Copies the rows `?after < id <= ?upto` (the last two parameters).
-    pub(super) fill: String,
-    pub(super) by_time: String,
+/// Sorting the trades without holding SQLite's lock on the file while it sorts: they are
+/// copied into a temporary table (a range of ids per statement, up to the cut), and sorted
+/// from there into another, read by its rowid.
+pub(super) struct SortPlan {
+    /// The copy into `temp.orderflow_trades_by_id`, unless [`TradePlan::copy`] made it.
+    pub(super) fill: Option<Fill>,
+    pub(super) sort: Copy,
+    pub(super) read: Pieces,
+}
+
+/// A temporary table of the reading connection, made by one statement.
+pub(super) struct Copy {
+    pub(super) table: &'static str,
+    /// `CREATE TEMP TABLE table AS SELECT …`.
+    pub(super) sql: String,
+    pub(super) params: Vec<Value>,
+}
+
+/// Copies the rows of a keyed table up to its cut into a temporary table, a range of ids at
+/// a time.
+pub(super) struct Fill {
+    /// The empty table.
+    pub(super) create: Copy,
+    /// Copies the rows `?after < id <= ?upto` (its last two parameters).
+    pub(super) sql: String,
+    pub(super) params: Vec<Value>,
     pub(super) first_id_sql: String,
     pub(super) cut: i64,
 }
@@ -101,27 +130,29 @@ impl Plan {
         let info = recording.info();
         let (book_cut, trades_cut) =
             take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
-        let instrument = recording.instrument.clone();
-        // The instrument (when the table has its column), then, for a table read in pieces,
-        // the ids read between: `?after < id <= ?cut`.
-        let bind = |filtered: bool, cut: Option<i64>| -> (Vec<Value>, Resume) {
+        let instrument = Value::Text(recording.instrument.clone());
+        // The parameters: the instrument (when the table has its column), then, for a table
+        // keyed by its rowid, the ids read between (`?after < id <= ?cut`).
+        let bind = |filtered: bool, cut: i64| -> (Vec<Value>, Resume) {
             let mut params = Vec::new();
             if filtered {
-                params.push(Value::Text(instrument.clone()));
+                params.push(instrument.clone());
             }
-            let resume = cut.map(|cut| {
-                params.extend([Value::Integer(i64::MIN), Value::Integer(cut)]);
-                params.len() - 2
-            });
+            params.extend([Value::Integer(i64::MIN), Value::Integer(cut)]);
+            let resume = Resume {
+                after: params.len() - 2,
+                key: 0,
+            };
             (params, resume)
         };
-        // The WHERE clause: the instrument, and the ids for a table read in pieces.
-        let condition = |col: &Option<String>, id: &str, keyed: bool, first: usize| {
+        // The WHERE clause: the instrument, and the ids for a table keyed by its rowid.
+        let condition = |col: &Option<String>, id: &str, keyed: bool| {
             let mut parts = Vec::new();
             if let Some(col) = col {
                 parts.push(same_instrument(col));
             }
             if keyed {
+                let first = if col.is_some() { 2 } else { 1 };
                 parts.push(format!("{id} > ?{} AND {id} <= ?{}", first, first + 1));
             }
             if parts.is_empty() {
@@ -130,33 +161,86 @@ impl Plan {
                 format!(" WHERE {}", parts.join(" AND "))
             }
         };
+        // A copy in a temporary table, read after its rowid (the last column).
+        let from_copy = |columns: &str, table: &str, key: usize| Pieces {
+            sql: format!(
+                "SELECT {columns}, rowid FROM temp.{table} WHERE rowid > ?1 ORDER BY rowid"
+            ),
+            params: vec![Value::Integer(0)],
+            resume: Resume { after: 0, key },
+        };
+        let instrument_only = |filtered: bool| {
+            if filtered {
+                vec![instrument.clone()]
+            } else {
+                vec![]
+            }
+        };
+        // A copy of a table whose `id` is not its rowid, in `id` order.
+        let copy = |table: &'static str, select: String| Copy {
+            table,
+            sql: format!("CREATE TEMP TABLE {table} AS {select}"),
+            params: Vec::new(),
+        };
         let book = recording.book.as_ref().map(|c| {
             let action = match &c.action {
-                Some(a) => format!(", {}", quote(a)),
+                Some(a) => format!(", {} AS action", quote(a)),
                 None => String::new(),
             };
             let (id, table) = (quote(&c.id), quote(&c.table));
-            let select = format!(
-                "SELECT {id}, {}, {}, {}{action} FROM {table}",
+            let columns = format!(
+                "{id} AS id, {} AS ts, {} AS bids, {} AS asks{action}",
                 quote(&c.timestamp),
                 quote(&c.bids),
                 quote(&c.asks),
             );
+            let select = format!("SELECT {columns} FROM {table}");
             let filtered = c.instrument.is_some();
             let first = if filtered { 2 } else { 1 };
-            let (params, resume) = bind(filtered, book_cut);
             let range = format!("{id} > ?{} AND {id} < ?{}", first, first + 1);
             let range_filter = match &c.instrument {
                 Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
             };
+            let (copy, read) = match book_cut {
+                Some(cut) => {
+                    let (params, resume) = bind(filtered, cut);
+                    let sql = format!(
+                        "{select}{} ORDER BY {id}",
+                        condition(&c.instrument, &id, true)
+                    );
+                    (
+                        None,
+                        Pieces {
+                            sql,
+                            params,
+                            resume,
+                        },
+                    )
+                }
+                None => {
+                    let columns = if c.action.is_some() {
+                        "id, ts, bids, asks, action"
+                    } else {
+                        "id, ts, bids, asks"
+                    };
+                    let key = columns.split(',').count();
+                    let copy = Copy {
+                        params: instrument_only(filtered),
+                        ..copy(
+                            "orderflow_book",
+                            format!(
+                                "{select}{} ORDER BY {id}",
+                                condition(&c.instrument, &id, false)
+                            ),
+                        )
+                    };
+                    (Some(copy), from_copy(columns, "orderflow_book", key))
+                }
+            };
             BookPlan {
-                sql: format!(
-                    "{select}{} ORDER BY {id}",
-                    condition(&c.instrument, &id, book_cut.is_some(), first)
-                ),
-                resume,
-                params,
+                copy,
+                read,
                 range_sql: format!("{select}{range_filter} ORDER BY {id}"),
                 first_id_sql: format!("SELECT min({id}) FROM {table}"),
                 cut: book_cut,
@@ -168,51 +252,81 @@ impl Plan {
         let trades = recording.trades.as_ref().map(|c| {
             let (id, ts, table) = (quote(&c.id), quote(&c.timestamp), quote(&c.table));
             let filtered = c.instrument.is_some();
-            let first = if filtered { 2 } else { 1 };
-            let keyed = trades_cut.is_some();
-            let (params, resume) = bind(filtered, trades_cut);
-            let columns = format!(
-                "{id}, {ts}, {}, {}, {}",
-                quote(&c.price),
-                quote(&c.size),
-                quote(&c.side)
-            );
-            let select = format!(
-                "SELECT {columns} FROM {table}{}",
-                condition(&c.instrument, &id, keyed, first)
-            );
-            let unit = info.trades_unit;
-            let key = |ts: &str| millis_key(unit.unwrap_or(TimeUnit::Millis), ts);
-            let copy = trades_cut.map(|cut| CopyPlan {
-                create: format!(
-                    "DROP TABLE IF EXISTS temp.orderflow_trades;
-                     CREATE TEMP TABLE orderflow_trades AS
-                     SELECT {id} AS id, {ts} AS ts, {}, {}, {} FROM {table} WHERE 0",
+            let select = |condition: String| {
+                format!(
+                    "SELECT {id} AS id, {ts} AS ts, {} AS price, {} AS size, {} AS side FROM {table}{condition}",
                     quote(&c.price),
                     quote(&c.size),
-                    quote(&c.side)
+                    quote(&c.side),
+                )
+            };
+            let unit = info.trades_unit;
+            let key = millis_key(unit.unwrap_or(TimeUnit::Millis), "\"ts\"");
+            let columns = "id, ts, price, size, side";
+            let sort = |fill: Option<Fill>| SortPlan {
+                fill,
+                sort: copy(
+                    "orderflow_trades_by_time",
+                    format!("SELECT * FROM temp.orderflow_trades_by_id ORDER BY {key}, id"),
                 ),
-                fill: format!("INSERT INTO temp.orderflow_trades {select}"),
-                by_time: format!(
-                    "SELECT * FROM temp.orderflow_trades ORDER BY {}, id",
-                    key("ts")
-                ),
-                first_id_sql: format!("SELECT min({id}) FROM {table}"),
-                cut,
-            });
-            TradePlan {
-                by_id: format!("{select} ORDER BY {id}"),
-                by_time: format!("{select} ORDER BY {}, {id}", key(&ts)),
-                // Invalid timestamps are skipped in Rust, by the same test the decoder uses;
-                // testing them in SQL as well made this pass a third slower.
-                check: format!(
-                    "SELECT {id}, {ts} FROM {table}{} ORDER BY {id}",
-                    condition(&c.instrument, &id, keyed, first)
-                ),
-                resume,
-                params,
-                copy,
-                unit,
+                read: from_copy(columns, "orderflow_trades_by_time", 5),
+            };
+            match trades_cut {
+                Some(cut) => {
+                    let (params, resume) = bind(filtered, cut);
+                    let keyed_condition = condition(&c.instrument, &id, true);
+                    let fill = Fill {
+                        create: copy(
+                            "orderflow_trades_by_id",
+                            format!("{} WHERE 0", select(String::new())),
+                        ),
+                        sql: format!(
+                            "INSERT INTO temp.orderflow_trades_by_id {}",
+                            select(keyed_condition.clone())
+                        ),
+                        params: params.clone(),
+                        first_id_sql: format!("SELECT min({id}) FROM {table}"),
+                        cut,
+                    };
+                    TradePlan {
+                        copy: None,
+                        by_id: Pieces {
+                            sql: format!("{} ORDER BY {id}", select(keyed_condition.clone())),
+                            params: params.clone(),
+                            resume,
+                        },
+                        check: Pieces {
+                            sql: format!(
+                                "SELECT {id}, {ts} FROM {table}{keyed_condition} ORDER BY {id}"
+                            ),
+                            params,
+                            resume,
+                        },
+                        sort: sort(Some(fill)),
+                        keyed: true,
+                        unit,
+                    }
+                }
+                None => {
+                    let copy = Copy {
+                        params: instrument_only(filtered),
+                        ..copy(
+                            "orderflow_trades_by_id",
+                            format!(
+                                "{} ORDER BY {id}",
+                                select(condition(&c.instrument, &id, false))
+                            ),
+                        )
+                    };
+                    TradePlan {
+                        copy: Some(copy),
+                        by_id: from_copy(columns, "orderflow_trades_by_id", 5),
+                        check: from_copy("id, ts", "orderflow_trades_by_id", 2),
+                        sort: sort(None),
+                        keyed: false,
+                        unit,
+                    }
+                }
             }
         });
         Ok(Plan {
@@ -222,6 +336,59 @@ impl Plan {
             trades,
         })
     }
+}
+
+impl Copy {
+    /// Makes the table on `conn`, replacing one of the same name.
+    pub(super) fn run(&self, conn: &Connection) -> rusqlite::Result<()> {
+        temp_writes(conn, || {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{}", self.table))?;
+            guard::touch();
+            conn.execute(&self.sql, rusqlite::params_from_iter(&self.params))?;
+            Ok(())
+        })
+    }
+}
+
+/// Ids copied per statement when a table is copied up to its cut: a few milliseconds.
+const FILL_IDS: i64 = 16_384;
+
+impl Fill {
+    /// Copies the rows up to the cut, a range of ids per statement, so that SQLite's lock on
+    /// the file is only held for short moments.
+    pub(super) fn run(&self, conn: &Connection) -> rusqlite::Result<()> {
+        self.create.run(conn)?;
+        guard::touch();
+        let first: Option<i64> = conn.query_row(&self.first_id_sql, [], |row| row.get(0))?;
+        let Some(first) = first else { return Ok(()) };
+        temp_writes(conn, || {
+            let mut fill = conn.prepare(&self.sql)?;
+            let mut params = self.params.clone();
+            let at = params.len() - 2;
+            let mut after = first.saturating_sub(1);
+            while after < self.cut {
+                let upto = after.saturating_add(FILL_IDS).min(self.cut);
+                params[at] = Value::Integer(after);
+                params[at + 1] = Value::Integer(upto);
+                guard::touch();
+                fill.execute(rusqlite::params_from_iter(&params))?;
+                after = upto;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Runs `write` with writes allowed on `conn`: its temporary tables only, since it is opened
+/// read-only (`query_only` is a second guard, lifted for this).
+fn temp_writes(
+    conn: &Connection,
+    write: impl FnOnce() -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA query_only = OFF")?;
+    let written = write();
+    conn.execute_batch("PRAGMA query_only = ON")?;
+    written
 }
 
 /// The condition that a row's instrument column `col` names the instrument `?1`, in any case.

@@ -1,30 +1,16 @@
-//! The merged stream of book rows and trades (SPEC 2.1), read on helper threads.
+//! A recording's tables read on threads of their own (SPEC 2.1), for a [`super::Reader`].
 //!
-//! SQLite's cursors borrow their statement, which borrows the connection; holding two of them
-//! in a struct that the caller pulls from is not possible in safe Rust. So each table is read
-//! on a thread of its own, on a connection of its own, and decoded there: the book thread
-//! parses the level text as SQLite hands it over, the trades thread checks the trades' order
-//! and then decodes them (`fetch.rs`). Both send decoded items over bounded channels: memory
-//! stays bounded, and reading overlaps with the engine's work. The merge runs on the caller's
-//! thread, in [`EventStream::next`]. For a single-threaded run, [`read_inline`] runs the same
-//! merge over cursors on the caller's thread and pushes the records to a closure instead.
+//! SQLite's cursors borrow their statement, which borrows the connection, so each table is
+//! read on a thread of its own, on a connection of its own, and decoded there: the book thread
+//! parses the level text as SQLite hands it over, the trades thread checks (or trusts) the
+//! trades' order and decodes them (`fetch.rs`). Both send decoded items over bounded channels:
+//! memory stays bounded, and reading overlaps with the engine's work. The reader merges what
+//! they send on the caller's thread (`merge.rs`).
 //!
-//! Book rows come in `id` order. Trades come in `(timestamp, id)` order: by `id` when the table
-//! is already in time order, otherwise sorted by SQLite, whose sorter spills to temporary
-//! files. Whether it is in time order is either checked first, with one pass over the
-//! timestamp column while the book thread reads ahead ([`TradeOrder::Checked`]), or trusted
-//! and watched as the trades stream ([`TradeOrder::Trusted`]).
-//!
-//! A recorder may be appending to the file while it is read (SPEC 4). So a stream first takes
-//! a *cut*: the largest `id` of each table, both read in one transaction. Rows up to the cut
-//! were committed together and never change (each table is an append-only log), so every
-//! connection reads exactly them, whenever it reads: no transaction is seen half, and no row
-//! committed after reading began is read. Tables whose `id` is the rowid are read in short
-//! pieces that resume after the last id read (`fetch.rs`), so that no reader holds SQLite's
-//! lock long enough to hold a rollback-journal recorder back.
+//! A book keyed by its rowid, with an `action` column, is shared by two book threads, each
+//! taking the next range of ids from a queue ([`Ranges`]).
 
 use std::collections::VecDeque;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -32,18 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-use rusqlite::types::Value;
 use rusqlite::{Connection, InterruptHandle};
 
-use super::Recording;
 use super::connection::{BOOK, TRADES, connect, fail};
 use super::decode::TradeDecoder;
 use super::fetch::{self, Fetcher, Fetching};
-use super::order::{TradeOrder, any_timestamp};
+use super::order::TradeOrder;
 use super::plan::Plan;
-use crate::engine::{Event, Level, Millis};
-use crate::source::merge::{Item, Merge, OrderWatch, Source};
-use crate::source::record::{FileError, Record};
+use crate::engine::{Event, Level};
+use crate::source::merge::{Item, Source};
+use crate::source::record::FileError;
 
 /// Level vectors go back to the book thread in batches of this many, a channel operation per
 /// batch rather than per vector, and at most [`SPARE`] batches wait for it; a batch that finds
@@ -66,37 +50,30 @@ use crate::source::record::{FileError, Record};
 pub(super) const RETURNED: usize = 32;
 pub(super) const SPARE: usize = 8;
 
-/// A stream of records from one recording.
-pub struct EventStream<'a> {
-    pub(super) _recording: PhantomData<&'a mut Recording>,
-    pub(super) plan: Arc<Plan>,
+/// The two tables of one recording, each read and decoded on threads of their own, for the
+/// merge of a [`super::Reader`].
+pub(super) struct Threads {
     pub(super) book: Option<Book>,
     pub(super) trades: Option<Fetching>,
-    pub(super) merge: Merge,
-    /// Where level vectors go back to each book thread (see [`EventStream::recycle`]).
-    pub(super) spare: Vec<Returns>,
-    pub(super) finished: bool,
+    /// Where level vectors go back to each book thread (see [`Threads::recycle`]).
+    spare: Vec<Returns>,
     /// Tells the trades thread not to start its query after the order check.
-    pub(super) stop: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
     /// One per connection the threads read from.
-    pub(super) interrupts: Vec<InterruptHandle>,
-    pub(super) threads: Vec<JoinHandle<()>>,
+    interrupts: Vec<InterruptHandle>,
+    threads: Vec<JoinHandle<()>>,
 }
 
-impl<'a> EventStream<'a> {
+impl Threads {
     /// Starts the threads: each table is read and decoded on a thread of its own, on a
-    /// connection of its own (`fetch.rs`); [`EventStream::next`] merges what they send.
-    pub(crate) fn start(
-        recording: &'a mut Recording,
+    /// connection of its own (`fetch.rs`), `conn` being the first; the reader merges what
+    /// they send. `trusted`: the trades are read by `id` at once ([`TradeOrder::Trusted`]).
+    pub(super) fn start(
+        plan: &Arc<Plan>,
         conn: Connection,
-        end: Millis,
         order: TradeOrder,
-    ) -> Result<EventStream<'a>, FileError> {
-        let plan = Arc::new(Plan::new(recording, &conn)?);
-        // The trades left unread are found by their ids (see `confirm_order`): `id` must be
-        // the rowid, unique, for `id > last` to be all of them.
-        let trusted = order == TradeOrder::Trusted
-            && plan.trades.as_ref().is_some_and(|t| t.resume.is_some());
+        trusted: bool,
+    ) -> Result<Threads, FileError> {
         // A table read in one pass needs SQLite's cache to hold no more than the b-tree's
         // interior pages. Trades that are checked keep the default 2 MB, which also sizes the
         // sort of trades out of time order; trusted ones are read in one pass, and with the
@@ -109,7 +86,7 @@ impl<'a> EventStream<'a> {
             small_cache(&conn)?;
         }
         let ranges = match &plan.book {
-            Some(b) => b.ranges(&conn, &plan),
+            Some(b) => b.ranges(&conn, plan),
             _ => None,
         };
         let (mut book_conns, trades_conn) = match (&plan.book, &plan.trades) {
@@ -132,18 +109,10 @@ impl<'a> EventStream<'a> {
             small_cache(&second)?;
             book_conns.push(second);
         }
-        let mut merge = Merge::new(end);
-        if trusted {
-            merge.watch = Some(OrderWatch::default());
-        }
-        let mut stream = EventStream {
-            _recording: PhantomData,
-            plan: Arc::clone(&plan),
+        let mut stream = Threads {
             book: None,
             trades: None,
-            merge,
             spare: Vec::new(),
-            finished: false,
             stop: Arc::new(AtomicBool::new(false)),
             interrupts: book_conns
                 .iter()
@@ -160,7 +129,7 @@ impl<'a> EventStream<'a> {
             let tasks = Arc::new(Mutex::new(tasks));
             for (worker, conn) in book_conns.into_iter().enumerate() {
                 let (spare, recycled) = sync_channel(SPARE);
-                let (thread_plan, tasks) = (Arc::clone(&plan), Arc::clone(&tasks));
+                let (thread_plan, tasks) = (Arc::clone(plan), Arc::clone(&tasks));
                 stream.spawn(&plan.path, "orderflow-book", move || {
                     let plan = thread_plan;
                     let Some(b) = &plan.book else { return };
@@ -202,12 +171,12 @@ impl<'a> EventStream<'a> {
         } else if let Some(conn) = book_conns.pop() {
             let (spare, recycled) = sync_channel(SPARE);
             let (fetcher, fetching) = fetch::channel(&plan.path, BOOK, fetch::BOOK);
-            let thread_plan = Arc::clone(&plan);
+            let thread_plan = Arc::clone(plan);
             stream.spawn(&plan.path, "orderflow-book", move || {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
-                fetcher.run(&conn, &b.sql, &b.params, b.resume, &mut decoder);
+                fetcher.run(&conn, b.copy.as_ref(), &b.read, &mut decoder);
             })?;
             stream.spare.push(Returns {
                 sender: spare,
@@ -218,22 +187,18 @@ impl<'a> EventStream<'a> {
         if let Some(conn) = trades_conn {
             let (fetcher, fetching) = fetch::channel(&plan.path, TRADES, fetch::TRADES);
             let stop = Arc::clone(&stream.stop);
-            let thread_plan = Arc::clone(&plan);
+            let thread_plan = Arc::clone(plan);
             stream.spawn(&plan.path, "orderflow-trades", move || {
                 let plan = thread_plan;
                 let Some(t) = &plan.trades else { return };
                 let mut decoder = TradeDecoder { unit: t.unit };
-                if trusted {
-                    return fetcher.run(&conn, &t.by_id, &t.params, t.resume, &mut decoder);
-                }
-                // The pass that checks the order of the trades runs here, while the book
-                // thread reads ahead.
-                match t.query(&conn, &plan.path, order) {
+                // The pass that checks the order of the trades (or sorts them) runs here,
+                // while the book thread reads ahead.
+                let order = if trusted { TradeOrder::Trusted } else { order };
+                match t.prepare(&conn, &plan.path, order) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
-                    Ok((sql, params, resume)) => {
-                        fetcher.run(&conn, sql, params, resume, &mut decoder)
-                    }
+                    Ok(pieces) => fetcher.run(&conn, None, pieces, &mut decoder),
                     Err(error) => fetcher.fail(error),
                 }
             })?;
@@ -261,61 +226,7 @@ impl<'a> EventStream<'a> {
     }
 }
 
-impl EventStream<'_> {
-    /// The next record, `Ok(None)` at the end.
-    ///
-    /// # Errors
-    /// [`FileError`] when the file turns out corrupt midway; what came before stays valid.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Record>, FileError> {
-        if self.finished {
-            return Ok(None);
-        }
-        let end = match self.merge.next(&mut self.book, &mut self.trades) {
-            Ok(Some(record)) => return Ok(Some(record)),
-            end => end,
-        };
-        self.finished = true;
-        self.halt();
-        match end {
-            Ok(None) if self.merge.watch.is_some() => self.confirm_order().map(|()| None),
-            end => end,
-        }
-    }
-
-    /// At the end of a stream that trusted the trades' order: whether they were in order.
-    /// Those merged were watched; should the range have ended before the trades did, those
-    /// left unread must all lie at or after its end, or one of them belonged in it.
-    pub(super) fn confirm_order(&self) -> Result<(), FileError> {
-        let out_of_order = || FileError::TradesOutOfOrder {
-            path: self.plan.path.clone(),
-        };
-        let (Some(watch), Some(t)) = (&self.merge.watch, &self.plan.trades) else {
-            return Ok(());
-        };
-        if watch.broken {
-            return Err(out_of_order());
-        }
-        if !self.merge.stopped_at_end || self.merge.trades_done() {
-            return Ok(());
-        }
-        let Some(unit) = t.unit else {
-            return Ok(());
-        };
-        let conn = connect(&self.plan.path)?;
-        let mut params = t.params.clone();
-        if let (Some(at), Some(last)) = (t.resume, watch.last_id) {
-            params[at] = Value::Integer(last);
-        }
-        let end = self.merge.end;
-        let inside = any_timestamp(&conn, &t.check, params, t.resume, unit, |ms| ms < end)
-            .map_err(fail(&self.plan.path, TRADES))?;
-        if inside {
-            return Err(out_of_order());
-        }
-        Ok(())
-    }
-
+impl Threads {
     /// Hands an event the caller is done with back to the book thread, which copies its next
     /// rows into the level vectors that fit them and frees the others: that thread then
     /// allocates little per row, and no vector is freed on this thread after being allocated
@@ -323,10 +234,10 @@ impl EventStream<'_> {
     /// simply dropped costs only that.
     ///
     /// The vectors go to the book thread whose range the stream is in, which is the one that
-    /// parsed the event when it is recycled before the next call to [`EventStream::next`]:
+    /// parsed the event when it is recycled before the next record is taken:
     /// each thread allocates from an arena of its own, and vectors passed between the two
     /// threads' arenas left both fragmented (a day's peak memory grew by about 1 MB).
-    pub fn recycle(&mut self, event: Event) {
+    pub(super) fn recycle(&mut self, event: Event) {
         let Event::Book(row) = event else {
             return;
         };
@@ -347,11 +258,6 @@ impl EventStream<'_> {
         }
     }
 
-    /// Rows read so far (book and trades, valid or not), for progress.
-    pub fn rows_read(&self) -> u64 {
-        self.merge.rows
-    }
-
     /// Stops the reading threads early: closing their channels stops them at their next batch,
     /// the stop flag before a query they have not started, and the interrupts in the middle of
     /// a long SQLite step (such as the order check of a day of trades, or a sort).
@@ -366,7 +272,7 @@ impl EventStream<'_> {
     }
 }
 
-impl Drop for EventStream<'_> {
+impl Drop for Threads {
     fn drop(&mut self) {
         self.halt();
         for thread in self.threads.drain(..) {
