@@ -1,9 +1,10 @@
 //! `orderflow demo`: a synthetic recording, generated once, and `run` on it.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, FromArgMatches};
 use orderflow::pipeline::Speed;
 use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
@@ -32,6 +33,10 @@ pub(crate) struct DemoArgs {
 const DEMO_INSTRUMENT: &str = "BTC-USDT";
 const DEMO_DAY: &str = "2025-01-15";
 
+/// The demo's only option of `run` that is not `run`'s default: the page is fed twice as often,
+/// as the replay is fast.
+const DEMO_EMIT_MS: u64 = 250;
+
 /// The marker the demo writes beside the recording it generated, once it is complete.
 const DEMO_MARKER: &str = ".complete";
 
@@ -52,32 +57,40 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
             true,
         ),
     };
-    let mut config = SynthConfig::new(&data_dir);
+    let process = process_args(&data_dir)?;
+    let mut config = SynthConfig::new(data_dir);
     config.instrument = DEMO_INSTRUMENT.to_owned();
     config.start_ms = parse_bound(DEMO_DAY, Bound::Start)?;
     config.hours = args.hours;
     config.seed = 1;
     demo_recording(&config, own_folder)?;
-    let process = ProcessArgs {
-        instrument: DEMO_INSTRUMENT.to_owned(),
-        start: DEMO_DAY.to_owned(),
-        end: DEMO_DAY.to_owned(),
-        data_dir,
-        window_seconds: 60,
-        depth_levels: 50,
-        obi_levels: None,
-        json_dir: None,
-        emit_ms: 250,
-        summary: None,
-        jobs: None,
-        stall_seconds: orderflow::source::guard::DEFAULT_STALL_LIMIT.as_secs(),
-    };
     let run_args = RunArgs {
         process,
         server: args.server,
         speed: args.speed,
     };
     run::run(run_args, stop)
+}
+
+/// The options of `run` for the demo's recording in `data_dir`, parsed by clap from the command
+/// line `run BTC-USDT 2025-01-15 2025-01-15 --data-dir DATA_DIR --emit-ms 250`: every other
+/// option has `run`'s default, written once, in [`ProcessArgs`].
+fn process_args(data_dir: &Path) -> anyhow::Result<ProcessArgs> {
+    // `=` keeps a folder whose name starts with `-` a value.
+    let mut data_dir_arg = OsString::from("--data-dir=");
+    data_dir_arg.push(data_dir);
+    let line: [OsString; 6] = [
+        "demo".into(),
+        DEMO_INSTRUMENT.into(),
+        DEMO_DAY.into(),
+        DEMO_DAY.into(),
+        data_dir_arg,
+        format!("--emit-ms={DEMO_EMIT_MS}").into(),
+    ];
+    let matches = <ProcessArgs as Args>::augment_args(clap::Command::new("demo"))
+        .try_get_matches_from(line)
+        .context("the demo's options of `run`")?;
+    ProcessArgs::from_arg_matches(&matches).context("the demo's options of `run`")
 }
 
 /// Makes sure the demo's recording is in `config.out_dir`: the one the demo generated there
@@ -155,5 +168,38 @@ fn target_for_marker(marker: &Path) -> anyhow::Result<PathBuf> {
              empty folder",
             marker.display()
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::{DEMO_DAY, DEMO_EMIT_MS, DEMO_INSTRUMENT, process_args};
+    use crate::cli::{Cli, Command};
+
+    /// The demo's options are those of `orderflow run` on its recording with `--emit-ms 250`:
+    /// the same definitions and defaults, nothing written twice.
+    #[test]
+    fn demo_runs_with_the_options_of_run() {
+        let dir = Path::new("-a folder/demo-3h");
+        let demo = process_args(dir).expect("the demo's options parse");
+        let line = [
+            "orderflow",
+            "run",
+            DEMO_INSTRUMENT,
+            DEMO_DAY,
+            DEMO_DAY,
+            "--data-dir=-a folder/demo-3h",
+            "--emit-ms=250",
+        ];
+        let Command::Run(run) = Cli::try_parse_from(line).expect("run parses").command else {
+            panic!("not `run`");
+        };
+        assert_eq!(format!("{demo:?}"), format!("{:?}", run.process));
+        assert_eq!(demo.data_dir, dir);
+        assert_eq!(demo.emit_ms, DEMO_EMIT_MS);
     }
 }
