@@ -1,0 +1,205 @@
+//! `orderflow demo`: a synthetic recording, generated once, and `run` on it.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, FromArgMatches};
+use orderflow::pipeline::Speed;
+use orderflow::synth::SynthConfig;
+use orderflow::time::{Bound, parse_bound};
+
+use super::print::say;
+use super::run::{self, RunArgs};
+use super::signals::Stop;
+use super::{ProcessArgs, ServerArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Replay speed: `max`, or a multiple of real time. At 120, a 1-minute bar every half second.
+    #[arg(long, default_value = "120")]
+    speed: Speed,
+    /// Hours of synthetic market to generate and replay.
+    #[arg(long, default_value_t = 3.0)]
+    hours: f64,
+    /// Folder for the synthetic recording (default: the user's cache folder).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// The demo's instrument and day: the recording is generated for them once and then reused.
+const DEMO_INSTRUMENT: &str = "BTC-USDT";
+const DEMO_DAY: &str = "2025-01-15";
+
+/// The demo's only option of `run` that is not `run`'s default: the page is fed twice as often,
+/// as the replay is fast.
+const DEMO_EMIT_MS: u64 = 250;
+
+/// The marker the demo writes beside the recording it generated, once it is complete.
+const DEMO_MARKER: &str = ".complete";
+
+pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
+    if !(args.hours > 0.0 && args.hours <= 24.0) {
+        bail!(
+            "--hours {} is out of range: give a number of hours above 0 and at most 24",
+            args.hours
+        );
+    }
+    let (data_dir, own_folder) = match args.data_dir {
+        Some(dir) => (dir, false),
+        None => (
+            dirs::cache_dir()
+                .unwrap_or_else(std::env::temp_dir)
+                .join("orderflow")
+                .join(format!("demo-{}h", args.hours)),
+            true,
+        ),
+    };
+    let process = process_args(&data_dir)?;
+    let mut config = SynthConfig::new(data_dir);
+    config.instrument = DEMO_INSTRUMENT.to_owned();
+    config.start_ms = parse_bound(DEMO_DAY, Bound::Start)?;
+    config.hours = args.hours;
+    config.seed = 1;
+    demo_recording(&config, own_folder)?;
+    let run_args = RunArgs {
+        process,
+        server: args.server,
+        speed: args.speed,
+    };
+    run::run(run_args, stop)
+}
+
+/// The options of `run` for the demo's recording in `data_dir`, parsed by clap from the command
+/// line `run BTC-USDT 2025-01-15 2025-01-15 --data-dir DATA_DIR --emit-ms 250`: every other
+/// option has `run`'s default, written once, in [`ProcessArgs`].
+fn process_args(data_dir: &Path) -> anyhow::Result<ProcessArgs> {
+    // `=` keeps a folder whose name starts with `-` a value.
+    let mut data_dir_arg = OsString::from("--data-dir=");
+    data_dir_arg.push(data_dir);
+    let line: [OsString; 6] = [
+        "demo".into(),
+        DEMO_INSTRUMENT.into(),
+        DEMO_DAY.into(),
+        DEMO_DAY.into(),
+        data_dir_arg,
+        format!("--emit-ms={DEMO_EMIT_MS}").into(),
+    ];
+    let matches = <ProcessArgs as Args>::augment_args(clap::Command::new("demo"))
+        .try_get_matches_from(line)
+        .context("the demo's options of `run`")?;
+    ProcessArgs::from_arg_matches(&matches).context("the demo's options of `run`")
+}
+
+/// Makes sure the demo's recording is in `config.out_dir`: the one the demo generated there
+/// before with the same parameters, or a new one. Never replaces a file (SPEC 4).
+///
+/// The demo knows its own recording by the marker it writes beside it once it is complete,
+/// which names the parameters. In the demo's own cache folder (`own_folder`), whose name holds
+/// the hours, a marker of an older version (without the parameters) is trusted too.
+fn demo_recording(config: &SynthConfig, own_folder: bool) -> anyhow::Result<()> {
+    let dir = &config.out_dir;
+    let marker = dir.join(DEMO_MARKER);
+    let expected = format!(
+        "orderflow demo: {} from {} for {} h, seed {}",
+        config.instrument, DEMO_DAY, config.hours, config.seed
+    );
+    let files = orderflow::synth::day_files(config)?;
+    let all_there = files.iter().all(|file| file.is_file());
+    match std::fs::read_to_string(&marker) {
+        Ok(text) if all_there && text.lines().next() == Some(&expected) => {
+            say!("using the demo recording in {}", dir.display());
+            return Ok(());
+        }
+        Ok(text) if all_there && own_folder && is_legacy_marker(&text) => {
+            say!("using the demo recording in {}", dir.display());
+            return Ok(());
+        }
+        // A marker of another demo, or of files since removed: generating refuses any file
+        // that is still there.
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("reading {}", marker.display()));
+        }
+    }
+    let path = target_for_marker(&marker)?;
+    say!(
+        "writing a {}-hour synthetic recording to {} (once)",
+        config.hours,
+        dir.display()
+    );
+    let report = orderflow::synth::generate(config, Some(&super::synth::progress()))?;
+    let text = format!(
+        "{expected}\n{} book rows, {} trades\n",
+        report.book_rows, report.trades
+    );
+    orderflow::output::json_files::write_atomic(&path, text.as_bytes())
+        .with_context(|| format!("writing {}", marker.display()))?;
+    Ok(())
+}
+
+/// The marker of versions before the parameters were written in it: `N book rows, M trades`.
+fn is_legacy_marker(text: &str) -> bool {
+    let line = text.trim_end();
+    text.lines().count() == 1 && line.contains(" book rows, ") && line.ends_with(" trades")
+}
+
+/// The demo's marker may replace only a marker of the demo's (or nothing).
+fn target_for_marker(marker: &Path) -> anyhow::Result<PathBuf> {
+    match std::fs::symlink_metadata(marker) {
+        Err(_) => Ok(marker.to_owned()),
+        Ok(meta) if meta.is_file() => {
+            let text = std::fs::read_to_string(marker).unwrap_or_default();
+            if text.starts_with("orderflow demo:") || is_legacy_marker(&text) {
+                Ok(marker.to_owned())
+            } else {
+                bail!(
+                    "{} exists and is not the demo's: it was left as it was; move it away \
+                     yourself, or give --data-dir a new or empty folder",
+                    marker.display()
+                )
+            }
+        }
+        Ok(_) => bail!(
+            "{} exists and is not a file: it was left as it was; give --data-dir a new or \
+             empty folder",
+            marker.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use super::{DEMO_DAY, DEMO_EMIT_MS, DEMO_INSTRUMENT, process_args};
+    use crate::cli::{Cli, Command};
+
+    /// The demo's options are those of `orderflow run` on its recording with `--emit-ms 250`:
+    /// the same definitions and defaults, nothing written twice.
+    #[test]
+    fn demo_runs_with_the_options_of_run() {
+        let dir = Path::new("-a folder/demo-3h");
+        let demo = process_args(dir).expect("the demo's options parse");
+        let line = [
+            "orderflow",
+            "run",
+            DEMO_INSTRUMENT,
+            DEMO_DAY,
+            DEMO_DAY,
+            "--data-dir=-a folder/demo-3h",
+            "--emit-ms=250",
+        ];
+        let Command::Run(run) = Cli::try_parse_from(line).expect("run parses").command else {
+            panic!("not `run`");
+        };
+        assert_eq!(format!("{demo:?}"), format!("{:?}", run.process));
+        assert_eq!(demo.data_dir, dir);
+        assert_eq!(demo.emit_ms, DEMO_EMIT_MS);
+    }
+}

@@ -1,0 +1,68 @@
+//! `orderflow run`: `process` with the live web page served while the range is processed.
+
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use clap::Args;
+use orderflow::output::live::{LiveFeed, Status};
+use orderflow::pipeline::{self, Speed};
+
+use super::print::{complain, say};
+use super::process::{check_summary_file, finish};
+use super::serve::announce;
+use super::signals::{Stop, until_cancelled};
+use super::{ProcessArgs, ServerArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) process: ProcessArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// Replay speed: `max`, or a multiple of real time (e.g. 60).
+    #[arg(long, default_value = "max")]
+    pub(crate) speed: Speed,
+}
+
+/// Processes the range while serving the live page; keeps serving after the end until Ctrl-C.
+///
+/// The exit status is the processing's: a signal that only stops the server after the end
+/// leaves it as it was (the summary says the run was not interrupted).
+pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
+    let summary_file = args.process.summary.as_deref();
+    let job = args
+        .process
+        .job(args.process.json_dir.clone(), args.speed)?;
+    check_summary_file(summary_file, job.json_dir.as_deref())?;
+    let cancel = &stop.cancel;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let feed = LiveFeed::new(Status {
+        instrument: job.instrument.clone(),
+        ..Status::default()
+    });
+    let server = &args.server;
+    let server_task = match runtime.block_on(orderflow::web::bind(&server.host, server.port)) {
+        Ok(listener) => {
+            announce(&listener)?;
+            let shutdown = until_cancelled(cancel.clone());
+            Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)))
+        }
+        Err(error) => {
+            complain!("error: {error:#}; processing goes on without the web page");
+            None
+        }
+    };
+    let report = pipeline::run(&job, Some(&feed), cancel)?;
+    let code = finish(&report, summary_file, stop)?;
+    if let Some(task) = server_task {
+        if !cancel.load(Ordering::Relaxed) {
+            say!("processing finished; the page stays up until Ctrl-C");
+        }
+        match runtime.block_on(task) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => complain!("error: the web server stopped: {error}"),
+            Err(error) => complain!("error: the web server failed: {error}"),
+        }
+    }
+    Ok(code)
+}

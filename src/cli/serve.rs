@@ -1,0 +1,51 @@
+//! `orderflow serve`: the web page over JSON files that another process writes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use clap::Args;
+use orderflow::output::live::{LiveFeed, Status};
+
+use super::ServerArgs;
+use super::print::say;
+use super::signals::until_cancelled;
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Folder holding the JSON files to show.
+    #[arg(long, default_value = ".")]
+    json_dir: PathBuf,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+pub(crate) fn serve(args: ServeArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<()> {
+    use orderflow::web::json_dir;
+
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = orderflow::web::bind(&args.server.host, args.server.port).await?;
+        let feed = LiveFeed::new(Status::default());
+        let dir = json_dir::JsonDir::new(&args.json_dir, feed.clone());
+        feed.set_status(dir.status());
+        let poller = tokio::spawn(json_dir::watch(dir, json_dir::POLL_EVERY));
+        announce(&listener)?;
+        tracing::info!("showing the JSON files in {}", args.json_dir.display());
+        orderflow::web::serve(listener, feed, until_cancelled(cancel.clone()))
+            .await
+            .context("serving the web UI")?;
+        poller.abort();
+        anyhow::Ok(())
+    })
+}
+
+/// Prints the page's address; scripts read it (with `--port 0`) from this line.
+pub(crate) fn announce(listener: &tokio::net::TcpListener) -> anyhow::Result<()> {
+    say!(
+        "listening on {}  (Ctrl-C to stop)",
+        orderflow::web::url(listener)?
+    );
+    Ok(())
+}
