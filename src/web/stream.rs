@@ -74,7 +74,10 @@ impl Snapshots {
         let feed = self.feed.clone();
         let rendered = tokio::task::spawn_blocking(move || {
             let snap = feed.snapshot();
-            (snap.seq, frame("snapshot", &json::snapshot(&snap)))
+            (
+                snap.seq,
+                event("snapshot", |out| json::write_snapshot(out, &snap)),
+            )
         })
         .await
         .expect("rendering plain data does not panic");
@@ -83,14 +86,17 @@ impl Snapshots {
     }
 }
 
-/// One server-sent event. The JSON has no line breaks, so it is one `data` line.
-fn frame(name: &str, data: &str) -> Bytes {
-    let mut event = String::with_capacity(name.len() + data.len() + 16);
-    event.push_str("event: ");
-    event.push_str(name);
-    event.push_str("\ndata: ");
-    event.push_str(data);
-    event.push_str("\n\n");
+/// One server-sent event whose data `write` appends. JSON has no line breaks, so it is one
+/// `data` line; it is written in place, and the buffer trimmed to it, so that a shared
+/// snapshot costs its length once.
+fn event(name: &str, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut event = Vec::new();
+    event.extend_from_slice(b"event: ");
+    event.extend_from_slice(name.as_bytes());
+    event.extend_from_slice(b"\ndata: ");
+    write(&mut event);
+    event.extend_from_slice(b"\n\n");
+    event.shrink_to_fit();
     Bytes::from(event)
 }
 
@@ -145,9 +151,9 @@ async fn next_event(cursor: &mut Cursor) -> Option<Bytes> {
             ChangeKind::Reset => return Some(resync(cursor).await),
             ChangeKind::Update(update) => {
                 cursor.seq = change.seq;
-                let event = change
-                    .rendered
-                    .get_or_init(|| frame("update", &json::update(change.seq, update)));
+                let event = change.rendered.get_or_init(|| {
+                    event("update", |out| json::write_update(out, change.seq, update))
+                });
                 return Some(event.clone());
             }
         }
