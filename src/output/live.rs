@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use crate::engine::{Bar, Depth, MetricBar, Millis};
@@ -85,8 +86,9 @@ pub struct Change {
     /// Increases by one with every change; a snapshot with `seq >= change.seq` includes it.
     pub seq: u64,
     pub kind: ChangeKind,
-    /// The change rendered once for all clients (the web layer fills it on first use).
-    pub rendered: OnceLock<String>,
+    /// The change rendered once for all clients, shared by them without a copy (the web layer
+    /// fills it on first use).
+    pub rendered: OnceLock<Bytes>,
 }
 
 // Each change is allocated once, inside an `Arc`, so the variants' sizes do not matter.
@@ -201,6 +203,11 @@ impl LiveFeed {
             .range(since.unwrap_or(Millis::MIN)..)
             .map(|(_, bar)| *bar)
             .collect()
+    }
+
+    /// Number of the last change.
+    pub fn seq(&self) -> u64 {
+        self.lock().seq
     }
 
     pub fn depth(&self) -> Depth {

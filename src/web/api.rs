@@ -26,6 +26,13 @@ impl ApiError {
             message: message.into(),
         }
     }
+    /// The request named another server (see `host.rs`).
+    pub fn misdirected(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::MISDIRECTED_REQUEST,
+            message: message.into(),
+        }
+    }
     pub fn not_found(path: impl std::fmt::Display) -> Self {
         ApiError {
             status: StatusCode::NOT_FOUND,

@@ -1,9 +1,13 @@
 //! `orderflow serve`: feeds a [`LiveFeed`] from the seed's JSON files (SPEC 3.1) that a
 //! `process` run, or any writer of that schema, keeps rewriting in a folder.
 //!
-//! The folder is polled (every [`POLL_EVERY`]); a file whose modification time and length are
-//! unchanged is not read again. A file that is missing, caught half-written or invalid leaves
-//! the last good data in place and is reported once per version, not at every poll.
+//! The folder is polled (every [`POLL_EVERY`]). Only regular files (or links to them) of at
+//! most [`MAX_FILE_BYTES`] are read, opened so that a FIFO or device never blocks the poller.
+//! A file is read again when its length, times or inode changed, or when it was touched so
+//! shortly before the last read that a rewrite could have kept them all; its content is parsed
+//! only when it differs from the last read, so no rewrite is missed and none parsed twice. A
+//! file that is missing, caught half-written or invalid leaves the last good data in place and
+//! is reported once per version, not at every poll, without quoting more than a short excerpt.
 //!
 //! The files hold only the newest 1000 bars; the feed keeps older ones as long as the files go
 //! on from what it has (the newest file's first bar is one it knows, and every bar it knows
@@ -26,8 +30,10 @@ pub const DEPTH_FILE: &str = "depth_data.json";
 /// Why a file's content was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
-    #[error("not valid JSON of the expected shape ({0}); a writer may be halfway through it")]
-    Json(#[from] serde_json::Error),
+    #[error("not valid JSON of the expected shape ({reason}); a writer may be halfway through it")]
+    Json { reason: String },
+    #[error("not UTF-8 text (from byte {at})")]
+    Utf8 { at: usize },
     #[error("row {row}: expected {expected} numbers, found {found}")]
     RowLength {
         row: usize,
@@ -36,6 +42,23 @@ pub enum ContentError {
     },
     #[error("row {row}: the timestamp {ts} is not a whole number of ms")]
     Timestamp { row: usize, ts: f64 },
+}
+
+/// The longest piece of a parser's message that is logged: serde quotes the text it did not
+/// expect, which may be most of the file.
+const MAX_REASON_CHARS: usize = 160;
+
+impl From<serde_json::Error> for ContentError {
+    fn from(error: serde_json::Error) -> Self {
+        let mut reason = error.to_string();
+        if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
+            let place = format!(" at line {} column {}", error.line(), error.column());
+            reason.truncate(cut);
+            reason.push('…');
+            reason.push_str(&place);
+        }
+        ContentError::Json { reason }
+    }
 }
 
 /// Reads `[[ts, open, high, low, close, volume], ...]`.
@@ -132,86 +155,263 @@ fn rows<T>(
     Ok(by_ts.into_values().collect())
 }
 
-/// What a file looked like at one poll: its version is (modification time, length).
+/// The most of a file that is read. The seed's schema keeps 1000 bars, about 150 KB of bars
+/// and 250 KB of metric bars, and a depth of even 10,000 levels a side is under 1 MB; 4 MiB is
+/// far beyond any honest file yet bounds what one poll holds: the text and its parse, which
+/// takes up to about seven times the text for short rows.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// A rewrite within this long of the last read may share its timestamps with the version read
+/// (file-system clocks tick coarsely, FAT's every 2 s), so such a file is read again and its
+/// content compared rather than trusted to be unchanged (git calls it "racily clean").
+const RACY_MARGIN: Duration = Duration::from_secs(2);
+
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "not a regular file but {kind}; serve reads only regular files (a symbolic link must lead to one)"
+    )]
+    NotRegular { kind: &'static str },
+    #[error(
+        "{len} bytes, more than the {MAX_FILE_BYTES} bytes any file of the seed's schema needs (1000 bars); not read"
+    )]
+    TooLarge { len: u64 },
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// What identifies a version of a file without reading it: where it lives, how long it is,
+/// when it was modified and when its inode last changed (which no writer can set back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
+struct Signature {
+    len: u64,
+    modified: Option<SystemTime>,
+    /// Status change time (`ctime`) where the platform has it.
+    changed: Option<SystemTime>,
+    inode: Option<(u64, u64)>,
+}
+
+impl Signature {
+    fn of(meta: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (changed, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            let changed = u32::try_from(meta.ctime_nsec()).ok().and_then(|nanos| {
+                let since_epoch = Duration::new(u64::try_from(meta.ctime()).ok()?, nanos);
+                SystemTime::UNIX_EPOCH.checked_add(since_epoch)
+            });
+            (changed, Some((meta.dev(), meta.ino())))
+        };
+        #[cfg(not(unix))]
+        let (changed, inode) = (None, None);
+        Signature {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            changed,
+            inode,
+        }
+    }
+
+    /// The latest of the two times, the one a rewrite surely moves on.
+    fn touched(&self) -> Option<SystemTime> {
+        self.changed.max(self.modified)
+    }
+}
+
+/// Whether a file must be read to know whether it changed: its signature differs from the last
+/// one read, or it was touched so shortly before that read (`verified_at`, when the read began)
+/// that a later rewrite could have kept every timestamp.
+fn must_read(last: Option<Signature>, now: Signature, verified_at: Option<SystemTime>) -> bool {
+    if last != Some(now) {
+        return true;
+    }
+    match (now.touched(), verified_at) {
+        (Some(touched), Some(verified_at)) => touched + RACY_MARGIN >= verified_at,
+        _ => true,
+    }
+}
+
+/// What a poll found, as far as it is reported: each distinct problem is logged once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finding {
     Missing,
-    /// The file's metadata could not be read (permissions, ...).
     Unreadable,
-    Present {
-        modified: Option<SystemTime>,
-        len: u64,
-    },
+    NotRegular(Signature),
+    TooLarge(Signature),
+    /// Content with this hash.
+    Content(u64),
 }
 
 /// One of the three files, with what was seen and reported of it.
 struct Watched {
     path: PathBuf,
-    seen: Option<Version>,
-    reported: Option<Version>,
+    /// Signature of the version last read, and when that read began.
+    read: Option<(Signature, SystemTime)>,
+    /// Hash of the content last read: the same bytes are not parsed twice.
+    content: Option<u64>,
+    reported: Option<Finding>,
 }
 
 impl Watched {
     fn new(dir: &Path, name: &str) -> Self {
         Watched {
             path: dir.join(name),
-            seen: None,
+            read: None,
+            content: None,
             reported: None,
         }
     }
 
     /// The file's content parsed with `parse` when it changed since the last poll and is good.
     fn poll<T>(&mut self, parse: impl Fn(&str) -> Result<T, ContentError>) -> Option<T> {
-        let version = match fs::metadata(&self.path) {
-            Ok(meta) => Version::Present {
-                modified: meta.modified().ok(),
-                len: meta.len(),
-            },
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Version::Missing,
-            Err(error) => {
-                if self.first_report_of(Version::Unreadable) {
-                    tracing::warn!(
-                        "cannot read {}: {error}; keeping the last good data",
-                        self.path.display()
-                    );
+        let meta = match fs::metadata(&self.path) {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                self.read = None;
+                if self.first_report_of(Finding::Missing) {
+                    tracing::info!("waiting for {} to be written", self.path.display());
                 }
                 return None;
             }
-        };
-        if self.seen == Some(version) {
-            return None;
-        }
-        self.seen = Some(version);
-        if version == Version::Missing {
-            if self.first_report_of(version) {
-                tracing::info!("waiting for {} to be written", self.path.display());
+            Err(error) => {
+                self.warn(Finding::Unreadable, &error);
+                return None;
             }
+        };
+        let signature = Signature::of(&meta);
+        if !meta.is_file() {
+            let error = ReadError::NotRegular {
+                kind: file_kind(&meta),
+            };
+            self.warn(Finding::NotRegular(signature), &error);
             return None;
         }
-        let parsed = fs::read_to_string(&self.path)
-            .map_err(|error| error.to_string())
-            .and_then(|text| parse(&text).map_err(|error| error.to_string()));
+        if signature.len > MAX_FILE_BYTES {
+            let error = ReadError::TooLarge { len: signature.len };
+            self.warn(Finding::TooLarge(signature), &error);
+            return None;
+        }
+        if !must_read(
+            self.read.map(|(s, _)| s),
+            signature,
+            self.read.map(|(_, t)| t),
+        ) {
+            return None;
+        }
+        let began = SystemTime::now();
+        let bytes = match read_regular(&self.path, MAX_FILE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let finding = match error {
+                    ReadError::NotRegular { .. } => Finding::NotRegular(signature),
+                    ReadError::TooLarge { .. } => Finding::TooLarge(signature),
+                    ReadError::Io(_) => Finding::Unreadable,
+                };
+                self.warn(finding, &error);
+                return None;
+            }
+        };
+        self.read = Some((signature, began));
+        let hash = hash(&bytes);
+        if self.content == Some(hash) {
+            return None;
+        }
+        self.content = Some(hash);
+        let parsed = std::str::from_utf8(&bytes)
+            .map_err(|error| ContentError::Utf8 {
+                at: error.valid_up_to(),
+            })
+            .and_then(&parse);
         match parsed {
             Ok(value) => Some(value),
             Err(error) => {
-                if self.first_report_of(version) {
-                    tracing::warn!(
-                        "{}: {error}; keeping the last good data",
-                        self.path.display()
-                    );
-                }
+                self.warn(Finding::Content(hash), &error);
                 None
             }
         }
     }
 
-    /// Whether this bad `version` of the file has not been reported yet (and now counts as
-    /// reported).
-    fn first_report_of(&mut self, version: Version) -> bool {
-        let first = self.reported != Some(version);
-        self.reported = Some(version);
+    fn warn(&mut self, finding: Finding, error: &dyn std::fmt::Display) {
+        if self.first_report_of(finding) {
+            tracing::warn!(
+                "{}: {error}; keeping the last good data",
+                self.path.display()
+            );
+        }
+    }
+
+    /// Whether `finding` has not been reported yet (and now counts as reported).
+    fn first_report_of(&mut self, finding: Finding) -> bool {
+        let first = self.reported != Some(finding);
+        self.reported = Some(finding);
         first
     }
+}
+
+/// Reads a regular file of at most `limit` bytes. The file is opened without waiting (a FIFO
+/// put in its place between the check and the open would otherwise block the poller for good)
+/// and its type is checked on the open file, behind any symbolic link.
+///
+/// # Errors
+/// [`ReadError`] when it is not a regular file, holds more than `limit` bytes, or cannot be read.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut options = fs::File::options();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            kind: file_kind(&meta),
+        });
+    }
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge { len: meta.len() });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while it is read stops at the limit too.
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            len: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+fn file_kind(meta: &fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Polls a folder of JSON files into a [`LiveFeed`].
@@ -509,6 +709,141 @@ mod tests {
                 )
             }
             other => panic!("expected an update, got {other:?}"),
+        }
+    }
+
+    /// Polls on a thread of its own: a poll that blocks fails the test instead of hanging it.
+    fn poll_within_a_second(dir: JsonDir) -> (JsonDir, bool) {
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut dir = dir;
+            let changed = dir.poll();
+            let _ = done.send((dir, changed));
+        });
+        result
+            .recv_timeout(Duration::from_secs(1))
+            .expect("a poll never blocks")
+    }
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let feed = LiveFeed::new(Status::default());
+        let fifo = std::ffi::CString::new(
+            tmp.path()
+                .join(BARS_FILE)
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", tmp.path().join(METRICS_FILE)).unwrap();
+        let huge = fs::File::create(tmp.path().join(DEPTH_FILE)).unwrap();
+        huge.set_len(MAX_FILE_BYTES + 1).unwrap();
+
+        let (dir, changed) = poll_within_a_second(JsonDir::new(tmp.path(), feed.clone()));
+        assert!(!changed);
+        let (_, changed) = poll_within_a_second(dir);
+        assert!(!changed);
+        for (name, expected) in [
+            (BARS_FILE, "not a regular file but a FIFO"),
+            (METRICS_FILE, "not a regular file but a device"),
+            (DEPTH_FILE, "4194305 bytes, more than the 4194304 bytes"),
+        ] {
+            let error = read_regular(&tmp.path().join(name), MAX_FILE_BYTES).unwrap_err();
+            assert!(error.to_string().starts_with(expected), "{name}: {error}");
+        }
+        assert_eq!(feed.snapshot().seq, 0, "nothing reached the feed");
+    }
+
+    #[test]
+    fn a_bad_file_is_reported_with_a_short_excerpt_only() {
+        let long = "x".repeat(1 << 20);
+        for text in [
+            format!("[[\"{long}\"]]"),
+            format!("[{long}"),
+            format!("[[0, 1, 1, 1, 1, 1], {{\"{long}\": 1}}]"),
+        ] {
+            let message = parse_bars(&text).unwrap_err().to_string();
+            assert!(
+                message.len() < 400,
+                "{} bytes: {}",
+                message.len(),
+                &message[..400]
+            );
+        }
+    }
+
+    #[test]
+    fn a_same_length_rewrite_that_kept_the_times_is_seen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let feed = LiveFeed::new(Status::default());
+        let mut dir = JsonDir::new(tmp.path(), feed.clone());
+        let path = tmp.path().join(BARS_FILE);
+        fs::write(&path, bars_json(&[bar(0, 100.0)])).unwrap();
+        let modified = fs::metadata(&path).unwrap().modified().unwrap();
+        assert!(dir.poll());
+
+        // Rewritten in place within one tick of the file-system clock: same length, same time.
+        fs::write(&path, bars_json(&[bar(0, 200.0)])).unwrap();
+        let file = fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        assert!(dir.poll());
+        assert_eq!(feed.snapshot().bars, vec![bar(0, 200.0)]);
+        assert!(!dir.poll(), "the same content is not taken twice");
+    }
+
+    #[test]
+    fn a_file_is_read_again_while_a_rewrite_could_hide_in_its_timestamps() {
+        let at = |secs| Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+        let signature = |len, changed| Signature {
+            len,
+            modified: at(100),
+            changed,
+            inode: Some((1, 2)),
+        };
+        for (name, last, now, verified_at, expected) in [
+            ("never read", None, signature(10, at(100)), None, true),
+            (
+                "other length",
+                Some(signature(9, at(100))),
+                signature(10, at(100)),
+                at(200),
+                true,
+            ),
+            (
+                "other ctime",
+                Some(signature(10, at(101))),
+                signature(10, at(150)),
+                at(200),
+                true,
+            ),
+            (
+                "same, read long after",
+                Some(signature(10, at(100))),
+                signature(10, at(100)),
+                at(200),
+                false,
+            ),
+            (
+                "same, read within the margin",
+                Some(signature(10, at(100))),
+                signature(10, at(100)),
+                at(101),
+                true,
+            ),
+            (
+                "same, no time to trust",
+                Some(signature(10, None)),
+                Signature {
+                    modified: None,
+                    ..signature(10, None)
+                },
+                at(200),
+                true,
+            ),
+        ] {
+            assert_eq!(must_read(last, now, verified_at), expected, "{name}");
         }
     }
 

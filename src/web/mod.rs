@@ -1,18 +1,23 @@
 //! The web UI server: axum router, JSON API, server push and the embedded page.
 //!
 //! [`router`] is the whole application over a [`LiveFeed`], testable without a socket;
-//! [`serve`] runs it on a listener until a shutdown future completes; [`bind`] opens the
-//! listener with an error message that says what to do. [`json_dir`] feeds a [`LiveFeed`]
-//! from the seed's JSON files (`orderflow serve`).
+//! [`serve`] runs it on a listener until a shutdown future completes, within the [`Limits`]
+//! of `server.rs`; [`bind`] opens the listener with an error message that says what to do.
+//! [`json_dir`] feeds a [`LiveFeed`] from the seed's JSON files (`orderflow serve`).
 
 mod api;
 pub mod assets;
+pub mod host;
 pub mod json;
 pub mod json_dir;
+mod server;
 mod stream;
+
+pub use server::Limits;
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -26,6 +31,8 @@ use crate::output::live::LiveFeed;
 #[derive(Clone)]
 struct AppState {
     feed: LiveFeed,
+    /// The push stream's snapshot, rendered once for every client.
+    snapshots: Arc<stream::Snapshots>,
     /// Set to `true` when the server shuts down; ends the push streams.
     shutdown: Arc<watch::Sender<bool>>,
 }
@@ -36,15 +43,21 @@ impl axum::extract::FromRef<AppState> for LiveFeed {
     }
 }
 
-/// The whole web application over `feed`: the page, its assets and the API (see `docs/api.md`).
-pub fn router(feed: LiveFeed) -> Router {
-    app(AppState {
-        feed,
-        shutdown: Arc::new(watch::channel(false).0),
-    })
+/// The whole web application over `feed`, as served on `local`: the page, its assets and the
+/// API (see the README), for requests that name `local` in their `Host` (see `host.rs`).
+pub fn router(feed: LiveFeed, local: SocketAddr) -> Router {
+    app(state(feed), local)
 }
 
-fn app(state: AppState) -> Router {
+fn state(feed: LiveFeed) -> AppState {
+    AppState {
+        snapshots: Arc::new(stream::Snapshots::new(feed.clone())),
+        feed,
+        shutdown: Arc::new(watch::channel(false).0),
+    }
+}
+
+fn app(state: AppState, local: SocketAddr) -> Router {
     Router::new()
         .route("/", get(assets::page))
         .route("/assets/{*path}", get(assets::asset))
@@ -55,29 +68,46 @@ fn app(state: AppState) -> Router {
         .route("/api/stream", get(stream::stream))
         .fallback(api::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(local, host::check))
 }
 
-/// Serves the web application over `feed` on `listener` until `shutdown` completes; then open
-/// push streams are ended and the call returns once the connections are closed.
+/// Serves the web application over `feed` on `listener` within the default [`Limits`] until
+/// `shutdown` completes; then push streams are ended, and the call returns once the
+/// connections are closed, a second later at most. Warns when the listener is reachable from
+/// beyond this machine.
 ///
 /// # Errors
-/// When accepting connections fails for good (axum retries passing errors itself).
+/// When the listener's address cannot be read (accepting retries passing errors itself).
 pub async fn serve(
     listener: TcpListener,
     feed: LiveFeed,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let stop = Arc::new(watch::channel(false).0);
-    let app = app(AppState {
-        feed,
-        shutdown: stop.clone(),
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop.send_replace(true);
-        })
-        .await
+    serve_within(listener, feed, Limits::default(), shutdown).await
+}
+
+/// [`serve`] within other `limits` (tests use short ones).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_within(
+    listener: TcpListener,
+    feed: LiveFeed,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    if let Some(warning) = host::exposure_warning(local) {
+        tracing::warn!("{warning}");
+    }
+    let state = state(feed);
+    let stop = state.shutdown.clone();
+    let app = app(state, local);
+    server::run(listener, app, &limits, async move {
+        shutdown.await;
+        stop.send_replace(true);
+    })
+    .await
 }
 
 /// Why the server could not listen.

@@ -82,10 +82,33 @@ fn feed_with_data() -> LiveFeed {
     feed
 }
 
+/// The address the router is tested as listening on.
+const LOCAL: &str = "127.0.0.1:8050";
+
+fn local() -> std::net::SocketAddr {
+    LOCAL.parse().unwrap()
+}
+
 /// Sends one GET to the router; returns status, headers and body.
 async fn get(feed: &LiveFeed, uri: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
-    let request = Request::get(uri).body(Body::empty()).unwrap();
-    let response = router(feed.clone()).oneshot(request).await.unwrap();
+    get_from(feed, uri, Some(LOCAL)).await
+}
+
+/// Sends one GET with this `Host` (none with `None`).
+async fn get_from(
+    feed: &LiveFeed,
+    uri: &str,
+    host: Option<&str>,
+) -> (StatusCode, header::HeaderMap, Vec<u8>) {
+    let mut request = Request::get(uri);
+    if let Some(host) = host {
+        request = request.header(header::HOST, host);
+    }
+    let request = request.body(Body::empty()).unwrap();
+    let response = router(feed.clone(), local())
+        .oneshot(request)
+        .await
+        .unwrap();
     let (parts, body) = response.into_parts();
     (
         parts.status,
@@ -179,10 +202,11 @@ async fn an_unchanged_asset_is_not_sent_again() {
     let (_, headers, _) = get(&feed, "/assets/style.css").await;
     let etag = headers[header::ETAG].clone();
     let request = Request::get("/assets/style.css")
+        .header(header::HOST, LOCAL)
         .header(header::IF_NONE_MATCH, etag)
         .body(Body::empty())
         .unwrap();
-    let response = router(feed).oneshot(request).await.unwrap();
+    let response = router(feed, local()).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
 }
 
@@ -260,6 +284,50 @@ async fn unknown_paths_are_404() {
         let (status, _, _) = get(&feed, uri).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
     }
+}
+
+#[tokio::test]
+async fn a_request_that_names_another_host_is_refused() {
+    let feed = feed_with_data();
+    for host in ["localhost:8050", "127.0.0.1:8050", "[::1]:8050"] {
+        let (status, _, _) = get_from(&feed, "/api/status", Some(host)).await;
+        assert_eq!(status, StatusCode::OK, "{host}");
+    }
+    for (uri, host) in [
+        ("/api/status", Some("attacker.example:8050")),
+        ("/api/bars", Some("attacker.example")),
+        ("/", Some("127.0.0.1:9999")),
+        ("/api/stream", Some("rebound.attacker.example:8050")),
+        ("/nope", Some("attacker.example:8050")),
+        ("/api/status", None),
+        ("http://attacker.example:8050/api/status", Some(LOCAL)),
+    ] {
+        let (status, headers, body) = get_from(&feed, uri, host).await;
+        assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{uri} {host:?}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains("localhost:8050"), "{message}");
+        assert!(!message.contains("BTC-USDT"), "no data in a refusal");
+    }
+}
+
+#[tokio::test]
+async fn every_client_shares_one_rendering_of_a_snapshot_and_of_an_update() {
+    let feed = feed_with_data();
+    let snapshots = stream::Snapshots::new(feed.clone());
+    let (seq, first) = snapshots.current().await;
+    let (_, second) = snapshots.current().await;
+    assert_eq!(first.as_ptr(), second.as_ptr(), "one rendering, shared");
+    assert!(first.starts_with(b"event: snapshot\ndata: {"));
+    feed.publish(Update::default());
+    let (newer, third) = snapshots.current().await;
+    assert_eq!(newer, seq + 1);
+    assert_ne!(
+        first.as_ptr(),
+        third.as_ptr(),
+        "a new version is rendered anew"
+    );
 }
 
 /// Reads server-sent events from a response body: (event name, data) pairs.
@@ -418,5 +486,163 @@ async fn a_taken_port_says_what_to_do() {
         format!(
             "port {port} on 127.0.0.1 is in use: pass --port with a free port (or --port 0 to let the system choose one)"
         )
+    );
+}
+
+/// A server on 127.0.0.1 port 0 within `limits`; its address and the sender that stops it.
+async fn spawn_server(
+    feed: &LiveFeed,
+    limits: Limits,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<io::Result<()>>,
+) {
+    let listener = bind("127.0.0.1", 0).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_within(listener, feed.clone(), limits, async {
+        let _ = stopped.await;
+    }));
+    (address, stop, server)
+}
+
+fn short_limits() -> Limits {
+    Limits {
+        max_connections: 1000,
+        header_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_secs(1),
+        shutdown_grace: Duration::from_secs(1),
+    }
+}
+
+/// Reads until the server closes the connection (or resets it); `None` when it is still open
+/// after `within`. Returns the bytes read.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    within: Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(within, async {
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok().map(|()| answer)
+}
+
+/// Connects and sends `send`, with `{host}` replaced by the server's address.
+async fn connect(address: std::net::SocketAddr, send: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let send = send.replace("{host}", &address.to_string());
+    stream.write_all(send.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn a_client_that_sends_no_whole_request_head_is_closed() {
+    let feed = feed_with_data();
+    let (address, _stop, _server) = spawn_server(&feed, short_limits()).await;
+    let mut silent = connect(address, "").await;
+    let mut slow = connect(address, "GET /api/status HTTP/1.1\r\nHost: local").await;
+    let mut kept_alive = connect(address, "GET /api/status HTTP/1.1\r\nHost: {host}\r\n\r\n").await;
+    for (name, stream) in [
+        ("silent", &mut silent),
+        ("slowloris", &mut slow),
+        ("kept alive after its answer", &mut kept_alive),
+    ] {
+        let answer = read_until_closed(stream, Duration::from_secs(3)).await;
+        assert!(answer.is_some(), "{name}: still open after 3 s");
+    }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_answered_503_and_closed() {
+    let feed = feed_with_data();
+    let limits = Limits {
+        max_connections: 2,
+        header_timeout: Duration::from_secs(10),
+        ..short_limits()
+    };
+    let (address, _stop, _server) = spawn_server(&feed, limits).await;
+    let first = connect(address, "").await;
+    let _second = connect(address, "GET /api/status HTTP/1.1\r\n").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = connect(address, "GET /api/status HTTP/1.1\r\nHost: {host}\r\n\r\n").await;
+    let answer = read_until_closed(&mut third, Duration::from_secs(2))
+        .await
+        .expect("the third connection is closed at once");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap();
+    assert!(serde_json::from_str::<Value>(body).is_ok(), "{body}");
+
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = connect(
+        address,
+        "GET /api/status HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let answer = read_until_closed(&mut fourth, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200 "),
+        "a freed place is taken again: {}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+/// A state whose snapshot is far larger than the socket buffers (about 15 MB).
+fn big_feed() -> LiveFeed {
+    let feed = feed_with_data();
+    feed.publish(Update {
+        bars: (0..400_000)
+            .map(|i| bar(1_000_000 + i * 1000, 100.25))
+            .collect(),
+        ..Update::default()
+    });
+    feed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stopped_reading_is_closed_when_idle_and_never_holds_up_shutdown() {
+    let feed = big_feed();
+    let limits = Limits {
+        idle_timeout: Duration::from_secs(60),
+        ..short_limits()
+    };
+    let (address, stop, server) = spawn_server(&feed, limits).await;
+    let _stalled = connect(address, "GET /api/stream HTTP/1.1\r\nHost: {host}\r\n\r\n").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let asked = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("shutdown does not wait on a client that stopped reading")
+        .unwrap()
+        .unwrap();
+    let took = asked.elapsed();
+    assert!(took < Duration::from_millis(1500), "shutdown took {took:?}");
+
+    // Without a shutdown, the idle timeout closes it.
+    let (address, _stop, _server) = spawn_server(&feed, short_limits()).await;
+    let mut stalled = connect(address, "GET /api/stream HTTP/1.1\r\nHost: {host}\r\n\r\n").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let answer = read_until_closed(&mut stalled, Duration::from_secs(5))
+        .await
+        .expect("the stalled connection was closed");
+    let snapshot_len = stream::Snapshots::new(feed.clone()).current().await.1.len();
+    assert!(
+        answer.len() < snapshot_len,
+        "closed before the whole snapshot was taken"
     );
 }

@@ -15,7 +15,11 @@ use super::child::Child;
 
 /// `orderflow serve --port 0` on an empty JSON folder, and the address it announced.
 fn serve() -> (Child, SocketAddr, tempfile::TempDir) {
-    let json_dir = tempfile::tempdir().unwrap();
+    serve_in(tempfile::tempdir().unwrap())
+}
+
+/// `orderflow serve --port 0` on this JSON folder.
+fn serve_in(json_dir: tempfile::TempDir) -> (Child, SocketAddr, tempfile::TempDir) {
     let child = Child::spawn(&[
         "serve",
         "--port",
@@ -54,7 +58,7 @@ fn status_of(address: SocketAddr, raw: &[u8]) -> (u16, String) {
 fn get(address: SocketAddr, target: &str) -> (u16, String) {
     status_of(
         address,
-        format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
 }
 
@@ -98,12 +102,13 @@ fn bad_requests_get_clean_4xx_answers() {
     }
     for (raw, expected) in [
         (
-            b"POST /api/bars HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                .to_vec(),
+            format!("POST /api/bars HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .into_bytes(),
             405,
         ),
         (
-            b"DELETE /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            format!("DELETE /api/status HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .into_bytes(),
             405,
         ),
         (b"this is not http\r\n\r\n".to_vec(), 400),
@@ -122,6 +127,64 @@ fn bad_requests_get_clean_4xx_answers() {
         get(address, "/api/status").0,
         200,
         "still serving after all that"
+    );
+}
+
+#[test]
+fn a_request_naming_another_host_is_refused() {
+    let (_child, address, _json) = serve();
+    let port = address.port();
+    for host in [
+        format!("attacker.example:{port}"),
+        format!("127.0.0.1.attacker.example:{port}"),
+        "localhost:1".to_string(),
+    ] {
+        let (code, answer) = status_of(
+            address,
+            format!("GET /api/status HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(code, 421, "{host}:\n{answer}");
+        assert!(
+            !answer.contains("\"phase\""),
+            "no data in the refusal: {answer}"
+        );
+    }
+    for host in [format!("localhost:{port}"), format!("[::1]:{port}")] {
+        let (code, answer) = status_of(
+            address,
+            format!("GET /api/status HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(code, 200, "{host}:\n{answer}");
+    }
+}
+
+#[test]
+fn a_fifo_or_a_device_in_the_folder_neither_freezes_serve_nor_keeps_it_from_stopping() {
+    let json_dir = tempfile::tempdir().unwrap();
+    let fifo = std::ffi::CString::new(
+        json_dir
+            .path()
+            .join("ohlc_data.json")
+            .into_os_string()
+            .into_encoded_bytes(),
+    )
+    .unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::symlink("/dev/zero", json_dir.path().join("metrics_data.json")).unwrap();
+    let (mut child, address, _json) = serve_in(json_dir);
+    // A few polls pass.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(address, "/api/status").0, 200);
+    child.interrupt();
+    let status = child.wait(Duration::from_secs(5));
+    assert_eq!(status.code(), Some(0), "{}", child.text());
+    let text = child.text();
+    assert!(
+        text.contains("not a regular file but a FIFO")
+            && text.contains("not a regular file but a device"),
+        "{text}"
     );
 }
 
@@ -187,7 +250,7 @@ fn push_load_in_this_process() {
     // One client asks for the stream and never reads a byte of it.
     let mut stalled = TcpStream::connect(address).unwrap();
     stalled
-        .write_all(b"GET /api/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(format!("GET /api/stream HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes())
         .unwrap();
 
     let subscribed = Arc::new(AtomicUsize::new(0));
@@ -326,7 +389,7 @@ fn read_until_marker(address: SocketAddr, subscribed: Arc<AtomicUsize>) -> usize
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     stream
-        .write_all(b"GET /api/stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(format!("GET /api/stream HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes())
         .unwrap();
     let mut buffer = vec![0u8; 64 * 1024];
     // The end of the previous read, so a marker split between two reads is still found.
