@@ -9,12 +9,12 @@
 //! - [`output`]: what leaves the engine: the seed's atomic JSON files, the run summary and the
 //!   live feed that the web UI reads.
 //! - [`web`]: the axum server, server push and the embedded page.
-//! - [`pipeline`]: wires a source to the engine and the outputs (the seed's `main.py` loop).
+//! - [`replay`]: a replay: the recordings of a range through the engine into the outputs (the seed's `main.py` loop).
 //! - [`synth`]: synthetic recordings for the demo, tests and benchmarks.
 
 pub mod engine;
 pub mod output;
-pub mod pipeline;
+pub mod replay;
 pub mod source;
 pub mod synth;
 pub mod time;

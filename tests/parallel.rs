@@ -462,7 +462,7 @@ fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
 fn a_file_that_starts_over_resets_the_live_page() {
     use orderflow::engine::ProcessorConfig;
     use orderflow::output::live::{ChangeKind, LiveFeed, Status};
-    use orderflow::pipeline::{self, Job, Speed};
+    use orderflow::replay::{self, Job, Speed};
 
     let data = file_with_a_late_trade();
     let run = |jobs: usize| {
@@ -485,7 +485,7 @@ fn a_file_that_starts_over_resets_the_live_page() {
         let feed = LiveFeed::new(Status::default());
         let mut changes = feed.subscribe();
         let cancel = std::sync::atomic::AtomicBool::new(false);
-        pipeline::run(&job, Some(&feed), &cancel).unwrap();
+        replay::run(&job, Some(&feed), &cancel).unwrap();
         let mut resets = 0;
         while let Ok(change) = changes.try_recv() {
             resets += usize::from(matches!(change.kind, ChangeKind::Reset));

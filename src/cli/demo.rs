@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, FromArgMatches};
-use orderflow::pipeline::Speed;
+use orderflow::replay::Speed;
 use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use orderflow::engine::ProcessorConfig;
-use orderflow::pipeline::{Job, Speed};
+use orderflow::replay::{Job, Speed};
 use orderflow::time::{Bound, parse_bound};
 
 /// Replay and study recorded order flow: order book, OHLC bars, OBI and CVD, live in the browser.

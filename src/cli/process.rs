@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use orderflow::output::target::{self, Output};
-use orderflow::pipeline::{self, RunReport, Speed};
+use orderflow::replay::{self, RunReport, Speed};
 
 use super::ProcessArgs;
 use super::print::{complain, say};
@@ -15,7 +15,7 @@ pub(crate) fn process(args: ProcessArgs, stop: &Stop) -> anyhow::Result<u8> {
     let json_dir = args.json_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let job = args.job(Some(json_dir), Speed::Max)?;
     check_summary_file(args.summary.as_deref(), job.json_dir.as_deref())?;
-    let report = pipeline::run(&job, None, &stop.cancel)?;
+    let report = replay::run(&job, None, &stop.cancel)?;
     finish(&report, args.summary.as_deref(), stop)
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
-use orderflow::pipeline::{self, Speed};
+use orderflow::replay::{self, Speed};
 
 use super::print::{complain, say};
 use super::process::{check_summary_file, finish};
@@ -52,7 +52,7 @@ pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
             None
         }
     };
-    let report = pipeline::run(&job, Some(&feed), cancel)?;
+    let report = replay::run(&job, Some(&feed), cancel)?;
     let code = finish(&report, summary_file, stop)?;
     if let Some(task) = server_task {
         if !cancel.load(Ordering::Relaxed) {

@@ -21,7 +21,8 @@ use crate::output::json_files::WriteError;
 use crate::output::summary::{FileSummary, RunSummary, Skipped};
 use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
 
-use super::{CLOCK_EVERY, Job, Stitched, count_outcome, report_midway};
+use super::attempt::{count_outcome, report_midway};
+use super::{CLOCK_EVERY, Job, State};
 
 /// Events a worker keeps before its file's first snapshot; a longer prefix hands the file
 /// back to be read by the stitcher itself.
@@ -54,7 +55,7 @@ struct FileWork {
 
 /// Processes the files of `recordings` (at least two) in order with `job.jobs - 1` workers.
 pub(super) fn process_files(
-    state: &mut Stitched,
+    state: &mut State,
     job: &Job,
     recordings: &mut [(usize, Recording)],
     summary: &mut RunSummary,
@@ -255,7 +256,7 @@ fn decode(bytes: &[u8; RECORD]) -> Outcome {
     }
 }
 
-impl Stitched {
+impl State {
     /// Applies a file read ahead: its prefix in full, then its outcomes to the accounting
     /// stage, then its book; bad rows and a midway failure are reported as the sequential
     /// loop reports them.

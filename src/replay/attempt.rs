@@ -1,0 +1,234 @@
+//! One file's attempt: its records read and applied in order, and its retry policy. A read at
+//! full speed bets that the trades are in time order by `id`; should the bet fail (or the read
+//! fail), the file starts over from the state before it, so the result is always the one of
+//! a read that checked.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::{Applied, Event, Outcome};
+use crate::output::json_files::WriteError;
+use crate::output::summary::{FileStatus, FileSummary, Skipped};
+use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
+
+use super::{CLOCK_EVERY, Job, Speed, State};
+
+/// How the reading of a file ended.
+enum Read {
+    Done,
+    /// A read that trusted the trades' order found them out of order, or failed: what it
+    /// gave is not to be kept, and the file is read again as `order` says.
+    StartOver {
+        order: TradeOrder,
+        why: String,
+    },
+}
+
+impl State {
+    /// Reads `recording` and applies its events in order, emitting on the way. With
+    /// `read_ahead` the tables are read and parsed ahead on threads of their own; otherwise
+    /// (`--jobs 1`, or when the other threads read later files) the file is read on this
+    /// thread.
+    ///
+    /// A run as fast as it goes trusts the trades to be in time order by id (as recorders
+    /// write them): the engine does not wait for a pass over the trades to check it. Should
+    /// they turn out not to be, the file starts over from the state before it with the trades
+    /// sorted; should the reading fail, it starts over with their order checked first. Either
+    /// way the result is what `--jobs 1` gives.
+    pub(super) fn process_file(
+        &mut self,
+        job: &Job,
+        read_ahead: bool,
+        recording: &mut Recording,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<(), WriteError> {
+        let mode = match (read_ahead, job.speed) {
+            (false, _) => ReadMode::Inline,
+            (true, Speed::Max) => ReadMode::Threads(TradeOrder::Trusted),
+            (true, _) => ReadMode::Threads(TradeOrder::Checked),
+        };
+        if mode != ReadMode::Threads(TradeOrder::Trusted) {
+            // Only a trusting read starts over.
+            return self
+                .read_file(job, recording, mode, file, skipped, cancel)
+                .map(|_| ());
+        }
+        let before = (self.processor.clone(), file.clone(), skipped.clone());
+        let Read::StartOver { order, why } =
+            self.read_file(job, recording, mode, file, skipped, cancel)?
+        else {
+            return Ok(());
+        };
+        if cancel.load(Ordering::Relaxed) {
+            // A run told to stop keeps the state it reached, as in any other file.
+            return Ok(());
+        }
+        tracing::info!("{why}");
+        (self.processor, *file, *skipped) = before;
+        self.emitter.start_over(&mut self.processor);
+        self.read_file(
+            job,
+            recording,
+            ReadMode::Threads(order),
+            file,
+            skipped,
+            cancel,
+        )
+        .map(|_| ())
+    }
+
+    /// Reads `recording` as `mode` says and applies its records.
+    fn read_file(
+        &mut self,
+        job: &Job,
+        recording: &mut Recording,
+        mode: ReadMode,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<Read, WriteError> {
+        let path = recording.info().path.clone();
+        tracing::info!("reading {}", path.display());
+        let trusted = mode == ReadMode::Threads(TradeOrder::Trusted);
+        let mut rows_read = 0;
+        let read = match recording.read(job.config.end, mode) {
+            Ok(mut reader) => {
+                let read = self.apply_all(&mut reader, &path, file, skipped, cancel)?;
+                rows_read = reader.rows_read();
+                read
+            }
+            Err(error) => Err(error),
+        };
+        match read {
+            Ok(Ending::Complete) => {}
+            Ok(Ending::TradesOutOfOrder) => {
+                return Ok(Read::StartOver {
+                    order: TradeOrder::Sorted,
+                    why: format!(
+                        "{}: its trades are not in time order by id: reading it again, its trades sorted",
+                        path.display()
+                    ),
+                });
+            }
+            // A cancelled run stops SQLite midway: that is no fault of the file.
+            Err(FileError::Interrupted { .. }) => {}
+            Err(error) if trusted => {
+                return Ok(Read::StartOver {
+                    order: TradeOrder::Checked,
+                    why: format!(
+                        "{error}: reading it again, the order of its trades checked first"
+                    ),
+                });
+            }
+            Err(error) => report_midway(file, &error.to_string()),
+        }
+        self.rows_before += rows_read;
+        Ok(Read::Done)
+    }
+
+    /// Applies the records of `reader` in order until its end, an error, or the run being
+    /// interrupted. The outer error is an output's; the inner one the file's.
+    fn apply_all(
+        &mut self,
+        reader: &mut Reader<'_>,
+        path: &Path,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+    ) -> Result<Result<Ending, FileError>, WriteError> {
+        let mut events: u64 = 0;
+        loop {
+            let record = match reader.next() {
+                Ok(Next::Record(record)) => record,
+                Ok(Next::End(ending)) => return Ok(Ok(ending)),
+                Err(error) => return Ok(Err(error)),
+            };
+            let rows_read = reader.rows_read();
+            if self
+                .apply(&record, rows_read, path, file, skipped, cancel, &mut events)?
+                .is_break()
+            {
+                return Ok(Ok(Ending::Complete));
+            }
+            // Its level vectors go back to the reader, which parses the next rows into them
+            // instead of allocating.
+            if let Record::Event(event) = record {
+                reader.recycle(event);
+            }
+        }
+    }
+
+    /// Applies one record of a file; breaks when the run is interrupted.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn apply(
+        &mut self,
+        record: &Record,
+        rows_read: u64,
+        path: &Path,
+        file: &mut FileSummary,
+        skipped: &mut Skipped,
+        cancel: &AtomicBool,
+        events: &mut u64,
+    ) -> Result<ControlFlow<()>, WriteError> {
+        let event = match record {
+            Record::Event(event) => event,
+            Record::Bad(bad) => {
+                skipped.record(path, bad);
+                return Ok(ControlFlow::Continue(()));
+            }
+        };
+        let State {
+            processor,
+            emitter,
+            pacer,
+            progress,
+            rows_before,
+            rows_estimate,
+        } = self;
+        let applied = processor.apply(event);
+        count(file, event, applied);
+        *events += 1;
+        let rows_read = *rows_before + rows_read;
+        let paced = applied == Applied::InRange
+            && pacer.wait(event.ts(), cancel, &mut || {
+                emitter.emit_if_due(processor, rows_read, *rows_estimate)
+            })?;
+        if paced || *events % CLOCK_EVERY == 0 {
+            progress.set_position(rows_read);
+            emitter.emit_if_due(processor, rows_read, *rows_estimate)?;
+            if cancel.load(Ordering::Relaxed) {
+                tracing::warn!("interrupted: writing the state reached so far");
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// Counts an event in its file's summary: book rows applied (in range or warm-up), and every
+/// valid trade.
+fn count(file: &mut FileSummary, event: &Event, applied: Applied) {
+    match (event, applied) {
+        (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+        (Event::Trade(_), _) => file.trades += 1,
+        _ => {}
+    }
+}
+
+/// [`count`] for an outcome replayed from a file read ahead.
+pub(super) fn count_outcome(file: &mut FileSummary, outcome: &Outcome, applied: Applied) {
+    match (outcome, applied) {
+        (Outcome::Book { .. }, Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+        (Outcome::Trade(_), _) => file.trades += 1,
+        _ => {}
+    }
+}
+
+pub(super) fn report_midway(file: &mut FileSummary, error: &str) {
+    tracing::error!("{error}; what was read before is kept");
+    file.status = FileStatus::FailedMidway;
+    file.error = Some(format!("{error}; the rows read before were kept"));
+}

@@ -1,0 +1,195 @@
+//! Handing the state to the outputs: at most once per `--emit-ms`, and once more at the end;
+//! the status the page shows, and the progress bar on the terminal.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::Processor;
+use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
+use crate::output::live::{LiveFeed, Phase, Status, Update};
+
+use super::Job;
+
+pub(super) fn status_for(job: &Job) -> Status {
+    Status {
+        instrument: job.instrument.clone(),
+        start: job.config.start,
+        end: job.config.end,
+        phase: Phase::Processing,
+        message: format!(
+            "reading recordings of {} in {}",
+            job.instrument,
+            job.data_dir.display()
+        ),
+        ..Status::default()
+    }
+}
+
+pub(super) fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar:.cyan/blue} {percent:>3}% {human_pos}/{human_len} rows, {per_sec}, ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("█▉▊▋▌▍▎▏ "));
+    }
+    bar
+}
+
+/// Writes the outputs at most once per `every`, and once more at the end.
+pub(super) struct Emitter {
+    json: Option<JsonFiles>,
+    live: Option<LiveFeed>,
+    every: Duration,
+    last: Instant,
+    started: Instant,
+    pub(super) status: Status,
+}
+
+impl Emitter {
+    pub(super) fn new(
+        json: Option<JsonFiles>,
+        live: Option<LiveFeed>,
+        every: Duration,
+        status: Status,
+    ) -> Self {
+        let now = Instant::now();
+        if let Some(live) = &live {
+            live.publish(Update {
+                status: status.clone(),
+                ..Update::default()
+            });
+        }
+        Emitter {
+            json,
+            live,
+            every,
+            last: now,
+            started: now,
+            status,
+        }
+    }
+
+    pub(super) fn emit_if_due(
+        &mut self,
+        processor: &mut Processor,
+        rows_read: u64,
+        rows_estimate: u64,
+    ) -> Result<(), WriteError> {
+        if self.last.elapsed() >= self.every {
+            self.emit(processor, rows_read, rows_estimate)?;
+        }
+        Ok(())
+    }
+
+    /// After a file started over from the state before it: the page takes the whole state
+    /// afresh (the JSON files are written whole at every write anyway).
+    pub(super) fn start_over(&mut self, processor: &mut Processor) {
+        processor.take_changes();
+        if let Some(live) = &self.live {
+            live.reset(
+                processor.bars().tail(usize::MAX).copied().collect(),
+                processor.metric_bars().tail(usize::MAX).copied().collect(),
+                processor.depth(),
+                self.status.clone(),
+            );
+        }
+    }
+
+    pub(super) fn emit(
+        &mut self,
+        processor: &mut Processor,
+        rows_read: u64,
+        rows_estimate: u64,
+    ) -> Result<(), WriteError> {
+        self.last = Instant::now();
+        let depth = processor.depth();
+        if let Some(json) = &mut self.json {
+            json.write(
+                processor.bars().tail(MAX_BARS),
+                processor.metric_bars().tail(MAX_BARS),
+                &depth,
+            )?;
+        }
+        let changes = processor.take_changes();
+        if let Some(live) = &self.live {
+            let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+            self.status.rows_read = rows_read;
+            self.status.rows_per_sec = rows_read as f64 / seconds;
+            if self.status.phase == Phase::Processing && rows_estimate > 0 {
+                self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
+            }
+            self.status.replay_ts = processor.counts().last_ts;
+            live.publish(Update {
+                bars: changes.bars,
+                metric_bars: changes.metric_bars,
+                depth,
+                status: self.status.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ProcessorConfig;
+
+    /// An emitter writing JSON files into a fresh folder, and a processor holding one trade.
+    fn emitter_and_processor(every: Duration) -> (tempfile::TempDir, Emitter, Processor) {
+        let dir = tempfile::tempdir().unwrap();
+        let json = JsonFiles::create(dir.path()).unwrap();
+        let emitter = Emitter::new(Some(json), None, every, Status::default());
+        let config = ProcessorConfig {
+            window_ms: 60_000,
+            depth_levels: 50,
+            obi_levels: None,
+            start: 0,
+            end: i64::MAX,
+        };
+        let mut processor = Processor::new(config);
+        let trade = crate::engine::Trade {
+            id: 1,
+            ts: 120_500,
+            price: 100.0,
+            size: 2.0,
+            side: crate::engine::Side::Buy,
+        };
+        processor.apply(&crate::engine::Event::Trade(trade));
+        (dir, emitter, processor)
+    }
+
+    fn ohlc(dir: &tempfile::TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("ohlc_data.json")).unwrap()
+    }
+
+    #[test]
+    fn writes_are_throttled_to_one_per_emit_interval() {
+        let (dir, mut emitter, mut processor) = emitter_and_processor(Duration::from_secs(3600));
+        for _ in 0..10 {
+            emitter.emit_if_due(&mut processor, 0, 0).unwrap();
+        }
+        assert_eq!(
+            ohlc(&dir),
+            "[]",
+            "not due within the interval: the files stay as they were"
+        );
+        emitter.emit(&mut processor, 0, 0).unwrap();
+        assert_eq!(
+            ohlc(&dir),
+            "[\n[120000,100.0,100.0,100.0,100.0,2.0]\n]",
+            "the final write"
+        );
+    }
+
+    #[test]
+    fn a_due_write_happens() {
+        let (dir, mut emitter, mut processor) = emitter_and_processor(Duration::ZERO);
+        emitter.emit_if_due(&mut processor, 0, 0).unwrap();
+        assert!(ohlc(&dir).contains("[120000,"), "{}", ohlc(&dir));
+    }
+}

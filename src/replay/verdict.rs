@@ -1,0 +1,107 @@
+//! The exit verdict of a run (SPEC 4) and, when there was nothing to show, what to tell the
+//! user.
+
+use std::path::PathBuf;
+
+use crate::output::summary::{FileStatus, RunSummary};
+use crate::time::format_ms;
+
+use super::Job;
+
+/// How a run ended, and its exit status (SPEC 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every candidate was usable and there was data in range.
+    Complete,
+    /// Data was processed, but some candidate file could not be used.
+    UnusableFiles,
+    /// No candidate file, or no valid data in the range.
+    NoData,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Complete => 0,
+            Verdict::UnusableFiles => 1,
+            Verdict::NoData => 2,
+        }
+    }
+}
+
+/// The exit verdict of SPEC 4 and, when there was nothing to show, a message that says what
+/// was looked at and what to do.
+pub(super) fn verdict(
+    job: &Job,
+    summary: &RunSummary,
+    candidates: &[PathBuf],
+) -> (Verdict, Option<String>) {
+    let range = format!(
+        "{} to {}",
+        format_ms(job.config.start),
+        format_ms(job.config.end)
+    );
+    let dir = job.data_dir.display();
+    if candidates.is_empty() {
+        return (
+            Verdict::NoData,
+            Some(format!(
+                "no recording of {} found in {dir} (searched recursively for .db, .sqlite and .sqlite3 \
+                 files whose name holds the instrument, e.g. {}-2025-01-15.db); point --data-dir or \
+                 ORDERFLOW_DATA_DIR at your recordings",
+                job.instrument, job.instrument
+            )),
+        );
+    }
+    if summary.book_rows + summary.trades == 0 {
+        let looked_at: Vec<String> = summary
+            .files
+            .iter()
+            .map(|file| match (file.status, file.first_ts, file.last_ts) {
+                (FileStatus::Unusable, ..) => format!("{} (unusable)", file.path.display()),
+                (_, Some(first), Some(last)) => {
+                    format!(
+                        "{} ({} to {})",
+                        file.path.display(),
+                        format_ms(first),
+                        format_ms(last)
+                    )
+                }
+                _ => format!(
+                    "{} (no valid rows of {})",
+                    file.path.display(),
+                    job.instrument
+                ),
+            })
+            .collect();
+        return (
+            Verdict::NoData,
+            Some(format!(
+                "no valid data of {} from {range} in {dir}; candidates looked at: {}",
+                job.instrument,
+                looked_at.join(", ")
+            )),
+        );
+    }
+    let unusable = summary
+        .files
+        .iter()
+        .any(|f| matches!(f.status, FileStatus::Unusable | FileStatus::FailedMidway));
+    if unusable {
+        (Verdict::UnusableFiles, None)
+    } else {
+        (Verdict::Complete, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_spec() {
+        assert_eq!(Verdict::Complete.exit_code(), 0);
+        assert_eq!(Verdict::UnusableFiles.exit_code(), 1);
+        assert_eq!(Verdict::NoData.exit_code(), 2);
+    }
+}
