@@ -1,10 +1,12 @@
 //! The events the engine consumes: a book row or a trade, already parsed and validated.
 
+use serde::{Deserialize, Serialize};
+
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
 /// Taker side of a trade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Side {
     Buy,
     Sell,
@@ -42,7 +44,7 @@ pub struct BookRow {
 }
 
 /// One valid row of the `trades` table.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Trade {
     /// Row id in its file.
     pub id: i64,

@@ -1,6 +1,6 @@
 //! The processor: applies events in order to the book, the bars and the metrics (SPEC 2).
-//!
-//! API CONTRACT: the pipeline codes against these signatures; add, do not change.
+
+use serde::{Deserialize, Serialize};
 
 use super::bars::window_start;
 use super::book::OrderBook;
@@ -69,8 +69,9 @@ fn classify(is_book: bool, ts: Millis, config: &ProcessorConfig) -> Applied {
 }
 
 /// What the book stage hands the accounting stage for one event: all that the bars, the
-/// metrics and the counts need, without the book.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// metrics and the counts need, without the book. Serializable, so that a `--jobs` worker can
+/// spill it to disk whatever it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
     /// A book row: its timestamp, whether it was a snapshot, and the OBI of the book after it
     /// (0 for a row at or after the range end, which the book stage does not apply).

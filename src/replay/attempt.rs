@@ -5,9 +5,9 @@
 
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
-use crate::engine::{Applied, Event, Outcome};
+use crate::engine::{Applied, Event};
 use crate::output::json_files::WriteError;
 use crate::output::summary::{FileStatus, FileSummary, Skipped};
 use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
@@ -25,7 +25,14 @@ enum Read {
     },
 }
 
-impl State {
+/// Where one file's records are counted in the run summary: the file's own line, and the
+/// run's skipped rows.
+pub(super) struct Account<'s> {
+    pub(super) file: &'s mut FileSummary,
+    pub(super) skipped: &'s mut Skipped,
+}
+
+impl State<'_> {
     /// Reads `recording` and applies its events in order, emitting on the way. With
     /// `read_ahead` the tables are read and parsed ahead on threads of their own; otherwise
     /// (`--jobs 1`, or when the other threads read later files) the file is read on this
@@ -41,9 +48,7 @@ impl State {
         job: &Job,
         read_ahead: bool,
         recording: &mut Recording,
-        file: &mut FileSummary,
-        skipped: &mut Skipped,
-        cancel: &AtomicBool,
+        mut account: Account<'_>,
     ) -> Result<(), WriteError> {
         let mode = match (read_ahead, job.speed) {
             (false, _) => ReadMode::Inline,
@@ -53,31 +58,28 @@ impl State {
         if mode != ReadMode::Threads(TradeOrder::Trusted) {
             // Only a trusting read starts over.
             return self
-                .read_file(job, recording, mode, file, skipped, cancel)
+                .read_file(job, recording, mode, &mut account)
                 .map(|_| ());
         }
-        let before = (self.processor.clone(), file.clone(), skipped.clone());
-        let Read::StartOver { order, why } =
-            self.read_file(job, recording, mode, file, skipped, cancel)?
+        let before = (
+            self.processor.clone(),
+            account.file.clone(),
+            account.skipped.clone(),
+        );
+        let Read::StartOver { order, why } = self.read_file(job, recording, mode, &mut account)?
         else {
             return Ok(());
         };
-        if cancel.load(Ordering::Relaxed) {
+        if self.cancel.load(Ordering::Relaxed) {
             // A run told to stop keeps the state it reached, as in any other file.
             return Ok(());
         }
         tracing::info!("{why}");
-        (self.processor, *file, *skipped) = before;
+        (self.processor, *account.file, *account.skipped) = before;
         self.emitter.start_over(&mut self.processor);
-        self.read_file(
-            job,
-            recording,
-            ReadMode::Threads(order),
-            file,
-            skipped,
-            cancel,
-        )
-        .map(|_| ())
+        let mode = ReadMode::Threads(order);
+        self.read_file(job, recording, mode, &mut account)
+            .map(|_| ())
     }
 
     /// Reads `recording` as `mode` says and applies its records.
@@ -86,9 +88,7 @@ impl State {
         job: &Job,
         recording: &mut Recording,
         mode: ReadMode,
-        file: &mut FileSummary,
-        skipped: &mut Skipped,
-        cancel: &AtomicBool,
+        account: &mut Account<'_>,
     ) -> Result<Read, WriteError> {
         let path = recording.info().path.clone();
         tracing::info!("reading {}", path.display());
@@ -96,7 +96,7 @@ impl State {
         let mut rows_read = 0;
         let read = match recording.read(job.config.end, mode) {
             Ok(mut reader) => {
-                let read = self.apply_all(&mut reader, &path, file, skipped, cancel)?;
+                let read = self.apply_all(&mut reader, &path, account)?;
                 rows_read = reader.rows_read();
                 read
             }
@@ -123,7 +123,7 @@ impl State {
                     ),
                 });
             }
-            Err(error) => report_midway(file, &error.to_string()),
+            Err(error) => report_midway(account.file, &error.to_string()),
         }
         self.rows_before += rows_read;
         Ok(Read::Done)
@@ -135,11 +135,8 @@ impl State {
         &mut self,
         reader: &mut Reader<'_>,
         path: &Path,
-        file: &mut FileSummary,
-        skipped: &mut Skipped,
-        cancel: &AtomicBool,
+        account: &mut Account<'_>,
     ) -> Result<Result<Ending, FileError>, WriteError> {
-        let mut events: u64 = 0;
         loop {
             let record = match reader.next() {
                 Ok(Next::Record(record)) => record,
@@ -147,10 +144,7 @@ impl State {
                 Err(error) => return Ok(Err(error)),
             };
             let rows_read = reader.rows_read();
-            if self
-                .apply(&record, rows_read, path, file, skipped, cancel, &mut events)?
-                .is_break()
-            {
+            if self.apply(&record, rows_read, path, account)?.is_break() {
                 return Ok(Ok(Ending::Complete));
             }
             // Its level vectors go back to the reader, which parses the next rows into them
@@ -161,45 +155,53 @@ impl State {
         }
     }
 
-    /// Applies one record of a file; breaks when the run is interrupted.
-    #[allow(clippy::too_many_arguments)]
+    /// Applies one record of a file (`rows_read` of it read so far); breaks when the run is
+    /// interrupted.
     pub(super) fn apply(
         &mut self,
         record: &Record,
         rows_read: u64,
         path: &Path,
-        file: &mut FileSummary,
-        skipped: &mut Skipped,
-        cancel: &AtomicBool,
-        events: &mut u64,
+        account: &mut Account<'_>,
     ) -> Result<ControlFlow<()>, WriteError> {
         let event = match record {
             Record::Event(event) => event,
             Record::Bad(bad) => {
-                skipped.record(path, bad);
+                account.skipped.record(path, bad);
                 return Ok(ControlFlow::Continue(()));
             }
         };
+        let applied = self.processor.apply(event);
+        count(account.file, matches!(event, Event::Book(_)), applied);
+        let rows_read = self.rows_before + rows_read;
         let State {
             processor,
             emitter,
             pacer,
-            progress,
-            rows_before,
             rows_estimate,
+            cancel,
+            ..
         } = self;
-        let applied = processor.apply(event);
-        count(file, event, applied);
-        *events += 1;
-        let rows_read = *rows_before + rows_read;
         let paced = applied == Applied::InRange
             && pacer.wait(event.ts(), cancel, &mut || {
                 emitter.emit_if_due(processor, rows_read, *rows_estimate)
             })?;
-        if paced || *events % CLOCK_EVERY == 0 {
-            progress.set_position(rows_read);
-            emitter.emit_if_due(processor, rows_read, *rows_estimate)?;
-            if cancel.load(Ordering::Relaxed) {
+        self.tick(rows_read, paced)
+    }
+
+    /// After each event: every [`CLOCK_EVERY`] events (or after each paced one), shows the
+    /// progress, writes the outputs if they are due, and breaks if the run was told to stop.
+    pub(super) fn tick(
+        &mut self,
+        rows_read: u64,
+        paced: bool,
+    ) -> Result<ControlFlow<()>, WriteError> {
+        self.events += 1;
+        if paced || self.events % CLOCK_EVERY == 0 {
+            self.progress.set_position(rows_read);
+            self.emitter
+                .emit_if_due(&mut self.processor, rows_read, self.rows_estimate)?;
+            if self.cancel.load(Ordering::Relaxed) {
                 tracing::warn!("interrupted: writing the state reached so far");
                 return Ok(ControlFlow::Break(()));
             }
@@ -210,23 +212,15 @@ impl State {
 
 /// Counts an event in its file's summary: book rows applied (in range or warm-up), and every
 /// valid trade.
-fn count(file: &mut FileSummary, event: &Event, applied: Applied) {
-    match (event, applied) {
-        (Event::Book(_), Applied::InRange | Applied::Warmup) => file.book_rows += 1,
-        (Event::Trade(_), _) => file.trades += 1,
+pub(super) fn count(file: &mut FileSummary, book: bool, applied: Applied) {
+    match (book, applied) {
+        (true, Applied::InRange | Applied::Warmup) => file.book_rows += 1,
+        (false, _) => file.trades += 1,
         _ => {}
     }
 }
 
-/// [`count`] for an outcome replayed from a file read ahead.
-pub(super) fn count_outcome(file: &mut FileSummary, outcome: &Outcome, applied: Applied) {
-    match (outcome, applied) {
-        (Outcome::Book { .. }, Applied::InRange | Applied::Warmup) => file.book_rows += 1,
-        (Outcome::Trade(_), _) => file.trades += 1,
-        _ => {}
-    }
-}
-
+/// Marks a file that failed midway; what was read before is kept (SPEC 4).
 pub(super) fn report_midway(file: &mut FileSummary, error: &str) {
     tracing::error!("{error}; what was read before is kept");
     file.status = FileStatus::FailedMidway;

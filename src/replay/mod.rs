@@ -24,8 +24,10 @@ mod emit;
 mod files;
 mod pace;
 mod parallel;
+mod spill;
 mod verdict;
 
+use attempt::Account;
 use emit::{Emitter, progress_bar, status_for};
 use pace::Pacer;
 pub use verdict::Verdict;
@@ -129,23 +131,21 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         progress,
         rows_before: 0,
         rows_estimate,
+        events: 0,
+        cancel,
     };
     if job.jobs >= 2 && recordings.len() >= 2 && job.speed == Speed::Max {
-        parallel::process_files(&mut state, job, &mut recordings, &mut summary, cancel)?;
+        parallel::process_files(&mut state, job, &mut recordings, &mut summary)?;
     } else {
         for (index, recording) in &mut recordings {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
-            let file = &mut summary.files[*index];
-            state.process_file(
-                job,
-                job.jobs > 1,
-                recording,
-                file,
-                &mut summary.skipped,
-                cancel,
-            )?;
+            let account = Account {
+                file: &mut summary.files[*index],
+                skipped: &mut summary.skipped,
+            };
+            state.process_file(job, job.jobs > 1, recording, account)?;
         }
     }
     let State {
@@ -189,7 +189,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
 }
 
 /// The state of the run in event order: the processor every event ends in, and what shows it.
-struct State {
+struct State<'c> {
     processor: Processor,
     emitter: Emitter,
     pacer: Pacer,
@@ -197,6 +197,10 @@ struct State {
     /// Rows read from the files done.
     rows_before: u64,
     rows_estimate: u64,
+    /// Events applied so far, for the cadence of [`State::tick`].
+    events: u64,
+    /// Set when the run is told to stop.
+    cancel: &'c AtomicBool,
 }
 
 #[cfg(test)]

@@ -10,26 +10,22 @@
 //! order, so the result is the sequential run's, byte for byte.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::ops::ControlFlow;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, Side, Trade};
+use crate::engine::{BookAction, BookStage, Event, ProcessorConfig};
 use crate::output::json_files::WriteError;
-use crate::output::summary::{FileSummary, RunSummary, Skipped};
+use crate::output::summary::{FileSummary, RunSummary};
 use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
 
-use super::attempt::{count_outcome, report_midway};
-use super::{CLOCK_EVERY, Job, State};
+use super::attempt::{Account, count, report_midway};
+use super::spill::{Spill, SpillWriter};
+use super::{Job, State};
 
 /// Events a worker keeps before its file's first snapshot; a longer prefix hands the file
 /// back to be read by the stitcher itself.
 const MAX_PREFIX: usize = 200_000;
-
-/// Size of one outcome in the spill file: kind, timestamp, trade id, two f64.
-const RECORD: usize = 1 + 8 + 8 + 8 + 8;
 
 /// What a worker made of its file.
 enum Work<'a> {
@@ -43,7 +39,7 @@ struct FileWork {
     /// The records before the first snapshot, bad rows included, in order.
     prefix: Vec<Record>,
     /// The outcomes of the events from the first snapshot on, spilled.
-    log: Option<(File, u64)>,
+    spill: Option<Spill>,
     /// The bad rows from the first snapshot on, in order.
     bad: Vec<BadRow>,
     /// The book stage after the file's last event.
@@ -59,8 +55,8 @@ pub(super) fn process_files(
     job: &Job,
     recordings: &mut [(usize, Recording)],
     summary: &mut RunSummary,
-    cancel: &AtomicBool,
 ) -> Result<(), WriteError> {
+    let cancel = state.cancel;
     let ahead = job.jobs.saturating_sub(1).max(1);
     let config = *state.processor.config();
     let stop = AtomicBool::new(false);
@@ -82,8 +78,11 @@ pub(super) fn process_files(
             spawn_next(&mut pending);
         }
         let result = (|| {
-            let file = &mut summary.files[first_index];
-            state.process_file(job, false, first, file, &mut summary.skipped, cancel)?;
+            let account = Account {
+                file: &mut summary.files[first_index],
+                skipped: &mut summary.skipped,
+            };
+            state.process_file(job, false, first, account)?;
             while let Some((index, handle)) = pending.pop_front() {
                 spawn_next(&mut pending);
                 let work = match handle.join() {
@@ -93,22 +92,15 @@ pub(super) fn process_files(
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let file = &mut summary.files[index];
+                let account = Account {
+                    file: &mut summary.files[index],
+                    skipped: &mut summary.skipped,
+                };
                 match work {
                     Work::Sequential(recording) => {
-                        state.process_file(
-                            job,
-                            false,
-                            recording,
-                            file,
-                            &mut summary.skipped,
-                            cancel,
-                        )?;
+                        state.process_file(job, false, recording, account)?
                     }
-                    Work::Done(work) => {
-                        let path = file.path.clone();
-                        state.stitch(*work, &path, file, &mut summary.skipped, cancel)?;
-                    }
+                    Work::Done(work) => state.stitch(*work, account)?,
                 }
             }
             Ok(())
@@ -125,10 +117,9 @@ fn work<'a>(
     cancel: &AtomicBool,
     stop: &AtomicBool,
 ) -> Work<'a> {
-    let Ok(spill) = tempfile::tempfile() else {
+    let Ok(mut spill) = SpillWriter::new() else {
         return Work::Sequential(recording);
     };
-    let mut log = BufWriter::with_capacity(1 << 16, spill);
     let mut outcomes: u64 = 0;
     let mut prefix = Vec::new();
     let mut bad = Vec::new();
@@ -155,8 +146,7 @@ fn work<'a>(
         match record {
             Record::Bad(row) => bad.push(row),
             Record::Event(event) => {
-                let outcome = stage.apply(&event);
-                if log.write_all(&encode(&outcome)).is_err() {
+                if spill.push(stage.apply(&event)).is_err() {
                     give_up = true;
                     return ControlFlow::Break(());
                 }
@@ -189,16 +179,12 @@ fn work<'a>(
     if give_up {
         return Work::Sequential(recording);
     }
-    let log = match log.into_inner() {
-        Ok(mut file) => match file.seek(SeekFrom::Start(0)) {
-            Ok(_) => Some((file, outcomes)),
-            Err(_) => return Work::Sequential(recording),
-        },
-        Err(_) => return Work::Sequential(recording),
+    let Ok(spill) = spill.finish() else {
+        return Work::Sequential(recording);
     };
     Work::Done(Box::new(FileWork {
         prefix,
-        log,
+        spill: Some(spill),
         bad,
         stage,
         rows_read,
@@ -210,86 +196,30 @@ fn work<'a>(
     }))
 }
 
-fn encode(outcome: &Outcome) -> [u8; RECORD] {
-    let (kind, ts, id, a, b) = match *outcome {
-        Outcome::Book { ts, snapshot, obi } => (u8::from(snapshot), ts, 0, obi, 0.0),
-        Outcome::Trade(trade) => {
-            let kind = match trade.side {
-                Side::Buy => 2,
-                Side::Sell => 3,
-            };
-            (kind, trade.ts, trade.id, trade.price, trade.size)
-        }
-    };
-    let mut out = [0; RECORD];
-    out[0] = kind;
-    out[1..9].copy_from_slice(&ts.to_le_bytes());
-    out[9..17].copy_from_slice(&id.to_le_bytes());
-    out[17..25].copy_from_slice(&a.to_bits().to_le_bytes());
-    out[25..33].copy_from_slice(&b.to_bits().to_le_bytes());
-    out
-}
-
-fn decode(bytes: &[u8; RECORD]) -> Outcome {
-    let word = |at: usize| {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(&bytes[at..at + 8]);
-        eight
-    };
-    let ts = i64::from_le_bytes(word(1));
-    let id = i64::from_le_bytes(word(9));
-    let a = f64::from_bits(u64::from_le_bytes(word(17)));
-    let b = f64::from_bits(u64::from_le_bytes(word(25)));
-    match bytes[0] {
-        kind @ (0 | 1) => Outcome::Book {
-            ts,
-            snapshot: kind == 1,
-            obi: a,
-        },
-        kind => Outcome::Trade(Trade {
-            id,
-            ts,
-            price: a,
-            size: b,
-            side: if kind == 2 { Side::Buy } else { Side::Sell },
-        }),
-    }
-}
-
-impl State {
+impl State<'_> {
     /// Applies a file read ahead: its prefix in full, then its outcomes to the accounting
     /// stage, then its book; bad rows and a midway failure are reported as the sequential
     /// loop reports them.
-    fn stitch(
-        &mut self,
-        work: FileWork,
-        path: &Path,
-        file: &mut FileSummary,
-        skipped: &mut Skipped,
-        cancel: &AtomicBool,
-    ) -> Result<(), WriteError> {
+    fn stitch(&mut self, work: FileWork, mut account: Account<'_>) -> Result<(), WriteError> {
         let FileWork {
             prefix,
-            log,
+            spill,
             bad,
             stage,
             rows_read,
             error,
         } = work;
-        let mut events = 0;
+        let path = account.file.path.clone();
         let mut interrupted = false;
         for record in prefix {
-            if self
-                .apply(&record, 0, path, file, skipped, cancel, &mut events)?
-                .is_break()
-            {
+            if self.apply(&record, 0, &path, &mut account)?.is_break() {
                 interrupted = true;
                 break;
             }
         }
         let mut replay_error = None;
-        if let (false, Some((log, outcomes))) = (interrupted, log) {
-            match self.replay(log, outcomes, file, cancel, &mut events) {
+        if let (false, Some(spill)) = (interrupted, spill) {
+            match self.replay(spill, account.file) {
                 Ok(done) => interrupted = !done,
                 Err(error) => replay_error = Some(error),
             }
@@ -300,12 +230,12 @@ impl State {
             }
         }
         for row in &bad {
-            skipped.record(path, row);
+            account.skipped.record(&path, row);
         }
         match (error, replay_error) {
-            (Some(error), _) => report_midway(file, &error),
+            (Some(error), _) => report_midway(account.file, &error),
             (None, Some(WriteOrIo::Io(error))) => report_midway(
-                file,
+                account.file,
                 &format!(
                     "{}: cannot read back the temporary file of its events: {error}",
                     path.display()
@@ -318,34 +248,16 @@ impl State {
         Ok(())
     }
 
-    /// Replays `outcomes` outcomes from `log` through the accounting stage. Returns whether
-    /// it got to the end (not interrupted).
-    fn replay(
-        &mut self,
-        log: File,
-        outcomes: u64,
-        file: &mut FileSummary,
-        cancel: &AtomicBool,
-        events: &mut u64,
-    ) -> Result<bool, WriteOrIo> {
-        let mut log = BufReader::with_capacity(1 << 16, log);
-        let mut bytes = [0; RECORD];
-        for _ in 0..outcomes {
-            log.read_exact(&mut bytes).map_err(WriteOrIo::Io)?;
-            let outcome = decode(&bytes);
+    /// Replays the outcomes of `spill` through the accounting stage. Returns whether it got
+    /// to the end (not interrupted).
+    fn replay(&mut self, spill: Spill, file: &mut FileSummary) -> Result<bool, WriteOrIo> {
+        for outcome in spill {
+            let outcome = outcome.map_err(WriteOrIo::Io)?;
             let applied = self.processor.account(&outcome);
-            count_outcome(file, &outcome, applied);
-            *events += 1;
-            if *events % CLOCK_EVERY == 0 {
-                let rows = self.rows_before;
-                self.progress.set_position(rows);
-                self.emitter
-                    .emit_if_due(&mut self.processor, rows, self.rows_estimate)
-                    .map_err(WriteOrIo::Write)?;
-                if cancel.load(Ordering::Relaxed) {
-                    tracing::warn!("interrupted: writing the state reached so far");
-                    return Ok(false);
-                }
+            count(file, outcome.is_book(), applied);
+            let rows = self.rows_before;
+            if self.tick(rows, false).map_err(WriteOrIo::Write)?.is_break() {
+                return Ok(false);
             }
         }
         Ok(true)

@@ -1,0 +1,144 @@
+//! The outcomes a `--jobs` worker hands the stitcher, kept in an anonymous temporary file so
+//! that memory does not grow with the length of a file. Written in blocks, each the postcard
+//! encoding of a list of outcomes after its length, and read back block by block, in order:
+//! a new field of [`Outcome`] passes through with its serde derive, no layout of our own.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+
+use crate::engine::Outcome;
+
+/// Outcomes per block: a block is encoded and decoded in one go, and about 100 KB.
+const BLOCK: usize = 4096;
+
+/// Outcomes being spilled.
+pub(super) struct SpillWriter {
+    file: BufWriter<File>,
+    block: Vec<Outcome>,
+}
+
+impl SpillWriter {
+    /// A spill in a new anonymous temporary file.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be made.
+    pub(super) fn new() -> io::Result<SpillWriter> {
+        Ok(SpillWriter {
+            file: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            block: Vec::with_capacity(BLOCK),
+        })
+    }
+
+    /// Adds an outcome at the end.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(super) fn push(&mut self, outcome: Outcome) -> io::Result<()> {
+        self.block.push(outcome);
+        if self.block.len() == BLOCK {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    fn write_block(&mut self) -> io::Result<()> {
+        let bytes = postcard::to_stdvec(&self.block).map_err(io::Error::other)?;
+        self.file.write_all(&(bytes.len() as u64).to_le_bytes())?;
+        self.file.write_all(&bytes)?;
+        self.block.clear();
+        Ok(())
+    }
+
+    /// The outcomes spilled, to be read back from the first.
+    ///
+    /// # Errors
+    /// When the file cannot be written or rewound.
+    pub(super) fn finish(mut self) -> io::Result<Spill> {
+        if !self.block.is_empty() {
+            self.write_block()?;
+        }
+        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Spill {
+            file: BufReader::with_capacity(1 << 16, file),
+            block: Vec::new().into_iter(),
+            bytes: Vec::new(),
+        })
+    }
+}
+
+/// Spilled outcomes, read back in order.
+pub(super) struct Spill {
+    file: BufReader<File>,
+    block: std::vec::IntoIter<Outcome>,
+    bytes: Vec<u8>,
+}
+
+impl Iterator for Spill {
+    type Item = io::Result<Outcome>;
+
+    fn next(&mut self) -> Option<io::Result<Outcome>> {
+        if let Some(outcome) = self.block.next() {
+            return Some(Ok(outcome));
+        }
+        let mut length = [0; 8];
+        match self.file.read_exact(&mut length) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return None,
+            Err(e) => return Some(Err(e)),
+        }
+        let length = usize::try_from(u64::from_le_bytes(length)).map_err(io::Error::other);
+        let read = length.and_then(|length| {
+            self.bytes.resize(length, 0);
+            self.file.read_exact(&mut self.bytes)?;
+            postcard::from_bytes::<Vec<Outcome>>(&self.bytes).map_err(io::Error::other)
+        });
+        match read {
+            Ok(block) => {
+                self.block = block.into_iter();
+                self.next()
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Side, Trade};
+
+    #[test]
+    fn outcomes_come_back_in_order_bit_for_bit() {
+        let outcomes: Vec<Outcome> = (0..10_000)
+            .map(|i| match i % 3 {
+                0 => Outcome::Book {
+                    ts: i,
+                    snapshot: i % 7 == 0,
+                    obi: (i as f64).sin() / 3.0,
+                },
+                _ => Outcome::Trade(Trade {
+                    id: -i,
+                    ts: i64::MAX - i,
+                    price: 0.1 + i as f64,
+                    size: 1e-9 * i as f64,
+                    side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
+                }),
+            })
+            .collect();
+        let mut writer = SpillWriter::new().unwrap();
+        for outcome in &outcomes {
+            writer.push(*outcome).unwrap();
+        }
+        let back: Vec<Outcome> = writer.finish().unwrap().map(Result::unwrap).collect();
+        assert_eq!(back.len(), outcomes.len());
+        for (a, b) in back.iter().zip(&outcomes) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+    }
+
+    #[test]
+    fn nothing_spilled_reads_nothing() {
+        assert_eq!(SpillWriter::new().unwrap().finish().unwrap().count(), 0);
+    }
+}
