@@ -191,6 +191,7 @@ impl State<'_> {
 
     /// After each event: every [`CLOCK_EVERY`] events (or after each paced one), shows the
     /// progress, writes the outputs if they are due, and breaks if the run was told to stop.
+    #[inline]
     pub(super) fn tick(
         &mut self,
         rows_read: u64,

@@ -24,6 +24,7 @@ impl Pacer {
 
     /// Sleeps until the event at `ts` is due, calling `tick` at least every 100 ms meanwhile
     /// so the outputs keep moving. Returns whether the loop is paced (not at full speed).
+    #[inline]
     pub(super) fn wait<E>(
         &mut self,
         ts: Millis,

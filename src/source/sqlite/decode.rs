@@ -124,6 +124,14 @@ impl BookDecoder {
         }
     }
 
+    /// Takes back a vector of a row the consumer is done with, on this thread (a table read
+    /// on the calling thread): the next rows are parsed into such vectors instead of new ones.
+    pub(super) fn take_back(&mut self, levels: Vec<Level>) {
+        if self.stash.len() < STASH && levels.capacity() > 0 {
+            self.stash.push(levels);
+        }
+    }
+
     /// A vector handed back by the consumer, if one is at hand.
     ///
     /// More may come back than this thread has use for (while it waits for room in its
@@ -140,6 +148,9 @@ impl BookDecoder {
         self.stash.pop()
     }
 }
+
+/// Vectors kept for reuse by a table read on the calling thread.
+const STASH: usize = 256;
 
 /// Levels a recycled vector may hold spare beyond twice its row's and still be used for it.
 pub(super) const SLACK: usize = 16;

@@ -149,7 +149,8 @@ impl Fetcher {
             Ok(stmt) => stmt,
             Err(e) => return self.fail(self.error(e)),
         };
-        if self.send_rows(&mut stmt, pieces.params.clone(), pieces.resume, decoder) {
+        let (params, resume, until) = (pieces.params.clone(), pieces.resume, pieces.until);
+        if self.send_rows(&mut stmt, params, resume, until, decoder) {
             let _ = self.sender.send(Fetched::End);
         }
     }
@@ -171,7 +172,7 @@ impl Fetcher {
         };
         bound.extend([Value::Integer(after), Value::Integer(to)]);
         if self.sender.send(Fetched::By(worker)).is_ok()
-            && self.send_rows(stmt, bound, resume, decoder)
+            && self.send_rows(stmt, bound, resume, None, decoder)
         {
             let _ = self.sender.send(Fetched::End);
         }
@@ -182,12 +183,14 @@ impl Fetcher {
     ///
     /// The rows are read in pieces: a piece ends after [`PIECE`], or when the consumer has no
     /// room for the next batch, and the statement is reset (which releases SQLite's lock)
-    /// before waiting; the next piece starts after the last key read.
+    /// before waiting; the next piece starts after the last key read. The rows end at the
+    /// first whose key is past `until`.
     pub(super) fn send_rows(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
         mut params: Vec<Value>,
         resume: Resume,
+        until: Option<i64>,
         decoder: &mut impl Decode,
     ) -> bool {
         loop {
@@ -212,6 +215,9 @@ impl Fetcher {
                 let failed = loop {
                     match rows.next() {
                         Ok(Some(row)) => match decoder.decode(row) {
+                            Ok(item) if until.is_some_and(|until| item.record.id() > until) => {
+                                break Some(None);
+                            }
                             Ok(item) => {
                                 levels += weight(&item);
                                 batch.push_back(item);

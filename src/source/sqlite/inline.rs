@@ -17,8 +17,11 @@ use super::plan::Pieces;
 use crate::source::merge::{Item, Source};
 use crate::source::record::FileError;
 
-/// Rows per piece of a table read on the calling thread.
-const PIECE_ROWS: usize = 512;
+/// Rows per piece of a table read on the calling thread, at most.
+const PIECE_ROWS: usize = 128;
+
+/// Rows between two looks at the clock within a piece.
+const CLOCK_ROWS: usize = 64;
 
 /// One table read in pieces on a connection shared with the other table.
 pub(super) struct InlineTable<D> {
@@ -73,6 +76,15 @@ impl<D: Decode> InlineTable<D> {
                 Err(e) => break Err(e),
             };
             match self.decoder.decode(row) {
+                Ok(item)
+                    if self
+                        .pieces
+                        .until
+                        .is_some_and(|until| item.record.id() > until) =>
+                {
+                    self.done = true;
+                    break Ok(());
+                }
                 Ok(item) => self.buffer.push_back(item),
                 Err(e) => break Err(e),
             }
@@ -82,7 +94,8 @@ impl<D: Decode> InlineTable<D> {
                     Err(e) => break Err(e),
                 }
             }
-            if self.buffer.len() >= PIECE_ROWS || started.elapsed() >= PIECE {
+            let read = self.buffer.len();
+            if read >= PIECE_ROWS || (read % CLOCK_ROWS == 0 && started.elapsed() >= PIECE) {
                 break Ok(());
             }
         };
@@ -101,6 +114,12 @@ impl<D: Decode> InlineTable<D> {
             self.failed = Some(e);
         }
         Ok(())
+    }
+}
+
+impl<D> InlineTable<D> {
+    pub(super) fn decoder_mut(&mut self) -> &mut D {
+        &mut self.decoder
     }
 }
 

@@ -69,7 +69,7 @@ pub(super) fn confirm(plan: &Plan, merge: &Merge) -> Result<Ending, FileError> {
         return Ok(Ending::Complete);
     };
     let conn = connect(&plan.path)?;
-    let mut unread = t.check.clone();
+    let mut unread = t.unread.clone();
     if let Some(last) = watch.last_id {
         unread.params[unread.resume.after] = Value::Integer(last);
     }

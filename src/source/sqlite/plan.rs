@@ -34,6 +34,9 @@ pub(super) struct Pieces {
     /// Its parameters; the one at `resume.after` is the key it reads after.
     pub(super) params: Vec<Value>,
     pub(super) resume: Resume,
+    /// The last key to read (the cut), where the query itself does not stop there: the
+    /// reader stops at the first row past it.
+    pub(super) until: Option<i64>,
 }
 
 pub(super) struct BookPlan {
@@ -60,7 +63,11 @@ pub(super) struct TradePlan {
     pub(super) by_id: Pieces,
     /// Their ids and timestamps in `id` order, to find out whether the table is in time
     /// order (invalid timestamps are skipped in Rust, by the same test the decoder uses).
+    /// It may read past the cut: a row committed since that is out of order only makes the
+    /// trades be sorted.
     pub(super) check: Pieces,
+    /// The same up to the cut: what a read that trusted the order has left unread.
+    pub(super) unread: Pieces,
     /// How they are sorted when they are not in time order.
     pub(super) sort: SortPlan,
     /// Whether the table is keyed by its rowid: only then can its order be trusted (the
@@ -132,28 +139,31 @@ impl Plan {
             take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
         let instrument = Value::Text(recording.instrument.clone());
         // The parameters: the instrument (when the table has its column), then, for a table
-        // keyed by its rowid, the ids read between (`?after < id <= ?cut`).
-        let bind = |filtered: bool, cut: i64| -> (Vec<Value>, Resume) {
+        // keyed by its rowid, the id read after and, with `upto`, the cut (`?after < id <=
+        // ?cut`). A read that decodes its rows stops at the cut itself ([`Pieces::until`]):
+        // testing it in SQL cost two more opcodes a row.
+        let bind = |filtered: bool, upto: Option<i64>| -> (Vec<Value>, Resume) {
             let mut params = Vec::new();
             if filtered {
                 params.push(instrument.clone());
             }
-            params.extend([Value::Integer(i64::MIN), Value::Integer(cut)]);
-            let resume = Resume {
-                after: params.len() - 2,
-                key: 0,
-            };
-            (params, resume)
+            let after = params.len();
+            params.push(Value::Integer(i64::MIN));
+            params.extend(upto.map(Value::Integer));
+            (params, Resume { after, key: 0 })
         };
-        // The WHERE clause: the instrument, and the ids for a table keyed by its rowid.
-        let condition = |col: &Option<String>, id: &str, keyed: bool| {
+        // The WHERE clause: the instrument, and for a table keyed by its rowid the ids
+        // (`Some(false)`: after an id; `Some(true)`: after an id and up to the cut).
+        let condition = |col: &Option<String>, id: &str, keyed: Option<bool>| {
             let mut parts = Vec::new();
             if let Some(col) = col {
                 parts.push(same_instrument(col));
             }
-            if keyed {
-                let first = if col.is_some() { 2 } else { 1 };
-                parts.push(format!("{id} > ?{} AND {id} <= ?{}", first, first + 1));
+            let first = if col.is_some() { 2 } else { 1 };
+            match keyed {
+                Some(true) => parts.push(format!("{id} > ?{} AND {id} <= ?{}", first, first + 1)),
+                Some(false) => parts.push(format!("{id} > ?{first}")),
+                None => {}
             }
             if parts.is_empty() {
                 String::new()
@@ -168,6 +178,7 @@ impl Plan {
             ),
             params: vec![Value::Integer(0)],
             resume: Resume { after: 0, key },
+            until: None,
         };
         let instrument_only = |filtered: bool| {
             if filtered {
@@ -204,10 +215,10 @@ impl Plan {
             };
             let (copy, read) = match book_cut {
                 Some(cut) => {
-                    let (params, resume) = bind(filtered, cut);
+                    let (params, resume) = bind(filtered, None);
                     let sql = format!(
                         "{select}{} ORDER BY {id}",
-                        condition(&c.instrument, &id, true)
+                        condition(&c.instrument, &id, Some(false))
                     );
                     (
                         None,
@@ -215,6 +226,7 @@ impl Plan {
                             sql,
                             params,
                             resume,
+                            until: Some(cut),
                         },
                     )
                 }
@@ -231,7 +243,7 @@ impl Plan {
                             "orderflow_book",
                             format!(
                                 "{select}{} ORDER BY {id}",
-                                condition(&c.instrument, &id, false)
+                                condition(&c.instrument, &id, None)
                             ),
                         )
                     };
@@ -273,8 +285,9 @@ impl Plan {
             };
             match trades_cut {
                 Some(cut) => {
-                    let (params, resume) = bind(filtered, cut);
-                    let keyed_condition = condition(&c.instrument, &id, true);
+                    let (params, resume) = bind(filtered, Some(cut));
+                    let keyed_condition = condition(&c.instrument, &id, Some(true));
+                    let (by_id_params, _) = bind(filtered, None);
                     let fill = Fill {
                         create: copy(
                             "orderflow_trades_by_id",
@@ -291,16 +304,30 @@ impl Plan {
                     TradePlan {
                         copy: None,
                         by_id: Pieces {
-                            sql: format!("{} ORDER BY {id}", select(keyed_condition.clone())),
-                            params: params.clone(),
+                            sql: format!(
+                                "{} ORDER BY {id}",
+                                select(condition(&c.instrument, &id, Some(false)))
+                            ),
+                            params: by_id_params.clone(),
                             resume,
+                            until: Some(cut),
                         },
                         check: Pieces {
+                            sql: format!(
+                                "SELECT {id}, {ts} FROM {table}{} ORDER BY {id}",
+                                condition(&c.instrument, &id, Some(false))
+                            ),
+                            params: by_id_params.clone(),
+                            resume,
+                            until: None,
+                        },
+                        unread: Pieces {
                             sql: format!(
                                 "SELECT {id}, {ts} FROM {table}{keyed_condition} ORDER BY {id}"
                             ),
                             params,
                             resume,
+                            until: None,
                         },
                         sort: sort(Some(fill)),
                         keyed: true,
@@ -314,7 +341,7 @@ impl Plan {
                             "orderflow_trades_by_id",
                             format!(
                                 "{} ORDER BY {id}",
-                                select(condition(&c.instrument, &id, false))
+                                select(condition(&c.instrument, &id, None))
                             ),
                         )
                     };
@@ -322,6 +349,7 @@ impl Plan {
                         copy: Some(copy),
                         by_id: from_copy(columns, "orderflow_trades_by_id", 5),
                         check: from_copy("id, ts", "orderflow_trades_by_id", 2),
+                        unread: from_copy("id, ts", "orderflow_trades_by_id", 2),
                         sort: sort(None),
                         keyed: false,
                         unit,

@@ -49,11 +49,14 @@ pub struct Reader<'r> {
 }
 
 enum Tables {
-    Inline {
-        book: Option<InlineTable<BookDecoder>>,
-        trades: Option<InlineTable<TradeDecoder>>,
-    },
+    Inline(Box<Inline>),
     Threads(Threads),
+}
+
+/// Both tables read on the calling thread.
+struct Inline {
+    book: Option<InlineTable<BookDecoder>>,
+    trades: Option<InlineTable<TradeDecoder>>,
 }
 
 impl<'r> Reader<'r> {
@@ -98,7 +101,7 @@ impl<'r> Reader<'r> {
                     }
                     None => None,
                 };
-                Tables::Inline { book, trades }
+                Tables::Inline(Box::new(Inline { book, trades }))
             }
             ReadMode::Threads(order) => {
                 // The trades left unread are found by their ids (see `order::confirm`): `id`
@@ -131,7 +134,7 @@ impl<'r> Reader<'r> {
             return Ok(Next::End(ending));
         }
         let next = match &mut self.tables {
-            Tables::Inline { book, trades } => self.merge.next(book, trades),
+            Tables::Inline(inline) => self.merge.next(&mut inline.book, &mut inline.trades),
             Tables::Threads(threads) => self.merge.next(&mut threads.book, &mut threads.trades),
         };
         if let Ok(Some(record)) = next {
@@ -152,12 +155,19 @@ impl<'r> Reader<'r> {
         self.merge.rows
     }
 
-    /// Hands an event the caller is done with back to the thread that parsed it, which then
-    /// parses its next rows into the level vectors that fit them (see [`Threads::recycle`]).
+    /// Hands an event the caller is done with back to the reader, which then parses its next
+    /// rows into the level vectors that fit them (on threads, see [`Threads::recycle`]).
     /// Optional: an event simply dropped costs only that.
     pub fn recycle(&mut self, event: Event) {
-        if let Tables::Threads(threads) = &mut self.tables {
-            threads.recycle(event);
+        match &mut self.tables {
+            Tables::Threads(threads) => threads.recycle(event),
+            Tables::Inline(inline) => {
+                if let (Some(book), Event::Book(row)) = (&mut inline.book, event) {
+                    let decoder = book.decoder_mut();
+                    decoder.take_back(row.bids);
+                    decoder.take_back(row.asks);
+                }
+            }
         }
     }
 }
