@@ -48,8 +48,10 @@ pub struct Reader<'r> {
     ended: Option<Ending>,
 }
 
+// One per file read: the size of the larger variant costs nothing, a box a pointer a record.
+#[allow(clippy::large_enum_variant)]
 enum Tables {
-    Inline(Box<Inline>),
+    Inline(Inline),
     Threads(Threads),
 }
 
@@ -101,7 +103,7 @@ impl<'r> Reader<'r> {
                     }
                     None => None,
                 };
-                Tables::Inline(Box::new(Inline { book, trades }))
+                Tables::Inline(Inline { book, trades })
             }
             ReadMode::Threads(order) => {
                 // The trades left unread are found by their ids (see `order::confirm`): `id`
