@@ -530,4 +530,68 @@ mod tests {
             );
         }
     }
+
+    mod round_trip {
+        use proptest::collection::{btree_set, vec};
+        use proptest::num::f64::{NEGATIVE, NORMAL, POSITIVE, SUBNORMAL, ZERO};
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Any finite `f64`, the only values the files hold.
+        fn finite() -> impl Strategy<Value = f64> {
+            POSITIVE | NEGATIVE | NORMAL | SUBNORMAL | ZERO
+        }
+
+        /// Windows as a file holds them: distinct, oldest first, within what an f64 holds.
+        fn windows() -> impl Strategy<Value = Vec<Millis>> {
+            btree_set(-9_000_000_000_000_000..=9_000_000_000_000_000i64, 0..40)
+                .prop_map(|set| set.into_iter().collect())
+        }
+
+        fn rows<const N: usize>() -> impl Strategy<Value = Vec<Row<N>>> {
+            windows().prop_flat_map(|windows| {
+                let count = windows.len();
+                vec(prop::array::uniform(finite()), count).prop_map(move |values| {
+                    windows
+                        .iter()
+                        .zip(values)
+                        .map(|(&ts, values)| Row { ts, values })
+                        .collect()
+                })
+            })
+        }
+
+        fn levels() -> impl Strategy<Value = Vec<Level>> {
+            vec((finite(), finite()), 0..40).prop_map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(price, size)| Level { price, size })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn bars_parse_back_as_rendered(rows in rows::<5>()) {
+                let bars: Vec<Bar> = rows.into_iter().map(Bar::from).collect();
+                let parsed = parse_bars(&text(|out| render_bars(out, &bars))).unwrap();
+                prop_assert_eq!(parsed, bars);
+            }
+
+            #[test]
+            fn metrics_parse_back_as_rendered(rows in rows::<8>()) {
+                let bars: Vec<MetricBar> = rows.into_iter().map(MetricBar::from).collect();
+                let parsed = parse_metrics(&text(|out| render_metrics(out, &bars))).unwrap();
+                prop_assert_eq!(parsed, bars);
+            }
+
+            #[test]
+            fn depth_parses_back_as_rendered(bids in levels(), asks in levels()) {
+                let depth = Depth { bids, asks };
+                let parsed = parse_depth(&text(|out| render_depth(out, &depth))).unwrap();
+                prop_assert_eq!(parsed, depth);
+            }
+        }
+    }
 }
