@@ -28,16 +28,13 @@ use std::thread::JoinHandle;
 
 use tempfile::TempPath;
 
+use super::seed_json::{render_bars, render_depth, render_metrics};
 use super::target::{self, Output, Refused};
 use super::temp;
 use crate::engine::{Bar, Depth, MetricBar};
 
-/// The bar lists keep the newest this many bars (the seed's bound).
-pub const MAX_BARS: usize = 1000;
-
-pub const OHLC_FILE: &str = "ohlc_data.json";
-pub const METRICS_FILE: &str = "metrics_data.json";
-pub const DEPTH_FILE: &str = "depth_data.json";
+// Named here too for the callers that knew them here (the run loop and `process`).
+pub use super::seed_json::{DEPTH_FILE, MAX_BARS, METRICS_FILE, OHLC_FILE};
 
 /// A JSON file that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -107,13 +104,13 @@ impl JsonFiles {
         metric_bars: impl IntoIterator<Item = &'a MetricBar>,
         depth: &Depth,
     ) -> Result<(), WriteError> {
-        if let Some(old) = swap_in(&self.ohlc, |out| ohlc_json(out, bars))? {
+        if let Some(old) = swap_in(&self.ohlc, |out| render_bars(out, bars))? {
             self.janitor.delete(old);
         }
-        if let Some(old) = swap_in(&self.metrics, |out| metrics_json(out, metric_bars))? {
+        if let Some(old) = swap_in(&self.metrics, |out| render_metrics(out, metric_bars))? {
             self.janitor.delete(old);
         }
-        if let Some(old) = swap_in(&self.depth, |out| depth_json(out, depth))? {
+        if let Some(old) = swap_in(&self.depth, |out| render_depth(out, depth))? {
             self.janitor.delete(old);
         }
         Ok(())
@@ -158,97 +155,6 @@ impl Drop for Janitor {
             let _ = thread.join();
         }
     }
-}
-
-/// `[[ts, open, high, low, close, volume], ...]`
-pub fn ohlc_json<'a>(out: &mut impl Write, bars: impl IntoIterator<Item = &'a Bar>) -> fmt::Result {
-    rows_json(out, bars, |out, bar| {
-        row(
-            out,
-            bar.ts,
-            &[bar.open, bar.high, bar.low, bar.close, bar.volume],
-        )
-    })
-}
-
-/// `[[ts, obi_open, obi_high, obi_low, obi_close, cvd_open, cvd_high, cvd_low, cvd_close], ...]`
-pub fn metrics_json<'a>(
-    out: &mut impl Write,
-    metric_bars: impl IntoIterator<Item = &'a MetricBar>,
-) -> fmt::Result {
-    rows_json(out, metric_bars, |out, bar| {
-        let (obi, cvd) = (bar.obi, bar.cvd);
-        row(
-            out,
-            bar.ts,
-            &[
-                obi.open, obi.high, obi.low, obi.close, cvd.open, cvd.high, cvd.low, cvd.close,
-            ],
-        )
-    })
-}
-
-/// `{"bids": [[price, size], ...], "asks": [[price, size], ...]}`
-pub fn depth_json(out: &mut impl Write, depth: &Depth) -> fmt::Result {
-    out.write_str("{\"bids\":[")?;
-    for (i, level) in depth.bids.iter().enumerate() {
-        levels_separator(out, i)?;
-        pair(out, level.price, level.size)?;
-    }
-    out.write_str("],\"asks\":[")?;
-    for (i, level) in depth.asks.iter().enumerate() {
-        levels_separator(out, i)?;
-        pair(out, level.price, level.size)?;
-    }
-    out.write_str("]}")
-}
-
-/// Writes the newest [`MAX_BARS`] items as a JSON array, one row per line.
-fn rows_json<'a, T: 'a, W: Write>(
-    out: &mut W,
-    items: impl IntoIterator<Item = &'a T>,
-    mut write_row: impl FnMut(&mut W, &T) -> fmt::Result,
-) -> fmt::Result {
-    let items: Vec<&T> = items.into_iter().collect();
-    let newest = &items[items.len().saturating_sub(MAX_BARS)..];
-    out.write_char('[')?;
-    for (i, item) in newest.iter().enumerate() {
-        out.write_str(if i == 0 { "\n" } else { ",\n" })?;
-        write_row(out, item)?;
-    }
-    out.write_str(if newest.is_empty() { "]" } else { "\n]" })
-}
-
-fn levels_separator(out: &mut impl Write, i: usize) -> fmt::Result {
-    if i > 0 {
-        out.write_char(',')?;
-    }
-    Ok(())
-}
-
-fn row(out: &mut impl Write, ts: i64, values: &[f64]) -> fmt::Result {
-    write!(out, "[{ts}")?;
-    for value in values {
-        out.write_char(',')?;
-        number(out, *value)?;
-    }
-    out.write_char(']')
-}
-
-fn pair(out: &mut impl Write, a: f64, b: f64) -> fmt::Result {
-    out.write_char('[')?;
-    number(out, a)?;
-    out.write_char(',')?;
-    number(out, b)?;
-    out.write_char(']')
-}
-
-/// A finite JSON number in its shortest round-trip form. The engine only produces finite
-/// values; should one ever not be, 0 keeps the file valid JSON rather than writing `NaN`.
-fn number(out: &mut impl Write, value: f64) -> fmt::Result {
-    let value = if value.is_finite() { value } else { 0.0 };
-    let mut buffer = ryu::Buffer::new();
-    out.write_str(buffer.format_finite(value))
 }
 
 /// The text of a JSON file on its way into a buffered file: `fmt::Write` for the renderers,
@@ -366,93 +272,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Level, Ohlc};
 
     fn bar(ts: i64) -> Bar {
-        Bar {
-            ts,
-            open: 1.5,
-            high: 2.0,
-            low: 1.0,
-            close: 1.25,
-            volume: 3.0,
-        }
+        let values = [1.5, 2.0, 1.0, 1.25, 3.0];
+        Bar::from(crate::output::seed_json::BarRow { ts, values })
     }
 
-    #[test]
-    fn ohlc_rows_are_ts_then_five_numbers() {
-        let mut out = String::new();
-        ohlc_json(&mut out, &[bar(60_000), bar(120_000)]).unwrap();
-        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(
-            parsed,
-            serde_json::json!([
-                [60000, 1.5, 2.0, 1.0, 1.25, 3.0],
-                [120000, 1.5, 2.0, 1.0, 1.25, 3.0]
-            ])
-        );
-        assert!(out.contains("[60000,"), "ts is an integer: {out}");
-    }
-
-    #[test]
-    fn only_the_newest_thousand_bars_are_written_oldest_first() {
-        let bars: Vec<Bar> = (0..1500).map(|i| bar(i * 60_000)).collect();
-        let mut out = String::new();
-        ohlc_json(&mut out, &bars).unwrap();
-        let parsed: Vec<Vec<f64>> = serde_json::from_str(&out).unwrap();
-        assert_eq!(parsed.len(), MAX_BARS);
-        assert_eq!(parsed[0][0], 500.0 * 60_000.0);
-        assert_eq!(parsed[999][0], 1499.0 * 60_000.0);
-    }
-
-    #[test]
-    fn metrics_rows_are_ts_then_obi_then_cvd() {
-        let obi = Ohlc {
-            open: 0.5,
-            high: 0.75,
-            low: -0.25,
-            close: 0.0,
-        };
-        let cvd = Ohlc {
-            open: -1.0,
-            high: 2.0,
-            low: -3.0,
-            close: 1.0,
-        };
-        let mut out = String::new();
-        metrics_json(&mut out, &[MetricBar { ts: 0, obi, cvd }]).unwrap();
-        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(
-            parsed,
-            serde_json::json!([[0, 0.5, 0.75, -0.25, 0.0, -1.0, 2.0, -3.0, 1.0]])
-        );
-    }
-
-    #[test]
-    fn depth_is_an_object_of_bids_and_asks() {
-        let depth = Depth {
-            bids: vec![
-                Level {
-                    price: 100.5,
-                    size: 1.0,
-                },
-                Level {
-                    price: 100.0,
-                    size: 2.0,
-                },
-            ],
-            asks: vec![Level {
-                price: 101.0,
-                size: 0.25,
-            }],
-        };
-        let mut out = String::new();
-        depth_json(&mut out, &depth).unwrap();
-        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(
-            parsed,
-            serde_json::json!({"bids": [[100.5, 1.0], [100.0, 2.0]], "asks": [[101.0, 0.25]]})
-        );
+    /// Asserts that `dir` holds the three files and nothing else (no temporary file).
+    fn assert_only_the_three_files(dir: &Path) {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
     }
 
     #[test]
@@ -466,15 +299,7 @@ mod tests {
         ] {
             assert_eq!(fs::read_to_string(dir.path().join(file)).unwrap(), expected);
         }
-        let leftovers: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(
-            leftovers.len(),
-            3,
-            "no temporary file left behind: {leftovers:?}"
-        );
+        assert_only_the_three_files(dir.path());
     }
 
     /// Files from an earlier run are replaced, each write shows the newest content, and once
@@ -493,12 +318,7 @@ mod tests {
             assert_eq!(written.len(), n as usize);
         }
         drop(files);
-        let mut names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
+        assert_only_the_three_files(dir.path());
     }
 
     /// A folder put in place of a JSON file during a run is left there, never swapped away.
@@ -514,12 +334,7 @@ mod tests {
         assert!(err.to_string().contains(OHLC_FILE), "{err}");
         assert_eq!(fs::read_to_string(ohlc.join("keep")).unwrap(), "mine");
         drop(files);
-        let mut names: Vec<_> = fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, [DEPTH_FILE, METRICS_FILE, OHLC_FILE]);
+        assert_only_the_three_files(dir.path());
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::json;
 use crate::engine::Millis;
 use crate::output::live::LiveFeed;
+use crate::output::seed_json::ApiDepth;
 
 /// An error answered as `{"error": "..."}` with its status code.
 #[derive(Debug)]
@@ -78,7 +79,7 @@ pub async fn metrics(
 
 /// `GET /api/depth`: `{"bids": [[price, size], ...], "asks": [[price, size], ...]}`.
 pub async fn depth(State(feed): State<LiveFeed>) -> Response {
-    fresh(Json(json::depth(&feed.depth())))
+    fresh(Json(ApiDepth(&feed.depth())))
 }
 
 /// `GET /api/status`

@@ -1,39 +1,21 @@
-//! The seed's JSON schemas (SPEC 3.1) for the HTTP API, plus the status object.
+//! The API's JSON: bodies in the seed's layouts (`output::seed_json`), the status object, and
+//! the messages of the push stream.
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::engine::{Bar, Depth, MetricBar, Millis};
+use crate::engine::{Bar, Depth, MetricBar};
 use crate::output::live::{Snapshot, Status, Update};
+use crate::output::seed_json::{ApiDepth, BarRow, MetricRow};
 
-/// A bar as the seed's row `[ts, open, high, low, close, volume]`.
-pub type BarRow = (Millis, f64, f64, f64, f64, f64);
-/// A metric bar as the seed's row `[ts, obi_o, obi_h, obi_l, obi_c, cvd_o, cvd_h, cvd_l, cvd_c]`.
-pub type MetricRow = (Millis, f64, f64, f64, f64, f64, f64, f64, f64);
-
+/// The body of `/api/bars`: a list of [`BarRow`]s.
 pub fn bar_rows(bars: &[Bar]) -> Vec<BarRow> {
-    bars.iter()
-        .map(|b| (b.ts, b.open, b.high, b.low, b.close, b.volume))
-        .collect()
+    bars.iter().map(BarRow::from).collect()
 }
 
+/// The body of `/api/metrics`: a list of [`MetricRow`]s.
 pub fn metric_rows(bars: &[MetricBar]) -> Vec<MetricRow> {
-    bars.iter().map(metric_row).collect()
-}
-
-fn metric_row(m: &MetricBar) -> MetricRow {
-    let (o, c) = (m.obi, m.cvd);
-    (
-        m.ts, o.open, o.high, o.low, o.close, c.open, c.high, c.low, c.close,
-    )
-}
-
-/// `{"bids": [[price, size], ...], "asks": [[price, size], ...]}`
-pub fn depth(depth: &Depth) -> Value {
-    let side = |levels: &[crate::engine::Level]| -> Vec<(f64, f64)> {
-        levels.iter().map(|l| (l.price, l.size)).collect()
-    };
-    json!({ "bids": side(&depth.bids), "asks": side(&depth.asks) })
+    bars.iter().map(MetricRow::from).collect()
 }
 
 pub fn status(status: &Status) -> Value {
@@ -110,14 +92,14 @@ fn write_message(
         seq: u64,
         bars: Rows<'a, Bar, BarRow>,
         metrics: Rows<'a, MetricBar, MetricRow>,
-        depth: Value,
+        depth: ApiDepth<'a>,
         status: Value,
     }
     let message = Message {
         seq,
-        bars: Rows(bars, |b| (b.ts, b.open, b.high, b.low, b.close, b.volume)),
-        metrics: Rows(metric_bars, metric_row),
-        depth: depth(d),
+        bars: Rows(bars, |bar| BarRow::from(bar)),
+        metrics: Rows(metric_bars, |bar| MetricRow::from(bar)),
+        depth: ApiDepth(d),
         status: status(s),
     };
     serde_json::to_writer(out, &message).expect("plain data always serializes");

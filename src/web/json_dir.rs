@@ -19,141 +19,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use std::{fs, io};
 
-use crate::engine::{Bar, Depth, Level, MetricBar, Millis, Ohlc};
+use crate::engine::{Bar, Depth, MetricBar, Millis};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
+use crate::output::seed_json::{
+    ContentError, DEPTH_FILE, METRICS_FILE, OHLC_FILE, parse_bars, parse_depth, parse_metrics,
+};
 
 pub const POLL_EVERY: Duration = Duration::from_millis(500);
-pub const BARS_FILE: &str = "ohlc_data.json";
-pub const METRICS_FILE: &str = "metrics_data.json";
-pub const DEPTH_FILE: &str = "depth_data.json";
-
-/// Why a file's content was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum ContentError {
-    #[error("not valid JSON of the expected shape ({reason}); a writer may be halfway through it")]
-    Json { reason: String },
-    #[error("not UTF-8 text (from byte {at})")]
-    Utf8 { at: usize },
-    #[error("row {row}: expected {expected} numbers, found {found}")]
-    RowLength {
-        row: usize,
-        expected: usize,
-        found: usize,
-    },
-    #[error("row {row}: the timestamp {ts} is not a whole number of ms")]
-    Timestamp { row: usize, ts: f64 },
-}
-
-/// The longest piece of a parser's message that is logged: serde quotes the text it did not
-/// expect, which may be most of the file.
-const MAX_REASON_CHARS: usize = 160;
-
-impl From<serde_json::Error> for ContentError {
-    fn from(error: serde_json::Error) -> Self {
-        let mut reason = error.to_string();
-        if let Some((cut, _)) = reason.char_indices().nth(MAX_REASON_CHARS) {
-            let place = format!(" at line {} column {}", error.line(), error.column());
-            reason.truncate(cut);
-            reason.push('…');
-            reason.push_str(&place);
-        }
-        ContentError::Json { reason }
-    }
-}
-
-/// Reads `[[ts, open, high, low, close, volume], ...]`.
-///
-/// # Errors
-/// When the text is not that shape (extra trailing numbers in a row are ignored).
-pub fn parse_bars(text: &str) -> Result<Vec<Bar>, ContentError> {
-    rows(text, 6, |ts, v| Bar {
-        ts,
-        open: v[1],
-        high: v[2],
-        low: v[3],
-        close: v[4],
-        volume: v[5],
-    })
-}
-
-/// Reads `[[ts, obi_o, obi_h, obi_l, obi_c, cvd_o, cvd_h, cvd_l, cvd_c], ...]`.
-///
-/// # Errors
-/// When the text is not that shape.
-pub fn parse_metrics(text: &str) -> Result<Vec<MetricBar>, ContentError> {
-    rows(text, 9, |ts, v| MetricBar {
-        ts,
-        obi: Ohlc {
-            open: v[1],
-            high: v[2],
-            low: v[3],
-            close: v[4],
-        },
-        cvd: Ohlc {
-            open: v[5],
-            high: v[6],
-            low: v[7],
-            close: v[8],
-        },
-    })
-}
-
-/// Reads `{"bids": [[price, size], ...], "asks": [[price, size], ...]}`.
-///
-/// # Errors
-/// When the text is not that shape.
-pub fn parse_depth(text: &str) -> Result<Depth, ContentError> {
-    #[derive(serde::Deserialize)]
-    struct Sides {
-        bids: Vec<Vec<f64>>,
-        asks: Vec<Vec<f64>>,
-    }
-    let sides: Sides = serde_json::from_str(text)?;
-    let levels = |side: Vec<Vec<f64>>| -> Result<Vec<Level>, ContentError> {
-        side.into_iter()
-            .enumerate()
-            .map(|(row, level)| match level[..] {
-                [price, size, ..] => Ok(Level { price, size }),
-                _ => Err(ContentError::RowLength {
-                    row,
-                    expected: 2,
-                    found: level.len(),
-                }),
-            })
-            .collect()
-    };
-    Ok(Depth {
-        bids: levels(sides.bids)?,
-        asks: levels(sides.asks)?,
-    })
-}
-
-/// Rows of at least `width` numbers whose first is an integer timestamp; sorted by it, the
-/// last row of a timestamp wins.
-fn rows<T>(
-    text: &str,
-    width: usize,
-    make: impl Fn(Millis, &[f64]) -> T,
-) -> Result<Vec<T>, ContentError> {
-    let rows: Vec<Vec<f64>> = serde_json::from_str(text)?;
-    let mut by_ts = BTreeMap::new();
-    for (row, values) in rows.iter().enumerate() {
-        if values.len() < width {
-            return Err(ContentError::RowLength {
-                row,
-                expected: width,
-                found: values.len(),
-            });
-        }
-        let ts = values[0];
-        // Beyond 2^53 an f64 no longer holds every integer; no real timestamp in ms is there.
-        if ts.fract() != 0.0 || ts.abs() > 9.0e15 {
-            return Err(ContentError::Timestamp { row, ts });
-        }
-        by_ts.insert(ts as Millis, make(ts as Millis, values));
-    }
-    Ok(by_ts.into_values().collect())
-}
 
 /// The most of a file that is read. The seed's schema keeps 1000 bars, about 150 KB of bars
 /// and 250 KB of metric bars, and a depth of even 10,000 levels a side is under 1 MB; 4 MiB is
@@ -431,7 +303,7 @@ impl JsonDir {
     pub fn new(dir: impl Into<PathBuf>, feed: LiveFeed) -> Self {
         let dir = dir.into();
         JsonDir {
-            bars_file: Watched::new(&dir, BARS_FILE),
+            bars_file: Watched::new(&dir, OHLC_FILE),
             metrics_file: Watched::new(&dir, METRICS_FILE),
             depth_file: Watched::new(&dir, DEPTH_FILE),
             dir,
@@ -582,7 +454,9 @@ mod tests {
     }
 
     fn bars_json(bars: &[Bar]) -> String {
-        serde_json::to_string(&crate::web::json::bar_rows(bars)).unwrap()
+        let mut text = String::new();
+        crate::output::seed_json::render_bars(&mut text, bars).unwrap();
+        text
     }
 
     /// Writes a file as a plain (non-atomic) writer would, with a distinct modification time.
@@ -603,68 +477,6 @@ mod tests {
     }
 
     #[test]
-    fn parses_the_seed_schemas() {
-        assert_eq!(
-            parse_bars("[[60000, 100, 101, 99, 100.5, 2.5], [0, 1, 1, 1, 1, 1]]").unwrap(),
-            vec![
-                Bar {
-                    ts: 0,
-                    open: 1.0,
-                    high: 1.0,
-                    low: 1.0,
-                    close: 1.0,
-                    volume: 1.0
-                },
-                Bar {
-                    ts: 60_000,
-                    open: 100.0,
-                    high: 101.0,
-                    low: 99.0,
-                    close: 100.5,
-                    volume: 2.5
-                },
-            ]
-        );
-        let metrics = parse_metrics("[[0, 0.1, 0.2, -0.1, 0.0, 0, 5, -1, 4]]").unwrap();
-        assert_eq!(
-            metrics[0].cvd,
-            Ohlc {
-                open: 0.0,
-                high: 5.0,
-                low: -1.0,
-                close: 4.0
-            }
-        );
-        let depth =
-            parse_depth(r#"{"bids": [[99.5, 2]], "asks": [[100.5, 1], [101, 3]]}"#).unwrap();
-        assert_eq!(
-            (depth.bids.len(), depth.asks[1]),
-            (
-                1,
-                Level {
-                    price: 101.0,
-                    size: 3.0
-                }
-            )
-        );
-    }
-
-    #[test]
-    fn rejects_what_is_not_the_seed_schema() {
-        for (name, text) in [
-            ("half written", "[[0, 1, 1, 1, 1, 1], [60000, 1,"),
-            ("empty", ""),
-            ("short row", "[[0, 1, 1, 1, 1]]"),
-            ("fractional ts", "[[0.5, 1, 1, 1, 1, 1]]"),
-            ("null value", "[[0, null, 1, 1, 1, 1]]"),
-            ("object", r#"{"bars": []}"#),
-        ] {
-            assert!(parse_bars(text).is_err(), "{name}");
-        }
-        assert!(parse_depth(r#"{"bids": [[1]], "asks": []}"#).is_err());
-    }
-
-    #[test]
     fn a_half_written_file_keeps_the_last_good_data() {
         let tmp = tempfile::tempdir().unwrap();
         let feed = LiveFeed::new(Status::default());
@@ -673,7 +485,7 @@ mod tests {
 
         write(
             tmp.path(),
-            BARS_FILE,
+            OHLC_FILE,
             &bars_json(&[bar(0, 100.0), bar(60_000, 101.0)]),
         );
         assert!(dir.poll());
@@ -682,7 +494,7 @@ mod tests {
 
         write(
             tmp.path(),
-            BARS_FILE,
+            OHLC_FILE,
             "[[0, 100, 101, 99, 100, 1.5], [60000, 100,",
         );
         assert!(!dir.poll());
@@ -693,7 +505,7 @@ mod tests {
 
         write(
             tmp.path(),
-            BARS_FILE,
+            OHLC_FILE,
             &bars_json(&[bar(0, 100.0), bar(60_000, 102.0), bar(120_000, 103.0)]),
         );
         let mut changes = feed.subscribe();
@@ -731,7 +543,7 @@ mod tests {
         let feed = LiveFeed::new(Status::default());
         let fifo = std::ffi::CString::new(
             tmp.path()
-                .join(BARS_FILE)
+                .join(OHLC_FILE)
                 .into_os_string()
                 .into_encoded_bytes(),
         )
@@ -746,7 +558,7 @@ mod tests {
         let (_, changed) = poll_within_a_second(dir);
         assert!(!changed);
         for (name, expected) in [
-            (BARS_FILE, "not a regular file but a FIFO"),
+            (OHLC_FILE, "not a regular file but a FIFO"),
             (METRICS_FILE, "not a regular file but a device"),
             (DEPTH_FILE, "4194305 bytes, more than the 4194304 bytes"),
         ] {
@@ -757,29 +569,11 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_file_is_reported_with_a_short_excerpt_only() {
-        let long = "x".repeat(1 << 20);
-        for text in [
-            format!("[[\"{long}\"]]"),
-            format!("[{long}"),
-            format!("[[0, 1, 1, 1, 1, 1], {{\"{long}\": 1}}]"),
-        ] {
-            let message = parse_bars(&text).unwrap_err().to_string();
-            assert!(
-                message.len() < 400,
-                "{} bytes: {}",
-                message.len(),
-                &message[..400]
-            );
-        }
-    }
-
-    #[test]
     fn a_same_length_rewrite_that_kept_the_times_is_seen() {
         let tmp = tempfile::tempdir().unwrap();
         let feed = LiveFeed::new(Status::default());
         let mut dir = JsonDir::new(tmp.path(), feed.clone());
-        let path = tmp.path().join(BARS_FILE);
+        let path = tmp.path().join(OHLC_FILE);
         fs::write(&path, bars_json(&[bar(0, 100.0)])).unwrap();
         let modified = fs::metadata(&path).unwrap().modified().unwrap();
         assert!(dir.poll());
