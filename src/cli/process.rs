@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use orderflow::output::target::{self, Output};
+use orderflow::output::target::{self, Target};
 use orderflow::replay::{self, RunReport, Speed};
 
 use super::ProcessArgs;
@@ -37,7 +37,7 @@ pub(crate) fn check_summary_file(
                 );
             }
         }
-        let path = target::check(path, Output::Summary)?;
+        let path = target::check(path, Target::Summary)?;
         let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty());
         orderflow::output::temp::remove_stale(dir.unwrap_or(Path::new(".")));
     }
@@ -47,7 +47,7 @@ pub(crate) fn check_summary_file(
 /// Whether `path` is one of the three JSON files in `dir`: compared through links where they
 /// exist, and by their components where they do not yet.
 fn is_json_file_of(path: &Path, dir: &Path) -> bool {
-    use orderflow::output::json_files::{DEPTH_FILE, METRICS_FILE, OHLC_FILE};
+    use orderflow::output::seed_json::{DEPTH_FILE, METRICS_FILE, OHLC_FILE};
 
     let summary = real_path(path);
     [OHLC_FILE, METRICS_FILE, DEPTH_FILE]
@@ -89,7 +89,7 @@ pub(crate) fn finish(
         let json =
             serde_json::to_vec_pretty(&report.summary).context("encoding the run summary")?;
         // Checked again: the file may have been replaced during the run.
-        let path = target::check(path, Output::Summary)?;
+        let path = target::check(path, Target::Summary)?;
         orderflow::output::json_files::write_atomic(&path, &json)?;
     }
     let interrupted = report.summary.interrupted;

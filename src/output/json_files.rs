@@ -28,13 +28,14 @@ use std::thread::JoinHandle;
 
 use tempfile::TempPath;
 
-use super::seed_json::{render_bars, render_depth, render_metrics};
-use super::target::{self, Output, Refused};
+use super::seed_json::MAX_BARS;
+use super::seed_json::{
+    DEPTH_FILE, METRICS_FILE, OHLC_FILE, render_bars, render_depth, render_metrics,
+};
+use super::target::{self, Refused, Target};
 use super::temp;
+use super::{Frame, Output};
 use crate::engine::{Bar, Depth, MetricBar};
-
-// Named here too for the callers that knew them here (the run loop and `process`).
-pub use super::seed_json::{DEPTH_FILE, MAX_BARS, METRICS_FILE, OHLC_FILE};
 
 /// A JSON file that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -80,9 +81,9 @@ impl JsonFiles {
         })?;
         let mut files = JsonFiles {
             dir: dir.to_owned(),
-            ohlc: target::check(&dir.join(OHLC_FILE), Output::Bars)?,
-            metrics: target::check(&dir.join(METRICS_FILE), Output::Bars)?,
-            depth: target::check(&dir.join(DEPTH_FILE), Output::Depth)?,
+            ohlc: target::check(&dir.join(OHLC_FILE), Target::Bars)?,
+            metrics: target::check(&dir.join(METRICS_FILE), Target::Bars)?,
+            depth: target::check(&dir.join(DEPTH_FILE), Target::Depth)?,
             janitor: Janitor::default(),
         };
         temp::remove_stale(dir);
@@ -267,6 +268,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         source: e.error,
     })?;
     Ok(())
+}
+
+/// The seed's three files, rewritten whole at each frame: the newest [`MAX_BARS`] bars and
+/// metric bars, and the depth.
+impl Output for JsonFiles {
+    fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.write(
+            frame.processor.bars().tail(MAX_BARS),
+            frame.processor.metric_bars().tail(MAX_BARS),
+            frame.depth,
+        )
+    }
+
+    fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.show(frame)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The live feed: the state the web UI shows, and server push of its changes.
 //!
-//! API CONTRACT: the pipeline calls `LiveFeed::new`, `publish` and `set_status`; the web server
+//! The run calls `LiveFeed::new` and shows it frames ([`Output`]); the web server
 //! reads `snapshot`, the `*_since` queries and `subscribe`s to the changes.
 //!
 //! The feed keeps every bar and metric bar of the run (keyed by window, like the engine's
@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
+use super::json_files::WriteError;
+use super::{Frame, Output};
 use crate::engine::{Bar, Depth, MetricBar, Millis};
 
 /// Changes buffered per client before it is told to resync instead.
@@ -254,6 +256,35 @@ impl std::fmt::Debug for LiveFeed {
             .field("bars", &state.bars.len())
             .field("metric_bars", &state.metric_bars.len())
             .finish()
+    }
+}
+
+/// The page's feed: each frame's changes are pushed to the connected pages; a restart hands
+/// them the whole state afresh.
+impl Output for LiveFeed {
+    fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.publish(Update {
+            bars: frame.changes.bars.clone(),
+            metric_bars: frame.changes.metric_bars.clone(),
+            depth: frame.depth.clone(),
+            status: frame.status.clone(),
+        });
+        Ok(())
+    }
+
+    fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.reset(
+            frame.processor.bars().tail(usize::MAX).copied().collect(),
+            frame
+                .processor
+                .metric_bars()
+                .tail(usize::MAX)
+                .copied()
+                .collect(),
+            frame.depth.clone(),
+            frame.status.clone(),
+        );
+        Ok(())
     }
 }
 

@@ -29,7 +29,7 @@ const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
 
 /// The output that is about to be written (for the message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub enum Target {
     /// `ohlc_data.json` or `metrics_data.json`: `[[ts, n, ...], ...]`.
     Bars,
     /// `depth_data.json`: `{"bids": [[p, s], ...], "asks": [[p, s], ...]}`.
@@ -67,13 +67,13 @@ fn is_own(value: &Value) -> bool {
     rows(value) || depth(value) || summary(value)
 }
 
-impl Output {
+impl Target {
     fn advice(self) -> &'static str {
         match self {
-            Output::Bars | Output::Depth => {
+            Target::Bars | Target::Depth => {
                 "give --json-dir a folder of its own (a new or empty one), or move the file away yourself"
             }
-            Output::Summary => {
+            Target::Summary => {
                 "give --summary a new file name (such as summary.json), or move the file away yourself"
             }
         }
@@ -84,12 +84,12 @@ impl Output {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "refusing to write {} over {}: it is {what}, not a file orderflow wrote, and it was left as it was; {advice}",
-    if *output == Output::Summary { "the run summary" } else { "a JSON file" },
+    if *output == Target::Summary { "the run summary" } else { "a JSON file" },
     path.display()
 )]
 pub struct Refused {
     pub path: PathBuf,
-    pub output: Output,
+    pub output: Target,
     /// What the target is, e.g. "a SQLite database (a recording?)".
     pub what: String,
     pub advice: &'static str,
@@ -104,7 +104,7 @@ pub struct Refused {
 /// # Errors
 /// [`Refused`] when `path` exists and is not a regular file of orderflow's own making (see the
 /// module's notes).
-pub fn check(path: &Path, output: Output) -> Result<PathBuf, Refused> {
+pub fn check(path: &Path, output: Target) -> Result<PathBuf, Refused> {
     let refuse = |what: &str| Refused {
         path: path.to_owned(),
         output,
@@ -191,7 +191,7 @@ fn read_start(path: &Path) -> io::Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn check_content(content: &[u8], output: Output) -> Result<PathBuf, Refused> {
+    fn check_content(content: &[u8], output: Target) -> Result<PathBuf, Refused> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("file.json");
         fs::write(&path, content).unwrap();
@@ -203,35 +203,35 @@ mod tests {
     #[test]
     fn own_files_are_recognised_by_their_content() {
         for (content, output, own) in [
-            (&b""[..], Output::Bars, true),
-            (b"[]", Output::Bars, true),
-            (b"[\n[1736899200000,1.5,2,1,1.25,3]\n]", Output::Bars, true),
-            (b"{\"bids\":[[1,2]],\"asks\":[]}", Output::Depth, true),
+            (&b""[..], Target::Bars, true),
+            (b"[]", Target::Bars, true),
+            (b"[\n[1736899200000,1.5,2,1,1.25,3]\n]", Target::Bars, true),
+            (b"{\"bids\":[[1,2]],\"asks\":[]}", Target::Depth, true),
             (
                 b"{\"instrument\":\"X\",\"start\":0,\"end\":1,\"files\":[],\"skipped\":{}}",
-                Output::Summary,
+                Target::Summary,
                 true,
             ),
-            (b"SQLite format 3\0rest of a recording", Output::Bars, false),
-            (b"SQLite format 3\0", Output::Summary, false),
-            (b"{\"bids\":[],\"asks\":[]}", Output::Bars, true),
-            (b"[[1,2]]", Output::Depth, true),
+            (b"SQLite format 3\0rest of a recording", Target::Bars, false),
+            (b"SQLite format 3\0", Target::Summary, false),
+            (b"{\"bids\":[],\"asks\":[]}", Target::Bars, true),
+            (b"[[1,2]]", Target::Depth, true),
             (
                 b"{\"bids\":[[\"1\",\"2\"]],\"asks\":[]}",
-                Output::Depth,
+                Target::Depth,
                 false,
             ),
-            (b"{\"mine\":[1,2,3]}", Output::Bars, false),
-            (b"[1,2,3]", Output::Bars, false),
-            (b"\"text\"", Output::Summary, false),
+            (b"{\"mine\":[1,2,3]}", Target::Bars, false),
+            (b"[1,2,3]", Target::Bars, false),
+            (b"\"text\"", Target::Summary, false),
             (
                 b"{\"bids\":[],\"asks\":[],\"mine\":1}",
-                Output::Depth,
+                Target::Depth,
                 false,
             ),
-            (b"[[\"a\"]]", Output::Bars, false),
-            (b"my notes", Output::Summary, false),
-            (b"{\"instrument\":\"X\"}", Output::Summary, false),
+            (b"[[\"a\"]]", Target::Bars, false),
+            (b"my notes", Target::Summary, false),
+            (b"{\"instrument\":\"X\"}", Target::Summary, false),
         ] {
             assert_eq!(
                 check_content(content, output).is_ok(),
@@ -246,8 +246,8 @@ mod tests {
     fn a_missing_file_may_be_written_and_a_folder_may_not() {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join("new.json");
-        assert_eq!(check(&new, Output::Summary).unwrap(), new);
-        let err = check(dir.path(), Output::Summary).unwrap_err();
+        assert_eq!(check(&new, Target::Summary).unwrap(), new);
+        let err = check(dir.path(), Target::Summary).unwrap_err();
         assert!(err.to_string().contains("a directory"), "{err}");
         assert!(err.to_string().contains("--summary"), "{err}");
     }
@@ -267,14 +267,14 @@ mod tests {
         };
         let to_own = link("to-own.json", &own);
         assert_eq!(
-            check(&to_own, Output::Bars).unwrap(),
+            check(&to_own, Target::Bars).unwrap(),
             fs::canonicalize(&own).unwrap()
         );
-        assert!(check(&link("to-recording.json", &recording), Output::Bars).is_err());
+        assert!(check(&link("to-recording.json", &recording), Target::Bars).is_err());
         assert!(
             check(
                 &link("dangling.json", &dir.path().join("none")),
-                Output::Bars
+                Target::Bars
             )
             .is_err()
         );

@@ -76,7 +76,7 @@ impl State<'_> {
         }
         tracing::info!("{why}");
         (self.processor, *account.file, *account.skipped) = before;
-        self.emitter.start_over(&mut self.processor);
+        self.emitter.start_over(&mut self.processor)?;
         let mode = ReadMode::Threads(order);
         self.read_file(job, recording, mode, &mut account)
             .map(|_| ())

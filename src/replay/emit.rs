@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::Processor;
-use crate::output::json_files::{JsonFiles, MAX_BARS, WriteError};
-use crate::output::live::{LiveFeed, Phase, Status, Update};
+use crate::output::json_files::WriteError;
+use crate::output::live::{Phase, Status};
+use crate::output::{Frame, Output};
 
 use super::Job;
 
@@ -39,10 +40,9 @@ pub(super) fn progress_bar(show: bool, total: u64) -> ProgressBar {
     bar
 }
 
-/// Writes the outputs at most once per `every`, and once more at the end.
+/// Shows the outputs the state at most once per `every`, and once more at the end.
 pub(super) struct Emitter {
-    json: Option<JsonFiles>,
-    live: Option<LiveFeed>,
+    outputs: Vec<Box<dyn Output>>,
     every: Duration,
     last: Instant,
     started: Instant,
@@ -50,27 +50,23 @@ pub(super) struct Emitter {
 }
 
 impl Emitter {
+    /// Shows each of `outputs` the state of `processor` at the start (empty).
     pub(super) fn new(
-        json: Option<JsonFiles>,
-        live: Option<LiveFeed>,
+        outputs: Vec<Box<dyn Output>>,
         every: Duration,
         status: Status,
-    ) -> Self {
+        processor: &mut Processor,
+    ) -> Result<Self, WriteError> {
         let now = Instant::now();
-        if let Some(live) = &live {
-            live.publish(Update {
-                status: status.clone(),
-                ..Update::default()
-            });
-        }
-        Emitter {
-            json,
-            live,
+        let mut emitter = Emitter {
+            outputs,
             every,
             last: now,
             started: now,
             status,
-        }
+        };
+        emitter.emit(processor, 0, 0)?;
+        Ok(emitter)
     }
 
     pub(super) fn emit_if_due(
@@ -85,18 +81,21 @@ impl Emitter {
         Ok(())
     }
 
-    /// After a file started over from the state before it: the page takes the whole state
-    /// afresh (the JSON files are written whole at every write anyway).
-    pub(super) fn start_over(&mut self, processor: &mut Processor) {
-        processor.take_changes();
-        if let Some(live) = &self.live {
-            live.reset(
-                processor.bars().tail(usize::MAX).copied().collect(),
-                processor.metric_bars().tail(usize::MAX).copied().collect(),
-                processor.depth(),
-                self.status.clone(),
-            );
+    /// After a file started over from the state before it: the outputs take the whole state
+    /// afresh.
+    pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
+        let changes = processor.take_changes();
+        let depth = processor.depth();
+        let frame = Frame {
+            processor,
+            changes: &changes,
+            depth: &depth,
+            status: &self.status,
+        };
+        for output in &mut self.outputs {
+            output.restart(&frame)?;
         }
+        Ok(())
     }
 
     pub(super) fn emit(
@@ -106,29 +105,23 @@ impl Emitter {
         rows_estimate: u64,
     ) -> Result<(), WriteError> {
         self.last = Instant::now();
-        let depth = processor.depth();
-        if let Some(json) = &mut self.json {
-            json.write(
-                processor.bars().tail(MAX_BARS),
-                processor.metric_bars().tail(MAX_BARS),
-                &depth,
-            )?;
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+        self.status.rows_read = rows_read;
+        self.status.rows_per_sec = rows_read as f64 / seconds;
+        if self.status.phase == Phase::Processing && rows_estimate > 0 {
+            self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
         }
+        self.status.replay_ts = processor.counts().last_ts;
         let changes = processor.take_changes();
-        if let Some(live) = &self.live {
-            let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
-            self.status.rows_read = rows_read;
-            self.status.rows_per_sec = rows_read as f64 / seconds;
-            if self.status.phase == Phase::Processing && rows_estimate > 0 {
-                self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
-            }
-            self.status.replay_ts = processor.counts().last_ts;
-            live.publish(Update {
-                bars: changes.bars,
-                metric_bars: changes.metric_bars,
-                depth,
-                status: self.status.clone(),
-            });
+        let depth = processor.depth();
+        let frame = Frame {
+            processor,
+            changes: &changes,
+            depth: &depth,
+            status: &self.status,
+        };
+        for output in &mut self.outputs {
+            output.show(&frame)?;
         }
         Ok(())
     }
@@ -138,12 +131,12 @@ impl Emitter {
 mod tests {
     use super::*;
     use crate::engine::ProcessorConfig;
+    use crate::output::json_files::JsonFiles;
 
     /// An emitter writing JSON files into a fresh folder, and a processor holding one trade.
     fn emitter_and_processor(every: Duration) -> (tempfile::TempDir, Emitter, Processor) {
         let dir = tempfile::tempdir().unwrap();
         let json = JsonFiles::create(dir.path()).unwrap();
-        let emitter = Emitter::new(Some(json), None, every, Status::default());
         let config = ProcessorConfig {
             window_ms: 60_000,
             depth_levels: 50,
@@ -152,6 +145,8 @@ mod tests {
             end: i64::MAX,
         };
         let mut processor = Processor::new(config);
+        let outputs: Vec<Box<dyn Output>> = vec![Box::new(json)];
+        let emitter = Emitter::new(outputs, every, Status::default(), &mut processor).unwrap();
         let trade = crate::engine::Trade {
             id: 1,
             ts: 120_500,

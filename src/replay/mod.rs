@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 
 use crate::engine::{Processor, ProcessorConfig};
+use crate::output::Output;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
 use crate::output::summary::RunSummary;
@@ -113,8 +114,16 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         end: job.config.end,
         ..RunSummary::default()
     };
-    let json = job.json_dir.as_deref().map(JsonFiles::create).transpose()?;
-    let emitter = Emitter::new(json, live.cloned(), job.emit_every, status_for(job));
+    // The run's outputs: a new one is one more line here.
+    let mut outputs: Vec<Box<dyn Output>> = Vec::new();
+    if let Some(dir) = &job.json_dir {
+        outputs.push(Box::new(JsonFiles::create(dir)?));
+    }
+    if let Some(live) = live {
+        outputs.push(Box::new(live.clone()));
+    }
+    let mut processor = Processor::new(job.config);
+    let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
@@ -125,7 +134,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     let progress = progress_bar(job.progress, rows_estimate);
 
     let mut state = State {
-        processor: Processor::new(job.config),
+        processor,
         emitter,
         pacer: Pacer::new(job.speed),
         progress,
