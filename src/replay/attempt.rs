@@ -12,7 +12,8 @@ use crate::output::json_files::WriteError;
 use crate::output::summary::{FileStatus, FileSummary, Skipped};
 use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
 
-use super::{CLOCK_EVERY, Job, Speed, State};
+use super::job::{Job, Speed};
+use super::state::{CLOCK_EVERY, State};
 
 /// How the reading of a file ended.
 enum Read {

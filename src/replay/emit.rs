@@ -10,7 +10,7 @@ use crate::output::json_files::WriteError;
 use crate::output::live::{Phase, Status};
 use crate::output::{Frame, Output};
 
-use super::Job;
+use super::job::Job;
 
 pub(super) fn status_for(job: &Job) -> Status {
     Status {

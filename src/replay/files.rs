@@ -7,7 +7,7 @@ use crate::engine::Millis;
 use crate::output::summary::{FileStatus, FileSummary, RunSummary};
 use crate::source::{FileError, FileInfo, Recording};
 
-use super::Job;
+use super::job::Job;
 
 /// Opens every candidate, keeps those whose data overlaps the range, in processing order
 /// (first book timestamp, then path), and records every candidate in the summary.

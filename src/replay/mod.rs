@@ -7,13 +7,10 @@
 //! outputs at a cadence, `pace.rs` holds events back to a replay speed; `verdict.rs` gives the
 //! exit status; `parallel.rs` reads later files ahead on workers, through `spill.rs`.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use indicatif::ProgressBar;
-
-use crate::engine::{Processor, ProcessorConfig};
+use crate::engine::Processor;
 use crate::output::Output;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
@@ -23,63 +20,19 @@ use crate::source::{DiscoverError, find_candidates};
 mod attempt;
 mod emit;
 mod files;
+mod job;
 mod pace;
 mod parallel;
 mod spill;
+mod state;
 mod verdict;
 
 use attempt::Account;
 use emit::{Emitter, progress_bar, status_for};
+pub use job::{Job, Speed};
 use pace::Pacer;
+use state::State;
 pub use verdict::Verdict;
-
-/// How often (in events) the loop looks at the clock when running at full speed.
-const CLOCK_EVERY: u64 = 256;
-
-/// How fast events are replayed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Speed {
-    /// As fast as the machine can.
-    Max,
-    /// This many times real time, measured on the events' timestamps.
-    Times(f64),
-}
-
-impl std::str::FromStr for Speed {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Speed, String> {
-        if text.eq_ignore_ascii_case("max") {
-            return Ok(Speed::Max);
-        }
-        let times = text.trim_end_matches(['x', 'X']);
-        match times.parse::<f64>() {
-            Ok(times) if times.is_finite() && times > 0.0 => Ok(Speed::Times(times)),
-            _ => Err(format!(
-                "speed {text:?} is neither `max` nor a positive multiple of real time such as 60"
-            )),
-        }
-    }
-}
-
-/// One processing job: what to read, how to aggregate, where the results go.
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub instrument: String,
-    pub data_dir: PathBuf,
-    pub config: ProcessorConfig,
-    /// Least time between two writes of the outputs.
-    pub emit_every: Duration,
-    pub speed: Speed,
-    pub json_dir: Option<PathBuf>,
-    /// Show a progress bar on the terminal (it stays quiet when stderr is not one).
-    pub progress: bool,
-    /// Threads (`--jobs`): 1 reads and processes on one thread; more read each file on
-    /// threads that parse ahead of the engine (one per table) and, on a range of several files at
-    /// full speed, read and run the book stage of up to `jobs - 1` later files in parallel
-    /// (see `replay/parallel.rs`). The result is the same either way.
-    pub jobs: usize,
-}
 
 /// The end of a run: its summary, its verdict and, for `NoData`, what to tell the user.
 #[derive(Debug, Clone)]
@@ -195,35 +148,4 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         verdict,
         problem,
     })
-}
-
-/// The state of the run in event order: the processor every event ends in, and what shows it.
-struct State<'c> {
-    processor: Processor,
-    emitter: Emitter,
-    pacer: Pacer,
-    progress: ProgressBar,
-    /// Rows read from the files done.
-    rows_before: u64,
-    rows_estimate: u64,
-    /// Events applied so far, for the cadence of [`State::tick`].
-    events: u64,
-    /// Set when the run is told to stop.
-    cancel: &'c AtomicBool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn speed_is_max_or_a_positive_multiple() {
-        assert_eq!("max".parse(), Ok(Speed::Max));
-        assert_eq!("MAX".parse(), Ok(Speed::Max));
-        assert_eq!("60".parse(), Ok(Speed::Times(60.0)));
-        assert_eq!("2.5x".parse(), Ok(Speed::Times(2.5)));
-        for bad in ["0", "-1", "fast", "inf", "NaN", ""] {
-            assert!(bad.parse::<Speed>().is_err(), "{bad}");
-        }
-    }
 }

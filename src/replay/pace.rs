@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Millis;
 
-use super::Speed;
+use super::job::Speed;
 
 /// Holds events back so that they are replayed at a multiple of real time.
 pub(super) struct Pacer {

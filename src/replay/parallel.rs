@@ -20,8 +20,9 @@ use crate::output::summary::{FileSummary, RunSummary};
 use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
 
 use super::attempt::{Account, count, report_midway};
+use super::job::Job;
 use super::spill::{Spill, SpillWriter};
-use super::{Job, State};
+use super::state::State;
 
 /// Events a worker keeps before its file's first snapshot; a longer prefix hands the file
 /// back to be read by the stitcher itself.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::output::summary::{FileStatus, RunSummary};
 use crate::time::format_ms;
 
-use super::Job;
+use super::job::Job;
 
 /// How a run ended, and its exit status (SPEC 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

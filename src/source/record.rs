@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::Millis;
 
-use super::TimeUnit;
+use super::parse::timestamp::TimeUnit;
 
 /// The two tables of a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

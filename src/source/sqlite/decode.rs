@@ -12,11 +12,11 @@ use rusqlite::types::ValueRef;
 
 use crate::engine::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
 
-use crate::source::TimeUnit;
 use crate::source::merge::Item;
 use crate::source::parse::levels::{self, LevelError, MAX_VALUE};
 use crate::source::parse::number::parse_number;
 use crate::source::parse::timestamp::Raw;
+use crate::source::parse::timestamp::TimeUnit;
 use crate::source::record::{BadReason, BadRow, Record, Table};
 
 /// Turns one row of a table into an item.

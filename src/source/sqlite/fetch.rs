@@ -32,7 +32,7 @@ use crate::engine::Event;
 
 use super::decode::Decode;
 use super::guard;
-use super::plan::{Copy, Pieces};
+use super::plan::{Copy, Pieces, Resume};
 use crate::source::merge::Item;
 use crate::source::record::{FileError, Record};
 
@@ -41,15 +41,6 @@ use crate::source::record::{FileError, Record};
 /// cannot commit while any reader holds it: so no piece may hold it for long (SPEC 4: about
 /// 100 ms at most), nor while waiting for the consumer.
 pub(crate) const PIECE: Duration = Duration::from_millis(20);
-
-/// Where a query read in pieces resumes: its parameter number `after` is the key it reads
-/// after, and its column number `key` the key of each row (the `id` of a table keyed by its
-/// rowid, the rowid of a temporary copy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Resume {
-    pub(crate) after: usize,
-    pub(crate) key: usize,
-}
 
 /// How a table's items go over its channel: at most `items` per batch, and a batch goes out
 /// once it holds `levels` levels (a single row may exceed it); at most `depth` batches wait.

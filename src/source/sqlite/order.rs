@@ -9,12 +9,12 @@ use rusqlite::types::Value;
 
 use super::connection::{TRADES, connect, fail};
 use super::decode::raw_of;
-use super::fetch::{PIECE, Resume};
+use super::fetch::PIECE;
 use super::guard;
-use super::plan::{Pieces, Plan, TradePlan};
+use super::plan::{Pieces, Plan, Resume, TradePlan};
 use crate::engine::Millis;
-use crate::source::TimeUnit;
 use crate::source::merge::Merge;
+use crate::source::parse::timestamp::TimeUnit;
 use crate::source::record::FileError;
 
 /// How a stream brings the trades into time order (SPEC 2.1).

@@ -7,15 +7,14 @@ use std::sync::mpsc::Receiver;
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::Recording;
 use super::connection::fail;
 use super::decode::BookDecoder;
-use super::fetch::Resume;
 use super::guard;
+use super::recording::Recording;
 use super::schema::{quote, seeks_by_rowid};
 use super::time_sql::millis_key;
 use crate::engine::Level;
-use crate::source::TimeUnit;
+use crate::source::parse::timestamp::TimeUnit;
 use crate::source::record::FileError;
 
 /// What reading a recording needs, all owned (the reading threads share it).
@@ -37,6 +36,15 @@ pub(super) struct Pieces {
     /// The last key to read (the cut), where the query itself does not stop there: the
     /// reader stops at the first row past it.
     pub(super) until: Option<i64>,
+}
+
+/// Where a query read in pieces resumes: its parameter number `after` is the key it reads
+/// after, and its column number `key` the key of each row (the `id` of a table keyed by its
+/// rowid, the rowid of a temporary copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Resume {
+    pub(super) after: usize,
+    pub(super) key: usize,
 }
 
 pub(super) struct BookPlan {

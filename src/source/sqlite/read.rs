@@ -2,22 +2,33 @@
 //! [`Reader`], whose [`Reader::next`] gives the file's records in the order of SPEC 2.1 and,
 //! at the end, how the reading ended.
 //!
-//! [`Recording::read`]: super::Recording::read
 
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::Recording;
 use super::connection::{BOOK, TRADES, connect, fail};
 use super::decode::{BookDecoder, TradeDecoder};
 use super::inline::InlineTable;
 use super::order::{self, Ending, TradeOrder};
 use super::plan::Plan;
+use super::recording::Recording;
 use super::threads::Threads;
 use crate::engine::{Event, Millis};
 use crate::source::merge::{Merge, OrderWatch};
 use crate::source::record::{FileError, Record};
+
+impl Recording {
+    /// Reads the records of the file in the order of SPEC 2.1, ending before the first event
+    /// at or after `end`, on this thread or on threads of its own as `mode` says.
+    ///
+    /// # Errors
+    /// [`FileError`] when the file cannot be opened again (deleted or locked since `open`),
+    /// or its trades cannot be checked or sorted.
+    pub fn read(&mut self, end: Millis, mode: ReadMode) -> Result<Reader<'_>, FileError> {
+        Reader::start(self, end, mode)
+    }
+}
 
 /// Where a recording is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Timestamp tests and conversions written in SQL, for queries that filter or sort on a
 //! timestamp column in SQLite itself (SPEC 1.4).
 
-use crate::source::TimeUnit;
+use crate::source::parse::timestamp::TimeUnit;
 
 /// A SQL expression that orders rows by their converted, floored timestamp, for a column
 /// expression `col` (already quoted) in `unit`. Values that are not numbers give NULL.
