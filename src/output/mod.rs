@@ -7,7 +7,6 @@
 pub mod json_files;
 pub mod live;
 pub mod seed_json;
-pub mod summary;
 pub mod target;
 pub mod temp;
 

@@ -7,9 +7,9 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use super::summary::{FileStatus, FileSummary, Skipped};
 use crate::engine::{Applied, Event};
 use crate::output::json_files::WriteError;
-use crate::output::summary::{FileStatus, FileSummary, Skipped};
 use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
 
 use super::job::{Job, Speed};

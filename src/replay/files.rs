@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::summary::{FileStatus, FileSummary, RunSummary};
 use crate::engine::Millis;
-use crate::output::summary::{FileStatus, FileSummary, RunSummary};
 use crate::source::{FileError, FileInfo, Recording};
 
 use super::job::Job;

@@ -14,8 +14,8 @@ use crate::engine::Processor;
 use crate::output::Output;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
-use crate::output::summary::RunSummary;
 use crate::source::{DiscoverError, find_candidates};
+use summary::RunSummary;
 
 mod attempt;
 mod emit;
@@ -25,6 +25,7 @@ mod pace;
 mod parallel;
 mod spill;
 mod state;
+pub mod summary;
 mod verdict;
 
 use attempt::Account;

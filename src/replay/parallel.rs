@@ -14,9 +14,9 @@ use std::io;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::summary::{FileSummary, RunSummary};
 use crate::engine::{BookAction, BookStage, Event, ProcessorConfig};
 use crate::output::json_files::WriteError;
-use crate::output::summary::{FileSummary, RunSummary};
 use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
 
 use super::attempt::{Account, count, report_midway};

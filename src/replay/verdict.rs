@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::output::summary::{FileStatus, RunSummary};
+use super::summary::{FileStatus, RunSummary};
 use crate::time::format_ms;
 
 use super::job::Job;
