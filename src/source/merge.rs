@@ -15,10 +15,8 @@ pub(crate) struct Item {
 /// Where the merge takes the items of one table from.
 ///
 /// The merge looks at the next item of each table and takes one of them: an item stays where
-/// it was read until it is taken, and is moved once, into the record that goes out. Moving
-/// each item (about 100 bytes) out of its batch into the merge and out again, several times
-/// over, with the branches on the items held, took about a quarter of the merge's
-/// instructions.
+/// it was read until it is taken, and is moved once, into the record that goes out (an item is
+/// about 100 bytes; moving it around the merge was most of the merge's work).
 pub(super) trait Source {
     /// The next item, left in place; `Ok(None)` at the end of the table.
     fn peek(&mut self) -> Result<Option<&Item>, FileError>;

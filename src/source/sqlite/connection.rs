@@ -97,9 +97,9 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, FileError> {
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(fail("opening"))?;
     // One sequential pass reads each page once, so a large page cache or a memory map buys
-    // nothing and costs resident memory that grows with the file: mapped pages count in RSS
-    // as they are touched (a 256 MB map made a day's run peak at 340 MB). 2 MB of cache keeps
-    // the b-tree's interior pages; the OS page cache does the rest.
+    // nothing and costs resident memory that grows with the file (mapped pages count in RSS as
+    // they are touched). 2 MB of cache keeps the b-tree's interior pages; the OS page cache
+    // does the rest.
     conn.execute_batch(
         "PRAGMA query_only = ON;
          PRAGMA temp_store = MEMORY;

@@ -158,12 +158,10 @@ pub(super) const SLACK: usize = 16;
 /// Whether a recycled vector of `capacity` levels is used for a row of `len` levels: it must
 /// hold the row without growing, and not leave most of itself empty.
 ///
-/// A vector that grew while it was parsed into kept the capacity of the largest row it had
-/// carried, and the thousands in flight between the threads crept up to the largest rows of the
-/// run: on a day of synthetic data their mean capacity reached 50 to 150 levels for rows of 9
-/// to 17, which raised the peak RSS of the threaded run by about 1.5 MB. Growing or cutting a
-/// vector down is a `realloc`; a vector that does not fit is freed instead, and the row copied
-/// into a new one of its exact size.
+/// Vectors that grew to fit one large row would otherwise keep that capacity, and those in
+/// flight between the threads creep up to the largest rows of the run (more peak memory the
+/// longer the run); a vector that does not fit is freed instead, and the row copied into a new
+/// one of its exact size.
 pub(super) fn fits(capacity: usize, len: usize) -> bool {
     len <= capacity && capacity <= 2 * len + SLACK
 }

@@ -7,15 +7,11 @@
 //!
 //! - the book thread steps through the book table and parses each row as SQLite hands it over,
 //!   straight from SQLite's buffer (nothing is copied between threads but the parsed levels);
-//!   a finished recording's book is shared by two such threads, each reading the next range of
-//!   ids from a queue ([`Fetcher::run_range`], `stream.rs`);
+//!   a book keyed by its rowid is shared by two such threads, each reading the next range of
+//!   ids from a queue ([`Fetcher::run_range`], `threads.rs`);
 //! - the trades thread reads and decodes the trades (after a pass that checks their order,
-//!   unless the stream trusts it, `TradeOrder` in `stream.rs`);
-//! - the consumer merges the two decoded streams (`stream.rs`) and runs the engine.
-//!
-//! An earlier layout copied the book rows out of SQLite on one thread and parsed them on a
-//! second one that also merged: a fourth busy thread on two cores, with its copies and its
-//! hand-overs, cost about a tenth of the run's CPU time.
+//!   unless the read trusts it, `TradeOrder` in `order.rs`);
+//! - the consumer merges the two decoded streams (`merge.rs`) and runs the engine.
 //!
 //! Items go over a bounded channel in batches, so memory stays bounded and the reading runs
 //! ahead of the consumer by a bounded number of batches.
@@ -52,19 +48,17 @@ pub(crate) struct Shape {
     pub(super) depth: usize,
 }
 
-/// Book rows: about 64 k levels in flight, what about 4 ms of parsing gives. While the trades'
-/// order is checked (about that long for an hour of trades) the book thread parses ahead into
-/// them; a larger bound only adds to the peak memory of long runs. Batches are small enough
-/// that the consumer starts early.
+/// Book rows: enough levels in flight for the book thread to parse ahead while the trades'
+/// order is checked; a larger bound only adds to the peak memory of long runs. Batches are
+/// small enough that the consumer starts early.
 pub(crate) const BOOK: Shape = Shape {
     items: 256,
     levels: 4096,
     depth: 16,
 };
 
-/// One range of book rows (see `stream.rs`): a range of 512 ids of a typical update stream
-/// (about 9 k levels) fits in its channel, so the thread reading it never waits for the
-/// consumer and goes on to the next range.
+/// One range of book rows (see `threads.rs`): a range of a typical update stream fits in its
+/// channel, so the thread reading it never waits for the consumer and goes on to the next.
 pub(crate) const RANGE: Shape = Shape { depth: 4, ..BOOK };
 
 /// Trades: consumed at the pace of the book rows, so the trades thread mostly waits for room;
@@ -116,8 +110,8 @@ pub(crate) struct Fetcher {
     pub(super) doing: &'static str,
     pub(super) shape: Shape,
     pub(super) sender: SyncSender<Fetched>,
-    /// Batches the consumer has emptied, to fill again: each is about 26 KB, and allocating
-    /// them on this thread to free them on the other made both threads wait on the allocator.
+    /// Batches the consumer has emptied, to fill again: allocating them on this thread to
+    /// free them on the other makes both threads wait on the allocator.
     pub(super) spare: Receiver<VecDeque<Item>>,
 }
 

@@ -22,7 +22,7 @@ use crate::source::record::FileError;
 pub enum TradeOrder {
     /// A pass over the trades' timestamps first tells whether `id` order is time order; if
     /// not, SQLite sorts them. No trade can be merged before that pass has read the whole
-    /// table (about a tenth of the reading of an hour), so the engine waits for it.
+    /// table, so the engine waits for it.
     Checked,
     /// The trades are streamed in `id` order at once, as recorders write them in time
     /// order, and watched as they are merged. Should one go back in time (or should the range

@@ -430,8 +430,8 @@ fn temp_writes(
 /// The condition that a row's instrument column `col` names the instrument `?1`, in any case.
 ///
 /// The exact comparison comes first: recorders write the instrument as it is asked for, and
-/// SQLite then skips the case-insensitive one, which cost a tenth of the order check of the
-/// trades (the two give the same rows: equal text is equal in any case).
+/// SQLite then skips the slower case-insensitive one (the two give the same rows: equal text
+/// is equal in any case).
 pub(super) fn same_instrument(col: &str) -> String {
     let col = quote(col);
     format!("({col} = ?1 OR {col} = ?1 COLLATE NOCASE)")

@@ -31,22 +31,11 @@ use crate::source::record::FileError;
 
 /// Level vectors go back to the book thread in batches of this many, a channel operation per
 /// batch rather than per vector, and at most [`SPARE`] batches wait for it; a batch that finds
-/// no room is dropped here.
-///
-/// Each vector dropped here is memory another thread allocated: its free misses this thread's
-/// cache and takes the lock of the other thread's arena. With two batches waiting, those frees
-/// were about a tenth of this thread's instructions; the book thread frees what it has no use
-/// for itself (`BookDecoder::spare_vector`, `rows.rs`), where it is cheap. With eight, about
-/// 45 k of the 72 k vectors of an hour are still dropped here under callgrind (whose threads
-/// take turns), against 60 k. Sending every vector back, with no bound, left none to free
-/// here but raised the peak memory of a day by about 0.8 MB, even when the book thread took
-/// them after each of its waits, and not for want of reuse: freeing them all there did the
-/// same.
-///
-/// Vectors are only reused for rows they fit (`fits` in `rows.rs`): a pool of vectors reused
-/// for any row (there were 1024) held more memory the longer a run went, as each vector kept
-/// the largest capacity it ever had, and cost CPU in regrowing and cutting back vectors passed
-/// between rows of different sizes.
+/// no room is dropped here. A vector freed here is memory the other thread allocated, so most
+/// go back and the book thread frees what it has no use for (`BookDecoder::spare_vector`); the
+/// bound keeps the vectors in flight, and so the peak memory, small. Vectors are only reused
+/// for rows they fit (`fits` in `decode.rs`). The measurements behind these numbers are in
+/// `BENCHMARKS.md` (third and fourth rounds).
 pub(super) const RETURNED: usize = 32;
 pub(super) const SPARE: usize = 8;
 
@@ -75,9 +64,8 @@ impl Threads {
         trusted: bool,
     ) -> Result<Threads, FileError> {
         // A table read in one pass needs SQLite's cache to hold no more than the b-tree's
-        // interior pages. Trades that are checked keep the default 2 MB, which also sizes the
-        // sort of trades out of time order; trusted ones are read in one pass, and with the
-        // default cache a day's trades held 2 MB more at the peak than an hour's.
+        // interior pages; trades that are checked keep the default cache, which also sizes a
+        // sort of trades out of time order.
         let small_cache = |conn: &Connection| {
             conn.execute_batch("PRAGMA cache_size = -256")
                 .map_err(|e| FileError::from_sqlite(&plan.path, "setting up the connection", e))
@@ -234,9 +222,8 @@ impl Threads {
     /// simply dropped costs only that.
     ///
     /// The vectors go to the book thread whose range the stream is in, which is the one that
-    /// parsed the event when it is recycled before the next record is taken:
-    /// each thread allocates from an arena of its own, and vectors passed between the two
-    /// threads' arenas left both fragmented (a day's peak memory grew by about 1 MB).
+    /// parsed the event when it is recycled before the next record is taken: each thread
+    /// allocates from an arena of its own, and vectors passed between arenas fragment both.
     pub(super) fn recycle(&mut self, event: Event) {
         let Event::Book(row) = event else {
             return;
@@ -346,10 +333,8 @@ pub(super) struct Task {
 
 /// The book rows of ranges of ids read by two book threads ([`BookPlan::ranges`]): whichever
 /// thread is free takes the next range, and the ranges are read here in order.
-///
-/// An earlier version gave each thread every other range. The thread whose range was not
-/// being read then filled its channel and waited, while the consumer waited for the other:
-/// about a fifth of the two cores' time went idle.
+/// (Taking turns instead, the thread whose range was not being read would fill its channel
+/// and wait while the consumer waited for the other.)
 pub(super) struct Ranges {
     /// The ranges queued, in order; the first is being read.
     pub(super) pending: VecDeque<Fetching>,
