@@ -84,6 +84,16 @@ impl Emitter {
     /// After a file started over from the state before it: the outputs take the whole state
     /// afresh.
     pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
+        self.show(processor, |output, frame| output.restart(frame))
+    }
+
+    /// Shows every output a frame of `processor`'s state, through `show` (a method of
+    /// [`Output`]).
+    fn show(
+        &mut self,
+        processor: &mut Processor,
+        show: impl Fn(&mut dyn Output, &Frame<'_>) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
         let changes = processor.take_changes();
         let depth = processor.depth();
         let frame = Frame {
@@ -93,7 +103,7 @@ impl Emitter {
             status: &self.status,
         };
         for output in &mut self.outputs {
-            output.restart(&frame)?;
+            show(output.as_mut(), &frame)?;
         }
         Ok(())
     }
@@ -112,18 +122,7 @@ impl Emitter {
             self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
         }
         self.status.replay_ts = processor.counts().last_ts;
-        let changes = processor.take_changes();
-        let depth = processor.depth();
-        let frame = Frame {
-            processor,
-            changes: &changes,
-            depth: &depth,
-            status: &self.status,
-        };
-        for output in &mut self.outputs {
-            output.show(&frame)?;
-        }
-        Ok(())
+        self.show(processor, |output, frame| output.show(frame))
     }
 }
 

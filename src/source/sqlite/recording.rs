@@ -51,69 +51,52 @@ impl Recording {
             column: m.column,
             expected: m.expected,
         };
-        let book = match &book_table {
-            Some(table) => Some(
-                schema::book_columns(&conn, table)
-                    .map_err(fail("reading the schema"))?
-                    .map_err(missing)?,
-            ),
-            None => None,
-        };
-        let trades = match &trades_table {
-            Some(table) => Some(
-                schema::trade_columns(&conn, table)
-                    .map_err(fail("reading the schema"))?
-                    .map_err(missing)?,
-            ),
-            None => None,
-        };
-
-        let book_keyed = match &book {
-            Some(c) => keyed(&conn, path, Table::Book, &c.table, &c.id)?,
-            None => false,
-        };
-        let trades_keyed = match &trades {
-            Some(c) => keyed(&conn, path, Table::Trades, &c.table, &c.id)?,
-            None => false,
-        };
+        let book = book_table
+            .map(|table| schema::book_columns(&conn, &table))
+            .transpose()
+            .map_err(fail("reading the schema"))?
+            .transpose()
+            .map_err(missing)?;
+        let trades = trades_table
+            .map(|table| schema::trade_columns(&conn, &table))
+            .transpose()
+            .map_err(fail("reading the schema"))?
+            .transpose()
+            .map_err(missing)?;
+        let book_cols = book
+            .as_ref()
+            .map(|c| (&c.table, &c.id, &c.timestamp, &c.instrument));
+        let trade_cols = trades
+            .as_ref()
+            .map(|c| (&c.table, &c.id, &c.timestamp, &c.instrument));
 
         let mut warnings = Vec::new();
-        let book_ends = match &book {
-            Some(c) => table_ends(
-                &conn,
-                &c.table,
-                &c.id,
-                &c.timestamp,
-                &c.instrument,
-                instrument,
-            )
-            .map_err(fail("reading the first and last book rows"))?,
-            None => {
-                warnings.push(
-                    "no `book` table: only trades are read (no order book, OBI or depth from this file)"
-                        .to_owned(),
-                );
-                TableEnds::default()
-            }
+        // Whether a table is keyed by its rowid, and its ends; a missing table is said.
+        let mut learn = |cols: Option<(&String, &String, &String, &Option<String>)>,
+                         which: Table,
+                         doing: &'static str,
+                         missing: &str| {
+            let Some((table, id, ts, instrument_col)) = cols else {
+                warnings.push(missing.to_owned());
+                return Ok((false, TableEnds::default()));
+            };
+            let keyed = keyed(&conn, path, which, table, id)?;
+            let ends = table_ends(&conn, table, id, ts, instrument_col, instrument)
+                .map_err(fail(doing))?;
+            Ok::<_, FileError>((keyed, ends))
         };
-        let trade_ends = match &trades {
-            Some(c) => table_ends(
-                &conn,
-                &c.table,
-                &c.id,
-                &c.timestamp,
-                &c.instrument,
-                instrument,
-            )
-            .map_err(fail("reading the first and last trades"))?,
-            None => {
-                warnings.push(
-                    "no `trades` table: only book rows are read (no bars or CVD from this file)"
-                        .to_owned(),
-                );
-                TableEnds::default()
-            }
-        };
+        let (book_keyed, book_ends) = learn(
+            book_cols,
+            Table::Book,
+            "reading the first and last book rows",
+            "no `book` table: only trades are read (no order book, OBI or depth from this file)",
+        )?;
+        let (trades_keyed, trade_ends) = learn(
+            trade_cols,
+            Table::Trades,
+            "reading the first and last trades",
+            "no `trades` table: only book rows are read (no bars or CVD from this file)",
+        )?;
         for (name, ends) in [("book", &book_ends), ("trades", &trade_ends)] {
             if let Some(unit) = ends.unit.filter(|u| *u != TimeUnit::Millis) {
                 warnings.push(format!("{name} timestamps in {unit}, converted to ms"));
