@@ -9,10 +9,10 @@ use orderflow::replay::Speed;
 use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
 
+use super::options::{ProcessArgs, ServerArgs};
 use super::print::say;
 use super::run::{self, RunArgs};
 use super::signals::Stop;
-use super::{ProcessArgs, ServerArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {

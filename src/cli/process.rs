@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use orderflow::output::target::{self, Target};
 use orderflow::replay::{self, RunReport, Speed};
 
-use super::ProcessArgs;
+use super::options::ProcessArgs;
 use super::print::{complain, say};
 use super::signals::Stop;
 

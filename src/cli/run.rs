@@ -7,11 +7,11 @@ use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
 use orderflow::replay::{self, Speed};
 
+use super::options::{ProcessArgs, ServerArgs};
 use super::print::{complain, say};
 use super::process::{check_summary_file, finish};
 use super::serve::announce;
 use super::signals::{Stop, until_cancelled};
-use super::{ProcessArgs, ServerArgs};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {

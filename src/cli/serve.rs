@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
 
-use super::ServerArgs;
+use super::options::ServerArgs;
 use super::print::say;
 use super::signals::until_cancelled;
 

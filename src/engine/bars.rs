@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Millis;
+use super::event::Millis;
 
 /// One OHLC bar of trade prices, with the summed size as volume.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use super::Level;
+use super::event::Level;
 use super::exact_sum::{ExactSum, Fixed};
 use super::price::{Price, is_positive_finite};
 

@@ -1,7 +1,7 @@
 //! The depth snapshot: the best levels per side (SPEC 2.5).
 
-use super::Level;
 use super::book::OrderBook;
+use super::event::Level;
 
 /// Best levels per side: bids by price descending, asks by price ascending.
 #[derive(Debug, Clone, Default, PartialEq)]

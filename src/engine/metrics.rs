@@ -1,7 +1,7 @@
 //! OBI and CVD (SPEC 2.4): the imbalance of the book and the OHLC of sampled metrics.
 
-use super::Millis;
 use super::book::{ExactSizeSums, OrderBook, SizeSums};
+use super::event::Millis;
 
 /// Order book imbalance over the best `levels` levels per side (the whole book when `None`):
 ///

@@ -2,10 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bars::window_start;
+use super::bars::{Bar, BarSeries, window_start};
 use super::book::OrderBook;
-use super::metrics::obi;
-use super::{Bar, BarSeries, BookAction, BookRow, Depth, Event, MetricBar, Millis, Side, Trade};
+use super::depth::Depth;
+use super::event::{BookAction, BookRow, Event, Millis, Side, Trade};
+use super::metrics::{MetricBar, obi};
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -28,23 +28,16 @@ use std::thread::JoinHandle;
 
 use tempfile::TempPath;
 
+use super::frame::{Frame, Output};
 use super::seed_json::MAX_BARS;
 use super::seed_json::{
     DEPTH_FILE, METRICS_FILE, OHLC_FILE, render_bars, render_depth, render_metrics,
 };
 use super::target::{self, Refused, Target};
 use super::temp;
-use super::{Frame, Output};
 use crate::engine::{Bar, Depth, MetricBar};
 
-/// A JSON file that could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {path} (is the folder writable, and is the disk full?)")]
-pub struct WriteError {
-    pub path: PathBuf,
-    #[source]
-    pub source: io::Error,
-}
+pub use super::frame::WriteError;
 
 /// The JSON files could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -15,51 +15,13 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use super::json_files::WriteError;
-use super::{Frame, Output};
+use super::frame::{Frame, Output, WriteError};
 use crate::engine::{Bar, Depth, MetricBar, Millis};
+
+pub use super::status::{Phase, Status};
 
 /// Changes buffered per client before it is told to resync instead.
 pub const CHANNEL_CAPACITY: usize = 256;
-
-/// Where the run stands, for the status line.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Status {
-    pub instrument: String,
-    /// Requested range, ms: [start, end).
-    pub start: Millis,
-    pub end: Millis,
-    /// 0.0 ..= 1.0, estimated from rows read.
-    pub progress: f64,
-    /// Timestamp of the last event processed (the replay clock).
-    pub replay_ts: Option<Millis>,
-    pub rows_per_sec: f64,
-    pub rows_read: u64,
-    pub phase: Phase,
-    /// Free text for the user ("replaying 3 files", an error, ...).
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Phase {
-    #[default]
-    Starting,
-    Processing,
-    Done,
-    Failed,
-}
-
-impl Phase {
-    /// The lowercase name used in the HTTP API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Processing => "processing",
-            Phase::Done => "done",
-            Phase::Failed => "failed",
-        }
-    }
-}
 
 /// A change to the state: bars and metric bars touched since the last update (oldest first;
 /// each replaces the bar of its window), the current depth and status.

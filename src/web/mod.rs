@@ -26,22 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::output::live::LiveFeed;
-
-/// What every handler can reach.
-#[derive(Clone)]
-struct AppState {
-    feed: LiveFeed,
-    /// The push stream's snapshot, rendered once for every client.
-    snapshots: Arc<stream::Snapshots>,
-    /// Set to `true` when the server shuts down; ends the push streams.
-    shutdown: Arc<watch::Sender<bool>>,
-}
-
-impl axum::extract::FromRef<AppState> for LiveFeed {
-    fn from_ref(state: &AppState) -> LiveFeed {
-        state.feed.clone()
-    }
-}
+use stream::AppState;
 
 /// The whole web application over `feed`, as served on `local`: the page, its assets and the
 /// API (see the README), for requests that name `local` in their `Host` (see `host.rs`).

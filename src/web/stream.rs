@@ -21,7 +21,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Mutex, broadcast, watch};
 
-use super::{AppState, json};
+use super::json;
 use crate::output::live::{Change, ChangeKind, LiveFeed};
 
 /// How often an idle stream sends a comment, so proxies and browsers keep it open (and the
@@ -30,6 +30,24 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const KEEP_ALIVE_COMMENT: &[u8] = b":\n\n";
 /// How soon a browser reconnects after the stream broke: 1000 ms.
 const RETRY: &[u8] = b"retry: 1000\n\n";
+
+/// What every handler can reach: the feed, and the push stream's shared snapshot and shutdown
+/// signal. Here because the push stream is the one handler that needs more than the feed (the
+/// others take `State<LiveFeed>` through `FromRef`).
+#[derive(Clone)]
+pub struct AppState {
+    pub feed: LiveFeed,
+    /// The push stream's snapshot, rendered once for every client.
+    pub snapshots: Arc<Snapshots>,
+    /// Set to `true` when the server shuts down; ends the push streams.
+    pub shutdown: Arc<watch::Sender<bool>>,
+}
+
+impl axum::extract::FromRef<AppState> for LiveFeed {
+    fn from_ref(state: &AppState) -> LiveFeed {
+        state.feed.clone()
+    }
+}
 
 pub async fn stream(State(state): State<AppState>) -> Response {
     let events = events(state.feed, state.snapshots, state.shutdown.subscribe());

@@ -1,0 +1,43 @@
+//! What every output of a run is shown: a [`Frame`] of the run's state, through the
+//! [`Output`] trait, and the [`WriteError`] that stops the run when an output cannot be written.
+
+use std::io;
+use std::path::PathBuf;
+
+use super::status::Status;
+use crate::engine::{Changes, Depth, Processor};
+
+/// The state of a run at one moment, as every output is shown it.
+pub struct Frame<'a> {
+    /// The processor: every bar and metric bar of the run, the book.
+    pub processor: &'a Processor,
+    /// The bars and metric bars changed since the last frame, oldest first.
+    pub changes: &'a Changes,
+    pub depth: &'a Depth,
+    pub status: &'a Status,
+}
+
+/// One output of a run.
+pub trait Output {
+    /// Shows the state of `frame`, which follows the frame shown before.
+    ///
+    /// # Errors
+    /// [`WriteError`] when an output file cannot be written: the run stops.
+    fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError>;
+
+    /// The state went back (a file started over from the state before it): shows it afresh,
+    /// whole.
+    ///
+    /// # Errors
+    /// As [`Output::show`].
+    fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError>;
+}
+
+/// An output file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path} (is the folder writable, and is the disk full?)")]
+pub struct WriteError {
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}

@@ -1,0 +1,43 @@
+//! Where a run stands (instrument, range, progress, phase, message): the status line of the
+//! terminal and the web UI, shown to every output in each frame.
+
+use crate::engine::Millis;
+
+/// Where the run stands, for the status line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Status {
+    pub instrument: String,
+    /// Requested range, ms: [start, end).
+    pub start: Millis,
+    pub end: Millis,
+    /// 0.0 ..= 1.0, estimated from rows read.
+    pub progress: f64,
+    /// Timestamp of the last event processed (the replay clock).
+    pub replay_ts: Option<Millis>,
+    pub rows_per_sec: f64,
+    pub rows_read: u64,
+    pub phase: Phase,
+    /// Free text for the user ("replaying 3 files", an error, ...).
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Phase {
+    #[default]
+    Starting,
+    Processing,
+    Done,
+    Failed,
+}
+
+impl Phase {
+    /// The lowercase name used in the HTTP API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Processing => "processing",
+            Phase::Done => "done",
+            Phase::Failed => "failed",
+        }
+    }
+}
