@@ -16,6 +16,21 @@ pub struct Bar {
     pub volume: f64,
 }
 
+impl Bar {
+    /// The bar of window `ts` with its values in the seed's order: open, high, low, close,
+    /// volume.
+    pub const fn from_ohlcv(ts: Millis, [open, high, low, close, volume]: [f64; 5]) -> Bar {
+        Bar {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        }
+    }
+}
+
 /// The start of the window of length `window_ms` that holds `ts`:
 /// `window_start(ts, W) = floor(ts / W) * W`.
 ///
@@ -178,14 +193,7 @@ mod tests {
     }
 
     fn bar(ts: Millis, open: f64, high: f64, low: f64, close: f64, volume: f64) -> Bar {
-        Bar {
-            ts,
-            open,
-            high,
-            low,
-            close,
-            volume,
-        }
+        Bar::from_ohlcv(ts, [open, high, low, close, volume])
     }
 
     #[test]

@@ -46,15 +46,7 @@ impl From<&Bar> for BarRow {
 
 impl From<BarRow> for Bar {
     fn from(Row { ts, values }: BarRow) -> Self {
-        let [open, high, low, close, volume] = values;
-        Bar {
-            ts,
-            open,
-            high,
-            low,
-            close,
-            volume,
-        }
+        Bar::from_ohlcv(ts, values)
     }
 }
 

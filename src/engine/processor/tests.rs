@@ -151,14 +151,8 @@ fn check_trades(name: &str, events: &[Event], bars: &[Bar], cvd: f64, counts: Co
 #[test]
 fn trades_make_bars_cvd_and_counts() {
     type Case<'a> = (&'a str, Vec<Event>, Vec<Bar>, f64, Counts);
-    let bar = |ts, open, high, low, close, volume| Bar {
-        ts,
-        open,
-        high,
-        low,
-        close,
-        volume,
-    };
+    let bar =
+        |ts, open, high, low, close, volume| Bar::from_ohlcv(ts, [open, high, low, close, volume]);
     let counts =
         |book_rows, warmup_book_rows, trades, first: Option<Millis>, last: Option<Millis>| Counts {
             book_rows,
