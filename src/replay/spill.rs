@@ -1,6 +1,6 @@
 //! The outcomes a `--jobs` worker hands the stitcher, kept in an anonymous temporary file so
-//! that memory does not grow with the length of a file. Written in blocks, each the postcard
-//! encoding of a list of outcomes after its length, and read back block by block, in order:
+//! that memory does not grow with the length of a file. Written in blocks, each the bitcode
+//! (serde) encoding of a list of outcomes after its length, and read back block by block, in order:
 //! a new field of [`Outcome`] passes through with its serde derive, no layout of our own.
 
 use std::fs::File;
@@ -8,8 +8,8 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use crate::engine::Outcome;
 
-/// Outcomes per block: a block is encoded and decoded in one go, and about 100 KB.
-const BLOCK: usize = 4096;
+/// Outcomes per block: a block is encoded and decoded in one go.
+const BLOCK: usize = 1024;
 
 /// Outcomes being spilled.
 pub(super) struct SpillWriter {
@@ -42,7 +42,7 @@ impl SpillWriter {
     }
 
     fn write_block(&mut self) -> io::Result<()> {
-        let bytes = postcard::to_stdvec(&self.block).map_err(io::Error::other)?;
+        let bytes = bitcode::serialize(&self.block).map_err(io::Error::other)?;
         self.file.write_all(&(bytes.len() as u64).to_le_bytes())?;
         self.file.write_all(&bytes)?;
         self.block.clear();
@@ -91,7 +91,7 @@ impl Iterator for Spill {
         let read = length.and_then(|length| {
             self.bytes.resize(length, 0);
             self.file.read_exact(&mut self.bytes)?;
-            postcard::from_bytes::<Vec<Outcome>>(&self.bytes).map_err(io::Error::other)
+            bitcode::deserialize::<Vec<Outcome>>(&self.bytes).map_err(io::Error::other)
         });
         match read {
             Ok(block) => {

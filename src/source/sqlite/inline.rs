@@ -17,8 +17,12 @@ use super::plan::Pieces;
 use crate::source::merge::{Item, Source};
 use crate::source::record::FileError;
 
-/// Rows per piece of a table read on the calling thread, at most.
-const PIECE_ROWS: usize = 128;
+/// Rows per piece of a table read on the calling thread, at most: few book rows, whose level
+/// vectors stay alive in the buffer until taken (and are then taken back for the next
+/// pieces); many trades, which hold no memory of their own, so that the cost of starting a
+/// piece (a seek, SQLite's lock) is spread over many rows.
+pub(super) const BOOK_PIECE: usize = 128;
+pub(super) const TRADES_PIECE: usize = 1024;
 
 /// Rows between two looks at the clock within a piece.
 const CLOCK_ROWS: usize = 64;
@@ -26,6 +30,8 @@ const CLOCK_ROWS: usize = 64;
 /// One table read in pieces on a connection shared with the other table.
 pub(super) struct InlineTable<D> {
     conn: Rc<Connection>,
+    /// Rows per piece, at most.
+    piece_rows: usize,
     pieces: Pieces,
     decoder: D,
     /// Rows read and not taken yet, in order.
@@ -42,12 +48,14 @@ impl<D: Decode> InlineTable<D> {
     pub(super) fn new(
         conn: Rc<Connection>,
         pieces: Pieces,
+        piece_rows: usize,
         decoder: D,
         path: &Path,
         doing: &'static str,
     ) -> Self {
         InlineTable {
             conn,
+            piece_rows,
             pieces,
             decoder,
             buffer: VecDeque::new(),
@@ -95,7 +103,7 @@ impl<D: Decode> InlineTable<D> {
                 }
             }
             let read = self.buffer.len();
-            if read >= PIECE_ROWS || (read % CLOCK_ROWS == 0 && started.elapsed() >= PIECE) {
+            if read >= self.piece_rows || (read % CLOCK_ROWS == 0 && started.elapsed() >= PIECE) {
                 break Ok(());
             }
         };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::connection::{BOOK, TRADES, connect, fail};
 use super::decode::{BookDecoder, TradeDecoder};
-use super::inline::InlineTable;
+use super::inline::{BOOK_PIECE, InlineTable, TRADES_PIECE};
 use super::order::{self, Ending, TradeOrder};
 use super::plan::Plan;
 use super::recording::Recording;
@@ -99,6 +99,7 @@ impl<'r> Reader<'r> {
                         Some(InlineTable::new(
                             Rc::clone(&conn),
                             b.read.clone(),
+                            BOOK_PIECE,
                             decoder,
                             path,
                             BOOK,
@@ -110,7 +111,14 @@ impl<'r> Reader<'r> {
                     Some(t) => {
                         let pieces = t.prepare(&conn, path, TradeOrder::Checked)?.clone();
                         let decoder = TradeDecoder { unit: t.unit };
-                        Some(InlineTable::new(conn, pieces, decoder, path, TRADES))
+                        Some(InlineTable::new(
+                            conn,
+                            pieces,
+                            TRADES_PIECE,
+                            decoder,
+                            path,
+                            TRADES,
+                        ))
                     }
                     None => None,
                 };
