@@ -725,18 +725,13 @@ fn a_corrupted_page_in_the_middle_keeps_the_rows_before_it() {
 
     let out = tempfile::tempdir().unwrap();
     let summary = out.path().join("summary.json");
-    let output = orderflow(&[
+    let output = orderflow(&super::day_run(
         "process",
-        "BTC-USDT",
         "2025-01-16",
-        "2025-01-16",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--json-dir",
-        out.path().to_str().unwrap(),
-        "--summary",
-        summary.to_str().unwrap(),
-    ]);
+        data.path(),
+        out.path(),
+        &["--summary", summary.to_str().unwrap()],
+    ));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

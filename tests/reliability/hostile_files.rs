@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::child::Child;
-use super::{DAY, GOOD, OTHER, assert_inputs_unchanged, good_recording, inputs, sql};
+use super::{DAY, GOOD, OTHER, assert_inputs_unchanged, day_run, good_recording, inputs, sql};
 use crate::common::{SCHEMA, age, process, read_json};
 
 #[cfg(unix)]
@@ -204,16 +204,13 @@ fn ctrl_c_stops_a_run_stuck_in_an_endless_view() {
     let data = tempfile::tempdir().unwrap();
     sql(&data.path().join(OTHER), ENDLESS);
     let out = tempfile::tempdir().unwrap();
-    let mut child = Child::spawn(&[
+    let mut child = Child::spawn(&day_run(
         "process",
-        "BTC-USDT",
         "2025-01-16",
-        "2025-01-16",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--json-dir",
-        out.path().to_str().unwrap(),
-    ]);
+        data.path(),
+        out.path(),
+        &[],
+    ));
     std::thread::sleep(Duration::from_millis(1500));
     let interrupted = Instant::now();
     child.interrupt();

@@ -158,21 +158,15 @@ fn read_while_recording(journal: Journal, pause: Duration) {
     // immutable and read without any lock (and a WAL's rows not at all).
     crate::common::age(&path);
     let live = tempfile::tempdir().unwrap();
-    let json = live.path().to_str().unwrap();
     let summary = live.path().join("summary.json");
     let before = written.load(Ordering::Relaxed);
-    let mut child = Child::spawn(&[
+    let mut child = Child::spawn(&super::day_run(
         "process",
-        "BTC-USDT",
         "2025-01-16",
-        "2025-01-16",
-        "--data-dir",
-        data.path().to_str().unwrap(),
-        "--json-dir",
-        json,
-        "--summary",
-        summary.to_str().unwrap(),
-    ]);
+        data.path(),
+        live.path(),
+        &["--summary", summary.to_str().unwrap()],
+    ));
     let status = child.wait(Duration::from_secs(60));
     let during = written.load(Ordering::Relaxed) - before;
     stop.store(true, Ordering::Relaxed);

@@ -23,6 +23,28 @@ pub const DAY16: i64 = DAY + 86_400_000;
 pub const GOOD: &str = "BTC-USDT-2025-01-15.db";
 pub const OTHER: &str = "BTC-USDT-2025-01-16.db";
 
+/// `COMMAND BTC-USDT DAY DAY --data-dir DATA --json-dir OUT`, then `extra`: a run over one day.
+pub fn day_run<'a>(
+    command: &'a str,
+    day: &'a str,
+    data: &'a Path,
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        "BTC-USDT",
+        day,
+        day,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--json-dir",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Runs SQL statements on the database at `path` (created if needed); `@DAY16` and `@DAY`
 /// stand for those times in ms.
 pub fn sql(path: &Path, statements: &str) {

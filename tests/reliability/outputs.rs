@@ -61,18 +61,13 @@ fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
     let data = big_recording();
     let out = tempfile::tempdir().unwrap();
     let json_dir = out.path().to_owned();
-    let mut child = Child::spawn(&[
+    let mut child = Child::spawn(&super::day_run(
         "process",
-        "BTC-USDT",
         "2025-01-16",
-        "2025-01-16",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--json-dir",
-        json_dir.to_str().unwrap(),
-        "--emit-ms",
-        "1",
-    ]);
+        &data,
+        &json_dir,
+        &["--emit-ms", "1"],
+    ));
     let running = AtomicBool::new(true);
     let (reads, versions) = std::thread::scope(|scope| {
         let poller = scope.spawn(|| {
@@ -183,29 +178,19 @@ fn sigterm_and_sighup_during_process_write_the_final_state_before_the_exit() {
 }
 
 #[test]
-fn ctrl_c_during_run_writes_the_final_state_and_stops_the_server() {
-    interrupted(
-        "run",
-        // An hour replayed in a minute: 3 s in, some of it is processed even on a loaded
-        // machine, and most of it is not yet.
-        &["--port", "0", "--speed", "60"],
-        "listening on http://127.0.0.1:",
-        Duration::from_millis(3000),
-        libc::SIGINT,
-        130,
-    );
-}
-
-#[test]
-fn sigterm_during_run_writes_the_final_state_and_stops_the_server() {
-    interrupted(
-        "run",
-        &["--port", "0", "--speed", "60"],
-        "listening on http://127.0.0.1:",
-        Duration::from_millis(3000),
-        libc::SIGTERM,
-        143,
-    );
+fn ctrl_c_or_sigterm_during_run_writes_the_final_state_and_stops_the_server() {
+    for (signal, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        interrupted(
+            "run",
+            // An hour replayed in a minute: 3 s in, some of it is processed even on a loaded
+            // machine, and most of it is not yet.
+            &["--port", "0", "--speed", "60"],
+            "listening on http://127.0.0.1:",
+            Duration::from_millis(3000),
+            signal,
+            code,
+        );
+    }
 }
 
 /// `orderflow process` on the good recording with files limited to `max_bytes` (as on a full

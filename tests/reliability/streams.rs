@@ -37,18 +37,13 @@ fn assert_outputs(out: &Path) {
 }
 
 fn args<'a>(command: &'a str, data: &'a Path, out: &'a Path, summary: &'a Path) -> Vec<&'a str> {
-    vec![
+    super::day_run(
         command,
-        "BTC-USDT",
         "2025-01-15",
-        "2025-01-15",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--json-dir",
-        out.to_str().unwrap(),
-        "--summary",
-        summary.to_str().unwrap(),
-    ]
+        data,
+        out,
+        &["--summary", summary.to_str().unwrap()],
+    )
 }
 
 /// A closed stdout panicked at the summary, a closed stderr at the first log line (exit 101).

@@ -104,18 +104,14 @@ const FOREIGN: [&str; 7] = [
 ];
 
 fn process_args<'a>(data: &'a Path, json_dir: &'a Path, summary: &'a Path) -> Vec<&'a str> {
-    vec![
+    let summary = summary.to_str().unwrap();
+    super::day_run(
         "process",
-        "BTC-USDT",
         "2025-01-15",
-        "2025-01-15",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--json-dir",
-        json_dir.to_str().unwrap(),
-        "--summary",
-        summary.to_str().unwrap(),
-    ]
+        data,
+        json_dir,
+        &["--summary", summary],
+    )
 }
 
 /// `--summary` naming an input recording replaced it with 602 bytes of JSON (exit 0); naming a
