@@ -78,6 +78,11 @@ fn ohlc(open: f64, high: f64, low: f64, close: f64) -> Ohlc {
     }
 }
 
+/// A series that stayed at `value` all through its window.
+fn flat(value: f64) -> Ohlc {
+    ohlc(value, value, value, value)
+}
+
 fn mbar(ts: Millis, obi: Ohlc, cvd: Ohlc) -> MetricBar {
     MetricBar { ts, obi, cvd }
 }
@@ -278,49 +283,33 @@ fn metric_samples_follow_the_book_and_the_cvd() {
             "obi over the whole book by default",
             None,
             vec![snap(START, bids, asks)], // (8 - 8) / 16
-            vec![mbar(
-                START,
-                ohlc(0.0, 0.0, 0.0, 0.0),
-                ohlc(0.0, 0.0, 0.0, 0.0),
-            )],
+            vec![mbar(START, flat(0.0), flat(0.0))],
         ),
         (
             "B + A = 0 gives obi 0",
             None,
             vec![snap(START, &[], &[]), sell(START + 1, 10.0, 1.0)],
-            vec![mbar(
-                START,
-                ohlc(0.0, 0.0, 0.0, 0.0),
-                ohlc(0.0, 0.0, -1.0, -1.0),
-            )],
+            vec![mbar(START, flat(0.0), ohlc(0.0, 0.0, -1.0, -1.0))],
         ),
         (
             "a warm-up snapshot initialises but is not sampled",
             Some(1),
             vec![snap(START - 1, bids, asks), sell(START, 10.0, 1.0)],
-            vec![mbar(
-                START,
-                ohlc(0.5, 0.5, 0.5, 0.5),
-                ohlc(-1.0, -1.0, -1.0, -1.0),
-            )],
+            vec![mbar(START, flat(0.5), flat(-1.0))],
         ),
         (
             "the book stays initialised after an empty snapshot",
             None,
             vec![snap(START, &[(1.0, 1.0)], &[]), snap(START + 1, &[], &[])],
-            vec![mbar(
-                START,
-                ohlc(1.0, 1.0, 0.0, 0.0),
-                ohlc(0.0, 0.0, 0.0, 0.0),
-            )],
+            vec![mbar(START, ohlc(1.0, 1.0, 0.0, 0.0), flat(0.0))],
         ),
         (
             "a window without a sample has no metric bar",
             None,
             vec![snap(START, bids, &[]), buy(3 * W, 1.0, 1.0)],
             vec![
-                mbar(START, ohlc(1.0, 1.0, 1.0, 1.0), ohlc(0.0, 0.0, 0.0, 0.0)),
-                mbar(3 * W, ohlc(1.0, 1.0, 1.0, 1.0), ohlc(1.0, 1.0, 1.0, 1.0)),
+                mbar(START, flat(1.0), flat(0.0)),
+                mbar(3 * W, flat(1.0), flat(1.0)),
             ],
         ),
         (
@@ -332,8 +321,8 @@ fn metric_samples_follow_the_book_and_the_cvd() {
                 buy(START + 5, 1.0, 4.0),
             ],
             vec![
-                mbar(START, ohlc(1.0, 1.0, 1.0, 1.0), ohlc(0.0, 5.0, 0.0, 5.0)),
-                mbar(2 * W, ohlc(1.0, 1.0, 1.0, 1.0), ohlc(1.0, 1.0, 1.0, 1.0)),
+                mbar(START, flat(1.0), ohlc(0.0, 5.0, 0.0, 5.0)),
+                mbar(2 * W, flat(1.0), flat(1.0)),
             ],
         ),
         (
@@ -344,11 +333,7 @@ fn metric_samples_follow_the_book_and_the_cvd() {
                 buy(END, 1.0, 1.0),
                 snap(END, &[], asks),
             ],
-            vec![mbar(
-                START,
-                ohlc(1.0, 1.0, 1.0, 1.0),
-                ohlc(0.0, 0.0, 0.0, 0.0),
-            )],
+            vec![mbar(START, flat(1.0), flat(0.0))],
         ),
     ];
     for (name, obi_levels, events, expected) in &cases {
