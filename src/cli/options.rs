@@ -34,8 +34,9 @@ pub(crate) struct ProcessArgs {
     /// Folder for ohlc_data.json, metrics_data.json and depth_data.json.
     #[arg(long)]
     pub(crate) json_dir: Option<PathBuf>,
-    /// Least time between two writes of the JSON files (and pushes to the web UI), in ms.
-    #[arg(long, default_value_t = 500)]
+    /// Least time between two writes of the JSON files (and pushes to the web UI), in ms: at
+    /// least 10 (each write renames three files; more often only slows the run down).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=86_400_000))]
     pub(crate) emit_ms: u64,
     /// Also write the run summary as JSON to this file.
     #[arg(long)]
@@ -80,12 +81,25 @@ impl ProcessArgs {
             speed,
             json_dir,
             progress: true,
-            jobs: match self.jobs {
-                Some(jobs) => jobs as usize,
-                None => std::thread::available_parallelism().map_or(1, usize::from),
-            },
+            jobs: jobs(self.jobs),
         })
     }
+}
+
+/// More threads than this many per core only add memory and switches: each reads a file ahead.
+const JOBS_PER_CORE: usize = 4;
+
+/// The threads of a run: all cores by default; `--jobs` at most [`JOBS_PER_CORE`] per core
+/// (a warning says so when it is cut down).
+fn jobs(asked: Option<u32>) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let Some(asked) = asked else { return cores };
+    let cap = JOBS_PER_CORE * cores;
+    let asked = usize::try_from(asked).unwrap_or(usize::MAX);
+    if asked > cap {
+        tracing::warn!("--jobs {asked} is more than {JOBS_PER_CORE} per core: using {cap}");
+    }
+    asked.min(cap)
 }
 
 /// Where the web server of `run`, `serve` and `demo` listens.

@@ -41,17 +41,20 @@ pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         ..Status::default()
     });
     let server = &args.server;
-    let server_task = match runtime.block_on(orderflow::web::bind(&server.host, server.port)) {
-        Ok(listener) => {
-            announce(&listener)?;
-            let shutdown = until_cancelled(cancel.clone());
-            Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)))
-        }
-        Err(error) => {
-            complain!("error: {error:#}; processing goes on without the web page");
-            None
-        }
-    };
+    // Without its page, `run` would be `process` with an exit status that hides why: it stops
+    // before any work instead (exit 2), and says what to do.
+    let listener = runtime
+        .block_on(orderflow::web::bind(&server.host, server.port))
+        .with_context(|| {
+            format!(
+                "the web page cannot be served on {}:{}; give another --port (0 picks a free one), \
+                 or use `orderflow process` to process without a page",
+                server.host, server.port
+            )
+        })?;
+    announce(&listener)?;
+    let shutdown = until_cancelled(cancel.clone());
+    let server_task = Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)));
     let report = replay::run(&job, Some(&feed), cancel)?;
     let code = finish(&report, summary_file, stop)?;
     if let Some(task) = server_task {

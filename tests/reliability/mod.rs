@@ -5,6 +5,7 @@ mod child;
 mod corpus;
 mod fuzz;
 mod hostile_files;
+mod knobs;
 mod live_recording;
 mod outputs;
 mod overwrite;

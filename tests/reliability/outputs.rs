@@ -66,7 +66,7 @@ fn a_reader_polling_during_a_run_never_sees_a_partial_file() {
         "2025-01-16",
         &data,
         &json_dir,
-        &["--emit-ms", "1"],
+        &["--emit-ms", "10"],
     ));
     let running = AtomicBool::new(true);
     let (reads, versions) = std::thread::scope(|scope| {
