@@ -29,6 +29,11 @@ pub struct BadTime {
 ///
 /// # Errors
 /// [`BadTime`] when `text` is neither form.
+/// Whether `text` is a plain UTC date `YYYY-MM-DD` (not an instant).
+pub fn is_date(text: &str) -> bool {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok()
+}
+
 pub fn parse_bound(text: &str, bound: Bound) -> Result<Millis, BadTime> {
     let text = text.trim();
     let bad = || BadTime {

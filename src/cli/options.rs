@@ -8,7 +8,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 use orderflow::engine::ProcessorConfig;
 use orderflow::replay::{Job, Speed};
-use orderflow::time::{Bound, parse_bound};
+use orderflow::time::{Bound, is_date, parse_bound};
+
+/// A day in ms.
+const DAY_MS: i64 = 86_400_000;
 
 /// Options shared by `run` and `process`.
 #[derive(Debug, Args)]
@@ -57,7 +60,12 @@ impl ProcessArgs {
         orderflow::source::guard::set_stall_limit(Duration::from_secs(self.stall_seconds));
         let start = parse_bound(&self.start, Bound::Start).context("START")?;
         let end = parse_bound(&self.end, Bound::End).context("END")?;
-        if end < start {
+        // A date as END earlier than START's day is out of order too (SPEC 1.1), although the
+        // midnight after it may equal START: `2025-01-16 2025-01-15`.
+        let start_day = start.div_euclid(DAY_MS) * DAY_MS;
+        let end_day_before_start = is_date(&self.end)
+            && parse_bound(&self.end, Bound::Start).is_ok_and(|day| day < start_day);
+        if end < start || end_day_before_start {
             bail!(
                 "END ({}) is before START ({}): give the range in time order",
                 self.end,

@@ -110,3 +110,24 @@ fn run_whose_port_is_taken_stops_before_any_work() {
         "nothing was processed"
     );
 }
+
+/// `2025-01-16 2025-01-15`: the midnight after END is START's, but END's day is before START's
+/// (SPEC 1.1). It was taken as an empty range: exit 2 with three empty JSON files written into
+/// the working folder (the repository's root, when the tests ran).
+#[test]
+fn an_end_day_before_the_start_day_is_a_usage_error_that_writes_nothing() {
+    let cwd = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["process", "BTC-USDT", "2025-01-16", "2025-01-15"])
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("before START"), "{text}");
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
