@@ -38,11 +38,16 @@ fn main() -> ExitCode {
 /// written (stderr closed) is dropped: by default tracing reports it with `eprintln!`, which
 /// panics on a closed stderr.
 fn init_logging() {
+    use std::io::IsTerminal;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal, and never with NO_COLOR set (no-color.org).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .log_internal_errors(false)
         .init();

@@ -26,7 +26,7 @@ pub(crate) fn check_summary_file(
     summary_file: Option<&Path>,
     json_dir: Option<&Path>,
 ) -> anyhow::Result<()> {
-    if let Some(path) = summary_file {
+    if let Some(path) = summary_file.filter(|path| !is_stdout(path)) {
         if let Some(dir) = json_dir {
             if is_json_file_of(path, dir) {
                 bail!(
@@ -42,6 +42,11 @@ pub(crate) fn check_summary_file(
         orderflow::output::temp::remove_stale(dir.unwrap_or(Path::new(".")));
     }
     Ok(())
+}
+
+/// Whether `--summary` names standard output (`-`).
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// Whether `path` is one of the three JSON files in `dir`: compared through links where they
@@ -84,8 +89,17 @@ pub(crate) fn finish(
     summary_file: Option<&Path>,
     stop: &Stop,
 ) -> anyhow::Result<u8> {
-    say!("{}", report.summary);
-    if let Some(path) = summary_file {
+    let json_to_stdout = summary_file.is_some_and(is_stdout);
+    if json_to_stdout {
+        // `--summary -`: stdout is the JSON's, the human summary goes to stderr.
+        complain!("{}", report.summary);
+        let json =
+            serde_json::to_string_pretty(&report.summary).context("encoding the run summary")?;
+        say!("{json}");
+    } else {
+        say!("{}", report.summary);
+    }
+    if let Some(path) = summary_file.filter(|_| !json_to_stdout) {
         let json =
             serde_json::to_vec_pretty(&report.summary).context("encoding the run summary")?;
         // Checked again: the file may have been replaced during the run.

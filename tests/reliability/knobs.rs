@@ -131,3 +131,28 @@ fn an_end_day_before_the_start_day_is_a_usage_error_that_writes_nothing() {
         "nothing written"
     );
 }
+
+/// `--summary -` made a file named `-`; logs to a pipe carried colour codes.
+#[test]
+fn summary_dash_is_stdout_and_piped_logs_carry_no_colour_codes() {
+    let data = tempfile::tempdir().unwrap();
+    good_recording(data.path(), super::GOOD, "");
+    let out = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(super::day_run(
+            "process",
+            "2025-01-15",
+            data.path(),
+            out.path(),
+            &["--summary", "-"],
+        ))
+        .current_dir(out.path())
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["trades"], 2);
+    assert!(!out.path().join("-").exists(), "no file named -");
+    assert!(!output.stderr.contains(&0x1b), "no escape codes on a pipe");
+}
