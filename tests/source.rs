@@ -641,6 +641,35 @@ fn merge_puts_book_first_on_ties_and_trades_at_both_ends() {
     );
 }
 
+/// Ids at both ends of the integer range are rows like any other: every read (inline, on
+/// threads, trusting, sorted) resumes after a key, and must neither skip `i64::MIN` nor wrap
+/// past `i64::MAX`.
+#[test]
+fn ids_at_both_ends_of_the_integer_range_are_read() {
+    let f = Fixture::new("r.db")
+        .standard()
+        .book(i64::MIN, T, "snapshot", LEVELS, LEVELS)
+        .book(0, T + 5, "update", LEVELS, "")
+        .book(i64::MAX, T + 9, "update", LEVELS, "")
+        .trade(i64::MIN, T + 1, 1.0, 1.0, "buy")
+        .trade(i64::MAX, T + 7, 1.0, 1.0, "sell")
+        .done();
+    let (_, records) = read(&f.path, "X", NO_END);
+    assert_eq!(records.len(), 5, "{:?}", brief(&records));
+    let (_, sorted) = read_in(&f.path, "X", NO_END, ReadMode::Threads(TradeOrder::Sorted)).unwrap();
+    assert_eq!(sorted, records);
+
+    // Ids far apart: no split of the book into ranges of ids that cover nothing.
+    let f = Fixture::new("sparse.db")
+        .standard()
+        .book(1, T, "snapshot", LEVELS, LEVELS)
+        .book(1_000_000_000_000_000, T + 5, "update", LEVELS, "")
+        .trade(7, T + 1, 1.0, 1.0, "buy")
+        .done();
+    let (_, records) = read(&f.path, "X", NO_END);
+    assert_eq!(brief(&records), ["B1S", "T7", "B1000000000000000"]);
+}
+
 #[test]
 fn unsorted_trades_come_in_time_then_id_order() {
     let f = Fixture::new("r.db")

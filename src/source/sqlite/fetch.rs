@@ -140,22 +140,22 @@ impl Fetcher {
         }
     }
 
-    /// Runs `stmt`, whose last two parameters bound a range of ids (`after < id < to`), on
-    /// `(after, to)` after `params`, as book thread number `worker`.
+    /// Runs `stmt`, whose last two parameters bound a range of ids (`from <= id <= upto`), on
+    /// `(from, upto)` after `params`, as book thread number `worker`.
     pub fn run_range(
         &self,
         stmt: &mut rusqlite::Statement<'_>,
         params: &[Value],
-        (after, to): (i64, i64),
+        (from, upto): (i64, i64),
         worker: usize,
         decoder: &mut impl Decode,
     ) {
         let mut bound = params.to_vec();
         let resume = Resume {
-            after: bound.len(),
+            from: bound.len(),
             key: 0,
         };
-        bound.extend([Value::Integer(after), Value::Integer(to)]);
+        bound.extend([Value::Integer(from), Value::Integer(upto)]);
         if self.sender.send(Fetched::By(worker)).is_ok()
             && self.send_rows(stmt, bound, resume, None, decoder)
         {
@@ -250,7 +250,11 @@ impl Fetcher {
                 if let Some(last) = last
                     && (sent.is_some() || started.elapsed() >= PIECE)
                 {
-                    params[resume.after] = Value::Integer(last);
+                    if !resume.after(&mut params, last) {
+                        // The largest key there is: nothing can follow.
+                        drop(rows);
+                        return sent.is_none_or(|batch| self.sender.send(batch).is_ok());
+                    }
                     break sent;
                 }
             };

@@ -8,7 +8,6 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use rusqlite::Connection;
-use rusqlite::types::Value;
 
 use super::decode::Decode;
 use super::fetch::PIECE;
@@ -111,8 +110,10 @@ impl<D: Decode> InlineTable<D> {
             0 => self.buffer.back().map(|item| item.record.id()),
             _ => last_key,
         };
-        if let Some(last) = last {
-            self.pieces.params[self.pieces.resume.after] = Value::Integer(last);
+        if let Some(last) = last
+            && !self.pieces.resume.after(&mut self.pieces.params, last)
+        {
+            self.done = true;
         }
         if let Err(e) = read {
             self.done = true;

@@ -5,13 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use rusqlite::Connection;
-use rusqlite::types::Value;
 
 use super::connection::{TRADES, connect, fail};
 use super::decode::raw_of;
 use super::fetch::PIECE;
 use super::guard;
-use super::plan::{Pieces, Plan, Resume, TradePlan};
+use super::plan::{Pieces, Plan, TradePlan};
 use crate::engine::Millis;
 use crate::source::merge::Merge;
 use crate::source::parse::timestamp::TimeUnit;
@@ -70,8 +69,10 @@ pub(super) fn confirm(plan: &Plan, merge: &Merge) -> Result<Ending, FileError> {
     };
     let conn = connect(&plan.path)?;
     let mut unread = t.unread.clone();
-    if let Some(last) = watch.last_id {
-        unread.params[unread.resume.after] = Value::Integer(last);
+    if let Some(last) = watch.last_id
+        && !unread.resume.after(&mut unread.params, last)
+    {
+        return Ok(Ending::Complete);
     }
     let end = merge.end;
     let inside =
@@ -143,7 +144,7 @@ pub(super) fn any_timestamp(
 ) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare(&check.sql)?;
     let mut params = check.params.clone();
-    let Resume { after, key } = check.resume;
+    let resume = check.resume;
     loop {
         guard::touch();
         let started = Instant::now();
@@ -159,7 +160,9 @@ pub(super) fn any_timestamp(
             }
             read += 1;
             if read % 1024 == 0 && started.elapsed() >= PIECE {
-                params[after] = Value::Integer(row.get(key)?);
+                if !resume.after(&mut params, row.get(resume.key)?) {
+                    return Ok(false);
+                }
                 break;
             }
         }

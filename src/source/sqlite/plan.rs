@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
-use rusqlite::Connection;
 use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::connection::fail;
 use super::decode::BookDecoder;
@@ -38,13 +38,27 @@ pub(super) struct Pieces {
     pub(super) until: Option<i64>,
 }
 
-/// Where a query read in pieces resumes: its parameter number `after` is the key it reads
-/// after, and its column number `key` the key of each row (the `id` of a table keyed by its
-/// rowid, the rowid of a temporary copy).
+/// Where a query read in pieces resumes: its parameter number `from` is the first key it
+/// reads (the key after the last one read, so that every key down to `i64::MIN` and up to
+/// `i64::MAX` can be read), and its column number `key` the key of each row (the `id` of a
+/// table keyed by its rowid, the rowid of a temporary copy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Resume {
-    pub(super) after: usize,
+    pub(super) from: usize,
     pub(super) key: usize,
+}
+
+impl Resume {
+    /// Sets `params` to read the rows after key `last`; false when there can be none.
+    pub(super) fn after(self, params: &mut [Value], last: i64) -> bool {
+        match last.checked_add(1) {
+            Some(next) => {
+                params[self.from] = Value::Integer(next);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 pub(super) struct BookPlan {
@@ -52,7 +66,7 @@ pub(super) struct BookPlan {
     /// reading connection, in `id` order, made before it is read.
     pub(super) copy: Option<Copy>,
     pub(super) read: Pieces,
-    /// The same query for one range of ids, its last two parameters (`after < id < to`); only
+    /// The same query for one range of ids, its last two parameters (`from <= id <= upto`); only
     /// for a table keyed by its rowid.
     pub(super) range_sql: String,
     /// The smallest id, and the cut (the largest id when reading began).
@@ -107,10 +121,12 @@ pub(super) struct Copy {
 pub(super) struct Fill {
     /// The empty table.
     pub(super) create: Copy,
-    /// Copies the rows `?after < id <= ?upto` (its last two parameters).
+    /// Copies the rows `?from <= id <= ?upto` (its last two parameters).
     pub(super) sql: String,
     pub(super) params: Vec<Value>,
-    pub(super) first_id_sql: String,
+    /// The id [`FILL_ROWS`] rows on from `?1`, up to `?2`: where a statement's copy ends, so
+    /// that each copies a bounded number of rows however the ids are spread.
+    pub(super) upto_sql: String,
     pub(super) cut: i64,
 }
 
@@ -155,10 +171,10 @@ impl Plan {
             if filtered {
                 params.push(instrument.clone());
             }
-            let after = params.len();
+            let from = params.len();
             params.push(Value::Integer(i64::MIN));
             params.extend(upto.map(Value::Integer));
-            (params, Resume { after, key: 0 })
+            (params, Resume { from, key: 0 })
         };
         // The WHERE clause: the instrument, and for a table keyed by its rowid the ids
         // (`Some(false)`: after an id; `Some(true)`: after an id and up to the cut).
@@ -169,8 +185,8 @@ impl Plan {
             }
             let first = if col.is_some() { 2 } else { 1 };
             match keyed {
-                Some(true) => parts.push(format!("{id} > ?{} AND {id} <= ?{}", first, first + 1)),
-                Some(false) => parts.push(format!("{id} > ?{first}")),
+                Some(true) => parts.push(format!("{id} >= ?{} AND {id} <= ?{}", first, first + 1)),
+                Some(false) => parts.push(format!("{id} >= ?{first}")),
                 None => {}
             }
             if parts.is_empty() {
@@ -182,10 +198,10 @@ impl Plan {
         // A copy in a temporary table, read after its rowid (the last column).
         let from_copy = |columns: &str, table: &str, key: usize| Pieces {
             sql: format!(
-                "SELECT {columns}, rowid FROM temp.{table} WHERE rowid > ?1 ORDER BY rowid"
+                "SELECT {columns}, rowid FROM temp.{table} WHERE rowid >= ?1 ORDER BY rowid"
             ),
             params: vec![Value::Integer(0)],
-            resume: Resume { after: 0, key },
+            resume: Resume { from: 0, key },
             until: None,
         };
         let instrument_only = |filtered: bool| {
@@ -216,7 +232,7 @@ impl Plan {
             let select = format!("SELECT {columns} FROM {table}");
             let filtered = c.instrument.is_some();
             let first = if filtered { 2 } else { 1 };
-            let range = format!("{id} > ?{} AND {id} < ?{}", first, first + 1);
+            let range = format!("{id} >= ?{} AND {id} <= ?{}", first, first + 1);
             let range_filter = match &c.instrument {
                 Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
@@ -306,7 +322,11 @@ impl Plan {
                             select(keyed_condition.clone())
                         ),
                         params: params.clone(),
-                        first_id_sql: format!("SELECT min({id}) FROM {table}"),
+                        upto_sql: format!(
+                            "SELECT {id} FROM {table} WHERE {id} >= ?1 AND {id} <= ?2 \
+                             ORDER BY {id} LIMIT 1 OFFSET {}",
+                            FILL_ROWS - 1
+                        ),
                         cut,
                     };
                     TradePlan {
@@ -386,29 +406,34 @@ impl Copy {
     }
 }
 
-/// Ids copied per statement when a table is copied up to its cut: a few milliseconds.
-const FILL_IDS: i64 = 16_384;
+/// Rows copied per statement when a table is copied up to its cut: a few milliseconds.
+const FILL_ROWS: i64 = 16_384;
 
 impl Fill {
     /// Copies the rows up to the cut, a range of ids per statement, so that SQLite's lock on
     /// the file is only held for short moments.
     pub(super) fn run(&self, conn: &Connection) -> rusqlite::Result<()> {
         self.create.run(conn)?;
-        guard::touch();
-        let first: Option<i64> = conn.query_row(&self.first_id_sql, [], |row| row.get(0))?;
-        let Some(first) = first else { return Ok(()) };
         temp_writes(conn, || {
             let mut fill = conn.prepare(&self.sql)?;
+            let mut upto_of = conn.prepare(&self.upto_sql)?;
             let mut params = self.params.clone();
             let at = params.len() - 2;
-            let mut after = first.saturating_sub(1);
-            while after < self.cut {
-                let upto = after.saturating_add(FILL_IDS).min(self.cut);
-                params[at] = Value::Integer(after);
+            let mut from = i64::MIN;
+            while from <= self.cut {
+                guard::touch();
+                let upto = upto_of
+                    .query_row([from, self.cut], |row| row.get::<_, i64>(0))
+                    .optional()?
+                    .unwrap_or(self.cut);
+                params[at] = Value::Integer(from);
                 params[at + 1] = Value::Integer(upto);
                 guard::touch();
                 fill.execute(rusqlite::params_from_iter(&params))?;
-                after = upto;
+                let Some(next) = upto.checked_add(1) else {
+                    break;
+                };
+                from = next;
             }
             Ok(())
         })
@@ -441,6 +466,9 @@ pub(super) fn same_instrument(col: &str) -> String {
 /// levels of a typical update stream, under a millisecond of reading.
 pub(super) const RANGE_IDS: i64 = 512;
 
+/// Most ranges a book is split into (about a year of a typical recorder's rows).
+const MAX_RANGES: i64 = 1 << 20;
+
 impl BookPlan {
     /// The ranges of ids `from..to` that split the book between two reading threads, which
     /// take them in turn from a queue (see [`Ranges`]); `None` when one thread reads it.
@@ -465,7 +493,10 @@ impl BookPlan {
             .query_row(&self.first_id_sql, [], |row| row.get(0))
             .ok()?;
         let first = first?;
-        if last.checked_sub(first)? < 4 * RANGE_IDS {
+        // Ids spread far apart (a few rows over billions of ids) would make more ranges than
+        // the book has rows: one thread reads such a book.
+        let spread = last.checked_sub(first)?;
+        if !(4 * RANGE_IDS..=MAX_RANGES * RANGE_IDS).contains(&spread) {
             return None;
         }
         let mut params = plan.instrument_params(self.filtered);
@@ -473,15 +504,10 @@ impl BookPlan {
         if !seeks_by_rowid(conn, &self.range_sql, &params) {
             return None;
         }
-        // Each range reads `after < id < to`; the last one ends at the cut.
+        // Each range reads `from <= id <= upto`; the last one ends at the cut.
         let ranges = (first..=last)
             .step_by(RANGE_IDS as usize)
-            .map(|from| {
-                (
-                    from.saturating_sub(1),
-                    from.saturating_add(RANGE_IDS).min(last + 1),
-                )
-            })
+            .map(|from| (from, from.saturating_add(RANGE_IDS - 1).min(last)))
             .collect();
         Some(ranges)
     }
