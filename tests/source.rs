@@ -22,20 +22,23 @@ const NO_END: i64 = i64::MAX;
 fn read(path: &Path, instrument: &str, end: i64) -> (FileInfo, Vec<Record>) {
     let checked = ReadMode::Threads(TradeOrder::Checked);
     let (info, records) = read_in(path, instrument, end, checked).unwrap();
-    let (_, inline) = read_in(path, instrument, end, ReadMode::Inline).unwrap();
+    let (_, inline) =
+        read_in(path, instrument, end, ReadMode::Inline(TradeOrder::Checked)).unwrap();
     assert_eq!(inline, records, "the records read on the calling thread");
-    match read_ending(
-        path,
-        instrument,
-        end,
+    let trusting = [
         ReadMode::Threads(TradeOrder::Trusted),
-    ) {
-        Ok((_, trusted, Ending::Complete)) => {
-            assert_eq!(trusted, records, "the trusting read's records")
+        ReadMode::Inline(TradeOrder::Trusted),
+    ];
+    let mut endings = Vec::new();
+    for mode in trusting {
+        let (_, trusted, ending) = read_ending(path, instrument, end, mode)
+            .unwrap_or_else(|other| panic!("the trusting read failed, {mode:?}: {other}"));
+        if ending == Ending::Complete {
+            assert_eq!(trusted, records, "the records of a trusting read, {mode:?}");
         }
-        Ok((_, _, Ending::TradesOutOfOrder)) => {}
-        Err(other) => panic!("the trusting read failed: {other}"),
+        endings.push(ending);
     }
+    assert_eq!(endings[0], endings[1], "both trusting reads end alike");
     (info, records)
 }
 
@@ -73,11 +76,17 @@ fn read_ending(
 
 /// Whether a read that trusts the trades' order finds them out of order.
 fn trust_fails(path: &Path, end: i64) -> bool {
-    let trusted = ReadMode::Threads(TradeOrder::Trusted);
-    match read_ending(path, "X", end, trusted) {
+    let fails = |mode| match read_ending(path, "X", end, mode) {
         Ok((_, _, ending)) => ending == Ending::TradesOutOfOrder,
         Err(other) => panic!("the trusting read failed: {other}"),
-    }
+    };
+    let threads = fails(ReadMode::Threads(TradeOrder::Trusted));
+    assert_eq!(
+        threads,
+        fails(ReadMode::Inline(TradeOrder::Trusted)),
+        "inline and on threads"
+    );
+    threads
 }
 
 /// Records in a compact form: `B1` (book id 1, `S` when a snapshot), `T2`, `!trades 3 reason`.
@@ -603,7 +612,7 @@ fn corruption_midway_in_a_book_read_by_two_threads_reads_as_on_one() {
         (records, error)
     };
     let (threaded, threaded_error) = read(ReadMode::Threads(TradeOrder::Checked));
-    let (inline, inline_error) = read(ReadMode::Inline);
+    let (inline, inline_error) = read(ReadMode::Inline(TradeOrder::Checked));
     assert!(inline.len() > 100, "{}", inline.len());
     assert_eq!(brief(&threaded), brief(&inline));
     assert!(

@@ -51,12 +51,16 @@ impl State<'_> {
         recording: &mut Recording,
         mut account: Account<'_>,
     ) -> Result<(), WriteError> {
-        let mode = match (read_ahead, job.speed) {
-            (false, _) => ReadMode::Inline,
-            (true, Speed::Max) => ReadMode::Threads(TradeOrder::Trusted),
-            (true, _) => ReadMode::Threads(TradeOrder::Checked),
+        let order = match job.speed {
+            Speed::Max => TradeOrder::Trusted,
+            _ => TradeOrder::Checked,
         };
-        if mode != ReadMode::Threads(TradeOrder::Trusted) {
+        let mode = if read_ahead {
+            ReadMode::Threads(order)
+        } else {
+            ReadMode::Inline(order)
+        };
+        if !mode.trusts() {
             // Only a trusting read starts over.
             return self
                 .read_file(job, recording, mode, &mut account)
@@ -78,8 +82,7 @@ impl State<'_> {
         tracing::info!("{why}");
         (self.processor, *account.file, *account.skipped) = before;
         self.emitter.start_over(&mut self.processor)?;
-        let mode = ReadMode::Threads(order);
-        self.read_file(job, recording, mode, &mut account)
+        self.read_file(job, recording, mode.with_order(order), &mut account)
             .map(|_| ())
     }
 
@@ -93,7 +96,7 @@ impl State<'_> {
     ) -> Result<Read, WriteError> {
         let path = recording.info().path.clone();
         tracing::info!("reading {}", path.display());
-        let trusted = mode == ReadMode::Threads(TradeOrder::Trusted);
+        let trusted = mode.trusts();
         let mut rows_read = 0;
         let read = match recording.read(job.config.end, mode) {
             Ok(mut reader) => {

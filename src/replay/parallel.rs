@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::summary::{FileSummary, RunSummary};
 use crate::engine::{BookAction, BookStage, Event, ProcessorConfig};
 use crate::output::json_files::WriteError;
-use crate::source::{BadRow, FileError, Next, ReadMode, Record, Recording};
+use crate::source::{BadRow, Ending, FileError, Next, ReadMode, Record, Recording, TradeOrder};
 
 use super::attempt::{Account, count, report_midway};
 use super::job::Job;
@@ -30,7 +30,9 @@ const MAX_PREFIX: usize = 200_000;
 
 /// What a worker made of its file.
 enum Work<'a> {
-    /// No use reading ahead (a long prefix, or the spill file failed): the stitcher reads it.
+    /// No use reading ahead (a long prefix, or the spill file failed), or the file needs the
+    /// sequential loop's policy (its trades are not in time order by id, or its reading
+    /// failed): the stitcher reads it.
     Sequential(&'a mut Recording),
     Done(Box<FileWork>),
 }
@@ -46,8 +48,6 @@ struct FileWork {
     /// The book stage after the file's last event.
     stage: Option<BookStage>,
     rows_read: u64,
-    /// What went wrong midway, if something did.
-    error: Option<String>,
 }
 
 /// Processes the files of `recordings` (at least two) in order with `job.jobs - 1` workers.
@@ -161,22 +161,30 @@ fn work<'a>(
         }
         ControlFlow::Continue(())
     };
-    // A worker reads its file on its own thread, inline: the other threads are busy.
-    let read = match recording.read(config.end, ReadMode::Inline) {
+    // A worker reads its file on its own thread, inline: the other threads are busy. It runs
+    // only at full speed, so it trusts the trades to be in time order by id, as the sequential
+    // loop does; should they not be, or should the reading fail, it hands the file back, and
+    // the sequential loop's policy (start over, sorted or checked first) gives `--jobs 1`'s
+    // result.
+    match recording.read(config.end, ReadMode::Inline(TradeOrder::Trusted)) {
         Ok(mut reader) => loop {
             match reader.next() {
                 Ok(Next::Record(record)) => {
                     rows_read = reader.rows_read();
                     if consume(record).is_break() {
-                        break Ok(());
+                        break;
                     }
                 }
-                Ok(Next::End(_)) => break Ok(()),
-                Err(error) => break Err(error),
+                Ok(Next::End(Ending::Complete)) | Err(FileError::Interrupted { .. }) => break,
+                Ok(Next::End(Ending::TradesOutOfOrder)) | Err(_) => {
+                    give_up = true;
+                    break;
+                }
             }
         },
-        Err(error) => Err(error),
-    };
+        Err(FileError::Interrupted { .. }) => {}
+        Err(_) => give_up = true,
+    }
     if give_up {
         return Work::Sequential(recording);
     }
@@ -189,11 +197,6 @@ fn work<'a>(
         bad,
         stage,
         rows_read,
-        // A cancelled run stops SQLite midway: that is no fault of the file.
-        error: read
-            .err()
-            .filter(|error| !matches!(error, FileError::Interrupted { .. }))
-            .map(|error| error.to_string()),
     }))
 }
 
@@ -208,7 +211,6 @@ impl State<'_> {
             bad,
             stage,
             rows_read,
-            error,
         } = work;
         let path = account.file.path.clone();
         let mut interrupted = false;
@@ -233,17 +235,16 @@ impl State<'_> {
         for row in &bad {
             account.skipped.record(&path, row);
         }
-        match (error, replay_error) {
-            (Some(error), _) => report_midway(account.file, &error),
-            (None, Some(WriteOrIo::Io(error))) => report_midway(
+        match replay_error {
+            Some(WriteOrIo::Io(error)) => report_midway(
                 account.file,
                 &format!(
                     "{}: cannot read back the temporary file of its events: {error}",
                     path.display()
                 ),
             ),
-            (None, Some(WriteOrIo::Write(error))) => return Err(error),
-            (None, None) => {}
+            Some(WriteOrIo::Write(error)) => return Err(error),
+            None => {}
         }
         self.rows_before += rows_read;
         Ok(())

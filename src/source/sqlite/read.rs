@@ -33,12 +33,32 @@ impl Recording {
 /// Where a recording is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadMode {
-    /// On the calling thread, both tables on one connection: `--jobs 1`, and the files a
-    /// `--jobs` worker reads ahead.
-    Inline,
+    /// On the calling thread, both tables on one connection (`--jobs 1`, and the files a
+    /// `--jobs` worker reads ahead), with the trades brought into time order as [`TradeOrder`]
+    /// says.
+    Inline(TradeOrder),
     /// Each table read and decoded on threads of its own, a bounded number of rows ahead of
     /// the merge, with the trades brought into time order as [`TradeOrder`] says.
     Threads(TradeOrder),
+}
+
+impl ReadMode {
+    /// Whether the read trusts the trades to be in time order by `id` ([`TradeOrder::Trusted`]).
+    pub fn trusts(self) -> bool {
+        matches!(
+            self,
+            ReadMode::Inline(TradeOrder::Trusted) | ReadMode::Threads(TradeOrder::Trusted)
+        )
+    }
+
+    /// The same place of reading, with the trades in `order`.
+    #[must_use]
+    pub fn with_order(self, order: TradeOrder) -> ReadMode {
+        match self {
+            ReadMode::Inline(_) => ReadMode::Inline(order),
+            ReadMode::Threads(_) => ReadMode::Threads(order),
+        }
+    }
 }
 
 /// What a [`Reader`] gives next.
@@ -82,8 +102,15 @@ impl<'r> Reader<'r> {
         let plan = Arc::new(Plan::new(recording, &conn)?);
         let path = plan.path.as_path();
         let mut merge = Merge::new(end);
+        // A trusting read watches the trades' order as they are merged. The trades left unread
+        // are found by their ids (see `order::confirm`): `id` must be the rowid, unique, for
+        // `id > last` to be all of them.
+        let keyed = plan.trades.as_ref().is_some_and(|t| t.keyed);
+        if mode.trusts() && keyed {
+            merge.watch = Some(OrderWatch::default());
+        }
         let tables = match mode {
-            ReadMode::Inline => {
+            ReadMode::Inline(order) => {
                 // Should the trades need sorting, let a large sort spill to disk instead of
                 // memory. Set before any transaction: SQLite refuses to change temporary
                 // storage under an open one.
@@ -109,7 +136,7 @@ impl<'r> Reader<'r> {
                 };
                 let trades = match &plan.trades {
                     Some(t) => {
-                        let pieces = t.prepare(&conn, path, TradeOrder::Checked)?.clone();
+                        let pieces = t.prepare(&conn, path, order)?.clone();
                         let decoder = TradeDecoder { unit: t.unit };
                         Some(InlineTable::new(
                             conn,
@@ -125,13 +152,7 @@ impl<'r> Reader<'r> {
                 Tables::Inline(Inline { book, trades })
             }
             ReadMode::Threads(order) => {
-                // The trades left unread are found by their ids (see `order::confirm`): `id`
-                // must be the rowid, unique, for `id > last` to be all of them.
-                let trusted =
-                    order == TradeOrder::Trusted && plan.trades.as_ref().is_some_and(|t| t.keyed);
-                if trusted {
-                    merge.watch = Some(OrderWatch::default());
-                }
+                let trusted = order == TradeOrder::Trusted && keyed;
                 Tables::Threads(Threads::start(&plan, conn, order, trusted)?)
             }
         };
