@@ -98,13 +98,14 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, FileError> {
         .map_err(fail("opening"))?;
     // One sequential pass reads each page once, so a large page cache or a memory map buys
     // nothing and costs resident memory that grows with the file (mapped pages count in RSS as
-    // they are touched). 2 MB of cache keeps the b-tree's interior pages; the OS page cache
-    // does the rest.
+    // they are touched). 512 KB of cache keeps the pages a piece's seek goes through (a piece
+    // resumes from the root); the OS page cache does the rest. 2 MB cost 1.5 MB of resident
+    // memory a connection for 0.2 % fewer instructions (BENCHMARKS.md, sixth round).
     conn.execute_batch(
         "PRAGMA query_only = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA mmap_size = 0;
-         PRAGMA cache_size = -2048;",
+         PRAGMA cache_size = -512;",
     )
     .map_err(fail("setting up the connection"))?;
     // Opening is lazy: this first read is what finds a file that is not SQLite, encrypted,
