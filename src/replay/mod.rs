@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::engine::Processor;
 use crate::output::Output;
+use crate::output::footprint_file::FootprintFile;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
 use crate::source::{DiscoverError, find_candidates};
@@ -72,6 +73,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(dir) = &job.json_dir {
         outputs.push(Box::new(JsonFiles::create(dir)?));
+        outputs.push(Box::new(FootprintFile::create(dir)?));
     }
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
