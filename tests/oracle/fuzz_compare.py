@@ -727,6 +727,9 @@ class Case:
 # Running and comparing
 
 
+FILES = ("ohlc_data.json", "metrics_data.json", "depth_data.json", "footprint_data.json")
+
+
 def run_binary(binary, inst, start, end, data, json_dir, opts):
     os.makedirs(json_dir, exist_ok=True)
     cmd = [binary, "process", inst, start, end, "--data-dir", data, "--json-dir", json_dir]
@@ -734,7 +737,7 @@ def run_binary(binary, inst, start, end, data, json_dir, opts):
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.run(cmd + opts, capture_output=True, text=True, timeout=300, env=env)
     out = {}
-    for name in ("ohlc_data.json", "metrics_data.json", "depth_data.json"):
+    for name in FILES:
         try:
             with open(os.path.join(json_dir, name)) as f:
                 out[name] = json.load(f)
@@ -757,11 +760,17 @@ def run_oracle(inst, start, end, data, opts):
             a.obi = v
     s = spec_oracle.parse_bound(start, False)
     e = spec_oracle.parse_bound(end, True)
+    flow = {}
     ohlc, metrics, depth, status, notes = spec_oracle.run(
-        inst, s, e, data, a.window, a.depth, a.obi
+        inst, s, e, data, a.window, a.depth, a.obi, flow
     )
     del args
-    out = {"ohlc_data.json": ohlc, "metrics_data.json": metrics, "depth_data.json": depth}
+    out = {
+        "ohlc_data.json": ohlc,
+        "metrics_data.json": metrics,
+        "depth_data.json": depth,
+        "footprint_data.json": flow["footprint_file"],
+    }
     return status, json.loads(json.dumps(out)), notes
 
 
@@ -786,6 +795,19 @@ def first_difference(name, got, want):
             if d:
                 return d
         return None
+    if name == "footprint_data.json":
+        # [ts, [[price, buy, sell], ...]] flattened to [ts, price, buy, sell, price, ...]
+        def flat(bars):
+            if not isinstance(bars, list):
+                return bars
+            return [
+                [bar[0]] + [x for row in bar[1] for x in row]
+                if isinstance(bar, list) and len(bar) == 2 and isinstance(bar[1], list)
+                else bar
+                for bar in bars
+            ]
+
+        return first_list_difference(name, flat(got), flat(want))
     return first_list_difference(name, got, want)
 
 
@@ -816,7 +838,7 @@ def compare(binary, inst, start, end, data, opts, work):
     rc, got, stderr = run_binary(binary, inst, start, end, data, os.path.join(work, "rust"), opts)
     status, want, notes = run_oracle(inst, start, end, data, opts)
     diffs = []
-    for name in ("ohlc_data.json", "metrics_data.json", "depth_data.json"):
+    for name in FILES:
         d = first_difference(name, got[name], want[name])
         if d:
             diffs.append(d)
