@@ -215,7 +215,7 @@ fn prints_of_a_hand_made_fixture() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|p| p[3].as_f64().unwrap() >= 1.5 && p[0].as_i64().unwrap() >= t + 1)
+            .filter(|p| p[3].as_f64().unwrap() >= 1.5 && p[0].as_i64().unwrap() > t)
             .collect();
         assert_eq!(
             big.as_array().unwrap().iter().collect::<Vec<_>>(),
