@@ -326,6 +326,12 @@ impl Processor {
         self.prints.len()
     }
 
+    /// Prints are counted but not kept for [`Processor::take_changes`] (a run that shows them
+    /// nowhere).
+    pub fn drop_prints(&mut self) {
+        self.prints.drop_closed();
+    }
+
     /// The prints closed so far, and the open one (which a later trade may extend).
     pub fn print_tape(&self) -> &PrintTape {
         &self.prints

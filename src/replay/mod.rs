@@ -79,6 +79,10 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         outputs.push(Box::new(live.clone()));
     }
     let mut processor = Processor::new(job.config);
+    if live.is_none() {
+        // Only the live feed shows prints: `process` counts them and keeps none.
+        processor.drop_prints();
+    }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
