@@ -15,6 +15,7 @@ use crate::output::Output;
 use crate::output::footprint_file::FootprintFile;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
+use crate::output::seed_json::MAX_BARS;
 use crate::source::{DiscoverError, find_candidates};
 use summary::RunSummary;
 
@@ -80,8 +81,11 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     }
     let mut processor = Processor::new(job.config);
     if live.is_none() {
-        // Only the live feed shows prints: `process` counts them and keeps none.
+        // Only the live feed shows prints and footprints beyond the newest 1000 bars of
+        // footprint_data.json: `process` counts prints and keeps none, and keeps the
+        // footprints of those bars only.
         processor.drop_prints();
+        processor.keep_newest_footprints(MAX_BARS);
     }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
