@@ -1,6 +1,6 @@
 // Node test of the page's footprint math (web/js/flow/rows.js): `node web/tests/flow-rows.mjs`.
 import assert from 'node:assert/strict';
-import { tickOf, groupRows, valueArea, imbalances, pocIndex, topShareSize } from '../js/flow/rows.js';
+import { tickOf, groupRows, mergeGrouped, valueArea, imbalances, pocIndex, topShareSize } from '../js/flow/rows.js';
 
 assert.equal(tickOf([95917.5, 95917.6, 95918.3], 1).toFixed(1), '0.1');
 assert.equal(tickOf([100.5, 101, 102.5], 1), 0.5);
@@ -8,6 +8,12 @@ assert.equal(tickOf([100.5, 101, 102.5], 1), 0.5);
 // Grouping by 2 ticks of 0.5: 100 and 100.5 share a bucket.
 const grouped = groupRows([[100, 1, 0], [100.5, 2, 1], [101, 0, 4]], 0.5, 2);
 assert.deepEqual(grouped.map((r) => [r.price, r.buy, r.sell]), [[100, 3, 1], [101, 0, 4]]);
+
+// A profile of grouped bars sums them per bucket and leaves the bars as they were.
+const a = groupRows([[100, 1, 0], [101, 0, 2]], 0.5, 2);
+const b = groupRows([[100.5, 1, 1]], 0.5, 2);
+assert.deepEqual(mergeGrouped([a, b]).map((r) => [r.price, r.buy, r.sell]), [[100, 2, 1], [101, 0, 2]]);
+assert.deepEqual(a.map((r) => [r.price, r.buy, r.sell]), [[100, 1, 0], [101, 0, 2]]);
 
 // POC: lowest price on a tie.
 const row = (k, buy, sell) => ({ k, price: k, buy, sell });

@@ -3,7 +3,7 @@
 // over from the candles when the bars are wide enough for numbers.
 
 import { fontFamily } from '../theme.js';
-import { groupRows, pocIndex, imbalances } from './rows.js';
+import { pocIndex, imbalances } from './rows.js';
 import { primitive, cellNumber } from './view.js';
 
 /** Least bar spacing (CSS px) at which the footprint replaces the candles. */
@@ -29,7 +29,6 @@ export function createFootprint(view, onMode) {
       queueMicrotask(() => onMode(mode));
     }
     if (mode !== 'footprint') return;
-    const tick = view.flow.tick;
     const ticks = view.rowTicks();
     drawn.rowTicks = ticks;
     const ratio = view.settings.ratio;
@@ -37,7 +36,7 @@ export function createFootprint(view, onMode) {
     const bars = view.visibleBars().map(({ ts, x }) => ({
       ts,
       x,
-      rows: groupRows(view.flow.footprints.get(ts) ?? [], tick, ticks),
+      rows: view.grouped(ts, ticks),
     }));
     let maxDelta = 0;
     for (const bar of bars) for (const row of bar.rows) maxDelta = Math.max(maxDelta, Math.abs(row.buy - row.sell));

@@ -2,7 +2,7 @@
 // whole session (left edge), each split buy/sell, with its POC and its 70 % value area.
 
 import { fontFamily } from '../theme.js';
-import { profileOf, valueArea } from './rows.js';
+import { mergeGrouped, valueArea } from './rows.js';
 import { primitive, cellNumber } from './view.js';
 
 const BUY = (a) => `rgba(38, 166, 154, ${a})`;
@@ -10,13 +10,23 @@ const SELL = (a) => `rgba(239, 83, 80, ${a})`;
 
 export function createProfiles(view) {
   const drawn = { visible: null, session: null };
+  /** The session's rows, until the data or the row size change. */
+  let session = { version: -1, ticks: 0, tick: 0, rows: [] };
+  const rowsOf = (times, ticks, whole) => {
+    if (!whole) return mergeGrouped(times.map((ts) => view.grouped(ts, ticks)));
+    const { version, tick } = view.flow;
+    if (session.version !== version || session.ticks !== ticks || session.tick !== tick) {
+      session = { version, ticks, tick, rows: mergeGrouped(times.map((ts) => view.grouped(ts, ticks))) };
+    }
+    return session.rows;
+  };
 
   /** The profile of `times` drawn `side` ('right' or 'left') in `share` of the width. */
   const drawProfile = (ctx, size, times, side, share, alpha) => {
     const tick = view.flow.tick;
     if (!tick || !times.length) return null;
     const ticks = view.rowTicks();
-    const rows = profileOf(times.map((ts) => view.flow.footprints.get(ts) ?? []), tick, ticks);
+    const rows = rowsOf(times, ticks, side === 'left');
     const area = valueArea(rows, 0.7);
     if (!area) return null;
     const maxVolume = Math.max(...rows.map((r) => r.buy + r.sell));
@@ -75,7 +85,7 @@ export function createProfiles(view) {
   const draw = (ctx, size) => {
     drawn.visible = drawProfile(ctx, size, view.visibleBars().map((b) => b.ts), 'right', 0.2, 1);
     drawn.session = view.settings.sessionProfile
-      ? drawProfile(ctx, size, view.flow.sortedTimes, 'left', 0.12, 0.8)
+      ? drawProfile(ctx, size, view.flow.sortedTimes, 'left', 0.1, 0.6)
       : null;
   };
 

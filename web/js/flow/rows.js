@@ -36,11 +36,21 @@ export function groupRows(rows, tick, ticks) {
   return [...byBucket.values()].sort((a, b) => a.k - b.k);
 }
 
-/** The volume profile of several footprints: their rows summed per bucket. */
-export function profileOf(footprints, tick, ticks) {
-  const all = [];
-  for (const rows of footprints) for (const row of rows) all.push(row);
-  return groupRows(all, tick, ticks);
+/** The volume profile of bars already grouped (`groupRows` of each, same buckets). */
+export function mergeGrouped(bars) {
+  const byBucket = new Map();
+  for (const rows of bars) {
+    for (const { k, price, buy, sell } of rows) {
+      const row = byBucket.get(k);
+      if (row) {
+        row.buy += buy;
+        row.sell += sell;
+      } else {
+        byBucket.set(k, { k, price, buy, sell });
+      }
+    }
+  }
+  return [...byBucket.values()].sort((a, b) => a.k - b.k);
 }
 
 /** Index of the point of control: the largest `buy + sell`, the lowest price on a tie. */

@@ -23,6 +23,8 @@ export class FlowStore extends EventTarget {
     this.decimals = 0;
     this.windowMs = 60_000;
     this.sortedTimes = [];
+    /** Grows with every change of the footprints (caches compare it). */
+    this.version = 0;
   }
 
   applySnapshot(message) {
@@ -30,6 +32,7 @@ export class FlowStore extends EventTarget {
     this.extras = new Map((message.extras ?? []).map((row) => [row[0], row]));
     this.prints = new Map();
     this.printCount = 0;
+    this.version += 1;
     this.reindex();
     this.dispatchEvent(new CustomEvent('reset'));
     this.refreshMinSize();
@@ -37,6 +40,7 @@ export class FlowStore extends EventTarget {
 
   applyUpdate(message) {
     for (const [ts, rows] of message.footprints ?? []) this.footprints.set(ts, rows);
+    if ((message.footprints ?? []).length) this.version += 1;
     for (const row of message.extras ?? []) this.extras.set(row[0], row);
     const prints = message.prints;
     if (prints && prints.rows.length) {

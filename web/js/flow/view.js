@@ -2,6 +2,7 @@
 // price ↔ pixel scale of the candle series they are attached to.
 
 import { chartTime } from '../format.js';
+import { groupRows } from './rows.js';
 
 /** Row sizes (in ticks) the automatic choice picks from. */
 const STEPS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000];
@@ -14,6 +15,20 @@ export class View {
     this.series = series;
     this.flow = flow;
     this.settings = settings;
+    /** ts → { rows, tick, ticks, grouped }: a bar's rows grouped, until its rows change. */
+    this.groupedCache = new Map();
+  }
+
+  /** The rows of window `ts` grouped into buckets of `ticks` ticks (cached: panning over a
+   *  day of bars regroups nothing). */
+  grouped(ts, ticks) {
+    const rows = this.flow.footprints.get(ts) ?? [];
+    const tick = this.flow.tick;
+    const hit = this.groupedCache.get(ts);
+    if (hit && hit.rows === rows && hit.tick === tick && hit.ticks === ticks) return hit.grouped;
+    const grouped = groupRows(rows, tick, ticks);
+    this.groupedCache.set(ts, { rows, tick, ticks, grouped });
+    return grouped;
   }
 
   /** Pixels between two bars. */
