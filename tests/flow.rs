@@ -261,3 +261,71 @@ fn get_prints(feed: &LiveFeed, local: std::net::SocketAddr) -> (Value, Value) {
         get(format!("/api/prints?min_size=1.5&since={}", DAY + 60_001)),
     )
 }
+
+/// The push stream's `update` carries the footprints, their extras and the numbered prints;
+/// its `snapshot` every footprint.
+#[test]
+fn the_push_stream_carries_footprints_and_prints() {
+    let data = prints_fixture();
+    let feed = run_live(data.path(), 1);
+    let snapshot: Value =
+        serde_json::from_str(&orderflow::web::json::snapshot(&feed.snapshot())).unwrap();
+    let t = DAY + 60_000;
+    assert_eq!(snapshot["footprints"][0][0], json!(t));
+    assert_eq!(
+        snapshot["footprints"][0][1][1],
+        json!([100.0, 3.0, 0.0]),
+        "the row at 100: three buys of 1"
+    );
+    assert_eq!(snapshot["extras"], json!([[t, 8.5, 2.25, 6.25, 9]]));
+    let mut bar = FootprintBar::new(t);
+    bar.add(100.0, 1.0, orderflow::engine::Side::Sell);
+    let update = orderflow::output::live::Update {
+        footprints: vec![bar],
+        prints: orderflow::engine::PrintChanges {
+            first: 7,
+            prints: vec![orderflow::engine::Print {
+                ts: t + 5,
+                side: orderflow::engine::Side::Sell,
+                vwap: 100.0,
+                size: 1.0,
+                trades: 1,
+            }],
+        },
+        ..Default::default()
+    };
+    let message: Value = serde_json::from_str(&orderflow::web::json::update(9, &update)).unwrap();
+    assert_eq!(message["footprints"], json!([[t, [[100.0, 0.0, 1.0]]]]));
+    assert_eq!(message["extras"], json!([[t, 0.0, 1.0, -1.0, 1]]));
+    assert_eq!(
+        message["prints"],
+        json!({"first": 7, "rows": [[t + 5, "sell", 100.0, 1.0, 1]]})
+    );
+}
+
+/// `serve` reads footprint_data.json beside the seed's files into `/api/footprint` and
+/// `/api/bar_extras`.
+#[test]
+fn serve_reads_the_footprint_file() {
+    let data = prints_fixture();
+    let run = process(data.path(), "BTC-USDT", "2025-01-15", "2025-01-15", &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let feed = LiveFeed::new(Status::default());
+    let mut dir = orderflow::web::json_dir::JsonDir::new(run.json_dir.path(), feed.clone());
+    assert!(dir.poll());
+    let bars = feed.footprints_since(None);
+    let file = run.json("footprint_data.json");
+    let served: Vec<Value> = bars
+        .iter()
+        .map(|bar| {
+            let rows: Vec<Value> = bar
+                .rows
+                .iter()
+                .map(|r| json!([r.price, r.buy, r.sell]))
+                .collect();
+            json!([bar.ts, rows])
+        })
+        .collect();
+    assert_eq!(Value::Array(served), file);
+    assert_eq!((bars[0].buy_volume, bars[0].sell_volume), (8.5, 2.25));
+}
