@@ -73,8 +73,11 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     // The run's outputs: a new one is one more line here.
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(dir) = &job.json_dir {
+        // Every target is checked before any is written.
+        let mut footprint = FootprintFile::check(dir)?;
         outputs.push(Box::new(JsonFiles::create(dir)?));
-        outputs.push(Box::new(FootprintFile::create(dir)?));
+        footprint.reset()?;
+        outputs.push(Box::new(footprint));
     }
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
