@@ -4,9 +4,12 @@
 //! at most once per `--emit-ms` and once at the end. A new output (a store, a heatmap) is a
 //! new file with an `impl Output`, and one line where `replay::run` lists its outputs.
 
+pub mod flow_json;
+pub mod footprint_file;
 pub mod frame;
 pub mod json_files;
 pub mod live;
+pub mod print_log;
 pub mod seed_json;
 pub mod status;
 pub mod target;

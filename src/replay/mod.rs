@@ -12,8 +12,10 @@ use std::time::Instant;
 
 use crate::engine::Processor;
 use crate::output::Output;
+use crate::output::footprint_file::FootprintFile;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
+use crate::output::seed_json::MAX_BARS;
 use crate::source::{DiscoverError, find_candidates};
 use summary::RunSummary;
 
@@ -71,12 +73,23 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     // The run's outputs: a new one is one more line here.
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(dir) = &job.json_dir {
+        // Every target is checked before any is written.
+        let mut footprint = FootprintFile::check(dir)?;
         outputs.push(Box::new(JsonFiles::create(dir)?));
+        footprint.reset()?;
+        outputs.push(Box::new(footprint));
     }
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
     }
     let mut processor = Processor::new(job.config);
+    if live.is_none() {
+        // Only the live feed shows prints and footprints beyond the newest 1000 bars of
+        // footprint_data.json: `process` counts prints and keeps none, and keeps the
+        // footprints of those bars only.
+        processor.drop_prints();
+        processor.keep_newest_footprints(MAX_BARS);
+    }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
