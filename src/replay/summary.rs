@@ -200,9 +200,15 @@ impl fmt::Display for RunSummary {
             self.book_rows, self.warmup_book_rows, self.trades, self.bars, self.metric_bars
         )?;
         if let Some(kept) = self.bars_in_json.filter(|kept| *kept < self.bars) {
+            // The same cap holds for the metric bars.
+            let metric = if self.metric_bars > kept {
+                format!(" and of the {} metric bars", self.metric_bars)
+            } else {
+                String::new()
+            };
             writeln!(
                 f,
-                "  the JSON files keep the newest {kept} of the {} bars (and of the metric bars)",
+                "  the JSON files keep the newest {kept} of the {} bars{metric}",
                 self.bars
             )?;
         }

@@ -206,6 +206,7 @@ fn the_summary_says_when_the_json_files_keep_fewer_bars_than_were_made() {
         &data.path().join(GOOD),
         &format!(
             "{SCHEMA}
+            INSERT INTO book VALUES (1, 'BTC-USDT', 'snapshot', '[[\"100\",\"1\"]]', '[[\"101\",\"1\"]]', @DAY+500);
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
             INSERT INTO trades SELECT i, 'BTC-USDT', 't' || i, 100, 1, 'buy', @DAY + i * 1000 FROM n;"
         ),
@@ -223,8 +224,12 @@ fn the_summary_says_when_the_json_files_keep_fewer_bars_than_were_made() {
     assert_eq!(summary["bars_in_json"], 1000);
     assert_eq!(run.json("ohlc_data.json").as_array().unwrap().len(), 1000);
     let stdout = String::from_utf8_lossy(&run.output.stdout).into_owned();
+    let metric_bars = summary["metric_bars"].as_u64().unwrap();
+    assert!(metric_bars > 1000, "{summary}");
     assert!(
-        stdout.contains("the JSON files keep the newest 1000 of the 1200 bars"),
+        stdout.contains(&format!(
+            "the JSON files keep the newest 1000 of the 1200 bars and of the {metric_bars} metric bars"
+        )),
         "{stdout}"
     );
 
