@@ -5,15 +5,13 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use cli::print::complain;
 use cli::signals::Stop;
-use cli::{Cli, Command, demo, process, run, serve, synth};
+use cli::{Command, demo, process, run, serve, synth};
 
 fn main() -> ExitCode {
     cli::malloc::share_malloc_arenas();
-    let cli = Cli::parse();
+    let cli = cli::usage::parse();
     init_logging();
     let stop = Stop::default();
     let result = match cli.command {

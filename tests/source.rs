@@ -293,10 +293,23 @@ fn units_are_found_and_converted_with_floor() {
         assert_eq!(info.trades_unit, unit, "{name}");
         assert_eq!(timestamps(&records), [ms], "{name}");
         assert_eq!(info.range, Some((ms, ms)), "{name}");
-        let converted = info.warnings.iter().any(|w| w.contains("converted to ms"));
+        // The conversion is named once, in the summary's unit conversions, not as a warning.
+        let file = orderflow::replay::summary::FileSummary::from_info(
+            &info,
+            orderflow::replay::summary::FileStatus::Used,
+        );
+        let converted = file
+            .unit_conversions
+            .iter()
+            .any(|w| w.contains("converted to ms"));
         assert_eq!(
             converted,
             unit != Some(TimeUnit::Millis),
+            "{name}: {:?}",
+            file.unit_conversions
+        );
+        assert!(
+            !info.warnings.iter().any(|w| w.contains("converted")),
             "{name}: {:?}",
             info.warnings
         );

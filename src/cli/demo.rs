@@ -127,8 +127,10 @@ fn demo_recording(config: &SynthConfig, own_folder: bool) -> anyhow::Result<()> 
     }
     let path = target_for_marker(&marker)?;
     say!(
-        "writing a {}-hour synthetic recording to {} (once)",
+        "writing a {}-hour synthetic recording (about {}) to {}; it stays there and the next \
+         demo reuses it (delete the folder to free the space)",
         config.hours,
+        megabytes(estimated_bytes(config)),
         dir.display()
     );
     let report = orderflow::synth::generate(config, Some(&super::synth::progress()))?;
@@ -139,6 +141,30 @@ fn demo_recording(config: &SynthConfig, own_folder: bool) -> anyhow::Result<()> 
     orderflow::output::json_files::write_atomic(&path, text.as_bytes())
         .with_context(|| format!("writing {}", marker.display()))?;
     Ok(())
+}
+
+/// Bytes per book row and per trade in a synthetic recording, measured on the demo's 3 hours
+/// (108,000 book rows and 214,714 trades in 122.2 MB; an hour, whose book is younger, holds
+/// 12 % less per row).
+const BYTES_PER_BOOK_ROW: f64 = 1010.0;
+const BYTES_PER_TRADE: f64 = 60.0;
+
+/// About how many bytes `config` writes: its book rows and its mean number of trades.
+fn estimated_bytes(config: &SynthConfig) -> f64 {
+    let minutes = config.hours * 60.0;
+    let book_rows = minutes * 60_000.0 / f64::from(config.book_interval_ms.max(1));
+    let trades = minutes * config.trades_per_minute;
+    book_rows * BYTES_PER_BOOK_ROW + trades * BYTES_PER_TRADE
+}
+
+/// `bytes` in MB, to two significant figures at least.
+fn megabytes(bytes: f64) -> String {
+    let mb = bytes / 1e6;
+    if mb >= 10.0 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
 }
 
 /// The marker of versions before the parameters were written in it: `N book rows, M trades`.

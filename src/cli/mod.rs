@@ -10,6 +10,7 @@ pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod signals;
 pub(crate) mod synth;
+pub(crate) mod usage;
 
 use clap::{Parser, Subcommand};
 

@@ -1,10 +1,10 @@
 //! `orderflow serve`: the web page over JSON files that another process writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
 
@@ -24,6 +24,7 @@ pub(crate) struct ServeArgs {
 pub(crate) fn serve(args: ServeArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<()> {
     use orderflow::web::json_dir;
 
+    check_json_dir(&args.json_dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = orderflow::web::bind(&args.server.host, args.server.port).await?;
@@ -39,6 +40,25 @@ pub(crate) fn serve(args: ServeArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result
         poller.abort();
         anyhow::Ok(())
     })
+}
+
+/// A `--json-dir` that is missing or not a folder is a usage error, found before listening:
+/// the page would wait for files that never come.
+fn check_json_dir(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => bail!(
+            "--json-dir {} is not a folder: give the folder where `orderflow process` or \
+             `orderflow run --json-dir` writes ohlc_data.json",
+            dir.display()
+        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => bail!(
+            "--json-dir {} does not exist: give the folder where `orderflow process` or \
+             `orderflow run --json-dir` writes ohlc_data.json",
+            dir.display()
+        ),
+        Err(error) => bail!("--json-dir {} cannot be read: {error}", dir.display()),
+    }
 }
 
 /// Prints the page's address; scripts read it (with `--port 0`) from this line.

@@ -40,16 +40,19 @@ pub(super) fn open_in_range(
                     }
                 }
                 let info = recording.info();
-                for warning in &info.warnings {
-                    tracing::warn!("{}: {warning}", path.display());
-                }
                 let overlaps = overlaps(info.range);
-                let status = if overlaps {
-                    FileStatus::Used
-                } else {
-                    FileStatus::OutOfRange
+                let (status, held) = match (overlaps, info.range) {
+                    (true, _) => (FileStatus::Used, None),
+                    (false, Some(_)) => (FileStatus::OutOfRange, None),
+                    (false, None) => held_instead(&recording, &job.instrument),
                 };
-                summary.files.push(FileSummary::from_info(info, status));
+                let mut file = FileSummary::from_info(recording.info(), status);
+                file.warnings.extend(held);
+                // Logged once per file, here: a file is opened once per run.
+                for note in file.unit_conversions.iter().chain(&file.warnings) {
+                    tracing::warn!("{}: {note}", path.display());
+                }
+                summary.files.push(file);
                 if overlaps {
                     used.push((summary.files.len() - 1, recording));
                 }
@@ -59,6 +62,33 @@ pub(super) fn open_in_range(
     used.sort_by(|(_, a), (_, b)| order_key(a.info()).cmp(&order_key(b.info())));
     warn_of_overlaps(&used, summary);
     used
+}
+
+/// The status of a file with no valid timestamp of `instrument`, and what it holds instead:
+/// [`FileStatus::NoRowsOfInstrument`] with a warning naming the other instruments, or
+/// [`FileStatus::OutOfRange`] when its rows of `instrument` all have bad timestamps.
+fn held_instead(recording: &Recording, instrument: &str) -> (FileStatus, Option<String>) {
+    let others = match recording.other_instruments() {
+        Ok(Some(others)) => others,
+        Ok(None) => return (FileStatus::OutOfRange, None),
+        Err(error) => {
+            tracing::warn!("{error}");
+            return (FileStatus::OutOfRange, None);
+        }
+    };
+    let shown: Vec<&str> = others.iter().take(3).map(String::as_str).collect();
+    let warning = match (shown.is_empty(), others.len() > shown.len()) {
+        (true, _) => format!("holds no rows of {instrument}: its tables are empty"),
+        (false, false) => format!(
+            "holds no rows of {instrument}, only rows of {}",
+            shown.join(", ")
+        ),
+        (false, true) => format!(
+            "holds no rows of {instrument}, only rows of {} and others",
+            shown.join(", ")
+        ),
+    };
+    (FileStatus::NoRowsOfInstrument, Some(warning))
 }
 
 fn order_key(info: &FileInfo) -> (Option<Millis>, &Path) {

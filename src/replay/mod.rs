@@ -141,6 +141,10 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     summary.first_ts = counts.first_ts;
     summary.last_ts = counts.last_ts;
     summary.bars = processor.bars().len() as u64;
+    summary.bars_in_json = job
+        .json_dir
+        .as_ref()
+        .map(|_| summary.bars.min(crate::output::seed_json::MAX_BARS as u64));
     summary.metric_bars = processor.metric_bars().len() as u64;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
 

@@ -21,6 +21,9 @@ pub enum FileStatus {
     Used,
     /// Its data does not overlap the range.
     OutOfRange,
+    /// It holds no rows of the run's instrument (only other instruments', or none at all);
+    /// a warning names the instruments it holds.
+    NoRowsOfInstrument,
     /// It cannot be used (not SQLite, corrupt, missing columns, ...); see `error`.
     Unusable,
     /// It turned out corrupt midway: what came before was kept; see `error`.
@@ -64,13 +67,25 @@ impl FileSummary {
         file.first_ts = info.range.map(|(first, _)| first);
         file.last_ts = info.range.map(|(_, last)| last);
         for (table, unit) in [("book", info.book_unit), ("trades", info.trades_unit)] {
-            if let Some(unit) = unit.filter(|unit| *unit != crate::source::TimeUnit::Millis) {
+            if let Some(unit) = unit.and_then(unit_name) {
                 file.unit_conversions
-                    .push(format!("{table} timestamps in {unit:?}, converted to ms"));
+                    .push(format!("{table} timestamps in {unit}, converted to ms"));
             }
         }
         file.warnings = info.warnings.clone();
         file
+    }
+}
+
+/// A unit that is converted, by name; `None` for ms, which is not.
+fn unit_name(unit: crate::source::TimeUnit) -> Option<&'static str> {
+    use crate::source::TimeUnit;
+
+    match unit {
+        TimeUnit::Seconds => Some("seconds"),
+        TimeUnit::Millis => None,
+        TimeUnit::Micros => Some("microseconds"),
+        TimeUnit::Nanos => Some("nanoseconds"),
     }
 }
 
@@ -124,6 +139,10 @@ pub struct RunSummary {
     pub trades: u64,
     /// Bars produced (all of them, not only the 1000 written).
     pub bars: u64,
+    /// Bars the JSON files hold: the newest `bars`, at most 1000; absent when the run writes
+    /// no JSON files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bars_in_json: Option<u64>,
     pub metric_bars: u64,
     pub skipped: Skipped,
     pub first_ts: Option<Millis>,
@@ -148,10 +167,20 @@ impl fmt::Display for RunSummary {
             let status = match file.status {
                 FileStatus::Used => "used",
                 FileStatus::OutOfRange => "not in range",
+                FileStatus::NoRowsOfInstrument => "no rows of",
                 FileStatus::Unusable => "UNUSABLE",
                 FileStatus::FailedMidway => "FAILED MIDWAY",
             };
-            write!(f, "  {} [{status}]", file.path.display())?;
+            if file.status == FileStatus::NoRowsOfInstrument {
+                write!(
+                    f,
+                    "  {} [{status} {}]",
+                    file.path.display(),
+                    self.instrument
+                )?;
+            } else {
+                write!(f, "  {} [{status}]", file.path.display())?;
+            }
             if file.status == FileStatus::Used || file.status == FileStatus::FailedMidway {
                 write!(f, ": {} book rows, {} trades", file.book_rows, file.trades)?;
             }
@@ -170,6 +199,19 @@ impl fmt::Display for RunSummary {
             "  {} book rows in range (+{} warm-up), {} trades -> {} bars, {} metric bars",
             self.book_rows, self.warmup_book_rows, self.trades, self.bars, self.metric_bars
         )?;
+        if let Some(kept) = self.bars_in_json.filter(|kept| *kept < self.bars) {
+            // The same cap holds for the metric bars.
+            let metric = if self.metric_bars > kept {
+                format!(" and of the {} metric bars", self.metric_bars)
+            } else {
+                String::new()
+            };
+            writeln!(
+                f,
+                "  the JSON files keep the newest {kept} of the {} bars{metric}",
+                self.bars
+            )?;
+        }
         if let (Some(first), Some(last)) = (self.first_ts, self.last_ts) {
             writeln!(
                 f,

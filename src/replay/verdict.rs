@@ -1,7 +1,7 @@
 //! The exit verdict of a run (SPEC 4) and, when there was nothing to show, what to tell the
 //! user.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::summary::{FileStatus, RunSummary};
 use crate::time::format_ms;
@@ -47,9 +47,11 @@ pub(super) fn verdict(
             Verdict::NoData,
             Some(format!(
                 "no recording of {} found in {dir} (searched recursively for .db, .sqlite and .sqlite3 \
-                 files whose name holds the instrument, e.g. {}-2025-01-15.db); point --data-dir or \
-                 ORDERFLOW_DATA_DIR at your recordings",
-                job.instrument, job.instrument
+                 files whose name holds the instrument, e.g. {}-2025-01-15.db); {}; point --data-dir \
+                 or ORDERFLOW_DATA_DIR at your recordings",
+                job.instrument,
+                job.instrument,
+                found_instead(&job.data_dir)
             )),
         );
     }
@@ -92,6 +94,38 @@ pub(super) fn verdict(
     } else {
         (Verdict::Complete, None)
     }
+}
+
+/// Instruments named in [`found_instead`]; the rest are only counted.
+const INSTRUMENTS_NAMED: usize = 3;
+
+/// What the data folder holds instead of the run's instrument: `found 3 recordings of
+/// BTC-USDT, 1 of ETH-USDT`, or that it holds no recording at all.
+fn found_instead(dir: &Path) -> String {
+    let counts = match crate::source::recordings_by_instrument(dir) {
+        Ok(counts) => counts,
+        Err(error) => return format!("the folder could not be searched again: {error}"),
+    };
+    if counts.is_empty() {
+        return "the folder holds no recording of any instrument".to_owned();
+    }
+    let named: Vec<String> = counts
+        .iter()
+        .take(INSTRUMENTS_NAMED)
+        .enumerate()
+        .map(|(at, (instrument, count))| match (at, count) {
+            (0, 1) => format!("1 recording of {instrument}"),
+            (0, _) => format!("{count} recordings of {instrument}"),
+            _ => format!("{count} of {instrument}"),
+        })
+        .collect();
+    let others = counts.len().saturating_sub(INSTRUMENTS_NAMED);
+    let more = match others {
+        0 => String::new(),
+        1 => " and recordings of 1 more instrument".to_owned(),
+        _ => format!(" and recordings of {others} more instruments"),
+    };
+    format!("found {}{more}", named.join(", "))
 }
 
 #[cfg(test)]

@@ -40,6 +40,49 @@ const EXTENSIONS: [&str; 3] = ["db", "sqlite", "sqlite3"];
 /// # Errors
 /// When `dir` does not exist, is not a directory or cannot be read.
 pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, DiscoverError> {
+    walk(dir, true, &|name| {
+        is_candidate_name(name, instrument.as_bytes())
+    })
+}
+
+/// The recordings of any instrument under `dir`, searched as [`find_candidates`] does,
+/// counted by the instrument their name begins with (the stem up to a separator followed by a
+/// digit, in capitals), most first: what to tell a user whose instrument has none. Quiet: the
+/// folders it cannot read were already named by the search for candidates.
+///
+/// # Errors
+/// When `dir` does not exist, is not a directory or cannot be read.
+pub fn recordings_by_instrument(dir: &Path) -> Result<Vec<(String, usize)>, DiscoverError> {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for path in walk(dir, false, &is_recording_name)? {
+        let name = path.file_name().unwrap_or_default().as_encoded_bytes();
+        *counts.entry(instrument_of_name(name)).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(counts)
+}
+
+/// The instrument a recording's name begins with: its stem up to the first separator followed
+/// by a digit (`BTC-USDT-2025-01-15.db` is BTC-USDT), in capitals; the whole stem when no date
+/// follows.
+fn instrument_of_name(name: &[u8]) -> String {
+    let stem = &name[..name.iter().rposition(|&c| c == b'.').unwrap_or(name.len())];
+    let end = (0..stem.len())
+        .find(|&at| {
+            at > 0 && is_separator(stem[at]) && stem.get(at + 1).is_some_and(u8::is_ascii_digit)
+        })
+        .unwrap_or(stem.len());
+    String::from_utf8_lossy(&stem[..end]).to_ascii_uppercase()
+}
+
+/// The files under `dir` whose name `keep` accepts (see [`find_candidates`]), sorted by path;
+/// `warn` logs the folders and entries passed over.
+fn walk(
+    dir: &Path,
+    warn: bool,
+    keep: &dyn Fn(&[u8]) -> bool,
+) -> Result<Vec<PathBuf>, DiscoverError> {
     let meta = fs::metadata(dir).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => DiscoverError::NotFound {
             dir: dir.to_owned(),
@@ -67,7 +110,9 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
                 });
             }
             Err(error) => {
-                tracing::warn!("skipping directory {}: {error}", current.display());
+                if warn {
+                    tracing::warn!("skipping directory {}: {error}", current.display());
+                }
                 continue;
             }
         };
@@ -75,7 +120,9 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(error) => {
-                    tracing::warn!("skipping an entry of {}: {error}", current.display());
+                    if warn {
+                        tracing::warn!("skipping an entry of {}: {error}", current.display());
+                    }
                     continue;
                 }
             };
@@ -90,7 +137,7 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
                 }
                 continue;
             }
-            if !is_candidate_name(name.as_encoded_bytes(), instrument.as_bytes()) {
+            if !keep(name.as_encoded_bytes()) {
                 continue;
             }
             // Follows links: a link to a file counts; dangling links and loops fail here.
@@ -111,17 +158,24 @@ pub fn find_candidates(dir: &Path, instrument: &str) -> Result<Vec<PathBuf>, Dis
 /// Whether a file name is a recording of `instrument` (SPEC 1.1): not hidden, a database
 /// extension, and the instrument a whole token of the stem.
 pub fn is_candidate_name(name: &[u8], instrument: &[u8]) -> bool {
+    let Some(dot) = name.iter().rposition(|&c| c == b'.') else {
+        return false;
+    };
+    is_recording_name(name) && stem_has_token(&name[..dot], instrument)
+}
+
+/// Whether a file name is a recording of some instrument: not hidden, a database extension.
+fn is_recording_name(name: &[u8]) -> bool {
     if is_hidden(name) {
         return false;
     }
     let Some(dot) = name.iter().rposition(|&c| c == b'.') else {
         return false;
     };
-    let (stem, extension) = (&name[..dot], &name[dot + 1..]);
+    let extension = &name[dot + 1..];
     EXTENSIONS
         .iter()
         .any(|e| extension.eq_ignore_ascii_case(e.as_bytes()))
-        && stem_has_token(stem, instrument)
 }
 
 /// A name beginning with `.`: hidden files and folders are never searched (SPEC 1.1).

@@ -15,7 +15,7 @@ pub mod parse;
 pub mod record;
 pub mod sqlite;
 
-pub use discover::{DiscoverError, find_candidates, is_candidate_name};
+pub use discover::{DiscoverError, find_candidates, is_candidate_name, recordings_by_instrument};
 pub use parse::levels::{self, LevelError, parse_levels};
 pub use parse::timestamp::TimeUnit;
 pub use parse::{number, timestamp};

@@ -164,7 +164,8 @@ cases! {
             ohlc: GOOD_AND_DAY16_OHLC, notes: &[(OTHER, "book")], ..GOOD_ONLY }), ..BASE };
     empty_tables_are_no_data: Case { good: Some("DELETE FROM book; DELETE FROM trades;"), code: 2,
         says: &[GOOD, "no valid data", "no valid rows of BTC-USDT"],
-        outcome: Outcome::Run(Expect { files: &[(GOOD, "out_of_range")], ..NO_DATA }), ..BASE };
+        outcome: Outcome::Run(Expect { files: &[(GOOD, "no_rows_of_instrument")],
+            notes: &[(GOOD, "its tables are empty")], ..NO_DATA }), ..BASE };
     all_rows_bad_is_no_data: Case {
         good: Some("UPDATE book SET bids = '[[\"100\"'; UPDATE trades SET price = -1;"), code: 2,
         says: &[GOOD, "no valid data", "book row id 1", "trades row id 2"],
@@ -326,12 +327,12 @@ cases! {
     an_instrument_with_sql: Case { good: None, instrument: "x' OR '1'='1",
         build: |d| { good_recording(d, "x' OR '1'='1-2025-01-15.db", ""); },
         code: 2, says: &["no valid data of x' OR '1'='1"],
-        outcome: Outcome::Run(Expect { files: &[("x' OR '1'='1-2025-01-15.db", "out_of_range")], ..NO_DATA }),
+        outcome: Outcome::Run(Expect { files: &[("x' OR '1'='1-2025-01-15.db", "no_rows_of_instrument")], ..NO_DATA }),
         ..BASE };
     an_instrument_with_a_statement: Case { good: None, instrument: "BTC\"; DROP TABLE trades; --",
         build: |d| { good_recording(d, "BTC\"; DROP TABLE trades; --_2025-01-15.db", ""); },
         code: 2, says: &["no valid data"],
-        outcome: Outcome::Run(Expect { files: &[("BTC\"; DROP TABLE trades; --_2025-01-15.db", "out_of_range")], ..NO_DATA }),
+        outcome: Outcome::Run(Expect { files: &[("BTC\"; DROP TABLE trades; --_2025-01-15.db", "no_rows_of_instrument")], ..NO_DATA }),
         ..BASE };
     an_empty_instrument: Case { instrument: " ", code: 2, says: &["INSTRUMENT"],
         outcome: Outcome::NothingWritten, ..BASE };

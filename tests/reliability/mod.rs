@@ -7,6 +7,7 @@ mod fuzz;
 mod hostile_files;
 mod knobs;
 mod live_recording;
+mod messages;
 mod outputs;
 mod overwrite;
 mod server;

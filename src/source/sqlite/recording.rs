@@ -97,11 +97,8 @@ impl Recording {
             "reading the first and last trades",
             "no `trades` table: only book rows are read (no bars or CVD from this file)",
         )?;
-        for (name, ends) in [("book", &book_ends), ("trades", &trade_ends)] {
-            if let Some(unit) = ends.unit.filter(|u| *u != TimeUnit::Millis) {
-                warnings.push(format!("{name} timestamps in {unit}, converted to ms"));
-            }
-        }
+        // A unit conversion is not a warning: the summary names it once, in its own list
+        // (`FileSummary::unit_conversions`), from `book_unit` and `trades_unit`.
 
         let stamps = [
             book_ends.first,
@@ -182,6 +179,63 @@ impl Recording {
         }
         self.info.range = lo.zip(hi);
         Ok(self.info.range)
+    }
+}
+
+/// Other instruments named in [`Recording::other_instruments`].
+const OTHER_INSTRUMENTS_NAMED: usize = 3;
+
+impl Recording {
+    /// For a file with no valid timestamp of the run's instrument: `None` when it holds rows
+    /// of that instrument after all (their timestamps are all bad), else the instruments it
+    /// holds instead (a few, by the `instrument` column; empty when its tables are empty).
+    /// Each query may scan a table, as the search for the first valid row already did.
+    ///
+    /// # Errors
+    /// [`FileError`] when the file cannot be read.
+    pub fn other_instruments(&self) -> Result<Option<Vec<String>>, FileError> {
+        let conn = connect(&self.path)?;
+        let fail = |e| FileError::from_sqlite(&self.path, "listing the instruments", e);
+        let tables = [
+            self.book.as_ref().map(|c| (&c.table, &c.instrument)),
+            self.trades.as_ref().map(|c| (&c.table, &c.instrument)),
+        ];
+        let mut others: Vec<String> = Vec::new();
+        for (table, column) in tables.into_iter().flatten() {
+            let table = quote(table);
+            let Some(column) = column else {
+                // Without the column, every row is the file's instrument.
+                let any = format!("SELECT EXISTS (SELECT 1 FROM {table})");
+                if conn.query_row(&any, [], |row| row.get(0)).map_err(fail)? {
+                    return Ok(None);
+                }
+                continue;
+            };
+            let column = quote(column);
+            let mine =
+                format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?1 COLLATE NOCASE)");
+            if conn
+                .query_row(&mine, [&self.instrument], |row| row.get(0))
+                .map_err(fail)?
+            {
+                return Ok(None);
+            }
+            let listed = format!(
+                "SELECT DISTINCT CAST({column} AS TEXT) FROM {table} LIMIT {}",
+                OTHER_INSTRUMENTS_NAMED + 1
+            );
+            let mut stmt = conn.prepare(&listed).map_err(fail)?;
+            let names = stmt
+                .query_map([], |row| row.get::<_, Option<String>>(0))
+                .map_err(fail)?;
+            for name in names {
+                let name = name.map_err(fail)?.unwrap_or_else(|| "NULL".to_owned());
+                if !others.iter().any(|other| other.eq_ignore_ascii_case(&name)) {
+                    others.push(name);
+                }
+            }
+        }
+        Ok(Some(others))
     }
 }
 
