@@ -46,6 +46,13 @@ pub(crate) struct SynthArgs {
     /// Daily volatility of the mid price, as a fraction (0.02 = 2 %).
     #[arg(long, default_value_t = 0.02)]
     daily_volatility: f64,
+    /// Fraction of book messages lost (0 to 1): their rows are not written, which leaves gaps
+    /// in the seqId/prevSeqId chain and a wrong book until the next snapshot.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// A snapshot row every this many minutes of the day (besides each file's first row).
+    #[arg(long)]
+    snapshot_every_minutes: Option<u32>,
 }
 
 pub(crate) fn synth(args: SynthArgs) -> anyhow::Result<()> {
@@ -61,6 +68,10 @@ pub(crate) fn synth(args: SynthArgs) -> anyhow::Result<()> {
     config.start_price = args.start_price;
     config.size_decimals = args.size_decimals;
     config.daily_volatility = args.daily_volatility;
+    config.drop_rate = args.drop_rate;
+    config.snapshot_every_ms = args
+        .snapshot_every_minutes
+        .map(|minutes| i64::from(minutes) * 60_000);
 
     let report = orderflow::synth::generate(&config, Some(&progress()))?;
 

@@ -19,6 +19,22 @@ pub struct Status {
     pub phase: Phase,
     /// Free text for the user ("replaying 3 files", an error, ...).
     pub message: String,
+    /// What the message numbers and the book's prices say (SPEC 10.2).
+    pub integrity: IntegrityStatus,
+}
+
+/// The integrity of the book so far, for the status (SPEC 10.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IntegrityStatus {
+    pub gaps: u64,
+    pub resets: u64,
+    pub heartbeats: u64,
+    pub crossed: u64,
+    /// The first examples of each kind: file, book row id, kind.
+    pub examples: Vec<(String, i64, &'static str)>,
+    /// When the book was uncertain, within the range: `[from, to)`, `to` `None` while it
+    /// still is (a gap not yet followed by a snapshot).
+    pub uncertain: Vec<(Millis, Option<Millis>)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

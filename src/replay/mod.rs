@@ -15,7 +15,7 @@ use crate::output::Output;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
 use crate::source::{DiscoverError, find_candidates};
-use summary::RunSummary;
+use summary::{IntegritySummary, RunSummary};
 
 mod attempt;
 mod emit;
@@ -86,6 +86,12 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         .map(|(_, rec)| rec.info().rows_estimate)
         .sum();
     let progress = progress_bar(job.progress, rows_estimate);
+    let mut emitter = emitter;
+    emitter.files = summary
+        .files
+        .iter()
+        .map(|file| file.path.display().to_string())
+        .collect();
 
     let mut state = State {
         processor,
@@ -108,6 +114,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
                 file: &mut summary.files[*index],
                 skipped: &mut summary.skipped,
             };
+            state.processor.start_file(*index);
             state.process_file(job, job.jobs > 1, recording, account)?;
         }
     }
@@ -129,6 +136,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     summary.last_ts = counts.last_ts;
     summary.bars = processor.bars().len() as u64;
     summary.metric_bars = processor.metric_bars().len() as u64;
+    summary.integrity = IntegritySummary::new(processor.integrity(), &summary.files);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
 
     let (verdict, problem) = verdict::verdict(job, &summary, &candidates);

@@ -58,6 +58,13 @@ pub struct SynthConfig {
     pub size_decimals: u32,
     /// Daily volatility of the mid price, as a fraction (0.02 = 2 %).
     pub daily_volatility: f64,
+    /// Fraction of book messages lost on the way (0 to 1): their rows are not written, so the
+    /// next row's `prevSeqId` names a message that is missing (a gap, SPEC 10.2), and the
+    /// book read back is wrong until the next snapshot. Never the first row of a file.
+    pub drop_rate: f64,
+    /// A snapshot row (a resubscription) every this many ms of the day, besides the first row
+    /// of each file; `None`: only the first.
+    pub snapshot_every_ms: Option<Millis>,
 }
 
 /// 2025-01-15 00:00:00 UTC, the default start: a fixed date keeps the default output fixed.
@@ -79,6 +86,8 @@ impl SynthConfig {
             start_price: 96_000.0,
             size_decimals: 8,
             daily_volatility: 0.02,
+            drop_rate: 0.0,
+            snapshot_every_ms: None,
         }
     }
 
@@ -208,6 +217,15 @@ impl Plan {
                 "--daily-volatility",
                 "must be a fraction from 0 to 1 (0.02 = 2 %)",
             ));
+        }
+        if !(c.drop_rate.is_finite() && (0.0..=1.0).contains(&c.drop_rate)) {
+            return Err(invalid(
+                "--drop-rate",
+                "must be a fraction from 0 to 1 (0.01 = 1 % of book messages lost)",
+            ));
+        }
+        if c.snapshot_every_ms.is_some_and(|every| every < 1) {
+            return Err(invalid("--snapshot-every-minutes", "must be above 0"));
         }
         if c.size_decimals > 12 {
             return Err(invalid("--size-decimals", "must be at most 12"));
@@ -351,6 +369,7 @@ pub fn generate(
     let size_scale = 10f64.powi(plan.notation.size_decimals as i32);
 
     let mut step = 0u64;
+    let mut seq_id: i64 = 1_000;
     while step < plan.steps {
         let first_ts = config.start_ms + step as Millis * interval;
         let day_start = first_ts.div_euclid(DAY_MS) * DAY_MS;
@@ -379,7 +398,11 @@ pub fn generate(
                     market.step();
                 }
                 // A recorder resubscribes each day: every file starts with a snapshot.
-                let snapshot = summary.book_rows == 0;
+                let first = summary.book_rows == 0;
+                let snapshot = first
+                    || config.snapshot_every_ms.is_some_and(|every| {
+                        (ts - day_start) / every != (ts - interval - day_start).max(0) / every
+                    });
                 if snapshot {
                     text::write_side(&mut bids, &plan.notation, &market, BookSide::Bid);
                     text::write_side(&mut asks, &plan.notation, &market, BookSide::Ask);
@@ -388,17 +411,25 @@ pub fn generate(
                     text::write_changes(&mut asks, &plan.notation, &market, BookSide::Ask);
                 }
                 market.clear_touched();
-                summary.book_rows += 1;
-                summary.last_ts = ts;
-                report.level_text_bytes += (bids.len() + asks.len()) as u64;
-                let row = BookInsert {
-                    id: summary.book_rows as i64,
-                    snapshot,
-                    bids: &bids,
-                    asks: &asks,
-                    ts,
-                };
-                inserts.book(&row).map_err(|e| file.error(e))?;
+                // OKX numbers each message; a snapshot starts the chain (`prevSeqId` -1).
+                let prev_seq_id = if snapshot { -1 } else { seq_id };
+                seq_id += 1 + (mix(config.seed, step) % 3) as i64;
+                let lost = !first && dropped(config.seed, step, config.drop_rate);
+                if !lost {
+                    summary.book_rows += 1;
+                    summary.last_ts = ts;
+                    report.level_text_bytes += (bids.len() + asks.len()) as u64;
+                    let row = BookInsert {
+                        id: summary.book_rows as i64,
+                        snapshot,
+                        bids: &bids,
+                        asks: &asks,
+                        ts,
+                        seq_id,
+                        prev_seq_id,
+                    };
+                    inserts.book(&row).map_err(|e| file.error(e))?;
+                }
 
                 // Trades see this row's book; none cross midnight into the next file.
                 fills.clear();
@@ -440,4 +471,22 @@ pub fn generate(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// A hash of `(seed, step)` (splitmix64): decisions that must not draw from the market's
+/// random generator, so that the market is the same with and without them.
+fn mix(seed: u64, step: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(step)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Whether the book message of `step` is lost, with probability `rate`.
+fn dropped(seed: u64, step: u64, rate: f64) -> bool {
+    let uniform = (mix(seed ^ 0xD809, step) >> 11) as f64 / (1u64 << 53) as f64;
+    rate > 0.0 && uniform < rate
 }

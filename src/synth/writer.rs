@@ -22,7 +22,9 @@ const SCHEMA: &str = "
         action TEXT,
         bids TEXT,
         asks TEXT,
-        timestamp INTEGER
+        timestamp INTEGER,
+        seqId INTEGER,
+        prevSeqId INTEGER
     );
     CREATE TABLE trades (
         id INTEGER PRIMARY KEY,
@@ -53,6 +55,8 @@ pub(crate) struct BookInsert<'a> {
     pub bids: &'a [u8],
     pub asks: &'a [u8],
     pub ts: Millis,
+    pub seq_id: i64,
+    pub prev_seq_id: i64,
 }
 
 pub(crate) struct TradeInsert<'a> {
@@ -103,7 +107,7 @@ impl DayFile {
         };
         let book = self
             .conn
-            .prepare("INSERT INTO book (id, instrument, action, bids, asks, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .prepare("INSERT INTO book (id, instrument, action, bids, asks, timestamp, seqId, prevSeqId) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
             .map_err(sqlite)?;
         let trade = self
             .conn
@@ -158,8 +162,16 @@ impl Inserts<'_> {
         // Level text is ASCII we wrote ourselves: bind the bytes as TEXT without a copy.
         let bids = ToSqlOutput::Borrowed(ValueRef::Text(row.bids));
         let asks = ToSqlOutput::Borrowed(ValueRef::Text(row.asks));
-        self.book
-            .execute(params![row.id, self.instrument, action, bids, asks, row.ts])?;
+        self.book.execute(params![
+            row.id,
+            self.instrument,
+            action,
+            bids,
+            asks,
+            row.ts,
+            row.seq_id,
+            row.prev_seq_id
+        ])?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::engine::{Bar, Depth, MetricBar};
 use crate::output::live::{Snapshot, Status, Update};
 use crate::output::seed_json::{ApiDepth, BarRow, MetricRow};
+use crate::output::status::IntegrityStatus;
 
 /// The body of `/api/bars`: a list of [`BarRow`]s.
 pub fn bar_rows(bars: &[Bar]) -> Vec<BarRow> {
@@ -29,6 +30,24 @@ pub fn status(status: &Status) -> Value {
         "rows_read": status.rows_read,
         "phase": status.phase.as_str(),
         "message": status.message,
+        "integrity": integrity(&status.integrity),
+    })
+}
+
+/// The integrity of the book (SPEC 10.2): the summary's counts and examples, and the spans
+/// of time when the book was uncertain (`to` null while it still is).
+fn integrity(integrity: &IntegrityStatus) -> Value {
+    json!({
+        "gaps": integrity.gaps,
+        "resets": integrity.resets,
+        "heartbeats": integrity.heartbeats,
+        "crossed": integrity.crossed,
+        "examples": integrity.examples.iter().map(|(file, row_id, kind)| {
+            json!({"file": file, "row_id": row_id, "kind": kind})
+        }).collect::<Vec<_>>(),
+        "uncertain": integrity.uncertain.iter().map(|(from, to)| {
+            json!({"from": from, "to": to})
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -33,6 +33,7 @@ fn row(ts: Millis, action: BookAction, bids: &[(f64, f64)], asks: &[(f64, f64)])
         action,
         bids: levels(bids),
         asks: levels(asks),
+        seq: None,
     })
 }
 
