@@ -481,6 +481,7 @@ fn a_file_that_starts_over_resets_the_live_page() {
             json_dir: None,
             progress: false,
             jobs,
+            follow: false,
         };
         let feed = LiveFeed::new(Status::default());
         let mut changes = feed.subscribe();

@@ -68,6 +68,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         process,
         server: args.server,
         speed: args.speed,
+        follow: false,
     };
     run::run(run_args, stop)
 }

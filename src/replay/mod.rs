@@ -5,7 +5,8 @@
 //! One idea per file: [`run`] here goes over the range; `files.rs` picks the files and their
 //! order; `attempt.rs` reads one file, with its retry policy; `emit.rs` hands the state to the
 //! outputs at a cadence, `pace.rs` holds events back to a replay speed; `verdict.rs` gives the
-//! exit status; `parallel.rs` reads later files ahead on workers, through `spill.rs`.
+//! exit status; `parallel.rs` reads later files ahead on workers, through `spill.rs`;
+//! `follow.rs` keeps reading a file as it is recorded (`run --follow`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -20,6 +21,7 @@ use summary::{IntegritySummary, RunSummary};
 mod attempt;
 mod emit;
 mod files;
+mod follow;
 mod job;
 mod pace;
 mod parallel;
@@ -81,6 +83,10 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
+    let newest = match job.follow {
+        true => follow::take_newest(&mut recordings, job, &summary),
+        false => None,
+    };
     let rows_estimate: u64 = recordings
         .iter()
         .map(|(_, rec)| rec.info().rows_estimate)
@@ -117,6 +123,9 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
             state.processor.start_file(*index);
             state.process_file(job, job.jobs > 1, recording, account)?;
         }
+    }
+    if job.follow && !cancel.load(Ordering::Relaxed) {
+        follow::follow(&mut state, job, newest, &mut summary)?;
     }
     let State {
         mut processor,
