@@ -266,3 +266,77 @@ fn a_range_end_stops_following_and_process_still_needs_an_end() {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+#[test]
+fn synth_live_records_at_pace_into_a_new_day_and_run_follow_shows_it_all() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let mut synth = Child::spawn(&[
+        "synth",
+        "--out",
+        dir,
+        "--live",
+        "--start",
+        "2025-01-15T23:59:57Z",
+        "--hours",
+        "0.0015",
+        "--backfill-minutes",
+        "0.02",
+        "--levels",
+        "30",
+        "--drop-rate",
+        "0.02",
+        "--journal",
+        "delete",
+    ]);
+    synth.wait_for_line("recording live into", Duration::from_secs(30));
+    let mut run = Child::spawn(&[
+        "run",
+        "BTC-USDT",
+        "2025-01-15",
+        "--follow",
+        "--data-dir",
+        dir,
+        "--port",
+        "0",
+        "--window-seconds",
+        "1",
+    ]);
+    let line = run.wait_for_line("listening on http://", Duration::from_secs(30));
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let exit = synth.wait(Duration::from_secs(30));
+    assert_eq!(exit.code(), Some(0), "{}", synth.text());
+    assert!(
+        synth.text().contains("BTC-USDT-2025-01-16.db"),
+        "{}",
+        synth.text()
+    );
+    let done = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-16",
+        &["--window-seconds", "1"],
+    );
+    assert_eq!(done.code(), 0, "{}", done.stderr());
+    let expected = done.json("ohlc_data.json");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while get_json(address, "/api/bars") != expected {
+        assert!(Instant::now() < deadline, "{}", run.text());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        get_json(address, "/api/metrics"),
+        done.json("metrics_data.json")
+    );
+    let gaps = &get_json(address, "/api/status")["integrity"]["gaps"];
+    assert_eq!(gaps, &done.summary()["integrity"]["gaps"]);
+    run.interrupt();
+    assert_eq!(run.wait(Duration::from_secs(10)).code(), Some(130));
+}

@@ -160,9 +160,17 @@ pub(super) fn take_cut(
 impl Plan {
     /// The queries of `recording`, up to the cut taken on `conn`.
     pub(super) fn new(recording: &Recording, conn: &Connection) -> Result<Plan, FileError> {
+        let cuts = take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
+        Ok(Plan::with_cuts(recording, cuts))
+    }
+
+    /// The queries of `recording` up to the cuts given; a table without a cut (one not keyed
+    /// by its rowid, or empty) is copied into a temporary table first.
+    pub(super) fn with_cuts(
+        recording: &Recording,
+        (book_cut, trades_cut): (Option<i64>, Option<i64>),
+    ) -> Plan {
         let info = recording.info();
-        let (book_cut, trades_cut) =
-            take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
         let instrument = Value::Text(recording.instrument.clone());
         // The parameters: the instrument (when the table has its column), then, for a table
         // keyed by its rowid, the id read after and, with `upto`, the cut (`?after < id <=
@@ -398,12 +406,12 @@ impl Plan {
                 }
             }
         });
-        Ok(Plan {
+        Plan {
             path: recording.path.clone(),
             instrument: recording.instrument.clone(),
             book,
             trades,
-        })
+        }
     }
 }
 

@@ -74,7 +74,13 @@ impl Recording {
         if self.trades.is_some() && !self.trades_keyed {
             return Err(unkeyed(TRADES));
         }
-        let plan = Plan::new(&self, &conn)?;
+        // Both tables keyed: read after a key up to each poll's own cut (the one given here
+        // is only a placeholder, as a table may still be empty).
+        let keyed = |table: bool| table.then_some(i64::MAX);
+        let plan = Plan::with_cuts(
+            &self,
+            (keyed(self.book.is_some()), keyed(self.trades.is_some())),
+        );
         let book = plan.book.as_ref().map(|b| TailTable {
             pieces: b.read.clone(),
             last: None,
