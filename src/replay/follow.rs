@@ -73,7 +73,14 @@ pub(super) fn follow(
     newest: Option<(usize, Recording)>,
     summary: &mut RunSummary,
 ) -> Result<(), WriteError> {
-    let mut known: HashSet<PathBuf> = summary.files.iter().map(|f| f.path.clone()).collect();
+    // A file unusable at the start may be one the recorder was creating: it is looked at
+    // again at each scan.
+    let mut known: HashSet<PathBuf> = summary
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Unusable)
+        .map(|f| f.path.clone())
+        .collect();
     let mut current = newest.and_then(|(index, recording)| start(state, index, recording, summary));
     let mut last_scan = Instant::now();
     let mut rows_read: u64 = 0;
