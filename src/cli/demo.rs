@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn demo_runs_with_the_options_of_run() {
         let dir = Path::new("-a folder/demo-3h");
-        let demo = process_args(dir).expect("the demo's options parse");
+        let demo = process_args(dir, &[DEMO_DAY, DEMO_DAY]).expect("the demo's options parse");
         let line = [
             "orderflow",
             "run",
