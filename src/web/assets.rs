@@ -65,6 +65,8 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/charts/depth.js", JS),
     ours!("js/panels/legend.js", JS),
     ours!("js/panels/status.js", JS),
+    ours!("js/panels/integrity.js", JS),
+    ours!("js/charts/integrity.js", JS),
 ];
 
 /// `GET /`
