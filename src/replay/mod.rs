@@ -83,14 +83,14 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
-    let newest = match job.follow {
-        true => follow::take_newest(&mut recordings, job, &summary),
-        false => None,
-    };
     let rows_estimate: u64 = recordings
         .iter()
         .map(|(_, rec)| rec.info().rows_estimate)
         .sum();
+    let newest = match job.follow {
+        true => follow::take_newest(&mut recordings, job, &summary),
+        false => None,
+    };
     let progress = progress_bar(job.progress, rows_estimate);
     let mut emitter = emitter;
     emitter.files = summary

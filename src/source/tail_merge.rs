@@ -107,6 +107,11 @@ impl TailMerge {
     pub fn len(&self) -> usize {
         self.book.len() + self.trades.len()
     }
+
+    /// Book rows and trades waiting.
+    pub fn waiting(&self) -> (usize, usize) {
+        (self.book.len(), self.trades.len())
+    }
 }
 
 #[cfg(test)]

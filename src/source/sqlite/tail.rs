@@ -30,8 +30,8 @@ use crate::source::tail_merge::TailMerge;
 
 /// Rows per statement, at most.
 const PIECE_ROWS: usize = 512;
-/// Rows per table read in one poll, at most: a file that is far ahead (the recorded part of a
-/// day) is read in several polls, and memory holds no more than this many rows waiting.
+/// Rows per table read in one poll, at most, and waiting at most before a table is read again:
+/// a file that is far ahead (the recorded part of a day) is read in several polls.
 const POLL_ROWS: usize = 16_384;
 
 /// One table followed: its query, the last `id` read, its decoder.
@@ -125,6 +125,11 @@ impl Tail {
             take_cut(&self.conn, &self.recording).map_err(fail(&path, "looking for new rows"))?;
         let now = Instant::now();
         let (mut rows, mut more) = (0, false);
+        // A table far ahead of the other waits: memory holds at most about POLL_ROWS rows of
+        // each waiting for their place.
+        let (book_waiting, trades_waiting) = self.merge.waiting();
+        let book_cut = book_cut.filter(|_| book_waiting < POLL_ROWS);
+        let trades_cut = trades_cut.filter(|_| trades_waiting < POLL_ROWS);
         if let (Some(table), Some(cut)) = (&mut self.book, book_cut) {
             let (read, left) = read_upto(&self.conn, table, cut, &mut |item| {
                 self.merge.push_book(item, now)
