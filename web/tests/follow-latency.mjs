@@ -9,7 +9,8 @@
 // when the status's `replay_ts` (the newest event processed) first reaches each row's stamp.
 // A row's latency is that moment less its stamp: an upper bound of commit-to-page, as the
 // stamp is taken before the commit. Prints the median, 99th percentile and maximum of both,
-// and fails when a row took a second or more.
+// and fails when a row took a second or more, or when the page does not show the gaps the
+// recorder left in the seqId chain (the warning, and the band over the uncertain bars).
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -45,8 +46,12 @@ while time.time() < end:
     ts = int(time.time() * 1000)
     try:
         db.execute("BEGIN")
+        # A snapshot every 100 rows; every 100th message from the 50th is lost (a gap): the
+        # book is uncertain for half of the time.
+        snapshot = i % 100 == 0
+        prev = -1 if snapshot else (i - 1 if i % 100 == 50 else i)
         db.execute("INSERT INTO book (instrument, action, bids, asks, timestamp, seqId, prevSeqId) VALUES ('BTC-USDT', ?, ?, ?, ?, ?, ?)",
-                   ("snapshot" if i == 0 else "update", '[["100","1"]]', '[["101","1"]]', ts, i + 1, -1 if i == 0 else i))
+                   ("snapshot" if snapshot else "update", '[["100","1"]]', '[["101","1"]]', ts, i + 1, prev))
         db.execute("INSERT INTO trades (instrument, trade_id, price, size, side, timestamp) VALUES ('BTC-USDT', ?, 100.5, 0.1, 'buy', ?)", (str(i), ts))
         db.execute("COMMIT")
         stamps.append(ts)
@@ -144,6 +149,17 @@ try {
   console.log(`journal ${journal}, ${seconds} s, ${result.stamps.length} commits, ${result.failed} failed`);
   console.log(`commit -> page (Chromium): ${JSON.stringify(onPage)} ms`);
   console.log(`commit -> /api/status:     ${JSON.stringify(onApi)} ms`);
+  // The integrity of the book on the page: the warning, and the band over the uncertain bars.
+  const shown = await page.evaluate(() => ({
+    warning: document.getElementById('integrity').hidden ? null : document.getElementById('integrity').textContent,
+    band: window.__orderflow.counts().uncertainBars,
+    gaps: window.__orderflow.store.status.integrity.gaps,
+  }));
+  const gaps = result.stamps.filter((_, i) => i % 100 === 50).length;
+  console.log(`integrity on the page: ${JSON.stringify(shown)} (${gaps} gaps recorded)`);
+  if (shown.gaps !== gaps || !shown.warning?.includes(`${gaps} gap`) || !(shown.band > 0)) {
+    throw new Error(`the page does not show the ${gaps} gaps: ${JSON.stringify(shown)}`);
+  }
   if (result.failed > 0) throw new Error(`${result.failed} commits failed`);
   if (onPage.rows < stamps.length * 0.9) throw new Error(`the page saw only ${onPage.rows} of ${stamps.length} rows`);
   if (onPage.max >= 1000) throw new Error(`a row took ${onPage.max} ms to reach the page`);
