@@ -43,8 +43,17 @@ pub(super) fn take_newest(
     job: &Job,
     summary: &RunSummary,
 ) -> Option<(usize, Recording)> {
-    if let Some(newest) = recordings.pop() {
-        return Some(newest);
+    if let Some((_, last)) = recordings.last() {
+        if last.can_tail() {
+            return recordings.pop();
+        }
+        // Read once with the others, as it is now.
+        tracing::warn!(
+            "{}: its `id` is not the INTEGER PRIMARY KEY of its tables: it cannot be followed, \
+             and is read as it is now",
+            last.info().path.display()
+        );
+        return None;
     }
     let (index, file) = summary
         .files
@@ -262,6 +271,13 @@ fn newer_file(
             continue;
         }
         known.insert(path.clone());
+        if !recording.can_tail() {
+            tracing::warn!(
+                "{}: appeared while following, but its `id` is not the INTEGER PRIMARY KEY of its tables: it cannot be followed",
+                path.display()
+            );
+            continue;
+        }
         let key = (recording.info().first_ts, path.clone());
         if current_key.as_ref().is_some_and(|current| key <= *current) {
             tracing::warn!(

@@ -52,6 +52,12 @@ pub struct Tail {
 }
 
 impl Recording {
+    /// Whether this recording can be followed: each of its tables keyed by its rowid, so that
+    /// the rows appended later are those after the last `id` read.
+    pub fn can_tail(&self) -> bool {
+        (self.book.is_none() || self.book_keyed) && (self.trades.is_none() || self.trades_keyed)
+    }
+
     /// Follows this recording from its first row: see [`Tail`].
     ///
     /// # Errors
@@ -65,7 +71,7 @@ impl Recording {
             doing: "following it",
             detail: format!(
                 "the `id` of its {table} table is not the table's INTEGER PRIMARY KEY, so rows \
-                 appended later cannot be told apart; it is read once, as it is now"
+                 appended later cannot be told apart; make `id` the INTEGER PRIMARY KEY to follow it"
             ),
         };
         if self.book.is_some() && !self.book_keyed {
