@@ -1,7 +1,7 @@
 //! Where a run stands (instrument, range, progress, phase, message): the status line of the
 //! terminal and the web UI, shown to every output in each frame.
 
-use crate::engine::Millis;
+use crate::engine::{Millis, Uncertain};
 
 /// Where the run stands, for the status line.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -30,11 +30,20 @@ pub struct IntegrityStatus {
     pub resets: u64,
     pub heartbeats: u64,
     pub crossed: u64,
-    /// The first examples of each kind: file, book row id, kind.
-    pub examples: Vec<(String, i64, &'static str)>,
+    /// The first examples of each kind.
+    pub examples: Vec<IntegrityExample>,
     /// When the book was uncertain, within the range: `[from, to)`, `to` `None` while it
     /// still is (a gap not yet followed by a snapshot).
-    pub uncertain: Vec<(Millis, Option<Millis>)>,
+    pub uncertain: Vec<Uncertain>,
+}
+
+/// One integrity finding: where it is and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrityExample {
+    pub file: String,
+    pub row_id: i64,
+    /// `gap`, `reset`, `heartbeat` or `crossed`.
+    pub kind: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::Processor;
 use crate::output::json_files::WriteError;
 use crate::output::live::{Phase, Status};
-use crate::output::status::IntegrityStatus;
+use crate::output::status::{IntegrityExample, IntegrityStatus};
 use crate::output::{Frame, Output};
 
 use super::job::Job;
@@ -147,15 +147,13 @@ fn integrity_status(processor: &Processor, files: &[String]) -> IntegrityStatus 
         examples: integrity
             .examples
             .iter()
-            .map(|example| {
-                let file = files.get(example.file).cloned().unwrap_or_default();
-                (file, example.row_id, example.kind.as_str())
+            .map(|example| IntegrityExample {
+                file: files.get(example.file).cloned().unwrap_or_default(),
+                row_id: example.row_id,
+                kind: example.kind.as_str(),
             })
             .collect(),
-        uncertain: spans[spans.len().saturating_sub(MAX_SPANS)..]
-            .iter()
-            .map(|span| (span.from, span.to))
-            .collect(),
+        uncertain: spans[spans.len().saturating_sub(MAX_SPANS)..].to_vec(),
     }
 }
 

@@ -42,11 +42,11 @@ fn integrity(integrity: &IntegrityStatus) -> Value {
         "resets": integrity.resets,
         "heartbeats": integrity.heartbeats,
         "crossed": integrity.crossed,
-        "examples": integrity.examples.iter().map(|(file, row_id, kind)| {
-            json!({"file": file, "row_id": row_id, "kind": kind})
+        "examples": integrity.examples.iter().map(|example| {
+            json!({"file": example.file, "row_id": example.row_id, "kind": example.kind})
         }).collect::<Vec<_>>(),
-        "uncertain": integrity.uncertain.iter().map(|(from, to)| {
-            json!({"from": from, "to": to})
+        "uncertain": integrity.uncertain.iter().map(|span| {
+            json!({"from": span.from, "to": span.to})
         }).collect::<Vec<_>>(),
     })
 }

@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
+use crate::engine::Uncertain;
 use crate::engine::{Bar, Depth, Level, MetricBar, Ohlc};
 use crate::output::live::{Phase, Status, Update};
-use crate::output::status::IntegrityStatus;
+use crate::output::status::{IntegrityExample, IntegrityStatus};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -57,8 +58,21 @@ fn status() -> Status {
         integrity: IntegrityStatus {
             gaps: 1,
             crossed: 2,
-            examples: vec![("f.db".into(), 7, "gap")],
-            uncertain: vec![(60_000, Some(90_000)), (100_000, None)],
+            examples: vec![IntegrityExample {
+                file: "f.db".into(),
+                row_id: 7,
+                kind: "gap",
+            }],
+            uncertain: vec![
+                Uncertain {
+                    from: 60_000,
+                    to: Some(90_000),
+                },
+                Uncertain {
+                    from: 100_000,
+                    to: None,
+                },
+            ],
             ..IntegrityStatus::default()
         },
     }
