@@ -9,6 +9,7 @@ use orderflow::replay::Speed;
 use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
 
+use super::demo_follow::{DemoRun, demo_follow};
 use super::options::{ProcessArgs, ServerArgs};
 use super::print::say;
 use super::run::{self, RunArgs};
@@ -34,7 +35,7 @@ pub(crate) struct DemoArgs {
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
-pub(super) const DEMO_INSTRUMENT: &str = "BTC-USDT";
+const DEMO_INSTRUMENT: &str = "BTC-USDT";
 const DEMO_DAY: &str = "2025-01-15";
 
 /// The demo's only option of `run` that is not `run`'s default: the page is fed twice as often,
@@ -52,7 +53,11 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         );
     }
     if args.follow {
-        return super::demo_follow::demo_follow(args.server, args.hours, args.data_dir, stop);
+        let demo = DemoRun {
+            instrument: DEMO_INSTRUMENT,
+            process_args,
+        };
+        return demo_follow(args.server, args.hours, args.data_dir, demo, stop);
     }
     let (data_dir, own_folder) = match args.data_dir {
         Some(dir) => (dir, false),
@@ -83,7 +88,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
 /// The options of `run` for the demo's recording in `data_dir`, parsed by clap from the command
 /// line `run BTC-USDT 2025-01-15 2025-01-15 --data-dir DATA_DIR --emit-ms 250`: every other
 /// option has `run`'s default, written once, in [`ProcessArgs`].
-pub(super) fn process_args(data_dir: &Path, range: &[&str]) -> anyhow::Result<ProcessArgs> {
+fn process_args(data_dir: &Path, range: &[&str]) -> anyhow::Result<ProcessArgs> {
     // `=` keeps a folder whose name starts with `-` a value.
     let mut data_dir_arg = OsString::from("--data-dir=");
     data_dir_arg.push(data_dir);

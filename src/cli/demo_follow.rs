@@ -1,14 +1,13 @@
 //! `orderflow demo --follow`: a synthetic recorder writing live (`synth --live`) on a thread,
 //! and `run --follow` on what it writes, until Ctrl-C.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use orderflow::synth::{Journal, LiveOptions, SynthConfig, record_live};
 
-use super::demo::{DEMO_INSTRUMENT, process_args};
-use super::options::ServerArgs;
+use super::options::{ProcessArgs, ServerArgs};
 use super::print::{complain, say};
 use super::run::{self, RunArgs};
 use super::signals::Stop;
@@ -17,10 +16,17 @@ use orderflow::replay::Speed;
 /// Minutes of market written at once before the live pace, so that the page has bars to show.
 const BACKFILL_MINUTES: i64 = 30;
 
+/// The demo's instrument, and how it makes the options of `run` for a folder and a range.
+pub(crate) struct DemoRun {
+    pub(crate) instrument: &'static str,
+    pub(crate) process_args: fn(&Path, &[&str]) -> anyhow::Result<ProcessArgs>,
+}
+
 pub(crate) fn demo_follow(
     server: ServerArgs,
     hours: f64,
     data_dir: Option<PathBuf>,
+    demo: DemoRun,
     stop: &Stop,
 ) -> anyhow::Result<u8> {
     // A folder of its own for each demo: a live recording is written in place, and never into
@@ -41,7 +47,7 @@ pub(crate) fn demo_follow(
     let backfill_ms = BACKFILL_MINUTES * 60_000;
     let start_ms = chrono::Utc::now().timestamp_millis() - backfill_ms;
     let mut config = SynthConfig::new(&dir);
-    config.instrument = DEMO_INSTRUMENT.to_owned();
+    config.instrument = demo.instrument.to_owned();
     config.start_ms = start_ms;
     config.hours = hours + BACKFILL_MINUTES as f64 / 60.0;
     config.snapshot_levels = 100;
@@ -70,7 +76,7 @@ pub(crate) fn demo_follow(
         };
     }
     let run_args = RunArgs {
-        process: process_args(&dir, &[&start])?,
+        process: (demo.process_args)(&dir, &[&start])?,
         server,
         speed: Speed::Max,
         follow: true,
