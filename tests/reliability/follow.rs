@@ -340,3 +340,52 @@ fn synth_live_records_at_pace_into_a_new_day_and_run_follow_shows_it_all() {
     run.interrupt();
     assert_eq!(run.wait(Duration::from_secs(10)).code(), Some(130));
 }
+
+#[test]
+fn demo_follow_records_live_and_shows_it_until_ctrl_c() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("live");
+    let mut demo = Child::spawn(&[
+        "demo",
+        "--follow",
+        "--port",
+        "0",
+        "--hours",
+        "0.01",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let line = demo.wait_for_line("listening on http://", Duration::from_secs(60));
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The 30 minutes written at once, then rows of now: the newest event is within seconds.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = get_json(address, "/api/status");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        if status["replay_ts"]
+            .as_i64()
+            .is_some_and(|ts| now - ts < 2_000)
+        {
+            assert!(get_json(address, "/api/bars").as_array().unwrap().len() >= 30);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}\n{}", demo.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    demo.interrupt();
+    assert_eq!(
+        demo.wait(Duration::from_secs(20)).code(),
+        Some(130),
+        "{}",
+        demo.text()
+    );
+}
