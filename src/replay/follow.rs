@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use super::attempt::{Account, report_midway};
 use super::job::Job;
 use super::state::State;
-use super::summary::{FileStatus, FileSummary, RunSummary};
-use crate::engine::{Event, Millis};
+use super::summary::{FileStatus, FileSummary, RunSummary, Skipped};
+use crate::engine::{Event, Millis, Processor};
 use crate::output::json_files::WriteError;
-use crate::source::{FileError, Record, Recording, Tail, find_candidates};
+use crate::source::{FileError, Record, Recording, Release, Tail, find_candidates};
 
 /// Time between two looks for new rows.
 pub(super) const POLL: Duration = Duration::from_millis(50);
@@ -30,11 +30,30 @@ const HOLD: Duration = Duration::from_millis(150);
 /// Time between two looks for a new file of the instrument.
 const SCAN: Duration = Duration::from_secs(1);
 
-/// The file being followed: its number in the summary, and its tail.
+/// The file being followed: its number in the summary, its tail, and what was applied since
+/// a record went out before its place was known.
 struct Followed {
     index: usize,
     tail: Tail,
+    early: Option<Early>,
 }
+
+/// The state before a record went out early ([`Release::Early`]), and every record applied
+/// since, in order: should a row read later belong before one of them, the state goes back
+/// and they are applied again in the order now known, so that the result is that of the whole
+/// file's merge (as `process` gives it).
+struct Early {
+    processor: Processor,
+    file: FileSummary,
+    skipped: Skipped,
+    records: Vec<Record>,
+    since: Instant,
+}
+
+/// How long (or for how many records) the state before an early record is kept: a table that
+/// stays quiet longer only costs its late rows their exact place.
+const EARLY_KEPT: Duration = Duration::from_secs(10);
+const EARLY_RECORDS: usize = 200_000;
 
 /// Takes the file to follow out of the files of the range: the newest of them, or, when none
 /// is in range yet (a range that starts after the recorded data), the newest candidate.
@@ -161,7 +180,11 @@ fn start(
             state.processor.start_file(index);
             state.emitter.status.message =
                 format!("following {} as it is recorded", path.display());
-            Some(Followed { index, tail })
+            Some(Followed {
+                index,
+                tail,
+                early: None,
+            })
         }
         Err(error) => {
             report_midway(file, &error.to_string());
@@ -185,12 +208,27 @@ fn apply_ready(
 ) -> Result<ControlFlow<Stop>, WriteError> {
     let end = state.processor.config().end;
     let path = followed.tail.path().to_owned();
-    while let Some(record) = followed.tail.next(HOLD, drain) {
+    if followed.tail.inverted() {
+        go_back(state, followed, summary)?;
+    }
+    while let Some((record, release)) = followed.tail.next(HOLD, drain) {
         if let Record::Event(event) = &record {
             if event.ts() >= end {
                 return Ok(ControlFlow::Break(Stop::RangeEnd));
             }
             widen(&mut summary.files[followed.index], event);
+        }
+        if release == Release::Early && followed.early.is_none() {
+            followed.early = Some(Early {
+                processor: state.processor.clone(),
+                file: summary.files[followed.index].clone(),
+                skipped: summary.skipped.clone(),
+                records: Vec::new(),
+                since: Instant::now(),
+            });
+        }
+        if let Some(early) = &mut followed.early {
+            early.records.push(record.clone());
         }
         let mut account = Account {
             file: &mut summary.files[followed.index],
@@ -201,7 +239,41 @@ fn apply_ready(
             return Ok(ControlFlow::Break(Stop::Cancelled));
         }
     }
+    // The early records have found their place (or were kept long enough): they stay.
+    let keep = followed.early.as_ref().is_some_and(|early| {
+        followed.tail.settled()
+            || drain
+            || early.since.elapsed() >= EARLY_KEPT
+            || early.records.len() >= EARLY_RECORDS
+    });
+    if keep {
+        followed.early = None;
+        followed.tail.settle();
+    }
     Ok(ControlFlow::Continue(()))
+}
+
+/// A row read late belongs before records that went out early: back to the state before
+/// them, and they go again, in the order now known.
+fn go_back(
+    state: &mut State,
+    followed: &mut Followed,
+    summary: &mut RunSummary,
+) -> Result<(), WriteError> {
+    let Some(early) = followed.early.take() else {
+        followed.tail.settle();
+        return Ok(());
+    };
+    tracing::debug!(
+        "{}: a row came late: {} records taken again in time order",
+        followed.tail.path().display(),
+        early.records.len()
+    );
+    state.processor = early.processor;
+    summary.files[followed.index] = early.file;
+    summary.skipped = early.skipped;
+    followed.tail.requeue(early.records, HOLD);
+    state.emitter.start_over(&mut state.processor)
 }
 
 /// Reads what is left of a file the recorder has moved on from, and applies it all.

@@ -15,7 +15,7 @@ pub mod merge;
 pub mod parse;
 pub mod record;
 pub mod sqlite;
-pub(crate) mod tail_merge;
+pub mod tail_merge;
 
 pub use discover::{DiscoverError, find_candidates, is_candidate_name};
 pub use parse::levels::{self, LevelError, parse_levels};
@@ -23,3 +23,4 @@ pub use parse::timestamp::TimeUnit;
 pub use parse::{number, timestamp};
 pub use record::{BadReason, BadRow, FileError, FileInfo, Record, Table};
 pub use sqlite::{Ending, Next, ReadMode, Reader, Recording, Tail, TradeOrder, guard, schema};
+pub use tail_merge::Release;

@@ -20,7 +20,7 @@ use super::record::Record;
 
 /// Rows read and not yet merged, each with the moment it was read.
 #[derive(Default)]
-pub(crate) struct TailMerge {
+pub struct TailMerge {
     book: VecDeque<(Item, Instant)>,
     trades: VecDeque<(Item, Instant)>,
     /// The latest valid timestamp read of each table, if any.
@@ -29,6 +29,22 @@ pub(crate) struct TailMerge {
     /// Whether the file has each table at all: a missing one holds nothing back.
     pub has_book: bool,
     pub has_trades: bool,
+    /// The latest timestamp of each table among the rows that went out before their place
+    /// was known (see [`Release::Early`]), since the caller last settled them.
+    early_book: Option<Millis>,
+    early_trades: Option<Millis>,
+    /// Whether a row read since would have gone before one of those.
+    inverted: bool,
+}
+
+/// How a record went out of the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Its place in the time order was known: no row read later goes before it.
+    Known,
+    /// It waited long enough: a row of the other table read later may belong before it
+    /// ([`TailMerge::inverted`] then says so).
+    Early,
 }
 
 impl TailMerge {
@@ -41,21 +57,24 @@ impl TailMerge {
     }
 
     /// A book row read at `at` (rows come in `id` order).
-    pub fn push_book(&mut self, item: Item, at: Instant) {
+    pub(crate) fn push_book(&mut self, item: Item, at: Instant) {
         if let Some(key) = item.key {
             self.book_seen = Some(self.book_seen.map_or(key, |seen| seen.max(key)));
+            // A book row goes before a trade of the same time.
+            self.inverted |= self.early_trades.is_some_and(|early| key <= early);
         }
         self.book.push_back((item, at));
     }
 
     /// A trade read at `at`: placed by `(timestamp, id)` among the trades waiting (SPEC 2.1),
     /// which is at the end when the recorder writes in time order.
-    pub fn push_trade(&mut self, item: Item, at: Instant) {
+    pub(crate) fn push_trade(&mut self, item: Item, at: Instant) {
         let Some(key) = item.key else {
             self.trades.push_back((item, at));
             return;
         };
         self.trades_seen = Some(self.trades_seen.map_or(key, |seen| seen.max(key)));
+        self.inverted |= self.early_book.is_some_and(|early| key < early);
         let place = (key, item.record.id());
         let mut at_index = self.trades.len();
         while at_index > 0 {
@@ -70,28 +89,38 @@ impl TailMerge {
 
     /// The next record whose place is known, or that has waited `hold` since `now`; with
     /// `drain`, whatever comes next (the file is done).
-    pub fn next(&mut self, now: Instant, hold: Duration, drain: bool) -> Option<Record> {
+    pub fn next(&mut self, now: Instant, hold: Duration, drain: bool) -> Option<(Record, Release)> {
         let waited = |at: &Instant| drain || now.saturating_duration_since(*at) >= hold;
         // A row without a valid timestamp takes no place in the order: out at once.
         for queue in [&mut self.book, &mut self.trades] {
             if queue.front().is_some_and(|(item, _)| item.key.is_none()) {
-                return queue.pop_front().map(|(item, _)| item.record);
+                return queue
+                    .pop_front()
+                    .map(|(item, _)| (item.record, Release::Known));
             }
         }
-        let take_book = match (self.book.front(), self.trades.front()) {
+        let (take_book, release) = match (self.book.front(), self.trades.front()) {
             // SPEC 2.1: the book first on ties.
-            (Some((b, _)), Some((t, _))) => b.key <= t.key,
+            (Some((b, _)), Some((t, _))) => (b.key <= t.key, Release::Known),
             (Some((b, at)), None) => {
-                if !(!self.has_trades || self.trades_seen >= b.key || waited(at)) {
+                if !self.has_trades || self.trades_seen >= b.key {
+                    (true, Release::Known)
+                } else if waited(at) {
+                    self.early_book = self.early_book.max(b.key);
+                    (true, Release::Early)
+                } else {
                     return None;
                 }
-                true
             }
             (None, Some((t, at))) => {
-                if !(!self.has_book || self.book_seen > t.key || waited(at)) {
+                if !self.has_book || self.book_seen > t.key {
+                    (false, Release::Known)
+                } else if waited(at) {
+                    self.early_trades = self.early_trades.max(t.key);
+                    (false, Release::Early)
+                } else {
                     return None;
                 }
-                false
             }
             (None, None) => return None,
         };
@@ -100,12 +129,51 @@ impl TailMerge {
         } else {
             &mut self.trades
         };
-        queue.pop_front().map(|(item, _)| item.record)
+        queue.pop_front().map(|(item, _)| (item.record, release))
     }
 
-    /// Rows waiting.
-    pub fn len(&self) -> usize {
-        self.book.len() + self.trades.len()
+    /// Whether a row read after some went out early belongs before one of them: the records
+    /// given since the caller's last look are then to be taken again ([`TailMerge::requeue`]).
+    pub fn inverted(&self) -> bool {
+        self.inverted
+    }
+
+    /// Whether every record that went out early has found its place since (the other table
+    /// has been read past it).
+    pub fn settled(&self) -> bool {
+        self.early_book
+            .is_none_or(|early| self.trades_seen >= Some(early))
+            && self
+                .early_trades
+                .is_none_or(|early| self.book_seen > Some(early))
+    }
+
+    /// Forgets the records that went out early: the caller keeps them as they went.
+    pub fn settle(&mut self) {
+        self.early_book = None;
+        self.early_trades = None;
+        self.inverted = false;
+    }
+
+    /// Takes back `records`, given in this order since the caller last settled, to give them
+    /// again in the order now known; they may go out at once.
+    pub fn requeue(&mut self, records: Vec<Record>, now: Instant, hold: Duration) {
+        self.settle();
+        let at = now.checked_sub(hold).unwrap_or(now);
+        for record in records.into_iter().rev() {
+            let key = match &record {
+                Record::Event(event) => Some(event.ts()),
+                Record::Bad(_) => None,
+            };
+            let item = Item { key, record };
+            match &item.record {
+                Record::Event(crate::engine::Event::Trade(_)) => self.trades.push_front((item, at)),
+                Record::Bad(bad) if bad.table == super::record::Table::Trades => {
+                    self.trades.push_front((item, at))
+                }
+                _ => self.book.push_front((item, at)),
+            }
+        }
     }
 
     /// Book rows and trades waiting.
@@ -149,7 +217,7 @@ mod tests {
     /// `(is_book, id)` of the records that go out now.
     fn out(merge: &mut TailMerge, now: Instant, drain: bool) -> Vec<(bool, i64)> {
         std::iter::from_fn(|| merge.next(now, Duration::from_millis(100), drain))
-            .map(|record| (matches!(record, Record::Event(Event::Book(_))), record.id()))
+            .map(|(record, _)| (matches!(record, Record::Event(Event::Book(_))), record.id()))
             .collect()
     }
 
@@ -167,7 +235,11 @@ mod tests {
         assert_eq!(out(&mut merge, now, false), [(true, 2)]);
         merge.push_book(book(3, 21), now);
         assert_eq!(out(&mut merge, now, false), [(false, 2)]);
-        assert_eq!(merge.len(), 1);
+        assert_eq!(
+            merge.waiting(),
+            (1, 0),
+            "book row 3 waits for a trade at or after it"
+        );
     }
 
     #[test]
@@ -180,6 +252,44 @@ mod tests {
         assert_eq!(out(&mut merge, later, false), [(true, 1)]);
         merge.push_trade(trade(1, 5), later);
         assert_eq!(out(&mut merge, later, true), [(false, 1)]);
+    }
+
+    #[test]
+    fn a_late_row_that_belongs_before_an_early_one_is_told_and_the_records_go_again() {
+        let then = Instant::now();
+        let later = then + Duration::from_millis(150);
+        let mut merge = TailMerge::new(true, true);
+        merge.push_book(book(1, 10), then);
+        merge.push_book(book(2, 20), then);
+        // No trade yet: both book rows go out early.
+        let early: Vec<(Record, Release)> =
+            std::iter::from_fn(|| merge.next(later, Duration::from_millis(100), false)).collect();
+        assert!(early.iter().all(|(_, release)| *release == Release::Early));
+        assert!(!merge.settled());
+        // A trade at 15 belongs between them.
+        merge.push_trade(trade(1, 15), later);
+        assert!(merge.inverted());
+        merge.requeue(
+            early.into_iter().map(|(r, _)| r).collect(),
+            later,
+            Duration::from_millis(100),
+        );
+        assert_eq!(
+            out(&mut merge, later, false),
+            [(true, 1), (false, 1), (true, 2)]
+        );
+        assert!(!merge.inverted());
+    }
+
+    #[test]
+    fn early_rows_settle_once_the_other_table_is_read_past_them() {
+        let then = Instant::now();
+        let later = then + Duration::from_millis(150);
+        let mut merge = TailMerge::new(true, true);
+        merge.push_book(book(1, 10), then);
+        assert_eq!(out(&mut merge, later, false), [(true, 1)]);
+        merge.push_trade(trade(1, 12), later);
+        assert!(!merge.inverted() && merge.settled());
     }
 
     #[test]

@@ -389,3 +389,98 @@ fn demo_follow_records_live_and_shows_it_until_ctrl_c() {
         demo.text()
     );
 }
+
+#[test]
+fn trades_committed_late_are_put_back_in_time_order() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("BTC-USDT-2025-01-15.db");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+    db.busy_timeout(Duration::from_millis(200)).unwrap();
+    db.execute_batch(SCHEMA).unwrap();
+    let mut run = Child::spawn_command(
+        std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+            .env("RUST_LOG", "info,orderflow=debug")
+            .args([
+                "run",
+                "BTC-USDT",
+                "2025-01-15",
+                "--follow",
+                "--data-dir",
+                data.path().to_str().unwrap(),
+                "--port",
+                "0",
+                "--window-seconds",
+                "1",
+                "--emit-ms",
+                "50",
+            ]),
+    );
+    let line = run.wait_for_line("listening on http://", Duration::from_secs(30));
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Book rows committed one by one every 20 ms; their trades (each between two book rows in
+    // time) committed in batches every 16 rows, 320 ms late: the book rows go out first, and
+    // the trades must then be put back in their place.
+    let mut pending: Vec<(i64, f64, &str)> = Vec::new();
+    for i in 0..240i64 {
+        let ts = DAY + 3_600_000 + i * 50;
+        let action = if i == 0 { "snapshot" } else { "update" };
+        let bid = 1000 + (i * 7) % 11;
+        db.execute(
+            "INSERT INTO book (instrument, action, bids, asks, timestamp, seqId, prevSeqId) VALUES ('BTC-USDT', ?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![action, format!("[[\"{bid}\",\"{}\"]]", 1 + i % 3), format!("[[\"{}\",\"2\"]]", bid + 2), ts, i + 1, if i == 0 { -1 } else { i }],
+        )
+        .unwrap();
+        pending.push((
+            ts + 20,
+            0.5 + (i % 4) as f64,
+            if i % 3 == 0 { "sell" } else { "buy" },
+        ));
+        if i % 16 == 15 {
+            let tx = db.unchecked_transaction().unwrap();
+            for (ts, size, side) in pending.drain(..) {
+                tx.execute(
+                    "INSERT INTO trades (instrument, trade_id, price, size, side, timestamp) VALUES ('BTC-USDT', 't', 1001, ?1, ?2, ?3)",
+                    rusqlite::params![size, side, ts],
+                )
+                .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let done = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        &["--window-seconds", "1"],
+    );
+    assert_eq!(done.code(), 0, "{}", done.stderr());
+    let expected = done.json("metrics_data.json");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get_json(address, "/api/metrics") != expected {
+        assert!(
+            Instant::now() < deadline,
+            "{}\nvs\n{}\n{}",
+            get_json(address, "/api/metrics"),
+            expected,
+            run.text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(get_json(address, "/api/bars"), done.json("ohlc_data.json"));
+    assert!(
+        run.text().contains("a row came late"),
+        "the late trades were put back: {}",
+        run.text()
+    );
+    run.interrupt();
+    assert_eq!(run.wait(Duration::from_secs(10)).code(), Some(130));
+}

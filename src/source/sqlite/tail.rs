@@ -26,7 +26,7 @@ use super::plan::{Pieces, Plan, take_cut};
 use super::recording::Recording;
 use crate::source::merge::Item;
 use crate::source::record::{FileError, Record};
-use crate::source::tail_merge::TailMerge;
+use crate::source::tail_merge::{Release, TailMerge};
 
 /// Rows per statement, at most.
 const PIECE_ROWS: usize = 512;
@@ -49,7 +49,12 @@ pub struct Tail {
     book: Option<TailTable<BookDecoder>>,
     trades: Option<TailTable<TradeDecoder>>,
     merge: TailMerge,
+    /// When the units of a table that had no timestamp yet were last looked for.
+    units_looked: Option<Instant>,
 }
+
+/// Time between two looks for the unit of a table's timestamps while it has none.
+const UNITS_EVERY: Duration = Duration::from_millis(200);
 
 impl Recording {
     /// Whether this recording can be followed: each of its tables keyed by its rowid, so that
@@ -106,6 +111,7 @@ impl Recording {
             book,
             trades,
             merge,
+            units_looked: None,
         })
     }
 }
@@ -126,6 +132,7 @@ impl Tail {
     /// # Errors
     /// [`FileError`] when the file turns unreadable (deleted, corrupt, locked for 5 s).
     pub fn poll(&mut self) -> Result<(u64, bool), FileError> {
+        self.learn_units()?;
         let path = self.recording.path.clone();
         let (book_cut, trades_cut) =
             take_cut(&self.conn, &self.recording).map_err(fail(&path, "looking for new rows"))?;
@@ -134,8 +141,15 @@ impl Tail {
         // A table far ahead of the other waits: memory holds at most about POLL_ROWS rows of
         // each waiting for their place.
         let (book_waiting, trades_waiting) = self.merge.waiting();
-        let book_cut = book_cut.filter(|_| book_waiting < POLL_ROWS);
-        let trades_cut = trades_cut.filter(|_| trades_waiting < POLL_ROWS);
+        // A table whose unit is not known yet (it had no timestamp when the file was opened)
+        // is not read: its rows would all be bad.
+        let book_known = self.book.as_ref().is_some_and(|t| t.decoder.unit.is_some());
+        let trades_known = self
+            .trades
+            .as_ref()
+            .is_some_and(|t| t.decoder.unit.is_some());
+        let book_cut = book_cut.filter(|_| book_waiting < POLL_ROWS && book_known);
+        let trades_cut = trades_cut.filter(|_| trades_waiting < POLL_ROWS && trades_known);
         if let (Some(table), Some(cut)) = (&mut self.book, book_cut) {
             let (read, left) = read_upto(&self.conn, table, cut, &mut |item| {
                 self.merge.push_book(item, now)
@@ -155,15 +169,63 @@ impl Tail {
         Ok((rows, more))
     }
 
+    /// Learns the unit of the timestamps of a table that had none when the file was opened
+    /// (SPEC 1.4: the unit of its first plausible timestamp), by opening the file afresh.
+    fn learn_units(&mut self) -> Result<(), FileError> {
+        let book_unknown = self.book.as_ref().is_some_and(|t| t.decoder.unit.is_none());
+        let trades_unknown = self
+            .trades
+            .as_ref()
+            .is_some_and(|t| t.decoder.unit.is_none());
+        if !(book_unknown || trades_unknown)
+            || self
+                .units_looked
+                .is_some_and(|at| at.elapsed() < UNITS_EVERY)
+        {
+            return Ok(());
+        }
+        self.units_looked = Some(Instant::now());
+        let fresh = Recording::open(&self.recording.path, &self.recording.instrument)?;
+        if let Some(book) = &mut self.book {
+            book.decoder.unit = book.decoder.unit.or(fresh.info().book_unit);
+        }
+        if let Some(trades) = &mut self.trades {
+            trades.decoder.unit = trades.decoder.unit.or(fresh.info().trades_unit);
+        }
+        Ok(())
+    }
+
     /// The next record whose place in the time order is known, or that was read `hold` ago
     /// (see `tail_merge`); with `drain`, every record read.
-    pub fn next(&mut self, hold: Duration, drain: bool) -> Option<Record> {
+    pub fn next(&mut self, hold: Duration, drain: bool) -> Option<(Record, Release)> {
         self.merge.next(Instant::now(), hold, drain)
+    }
+
+    /// Whether a row read since a record went out [`Release::Early`] belongs before it.
+    pub fn inverted(&self) -> bool {
+        self.merge.inverted()
+    }
+
+    /// Whether every record that went out early has found its place since.
+    pub fn settled(&self) -> bool {
+        self.merge.settled()
+    }
+
+    /// The records that went out early are kept as they went.
+    pub fn settle(&mut self) {
+        self.merge.settle();
+    }
+
+    /// Takes back the records given since the last [`Tail::settle`], in the order they were
+    /// given, to give them again in the order now known.
+    pub fn requeue(&mut self, records: Vec<Record>, hold: Duration) {
+        self.merge.requeue(records, Instant::now(), hold);
     }
 
     /// Records read and not yet given.
     pub fn waiting(&self) -> usize {
-        self.merge.len()
+        let (book, trades) = self.merge.waiting();
+        book + trades
     }
 }
 
