@@ -4,7 +4,9 @@
 //!
 //! The newest file is read by a [`Tail`] from its first row (the files before it as in any
 //! run): every [`POLL`] it reads the rows committed since, and the records whose place in the
-//! time order is known go through the same `State::apply` as any file's. The outputs are
+//! time order is known go through the same `State::apply` as any file's. A record that waited
+//! [`HOLD`] goes out early; the state before it is kept until its place is known, and should
+//! a row read later belong before it, the state goes back and the records go again in order. The outputs are
 //! shown as soon as `--emit-ms` allows, so a committed row is on the page within
 //! `POLL + HOLD + --emit-ms` (700 ms with the defaults; BENCHMARKS.md has the measure).
 
