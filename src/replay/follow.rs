@@ -138,6 +138,10 @@ pub(super) fn follow(
             }
         }
         let rows = state.rows_before + rows_read;
+        if !more && current.as_ref().is_none_or(|f| f.tail.waiting() == 0) {
+            // Caught up with the recorder: all there is has been read.
+            state.rows_estimate = rows;
+        }
         state
             .emitter
             .emit_if_due(&mut state.processor, rows, state.rows_estimate)?;
