@@ -128,6 +128,7 @@ fn events(n: usize) -> Vec<Event> {
         action: BookAction::Snapshot,
         bids,
         asks,
+        seq: None,
     })];
     for i in 1..n {
         let ts = start + 10 * i as i64;
@@ -154,6 +155,7 @@ fn events(n: usize) -> Vec<Event> {
                 action: BookAction::Update,
                 bids,
                 asks,
+                seq: None,
             }));
         }
     }

@@ -19,8 +19,8 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args, stop.on_signals()),
         Command::Serve(args) => serve::serve(args, &stop.on_signals().cancel).map(|()| 0),
         // A signal ends synth at once: its unfinished file is a temporary file, which the next
-        // run in that folder deletes.
-        Command::Synth(args) => synth::synth(args).map(|()| 0),
+        // run in that folder deletes. `synth --live` stops after its last commit.
+        Command::Synth(args) => synth::synth(args, &stop).map(|()| 0),
         Command::Demo(args) => demo::demo(args, stop.on_signals()),
     };
     match result {

@@ -144,6 +144,7 @@ fn job(data: &Path, jobs: usize) -> Job {
         json_dir: None,
         progress: false,
         jobs,
+        follow: false,
     }
 }
 

@@ -15,7 +15,7 @@ const DAYS: i64 = 86_400_000;
 
 /// Runs `process` with `--jobs 1` and with 2 and 3 jobs, and checks that every output agrees.
 #[track_caller]
-fn check_same_as_sequential(data: &Path, start: &str, end: &str, extra: &[&str]) -> Run {
+pub(crate) fn check_same_as_sequential(data: &Path, start: &str, end: &str, extra: &[&str]) -> Run {
     let run = |jobs: &str| {
         let mut args = vec!["--jobs", jobs];
         args.extend(extra);
@@ -486,6 +486,7 @@ fn a_file_that_starts_over_resets_the_live_page() {
             json_dir: None,
             progress: false,
             jobs,
+            follow: false,
         };
         let feed = LiveFeed::new(Status::default());
         let mut changes = feed.subscribe();

@@ -2,6 +2,7 @@
 
 mod common;
 mod flow;
+mod integrity;
 mod parallel;
 mod process;
 mod real_data;

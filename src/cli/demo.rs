@@ -9,6 +9,7 @@ use orderflow::replay::Speed;
 use orderflow::synth::SynthConfig;
 use orderflow::time::{Bound, parse_bound};
 
+use super::demo_follow::{DemoRun, demo_follow};
 use super::options::{ProcessArgs, ServerArgs};
 use super::print::say;
 use super::run::{self, RunArgs};
@@ -27,6 +28,10 @@ pub(crate) struct DemoArgs {
     /// Folder for the synthetic recording (default: the user's cache folder).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Record live instead (`synth --live`: the last 30 minutes at once, then at real pace,
+    /// into a new folder) and follow it (`run --follow`), until Ctrl-C.
+    #[arg(long)]
+    follow: bool,
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
@@ -47,6 +52,13 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
             args.hours
         );
     }
+    if args.follow {
+        let demo = DemoRun {
+            instrument: DEMO_INSTRUMENT,
+            process_args,
+        };
+        return demo_follow(args.server, args.hours, args.data_dir, demo, stop);
+    }
     let (data_dir, own_folder) = match args.data_dir {
         Some(dir) => (dir, false),
         None => (
@@ -57,7 +69,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
             true,
         ),
     };
-    let process = process_args(&data_dir)?;
+    let process = process_args(&data_dir, &[DEMO_DAY, DEMO_DAY])?;
     let mut config = SynthConfig::new(data_dir);
     config.instrument = DEMO_INSTRUMENT.to_owned();
     config.start_ms = parse_bound(DEMO_DAY, Bound::Start)?;
@@ -68,6 +80,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         process,
         server: args.server,
         speed: args.speed,
+        follow: false,
     };
     run::run(run_args, stop)
 }
@@ -75,18 +88,13 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
 /// The options of `run` for the demo's recording in `data_dir`, parsed by clap from the command
 /// line `run BTC-USDT 2025-01-15 2025-01-15 --data-dir DATA_DIR --emit-ms 250`: every other
 /// option has `run`'s default, written once, in [`ProcessArgs`].
-fn process_args(data_dir: &Path) -> anyhow::Result<ProcessArgs> {
+fn process_args(data_dir: &Path, range: &[&str]) -> anyhow::Result<ProcessArgs> {
     // `=` keeps a folder whose name starts with `-` a value.
     let mut data_dir_arg = OsString::from("--data-dir=");
     data_dir_arg.push(data_dir);
-    let line: [OsString; 6] = [
-        "demo".into(),
-        DEMO_INSTRUMENT.into(),
-        DEMO_DAY.into(),
-        DEMO_DAY.into(),
-        data_dir_arg,
-        format!("--emit-ms={DEMO_EMIT_MS}").into(),
-    ];
+    let mut line: Vec<OsString> = vec!["demo".into(), DEMO_INSTRUMENT.into()];
+    line.extend(range.iter().map(OsString::from));
+    line.extend([data_dir_arg, format!("--emit-ms={DEMO_EMIT_MS}").into()]);
     let matches = <ProcessArgs as Args>::augment_args(clap::Command::new("demo"))
         .try_get_matches_from(line)
         .context("the demo's options of `run`")?;
@@ -211,7 +219,7 @@ mod tests {
     #[test]
     fn demo_runs_with_the_options_of_run() {
         let dir = Path::new("-a folder/demo-3h");
-        let demo = process_args(dir).expect("the demo's options parse");
+        let demo = process_args(dir, &[DEMO_DAY, DEMO_DAY]).expect("the demo's options parse");
         let line = [
             "orderflow",
             "run",

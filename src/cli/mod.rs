@@ -2,6 +2,7 @@
 //! groups that several commands share are in `options.rs`.
 
 pub(crate) mod demo;
+pub(crate) mod demo_follow;
 pub(crate) mod malloc;
 pub(crate) mod options;
 pub(crate) mod print;

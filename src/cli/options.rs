@@ -21,7 +21,8 @@ pub(crate) struct ProcessArgs {
     /// First day (UTC date YYYY-MM-DD, or an RFC 3339 time).
     pub(crate) start: String,
     /// Last day, included whole (UTC date YYYY-MM-DD, or an RFC 3339 time: then exclusive).
-    pub(crate) end: String,
+    /// `run --follow` may leave it out: then the run follows the recording with no end.
+    pub(crate) end: Option<String>,
     /// Folder searched recursively for recordings.
     #[arg(long, env = "ORDERFLOW_DATA_DIR", default_value = "../data/OKX")]
     pub(crate) data_dir: PathBuf,
@@ -59,16 +60,21 @@ impl ProcessArgs {
     pub(crate) fn job(&self, json_dir: Option<PathBuf>, speed: Speed) -> anyhow::Result<Job> {
         orderflow::source::guard::set_stall_limit(Duration::from_secs(self.stall_seconds));
         let start = parse_bound(&self.start, Bound::Start).context("START")?;
-        let end = parse_bound(&self.end, Bound::End).context("END")?;
+        let Some(end_text) = &self.end else {
+            bail!(
+                "END is missing: give the last day of the range (only `run --follow` may leave it out)"
+            );
+        };
+        let end = parse_bound(end_text, Bound::End).context("END")?;
         // A date as END earlier than START's day is out of order too (SPEC 1.1), although the
         // midnight after it may equal START: `2025-01-16 2025-01-15`.
         let start_day = start.div_euclid(DAY_MS) * DAY_MS;
-        let end_day_before_start = is_date(&self.end)
-            && parse_bound(&self.end, Bound::Start).is_ok_and(|day| day < start_day);
+        let end_day_before_start = is_date(end_text)
+            && parse_bound(end_text, Bound::Start).is_ok_and(|day| day < start_day);
         if end < start || end_day_before_start {
             bail!(
                 "END ({}) is before START ({}): give the range in time order",
-                self.end,
+                end_text,
                 self.start
             );
         }
@@ -90,6 +96,7 @@ impl ProcessArgs {
             json_dir,
             progress: true,
             jobs: jobs(self.jobs),
+            follow: false,
         })
     }
 }

@@ -22,17 +22,28 @@ pub(crate) struct RunArgs {
     /// Replay speed: `max`, or a multiple of real time (e.g. 60).
     #[arg(long, default_value = "max")]
     pub(crate) speed: Speed,
+    /// After the recorded data, keep reading what the recorder commits (and the instrument's
+    /// next files) until END or Ctrl-C; END may then be left out.
+    #[arg(long)]
+    pub(crate) follow: bool,
 }
+
+/// The END of `run --follow` without one: the last day SPEC 1.4 finds plausible.
+const OPEN_END: &str = "2099-12-31";
 
 /// Processes the range while serving the live page; keeps serving after the end until Ctrl-C.
 ///
 /// The exit status is the processing's: a signal that only stops the server after the end
 /// leaves it as it was (the summary says the run was not interrupted).
-pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
+pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
+    if args.follow && args.process.end.is_none() {
+        args.process.end = Some(OPEN_END.to_owned());
+    }
     let summary_file = args.process.summary.as_deref();
-    let job = args
+    let mut job = args
         .process
         .job(args.process.json_dir.clone(), args.speed)?;
+    job.follow = args.follow;
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -41,6 +41,15 @@ pub struct BookRow {
     /// Empty means "no change" in an update and "empty side" in a snapshot.
     pub bids: Vec<Level>,
     pub asks: Vec<Level>,
+    /// Its message numbers, when the table has them (SPEC 10.2).
+    pub seq: Option<SeqIds>,
+}
+
+/// The message numbers of one book row, as OKX sends them (`seqId`, `prevSeqId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqIds {
+    pub seq_id: i64,
+    pub prev_seq_id: i64,
 }
 
 /// One valid row of the `trades` table.

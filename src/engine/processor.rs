@@ -7,6 +7,7 @@ use super::book::OrderBook;
 use super::depth::Depth;
 use super::event::{BookAction, BookRow, Event, Millis, Side, Trade};
 use super::footprint::FootprintBar;
+use super::integrity::{Chain, Integrity, Link, is_crossed};
 use super::metrics::{MetricBar, obi};
 use super::prints::{PrintChanges, PrintTape};
 
@@ -79,12 +80,16 @@ fn classify(is_book: bool, ts: Millis, config: &ProcessorConfig) -> Applied {
 /// spill it to disk whatever it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Outcome {
-    /// A book row: its timestamp, whether it was a snapshot, and the OBI of the book after it
-    /// (0 for a row at or after the range end, which the book stage does not apply).
+    /// A book row: its id and timestamp, whether it was a snapshot, the OBI of the book after
+    /// it (0 for a row at or after the range end, which the book stage does not apply), how
+    /// it links to the row before it, and whether it left the book crossed (SPEC 10.2).
     Book {
+        id: i64,
         ts: Millis,
         snapshot: bool,
         obi: f64,
+        link: Link,
+        crossed: bool,
     },
     Trade(Trade),
 }
@@ -114,6 +119,8 @@ pub struct BookStage {
     /// overlapping files) is about to change the book after in-range events; `None` whenever
     /// the book itself is what the last in-range event saw.
     depth_before_warmup: Option<Depth>,
+    /// The message chain of the file being read (SPEC 10.2).
+    chain: Chain,
 }
 
 impl BookStage {
@@ -124,7 +131,13 @@ impl BookStage {
             book: OrderBook::new(),
             seen_in_range: false,
             depth_before_warmup: None,
+            chain: Chain::default(),
         }
+    }
+
+    /// The rows that follow are of a new file: its first valid book row starts a chain.
+    pub fn start_file(&mut self) {
+        self.chain.start_file();
     }
 
     /// Applies a book row to the book (unless it is at or after the range end) and tells what
@@ -142,17 +155,25 @@ impl BookStage {
         match event {
             Event::Trade(trade) => Outcome::Trade(*trade),
             Event::Book(row) => {
-                if applied != Applied::Ignored {
-                    self.apply_row(row);
+                let snapshot = row.action == BookAction::Snapshot;
+                if applied == Applied::Ignored {
+                    return Outcome::Book {
+                        id: row.id,
+                        ts: row.ts,
+                        snapshot,
+                        obi: 0.0,
+                        link: Link::Unchecked,
+                        crossed: false,
+                    };
                 }
+                self.apply_row(row);
                 Outcome::Book {
+                    id: row.id,
                     ts: row.ts,
-                    snapshot: row.action == BookAction::Snapshot,
-                    obi: if applied == Applied::Ignored {
-                        0.0
-                    } else {
-                        obi(&self.book, self.config.obi_levels)
-                    },
+                    snapshot,
+                    obi: obi(&self.book, self.config.obi_levels),
+                    link: self.chain.link(row),
+                    crossed: is_crossed(&self.book),
                 }
             }
         }
@@ -170,6 +191,7 @@ impl BookStage {
             self.keep_depth_before_warmup();
         }
         self.book = later.book;
+        self.chain = later.chain;
     }
 
     pub fn book(&self) -> &OrderBook {
@@ -229,6 +251,7 @@ pub struct Processor {
     last_footprint: Option<Millis>,
     cvd: f64,
     counts: Counts,
+    integrity: Integrity,
     /// OBI of the book after the last book row applied.
     obi: f64,
     /// The window of the last event sampled or traded, `window.start..window.end`: nearly
@@ -256,6 +279,7 @@ impl Processor {
             last_footprint: None,
             cvd: 0.0,
             counts: Counts::default(),
+            integrity: Integrity::default(),
             obi: 0.0,
             window: 0..0,
         }
@@ -284,10 +308,23 @@ impl Processor {
                 self.prints.interrupt();
                 return Applied::Ignored;
             }
-            (Outcome::Book { snapshot, obi, .. }, _) => {
+            (
+                Outcome::Book {
+                    id,
+                    snapshot,
+                    obi,
+                    link,
+                    crossed,
+                    ..
+                },
+                _,
+            ) => {
                 self.prints.interrupt();
                 self.initialised |= *snapshot;
                 self.obi = *obi;
+                let in_range = applied == Applied::InRange;
+                self.integrity
+                    .take(*id, ts, *snapshot, *link, *crossed, in_range);
                 if applied == Applied::Warmup {
                     self.counts.warmup_book_rows += 1;
                     return Applied::Warmup;
@@ -301,6 +338,18 @@ impl Processor {
             self.sample(ts);
         }
         Applied::InRange
+    }
+
+    /// The events that follow are of file number `file` of the run: its first valid book row
+    /// starts a message chain, and integrity examples name it.
+    pub fn start_file(&mut self, file: usize) {
+        self.stage.start_file();
+        self.integrity.start_file(file);
+    }
+
+    /// The integrity findings so far (SPEC 10.2).
+    pub fn integrity(&self) -> &Integrity {
+        &self.integrity
     }
 
     /// A book stage for a later part of the run (it starts empty).

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::Processor;
 use crate::output::json_files::WriteError;
 use crate::output::live::{Phase, Status};
+use crate::output::status::{IntegrityExample, IntegrityStatus};
 use crate::output::{Frame, Output};
 
 use super::job::Job;
@@ -47,6 +48,8 @@ pub(super) struct Emitter {
     last: Instant,
     started: Instant,
     pub(super) status: Status,
+    /// The run's files by their number, to name integrity examples.
+    pub(super) files: Vec<String>,
 }
 
 impl Emitter {
@@ -64,6 +67,7 @@ impl Emitter {
             last: now,
             started: now,
             status,
+            files: Vec::new(),
         };
         emitter.emit(processor, 0, 0)?;
         Ok(emitter)
@@ -122,7 +126,34 @@ impl Emitter {
             self.status.progress = (rows_read as f64 / rows_estimate as f64).min(1.0);
         }
         self.status.replay_ts = processor.counts().last_ts;
+        self.status.integrity = integrity_status(processor, &self.files);
         self.show(processor, |output, frame| output.show(frame))
+    }
+}
+
+/// Spans of uncertainty the status carries at most (the latest).
+const MAX_SPANS: usize = 1000;
+
+/// The integrity findings of `processor` for the status, the files named from `files`.
+fn integrity_status(processor: &Processor, files: &[String]) -> IntegrityStatus {
+    let integrity = processor.integrity();
+    let config = processor.config();
+    let spans = integrity.uncertain_within(config.start, config.end);
+    IntegrityStatus {
+        gaps: integrity.gaps,
+        resets: integrity.resets,
+        heartbeats: integrity.heartbeats,
+        crossed: integrity.crossed,
+        examples: integrity
+            .examples
+            .iter()
+            .map(|example| IntegrityExample {
+                file: files.get(example.file).cloned().unwrap_or_default(),
+                row_id: example.row_id,
+                kind: example.kind.as_str(),
+            })
+            .collect(),
+        uncertain: spans[spans.len().saturating_sub(MAX_SPANS)..].to_vec(),
     }
 }
 

@@ -49,6 +49,9 @@ pub struct Job {
     /// full speed, read and run the book stage of up to `jobs - 1` later files in parallel
     /// (see `replay/parallel.rs`). The result is the same either way.
     pub jobs: usize,
+    /// `run --follow` (SPEC 10.1): after the recorded data, keep reading what the recorder
+    /// commits, and the instrument's next files, until the range's end or Ctrl-C.
+    pub follow: bool,
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! One idea per file: [`run`] here goes over the range; `files.rs` picks the files and their
 //! order; `attempt.rs` reads one file, with its retry policy; `emit.rs` hands the state to the
 //! outputs at a cadence, `pace.rs` holds events back to a replay speed; `verdict.rs` gives the
-//! exit status; `parallel.rs` reads later files ahead on workers, through `spill.rs`.
+//! exit status; `parallel.rs` reads later files ahead on workers, through `spill.rs`;
+//! `follow.rs` keeps reading a file as it is recorded (`run --follow`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -17,11 +18,12 @@ use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
 use crate::output::seed_json::MAX_BARS;
 use crate::source::{DiscoverError, find_candidates};
-use summary::RunSummary;
+use summary::{IntegritySummary, RunSummary};
 
 mod attempt;
 mod emit;
 mod files;
+mod follow;
 mod job;
 mod pace;
 mod parallel;
@@ -98,7 +100,17 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         .iter()
         .map(|(_, rec)| rec.info().rows_estimate)
         .sum();
+    let newest = match job.follow {
+        true => follow::take_newest(&mut recordings, job, &summary),
+        false => None,
+    };
     let progress = progress_bar(job.progress, rows_estimate);
+    let mut emitter = emitter;
+    emitter.files = summary
+        .files
+        .iter()
+        .map(|file| file.path.display().to_string())
+        .collect();
 
     let mut state = State {
         processor,
@@ -121,8 +133,12 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
                 file: &mut summary.files[*index],
                 skipped: &mut summary.skipped,
             };
+            state.processor.start_file(*index);
             state.process_file(job, job.jobs > 1, recording, account)?;
         }
+    }
+    if job.follow && !cancel.load(Ordering::Relaxed) {
+        follow::follow(&mut state, job, newest, &mut summary)?;
     }
     let State {
         mut processor,
@@ -146,6 +162,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         .as_ref()
         .map(|_| summary.bars.min(crate::output::seed_json::MAX_BARS as u64));
     summary.metric_bars = processor.metric_bars().len() as u64;
+    summary.integrity = IntegritySummary::new(processor.integrity(), &summary.files);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
 
     let (verdict, problem) = verdict::verdict(job, &summary, &candidates);

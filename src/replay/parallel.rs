@@ -83,6 +83,7 @@ pub(super) fn process_files(
                 file: &mut summary.files[first_index],
                 skipped: &mut summary.skipped,
             };
+            state.processor.start_file(first_index);
             state.process_file(job, false, first, account)?;
             while let Some((index, handle)) = pending.pop_front() {
                 spawn_next(&mut pending);
@@ -97,6 +98,7 @@ pub(super) fn process_files(
                     file: &mut summary.files[index],
                     skipped: &mut summary.skipped,
                 };
+                state.processor.start_file(index);
                 match work {
                     Work::Sequential(recording) => {
                         state.process_file(job, false, recording, account)?

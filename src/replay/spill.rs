@@ -106,16 +106,19 @@ impl Iterator for Spill {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Side, Trade};
+    use crate::engine::{Link, Side, Trade};
 
     #[test]
     fn outcomes_come_back_in_order_bit_for_bit() {
         let outcomes: Vec<Outcome> = (0..10_000)
             .map(|i| match i % 3 {
                 0 => Outcome::Book {
+                    id: i * 3,
                     ts: i,
                     snapshot: i % 7 == 0,
                     obi: (i as f64).sin() / 3.0,
+                    link: [Link::Start, Link::Gap, Link::Heartbeat][(i / 3 % 3) as usize],
+                    crossed: i % 5 == 0,
                 },
                 _ => Outcome::Trade(Trade {
                     id: -i,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::engine::Millis;
+use crate::engine::{Integrity, Millis};
 use crate::source::{BadRow, FileInfo};
 use crate::time::format_ms;
 
@@ -124,6 +124,52 @@ impl Skipped {
     }
 }
 
+/// One integrity finding, as an example (SPEC 10.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IntegrityExample {
+    pub file: PathBuf,
+    pub row_id: i64,
+    /// `gap`, `reset`, `heartbeat` or `crossed`.
+    pub kind: &'static str,
+}
+
+/// The integrity of the book over the range (SPEC 10.2): counts over the book rows applied in
+/// range, and the first examples of each kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IntegritySummary {
+    pub gaps: u64,
+    pub resets: u64,
+    pub heartbeats: u64,
+    /// Book rows after which the best bid was at or above the best ask.
+    pub crossed: u64,
+    pub examples: Vec<IntegrityExample>,
+}
+
+impl IntegritySummary {
+    /// The findings of `integrity`, its examples' files named from `files` (by their number
+    /// in the run).
+    pub fn new(integrity: &Integrity, files: &[FileSummary]) -> Self {
+        IntegritySummary {
+            gaps: integrity.gaps,
+            resets: integrity.resets,
+            heartbeats: integrity.heartbeats,
+            crossed: integrity.crossed,
+            examples: integrity
+                .examples
+                .iter()
+                .map(|example| IntegrityExample {
+                    file: files
+                        .get(example.file)
+                        .map(|file| file.path.clone())
+                        .unwrap_or_default(),
+                    row_id: example.row_id,
+                    kind: example.kind.as_str(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The whole run (SPEC 3.2).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -145,6 +191,7 @@ pub struct RunSummary {
     pub bars_in_json: Option<u64>,
     pub metric_bars: u64,
     pub skipped: Skipped,
+    pub integrity: IntegritySummary,
     pub first_ts: Option<Millis>,
     pub last_ts: Option<Millis>,
     pub elapsed_ms: u64,
@@ -236,6 +283,29 @@ impl fmt::Display for RunSummary {
                     example.detail
                 )?;
             }
+        }
+        let integrity = &self.integrity;
+        writeln!(
+            f,
+            "  book integrity: {} gaps, {} resets, {} heartbeats, {} crossed{}",
+            integrity.gaps,
+            integrity.resets,
+            integrity.heartbeats,
+            integrity.crossed,
+            if integrity.gaps > 0 {
+                " (the book was wrong after each gap until the next snapshot)"
+            } else {
+                ""
+            }
+        )?;
+        for example in &integrity.examples {
+            writeln!(
+                f,
+                "      e.g. {} book row id {}: {}",
+                example.file.display(),
+                example.row_id,
+                example.kind
+            )?;
         }
         if self.interrupted {
             writeln!(

@@ -228,6 +228,7 @@ mod tests {
                 action: BookAction::Update,
                 bids: Vec::new(),
                 asks: Vec::new(),
+                seq: None,
             })),
         })
     }

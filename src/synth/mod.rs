@@ -7,6 +7,7 @@
 //! each at the best ask (taker `buy`) or best bid (taker `sell`) of the book written before it.
 //! The same configuration gives byte-identical files.
 
+mod live;
 mod market;
 mod text;
 mod writer;
@@ -21,8 +22,10 @@ use std::time::Instant;
 use indicatif::ProgressBar;
 
 use crate::engine::Millis;
+pub use live::{LiveOptions, record_live};
 use market::{BookSide, Fill, Market, MarketParams};
 use text::Notation;
+pub use writer::Journal;
 use writer::{BookInsert, DayFile, TradeInsert};
 
 const DAY_MS: Millis = 86_400_000;
@@ -58,6 +61,13 @@ pub struct SynthConfig {
     pub size_decimals: u32,
     /// Daily volatility of the mid price, as a fraction (0.02 = 2 %).
     pub daily_volatility: f64,
+    /// Fraction of book messages lost on the way (0 to 1): their rows are not written, so the
+    /// next row's `prevSeqId` names a message that is missing (a gap, SPEC 10.2), and the
+    /// book read back is wrong until the next snapshot. Never the first row of a file.
+    pub drop_rate: f64,
+    /// A snapshot row (a resubscription) every this many ms of the day, besides the first row
+    /// of each file; `None`: only the first.
+    pub snapshot_every_ms: Option<Millis>,
 }
 
 /// 2025-01-15 00:00:00 UTC, the default start: a fixed date keeps the default output fixed.
@@ -79,6 +89,8 @@ impl SynthConfig {
             start_price: 96_000.0,
             size_decimals: 8,
             daily_volatility: 0.02,
+            drop_rate: 0.0,
+            snapshot_every_ms: None,
         }
     }
 
@@ -209,6 +221,15 @@ impl Plan {
                 "must be a fraction from 0 to 1 (0.02 = 2 %)",
             ));
         }
+        if !(c.drop_rate.is_finite() && (0.0..=1.0).contains(&c.drop_rate)) {
+            return Err(invalid(
+                "--drop-rate",
+                "must be a fraction from 0 to 1 (0.01 = 1 % of book messages lost)",
+            ));
+        }
+        if c.snapshot_every_ms.is_some_and(|every| every < 1) {
+            return Err(invalid("--snapshot-every-minutes", "must be above 0"));
+        }
         if c.size_decimals > 12 {
             return Err(invalid("--size-decimals", "must be at most 12"));
         }
@@ -334,7 +355,7 @@ pub fn generate(
     }
 
     let interval = plan.params.interval_ms;
-    let mut market = Market::new(plan.params.clone(), config.seed);
+    let mut rows = Rows::new(config, &plan);
     let mut report = SynthReport {
         files: Vec::new(),
         book_rows: 0,
@@ -343,12 +364,6 @@ pub fn generate(
         file_bytes: 0,
         elapsed: Default::default(),
     };
-    let mut bids = Vec::with_capacity(64 * 1024);
-    let mut asks = Vec::with_capacity(64 * 1024);
-    let mut fills: Vec<Fill> = Vec::new();
-    let mut trade_id = String::new();
-    let price_scale = 10f64.powi(plan.notation.price_decimals as i32);
-    let size_scale = 10f64.powi(plan.notation.size_decimals as i32);
 
     let mut step = 0u64;
     while step < plan.steps {
@@ -360,14 +375,7 @@ pub fn generate(
                 .out_dir
                 .join(day_file_name(&config.instrument, day_start)),
         )?;
-        let mut summary = SynthFile {
-            path: file.path().to_owned(),
-            book_rows: 0,
-            trades: 0,
-            first_ts,
-            last_ts: first_ts,
-            bytes: 0,
-        };
+        let mut summary = SynthFile::new(file.path(), first_ts);
         {
             let mut inserts = file.inserts(&config.instrument)?;
             loop {
@@ -375,52 +383,8 @@ pub fn generate(
                 if step >= plan.steps || ts >= file_end {
                     break;
                 }
-                if step > 0 {
-                    market.step();
-                }
-                // A recorder resubscribes each day: every file starts with a snapshot.
-                let snapshot = summary.book_rows == 0;
-                if snapshot {
-                    text::write_side(&mut bids, &plan.notation, &market, BookSide::Bid);
-                    text::write_side(&mut asks, &plan.notation, &market, BookSide::Ask);
-                } else {
-                    text::write_changes(&mut bids, &plan.notation, &market, BookSide::Bid);
-                    text::write_changes(&mut asks, &plan.notation, &market, BookSide::Ask);
-                }
-                market.clear_touched();
-                summary.book_rows += 1;
-                summary.last_ts = ts;
-                report.level_text_bytes += (bids.len() + asks.len()) as u64;
-                let row = BookInsert {
-                    id: summary.book_rows as i64,
-                    snapshot,
-                    bids: &bids,
-                    asks: &asks,
-                    ts,
-                };
-                inserts.book(&row).map_err(|e| file.error(e))?;
-
-                // Trades see this row's book; none cross midnight into the next file.
-                fills.clear();
-                market.trades(ts, (ts + interval).min(file_end), &mut fills);
-                for fill in &fills {
-                    trade_id.clear();
-                    let _ = write!(trade_id, "{}", fill.trade_id);
-                    summary.trades += 1;
-                    let price_units = fill.price as u64 * plan.notation.tick_units;
-                    // Both integers are exact in f64, so the division is the correctly rounded
-                    // value of the decimal text: equal to what a reader parses from the level.
-                    let trade = TradeInsert {
-                        id: summary.trades as i64,
-                        trade_id: &trade_id,
-                        price: price_units as f64 / price_scale,
-                        size: fill.size as f64 / size_scale,
-                        side: fill.side,
-                        ts: fill.ts,
-                    };
-                    inserts.trade(&trade).map_err(|e| file.error(e))?;
-                }
-
+                rows.step(step, ts, day_start, file_end, &mut inserts, &mut summary)
+                    .map_err(|e| file.error(e))?;
                 step += 1;
                 if step % 1024 == 0 {
                     if let Some(bar) = progress {
@@ -435,9 +399,152 @@ pub fn generate(
         report.file_bytes += summary.bytes;
         report.files.push(summary);
     }
+    report.level_text_bytes = rows.level_text_bytes;
     if let Some(bar) = progress {
         bar.set_position(plan.steps);
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// A hash of `(seed, step)` (splitmix64): decisions that must not draw from the market's
+/// random generator, so that the market is the same with and without them.
+fn mix(seed: u64, step: u64) -> u64 {
+    let mut z = seed
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(step)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Whether the book message of `step` is lost, with probability `rate`.
+fn dropped(seed: u64, step: u64, rate: f64) -> bool {
+    let uniform = (mix(seed ^ 0xD809, step) >> 11) as f64 / (1u64 << 53) as f64;
+    rate > 0.0 && uniform < rate
+}
+
+impl SynthFile {
+    fn new(path: &std::path::Path, first_ts: Millis) -> Self {
+        SynthFile {
+            path: path.to_owned(),
+            book_rows: 0,
+            trades: 0,
+            first_ts,
+            last_ts: first_ts,
+            bytes: 0,
+        }
+    }
+}
+
+/// The rows of each step of the market, written by a batch ([`generate`]) or at real pace
+/// (`live.rs`) alike.
+struct Rows<'c> {
+    config: &'c SynthConfig,
+    notation: Notation,
+    interval: Millis,
+    market: Market,
+    bids: Vec<u8>,
+    asks: Vec<u8>,
+    fills: Vec<Fill>,
+    trade_id: String,
+    price_scale: f64,
+    size_scale: f64,
+    seq_id: i64,
+    level_text_bytes: u64,
+}
+
+impl<'c> Rows<'c> {
+    fn new(config: &'c SynthConfig, plan: &Plan) -> Self {
+        Rows {
+            config,
+            notation: plan.notation,
+            interval: plan.params.interval_ms,
+            market: Market::new(plan.params.clone(), config.seed),
+            bids: Vec::with_capacity(64 * 1024),
+            asks: Vec::with_capacity(64 * 1024),
+            fills: Vec::new(),
+            trade_id: String::new(),
+            price_scale: 10f64.powi(plan.notation.price_decimals as i32),
+            size_scale: 10f64.powi(plan.notation.size_decimals as i32),
+            seq_id: 1_000,
+            level_text_bytes: 0,
+        }
+    }
+
+    /// Moves the market to step `step` (at `ts`, in the file of the day from `day_start` that
+    /// ends at `file_end`) and writes its book row and the trades until the next step.
+    fn step(
+        &mut self,
+        step: u64,
+        ts: Millis,
+        day_start: Millis,
+        file_end: Millis,
+        inserts: &mut writer::Inserts<'_>,
+        summary: &mut SynthFile,
+    ) -> rusqlite::Result<()> {
+        let (config, interval) = (self.config, self.interval);
+        let notation = &self.notation;
+        if step > 0 {
+            self.market.step();
+        }
+        // A recorder resubscribes each day: every file starts with a snapshot.
+        let first = summary.book_rows == 0;
+        let snapshot = first
+            || config.snapshot_every_ms.is_some_and(|every| {
+                (ts - day_start) / every != (ts - interval - day_start).max(0) / every
+            });
+        let (bids, asks) = (&mut self.bids, &mut self.asks);
+        if snapshot {
+            text::write_side(bids, notation, &self.market, BookSide::Bid);
+            text::write_side(asks, notation, &self.market, BookSide::Ask);
+        } else {
+            text::write_changes(bids, notation, &self.market, BookSide::Bid);
+            text::write_changes(asks, notation, &self.market, BookSide::Ask);
+        }
+        self.market.clear_touched();
+        // OKX numbers each message; a snapshot starts the chain (`prevSeqId` -1).
+        let prev_seq_id = if snapshot { -1 } else { self.seq_id };
+        self.seq_id += 1 + (mix(config.seed, step) % 3) as i64;
+        let lost = !first && dropped(config.seed, step, config.drop_rate);
+        if !lost {
+            summary.book_rows += 1;
+            summary.last_ts = ts;
+            self.level_text_bytes += (bids.len() + asks.len()) as u64;
+            let row = BookInsert {
+                id: summary.book_rows as i64,
+                snapshot,
+                bids,
+                asks,
+                ts,
+                seq_id: self.seq_id,
+                prev_seq_id,
+            };
+            inserts.book(&row)?;
+        }
+
+        // Trades see this row's book; none cross midnight into the next file.
+        self.fills.clear();
+        self.market
+            .trades(ts, (ts + interval).min(file_end), &mut self.fills);
+        for fill in &self.fills {
+            self.trade_id.clear();
+            let _ = write!(self.trade_id, "{}", fill.trade_id);
+            summary.trades += 1;
+            let price_units = fill.price as u64 * notation.tick_units;
+            // Both integers are exact in f64, so the division is the correctly rounded value
+            // of the decimal text: equal to what a reader parses from the level.
+            let trade = TradeInsert {
+                id: summary.trades as i64,
+                trade_id: &self.trade_id,
+                price: price_units as f64 / self.price_scale,
+                size: fill.size as f64 / self.size_scale,
+                side: fill.side,
+                ts: fill.ts,
+            };
+            inserts.trade(&trade)?;
+        }
+        Ok(())
+    }
 }

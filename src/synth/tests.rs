@@ -236,6 +236,8 @@ fn files_are_named_by_instrument_and_day_with_the_recorder_schema() {
             ("bids", "TEXT", false),
             ("asks", "TEXT", false),
             ("timestamp", "INTEGER", false),
+            ("seqId", "INTEGER", false),
+            ("prevSeqId", "INTEGER", false),
         ])
     );
     assert_eq!(
@@ -505,4 +507,57 @@ fn extreme_options_still_give_uncrossed_books_and_trades_at_the_touch() {
         let (_, trades) = check_files(&paths, c.tick_size);
         assert!(trades > 0, "{name}");
     }
+}
+
+/// `(action, seqId, prevSeqId)` of each book row, in id order.
+fn seq_rows(path: &Path) -> Vec<(String, i64, i64)> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT action, seqId, prevSeqId FROM book ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn messages_are_numbered_in_a_chain_that_drops_break() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(&dir.path().join("whole"), "2025-01-15", 0.05);
+    c.snapshot_every_ms = Some(60_000);
+    let whole = generate(&c, None).unwrap();
+    let rows = seq_rows(&whole.files[0].path);
+    assert_eq!(rows[0].0, "snapshot");
+    let mut snapshots = 0;
+    for pair in rows.windows(2) {
+        let ((_, seq, _), (action, next_seq, prev)) = (&pair[0], &pair[1]);
+        assert!(next_seq > seq);
+        if action == "snapshot" {
+            snapshots += 1;
+            assert_eq!(*prev, -1);
+        } else {
+            assert_eq!(prev, seq, "an unbroken chain");
+        }
+    }
+    assert_eq!(snapshots, 2, "one a minute after the first, in 3 minutes");
+
+    c.out_dir = dir.path().join("lossy");
+    c.drop_rate = 0.1;
+    let lossy = generate(&c, None).unwrap();
+    let lost = seq_rows(&lossy.files[0].path);
+    let gaps = lost
+        .windows(2)
+        .filter(|pair| pair[1].0 == "update" && pair[1].2 != pair[0].1)
+        .count();
+    assert!(
+        lost.len() < rows.len() && gaps > 0,
+        "{} of {}",
+        lost.len(),
+        rows.len()
+    );
+    assert_eq!(
+        lossy.trades, whole.trades,
+        "lost book messages change nothing else"
+    );
 }

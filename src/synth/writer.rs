@@ -10,19 +10,23 @@ use tempfile::TempPath;
 use super::SynthError;
 use crate::engine::{Millis, Side};
 
-/// The schema a real recorder writes (SPEC 1.2).
+/// The schema a real recorder writes (SPEC 1.2), written in one go by a batch.
 const SCHEMA: &str = "
     PRAGMA journal_mode = OFF;
     PRAGMA synchronous = OFF;
     PRAGMA locking_mode = EXCLUSIVE;
     PRAGMA cache_size = -65536;
+";
+const TABLES: &str = "
     CREATE TABLE book (
         id INTEGER PRIMARY KEY,
         instrument TEXT,
         action TEXT,
         bids TEXT,
         asks TEXT,
-        timestamp INTEGER
+        timestamp INTEGER,
+        seqId INTEGER,
+        prevSeqId INTEGER
     );
     CREATE TABLE trades (
         id INTEGER PRIMARY KEY,
@@ -33,7 +37,6 @@ const SCHEMA: &str = "
         side TEXT,
         timestamp INTEGER
     );
-    BEGIN;
 ";
 
 /// A day file being written under a hidden temporary name (`.orderflow-{pid}-….tmp`, see
@@ -53,6 +56,8 @@ pub(crate) struct BookInsert<'a> {
     pub bids: &'a [u8],
     pub asks: &'a [u8],
     pub ts: Millis,
+    pub seq_id: i64,
+    pub prev_seq_id: i64,
 }
 
 pub(crate) struct TradeInsert<'a> {
@@ -88,6 +93,8 @@ impl DayFile {
         };
         let conn = Connection::open(&tmp).map_err(sqlite)?;
         conn.execute_batch(SCHEMA).map_err(sqlite)?;
+        conn.execute_batch(TABLES).map_err(sqlite)?;
+        conn.execute_batch("BEGIN").map_err(sqlite)?;
         Ok(DayFile { path, conn, tmp })
     }
 
@@ -97,23 +104,7 @@ impl DayFile {
 
     /// Prepares the inserts; they borrow the connection until dropped.
     pub fn inserts<'c>(&'c self, instrument: &'c str) -> Result<Inserts<'c>, SynthError> {
-        let sqlite = |source| SynthError::Sqlite {
-            path: self.tmp.to_path_buf(),
-            source,
-        };
-        let book = self
-            .conn
-            .prepare("INSERT INTO book (id, instrument, action, bids, asks, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-            .map_err(sqlite)?;
-        let trade = self
-            .conn
-            .prepare("INSERT INTO trades (id, instrument, trade_id, price, size, side, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-            .map_err(sqlite)?;
-        Ok(Inserts {
-            book,
-            trade,
-            instrument,
-        })
+        prepare(&self.conn, &self.tmp, instrument)
     }
 
     /// Commits, closes and renames the file to its final name, unless a file of that name
@@ -152,14 +143,116 @@ impl DayFile {
     }
 }
 
+/// The inserts of a file being written at `path`, on `conn`.
+fn prepare<'c>(
+    conn: &'c Connection,
+    path: &Path,
+    instrument: &'c str,
+) -> Result<Inserts<'c>, SynthError> {
+    let sqlite = |source| SynthError::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let book = conn
+        .prepare("INSERT INTO book (id, instrument, action, bids, asks, timestamp, seqId, prevSeqId) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .map_err(sqlite)?;
+    let trade = conn
+        .prepare("INSERT INTO trades (id, instrument, trade_id, price, size, side, timestamp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .map_err(sqlite)?;
+    Ok(Inserts {
+        book,
+        trade,
+        instrument,
+    })
+}
+
+/// How a live recording journals its writes (`synth --live --journal`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journal {
+    /// Write-ahead log: readers and the writer never wait for each other.
+    Wal,
+    /// SQLite's default rollback journal: a commit waits for readers' shared locks.
+    Delete,
+}
+
+/// A day file written in place at the pace of its rows, as a recorder writes: created new
+/// (never in place of an existing file), a transaction per commit, a busy timeout of 5 s.
+pub(crate) struct LiveFile {
+    path: PathBuf,
+    conn: Connection,
+}
+
+impl LiveFile {
+    /// Creates `path`, which must not exist, with the schema.
+    pub fn create(path: PathBuf, journal: Journal) -> Result<LiveFile, SynthError> {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|source| match source.kind() {
+                std::io::ErrorKind::AlreadyExists => SynthError::Exists { path: path.clone() },
+                _ => SynthError::Io {
+                    path: path.clone(),
+                    source,
+                },
+            })?;
+        let sqlite = |source| SynthError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sqlite)?;
+        let mode = match journal {
+            Journal::Wal => "WAL",
+            Journal::Delete => "DELETE",
+        };
+        conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |_| Ok(()))
+            .map_err(sqlite)?;
+        conn.execute_batch(&format!("BEGIN; {TABLES} COMMIT;"))
+            .map_err(sqlite)?;
+        Ok(LiveFile { path, conn })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn inserts<'c>(&'c self, instrument: &'c str) -> Result<Inserts<'c>, SynthError> {
+        prepare(&self.conn, &self.path, instrument)
+    }
+
+    /// Runs `sql` (`BEGIN`, `COMMIT`).
+    pub fn batch(&self, sql: &str) -> Result<(), SynthError> {
+        self.conn
+            .execute_batch(sql)
+            .map_err(|source| self.error(source))
+    }
+
+    pub fn error(&self, source: rusqlite::Error) -> SynthError {
+        SynthError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
 impl Inserts<'_> {
     pub fn book(&mut self, row: &BookInsert<'_>) -> rusqlite::Result<()> {
         let action = if row.snapshot { "snapshot" } else { "update" };
         // Level text is ASCII we wrote ourselves: bind the bytes as TEXT without a copy.
         let bids = ToSqlOutput::Borrowed(ValueRef::Text(row.bids));
         let asks = ToSqlOutput::Borrowed(ValueRef::Text(row.asks));
-        self.book
-            .execute(params![row.id, self.instrument, action, bids, asks, row.ts])?;
+        self.book.execute(params![
+            row.id,
+            self.instrument,
+            action,
+            bids,
+            asks,
+            row.ts,
+            row.seq_id,
+            row.prev_seq_id
+        ])?;
         Ok(())
     }
 

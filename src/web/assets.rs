@@ -74,6 +74,8 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/flow/bubbles.js", JS),
     ours!("js/flow/delta.js", JS),
     ours!("js/flow/controls.js", JS),
+    ours!("js/panels/integrity.js", JS),
+    ours!("js/charts/integrity.js", JS),
 ];
 
 /// `GET /`

@@ -8,6 +8,7 @@ use crate::engine::{Bar, Depth, FootprintBar, MetricBar, PrintChanges};
 use crate::output::flow_json::{ApiExtras, ApiFootprint, ApiPrint};
 use crate::output::live::{Snapshot, Status, Update};
 use crate::output::seed_json::{ApiDepth, BarRow, MetricRow};
+use crate::output::status::IntegrityStatus;
 
 /// The body of `/api/bars`: a list of [`BarRow`]s.
 pub fn bar_rows(bars: &[Bar]) -> Vec<BarRow> {
@@ -30,6 +31,24 @@ pub fn status(status: &Status) -> Value {
         "rows_read": status.rows_read,
         "phase": status.phase.as_str(),
         "message": status.message,
+        "integrity": integrity(&status.integrity),
+    })
+}
+
+/// The integrity of the book (SPEC 10.2): the summary's counts and examples, and the spans
+/// of time when the book was uncertain (`to` null while it still is).
+fn integrity(integrity: &IntegrityStatus) -> Value {
+    json!({
+        "gaps": integrity.gaps,
+        "resets": integrity.resets,
+        "heartbeats": integrity.heartbeats,
+        "crossed": integrity.crossed,
+        "examples": integrity.examples.iter().map(|example| {
+            json!({"file": example.file, "row_id": example.row_id, "kind": example.kind})
+        }).collect::<Vec<_>>(),
+        "uncertain": integrity.uncertain.iter().map(|span| {
+            json!({"from": span.from, "to": span.to})
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
+use crate::engine::Uncertain;
 use crate::engine::{Bar, Depth, Level, MetricBar, Ohlc};
 use crate::output::live::{Phase, Status, Update};
+use crate::output::status::{IntegrityExample, IntegrityStatus};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -53,6 +55,26 @@ fn status() -> Status {
         rows_read: 42,
         phase: Phase::Processing,
         message: "replaying 1 file".into(),
+        integrity: IntegrityStatus {
+            gaps: 1,
+            crossed: 2,
+            examples: vec![IntegrityExample {
+                file: "f.db".into(),
+                row_id: 7,
+                kind: "gap",
+            }],
+            uncertain: vec![
+                Uncertain {
+                    from: 60_000,
+                    to: Some(90_000),
+                },
+                Uncertain {
+                    from: 100_000,
+                    to: None,
+                },
+            ],
+            ..IntegrityStatus::default()
+        },
     }
 }
 
@@ -252,6 +274,11 @@ async fn depth_and_status() {
             "instrument": "BTC-USDT", "start": 0, "end": 86_400_000, "progress": 0.5,
             "replay_ts": 120_000, "rows_per_sec": 1000.0, "rows_read": 42,
             "phase": "processing", "message": "replaying 1 file",
+            "integrity": {
+                "gaps": 1, "resets": 0, "heartbeats": 0, "crossed": 2,
+                "examples": [{"file": "f.db", "row_id": 7, "kind": "gap"}],
+                "uncertain": [{"from": 60_000, "to": 90_000}, {"from": 100_000, "to": null}],
+            },
         })
     );
 }

@@ -277,6 +277,10 @@ class Recording:
         self.late_row = r() < 0.1
         self.no_snapshot = self.has_action and r() < 0.05
         self.extremes = r() < 0.1
+        # Message numbers (SPEC 10.2) from a generator of their own, so that the other
+        # choices of a seed stay as they were before the numbers came.
+        self.seq_rng = random.Random(t0 * 7919 + t1)
+        self.has_seq = self.seq_rng.random() < 0.5
         self.n_book = rng.randint(5, 120)
         self.n_trades = rng.randint(0, 250)
         desc.append(
@@ -361,7 +365,34 @@ class Recording:
             for r in rows:
                 if r["action"] and "snap" in r["action"].lower() or "part" in (r["action"] or "").lower():
                     r["action"] = "update"
+        if self.has_seq:
+            self.number(rows)
         return rows
+
+    def number(self, rows):
+        """seqId/prevSeqId of each row: mostly a chain, with gaps, resets, heartbeats, chain
+        starts (-1) and values that are no integers."""
+        sr = self.seq_rng
+        seq = sr.randint(0, 1000)
+        for r in rows:
+            roll = sr.random()
+            prev = seq
+            if roll < 0.06:
+                prev, seq = seq + 1, seq + sr.randint(2, 5)  # a gap
+            elif roll < 0.1:
+                seq = sr.randint(0, max(0, seq - 1))  # a reset (or a heartbeat at 0)
+            elif roll < 0.16:
+                pass  # a heartbeat
+            elif roll < 0.2:
+                prev, seq = -1, seq + 1
+            else:
+                seq += sr.randint(1, 3)
+            r["seqid"], r["prevseqid"] = seq, prev
+            odd = sr.random()
+            if odd < 0.03:
+                r[sr.choice(["seqid", "prevseqid"])] = sr.choice([None, "x", 2.5, " 12 "])
+            elif odd < 0.06:
+                r["seqid"] = float(seq)
 
     def side_value(self, levels, notation):
         rng = self.rng
@@ -501,6 +532,9 @@ class Recording:
         ]
         if self.has_action:
             base.append(("action", "TEXT", "action"))
+        if self.has_seq:
+            base.append((self.seq_rng.choice(["seqId", "seq_id"]), "INTEGER", "seqid"))
+            base.append((self.seq_rng.choice(["prevSeqId", "prev_seq_id"]), "INTEGER", "prevseqid"))
         if self.missing_column:
             base = base[1:]  # no bids: the file is unusable
             self.desc.append("  (book lacks bids: unusable)")
@@ -733,7 +767,9 @@ FILES = ("ohlc_data.json", "metrics_data.json", "depth_data.json", "footprint_da
 
 def run_binary(binary, inst, start, end, data, json_dir, opts):
     os.makedirs(json_dir, exist_ok=True)
+    summary = os.path.join(json_dir, "summary.json")
     cmd = [binary, "process", inst, start, end, "--data-dir", data, "--json-dir", json_dir]
+    cmd += ["--summary", summary]
     env = dict(os.environ)
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.run(cmd + opts, capture_output=True, text=True, timeout=300, env=env)
@@ -744,7 +780,16 @@ def run_binary(binary, inst, start, end, data, json_dir, opts):
                 out[name] = json.load(f)
         except (OSError, ValueError) as e:
             out[name] = f"<unreadable: {e}>"
+    try:
+        with open(summary) as f:
+            integrity = json.load(f).get("integrity", {})
+        out["integrity"] = {k: integrity.get(k) for k in INTEGRITY_KEYS}
+    except (OSError, ValueError) as e:
+        out["integrity"] = f"<unreadable: {e}>"
     return p.returncode, out, p.stderr
+
+
+INTEGRITY_KEYS = ("gaps", "resets", "heartbeats", "crossed")
 
 
 def run_oracle(inst, start, end, data, opts):
@@ -762,8 +807,9 @@ def run_oracle(inst, start, end, data, opts):
     s = spec_oracle.parse_bound(start, False)
     e = spec_oracle.parse_bound(end, True)
     flow = {}
+    integrity = {}
     ohlc, metrics, depth, status, notes = spec_oracle.run(
-        inst, s, e, data, a.window, a.depth, a.obi, flow
+        inst, s, e, data, a.window, a.depth, a.obi, flow, integrity
     )
     del args
     out = {
@@ -772,6 +818,7 @@ def run_oracle(inst, start, end, data, opts):
         "depth_data.json": depth,
         "footprint_data.json": flow["footprint_file"],
     }
+    out["integrity"] = integrity
     return status, json.loads(json.dumps(out)), notes, json.loads(json.dumps(flow))
 
 
@@ -903,6 +950,8 @@ def compare(binary, inst, start, end, data, opts, work, api=False):
             diffs.append(d)
     if rc != status:
         diffs.append(f"exit status: rust {rc} oracle {status}; rust stderr: {stderr[-600:]}")
+    elif status != 2 and got["integrity"] != want["integrity"]:
+        diffs.append(f"integrity: rust {got['integrity']} oracle {want['integrity']}")
     if api and status != 2:
         diffs += api_differences(binary, inst, start, end, data, opts, flow)
     return diffs, notes, status, want
@@ -943,6 +992,10 @@ def main():
                 ("with metric bars", len(want["metrics_data.json"])),
                 ("with depth", len(want["depth_data.json"]["bids"])),
                 ("1000 bars", len(want["ohlc_data.json"]) == 1000),
+                ("with gaps", want["integrity"].get("gaps")),
+                ("with resets", want["integrity"].get("resets")),
+                ("with heartbeats", want["integrity"].get("heartbeats")),
+                ("with crossed books", want["integrity"].get("crossed")),
             ):
                 if n:
                     stats[key] = stats.get(key, 0) + 1

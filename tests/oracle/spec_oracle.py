@@ -232,6 +232,7 @@ class BookRow:
     bids: object  # NO_CHANGE or list of (price, size)
     asks: object
     snapshot: bool
+    seq: tuple | None = None  # (seqId, prevSeqId) when both are integers (SPEC 10.2)
 
 
 @dataclass
@@ -324,6 +325,11 @@ def read_file(path, instrument) -> FileData:
             fd.has_action = "action" in cols
             if fd.has_action:
                 wanted.append("action")
+            seq_col = pick(cols, ("seqid", "seq_id"))
+            prev_col = pick(cols, ("prevseqid", "prev_seq_id"))
+            if seq_col and prev_col:
+                cols = dict(cols, seqid=seq_col, prevseqid=prev_col)
+                wanted += ["seqid", "prevseqid"]
             book_rows, book_unit = read_table(
                 conn, tables["book"], cols, wanted, BOOK_TS, instrument
             )
@@ -365,7 +371,12 @@ def read_file(path, instrument) -> FileData:
                 # "ASCII case and spaces ignored": spaces anywhere ("snap shot" too)
                 letters = "".join(c for c in a if c not in ASCII_WS)
                 snap = ascii_lower(letters) in ("snapshot", "partial")
-        fd.book.append(BookRow(r["id"], ts, bids, asks, snap))
+        seq = None
+        if "seqid" in r:
+            seq_id, prev = seq_integer(r["seqid"]), seq_integer(r["prevseqid"])
+            if seq_id is not None and prev is not None:
+                seq = (seq_id, prev)
+        fd.book.append(BookRow(r["id"], ts, bids, asks, snap, seq))
     if not fd.has_action and fd.book:
         fd.book[0].snapshot = True
 
@@ -388,6 +399,23 @@ def read_file(path, instrument) -> FileData:
         fd.trades.append(Trade(r["id"], ts, price, size, side == "buy"))
     fd.trades.sort(key=lambda t: (t.ts, t.id))
     return fd
+
+
+def seq_integer(v):
+    """A message number: an INTEGER, a REAL without a fraction, or integer text (the
+    implementation's reading; SPEC 10.2 names no type)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if math.isfinite(v) and v == int(v) and abs(v) < 9.2e18 else None
+    if isinstance(v, str):
+        t = v.strip(ASCII_WS)
+        if re.fullmatch(r"[+-]?[0-9]+", t):
+            n = int(t)
+            return n if -(2**63) <= n < 2**63 else None
+    return None
 
 
 def merged(fd: FileData):
@@ -441,6 +469,9 @@ class Run:
         self.obi_bars = Bars()
         self.cvd_bars = Bars()
         self.in_range_events = 0
+        # SPEC 10.2: counts over book rows applied in range
+        self.integrity = {"gaps": 0, "resets": 0, "heartbeats": 0, "crossed": 0}
+        self.previous_seq = None  # seqId of the previous valid row of the file's chain
         # SPEC 6: window -> price -> [buy, sell]; extras window -> [buy, sell, trades]
         self.footprint = {}
         self.extras = {}
@@ -471,6 +502,28 @@ class Run:
         else:
             self.end_print()
             self.open_print = [ev.ts, side, ev.price * ev.size, ev.size, 1]
+
+    def link(self, row: BookRow):
+        """SPEC 10.2, in its order of tests; a row without numbers is not linked (and a
+        snapshot among them ends the chain)."""
+        if row.seq is None:
+            if row.snapshot:
+                self.previous_seq = None
+            return None
+        seq_id, prev = row.seq
+        if self.previous_seq is None or row.snapshot or prev == -1:
+            kind = None
+        elif seq_id < prev:
+            kind = "resets"
+        elif prev == self.previous_seq:
+            kind = "heartbeats" if prev == seq_id else None
+        else:
+            kind = "gaps"
+        self.previous_seq = seq_id
+        return kind
+
+    def crossed(self):
+        return bool(self.bids) and bool(self.asks) and max(self.bids) >= min(self.asks)
 
     def window(self, ts):
         return ts // self.w * self.w
@@ -524,13 +577,19 @@ class Run:
             self.cvd_bars.add(w, self.cvd)
 
     def process_file(self, fd: FileData):
+        self.previous_seq = None  # each file starts a chain
         for ev in merged(fd):
             if ev.ts >= self.end:
                 break  # reading of each file stops at its first event at or after the end
             if isinstance(ev, BookRow):
                 self.end_print()
                 self.apply_book(ev)
+                kind = self.link(ev)
                 if ev.ts >= self.start:
+                    if kind:
+                        self.integrity[kind] += 1
+                    if self.crossed():
+                        self.integrity["crossed"] += 1
                     self.in_range_events += 1
                     self.sample(ev.ts)
             else:
@@ -608,10 +667,12 @@ def parse_bound(text, is_end):
 
 
 def run(
-    instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_levels=None, flow=None
+    instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_levels=None, flow=None,
+    integrity=None,
 ):
     """Returns (ohlc, metrics, depth, exit_status, notes). With a dict `flow`, also fills it
-    with SPEC 6: `footprint_file`, `footprints` (every bar), `extras`, `prints`."""
+    with SPEC 6: `footprint_file`, `footprints` (every bar), `extras`, `prints`; fills the dict
+    `integrity`, when given, with the counts of SPEC 10.2."""
     notes = []
     candidates = discover(data_dir, instrument)
     files, unusable = [], 0
@@ -634,6 +695,8 @@ def run(
     if flow is not None:
         keys = ("footprint_file", "footprints", "extras", "prints")
         flow.update(zip(keys, r.flow_outputs()))
+    if integrity is not None:
+        integrity.update(r.integrity)
     if not candidates or not files or r.in_range_events == 0:
         status = 2
         # SPEC 4: the JSON files are written "empty when there was no data", so no depth of a

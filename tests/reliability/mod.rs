@@ -3,6 +3,7 @@
 
 mod child;
 mod corpus;
+mod follow;
 mod fuzz;
 mod hostile_files;
 mod knobs;

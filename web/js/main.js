@@ -11,6 +11,8 @@ import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
 import { createFlow } from './flow/index.js';
 import { createStatusLine } from './panels/status.js';
+import { createIntegrityBand } from './charts/integrity.js';
+import { createIntegrityWarning } from './panels/integrity.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -31,6 +33,8 @@ timeline.label(1, 'Δ delta', 'rgba(140, 151, 168, 0.6)');
 const depth = createDepthChart($('depth-canvas'));
 const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
 const status = createStatusLine();
+const band = createIntegrityBand(timeline.chart);
+const warning = createIntegrityWarning($('integrity'));
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
 
 function renderBook() {
@@ -59,6 +63,14 @@ function renderStatus() {
     if (last == null || ts > last) last = ts;
   }
   status.setStatus(store.status, first, last);
+  renderIntegrity();
+}
+
+function renderIntegrity() {
+  const integrity = store.status?.integrity;
+  warning.set(integrity);
+  const times = () => [...new Set([...store.bars.keys(), ...store.metrics.keys()])].sort((a, b) => a - b);
+  band.set(times, integrity?.uncertain, `${store.bars.size}:${store.metrics.size}`);
 }
 
 function windowMs(rows) {
@@ -129,6 +141,7 @@ window.__orderflow = {
     cvd: cvd.count(),
     depthBids: depth.counts().bids,
     depthAsks: depth.counts().asks,
+    uncertainBars: band.count(),
   }),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
   /** What the footprint, the profiles and the bubbles drew in their last frame. */

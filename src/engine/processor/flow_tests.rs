@@ -38,6 +38,7 @@ fn book(ts: Millis) -> Event {
             size: 1.0,
         }],
         asks: Vec::new(),
+        seq: None,
     })
 }
 

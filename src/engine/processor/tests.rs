@@ -33,6 +33,7 @@ fn row(ts: Millis, action: BookAction, bids: &[(f64, f64)], asks: &[(f64, f64)])
         action,
         bids: levels(bids),
         asks: levels(asks),
+        seq: None,
     })
 }
 
@@ -542,4 +543,66 @@ proptest! {
             prop_assert_eq!(processor.window_of(ts), window_start(ts, window_ms), "ts {}", ts);
         }
     }
+}
+
+/// A book row with message numbers `(seqId, prevSeqId)`.
+fn numbered(id: i64, ts: Millis, action: BookAction, seq: (i64, i64)) -> Event {
+    Event::Book(BookRow {
+        id,
+        ts,
+        action,
+        bids: levels(&[(100.0, 1.0)]),
+        asks: levels(&[(101.0, 1.0)]),
+        seq: Some(crate::engine::SeqIds {
+            seq_id: seq.0,
+            prev_seq_id: seq.1,
+        }),
+    })
+}
+
+#[test]
+fn a_gap_leaves_the_book_uncertain_until_the_next_snapshot_and_files_restart_the_chain() {
+    use crate::engine::{Finding, Uncertain};
+    let mut p = Processor::new(config(None));
+    p.start_file(0);
+    for event in [
+        // Warm-up: the chain is followed, nothing counted.
+        numbered(1, 30_000, BookAction::Snapshot, (10, -1)),
+        numbered(2, 40_000, BookAction::Update, (12, 11)),
+        // In range: still uncertain from the warm-up gap until this snapshot.
+        numbered(3, 70_000, BookAction::Snapshot, (20, -1)),
+        numbered(4, 80_000, BookAction::Update, (22, 21)),
+        numbered(5, 90_000, BookAction::Update, (23, 22)),
+    ] {
+        p.apply(&event);
+    }
+    p.start_file(1);
+    // A new file: its first row starts a chain, whatever came before.
+    p.apply(&numbered(1, 100_000, BookAction::Update, (500, 400)));
+    let integrity = p.integrity();
+    assert_eq!(
+        (integrity.gaps, integrity.resets, integrity.heartbeats),
+        (1, 0, 0)
+    );
+    assert_eq!(
+        integrity
+            .examples
+            .iter()
+            .map(|e| (e.file, e.row_id, e.kind))
+            .collect::<Vec<_>>(),
+        [(0, 4, Finding::Gap)]
+    );
+    assert_eq!(
+        integrity.uncertain_within(START, END),
+        [
+            Uncertain {
+                from: START,
+                to: Some(70_000)
+            },
+            Uncertain {
+                from: 80_000,
+                to: None
+            }
+        ]
+    );
 }

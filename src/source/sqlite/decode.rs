@@ -10,7 +10,7 @@ use std::sync::mpsc::Receiver;
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 
-use crate::engine::{BookAction, BookRow, Event, Level, Millis, Side, Trade};
+use crate::engine::{BookAction, BookRow, Event, Level, Millis, SeqIds, Side, Trade};
 
 use crate::source::merge::Item;
 use crate::source::parse::levels::{self, LevelError, MAX_VALUE};
@@ -38,12 +38,14 @@ impl Decode for TradeDecoder {
     }
 }
 
-/// Decodes book rows `SELECT id, ts, bids, asks[, action]`.
+/// Decodes book rows `SELECT id, ts, bids, asks[, action][, seq_id, prev_seq_id]`.
 pub(crate) struct BookDecoder {
     pub unit: Option<TimeUnit>,
     /// Whether the query selects an `action` column; without one the first valid row of the
     /// file is the snapshot.
     pub has_action: bool,
+    /// The column of `seq_id` (`prev_seq_id` follows it), when the query selects them.
+    pub seq_column: Option<usize>,
     pub seen_valid: bool,
     pub scratch: Vec<Level>,
     /// Vectors of rows the consumer is done with, to copy rows into instead of allocating. They
@@ -83,6 +85,10 @@ impl BookDecoder {
         } else {
             BookAction::Snapshot
         };
+        let seq = match self.seq_column {
+            Some(column) => seq_ids(row.get_ref(column)?, row.get_ref(column + 1)?),
+            None => None,
+        };
         self.seen_valid = true;
         Ok(Item {
             key: Some(ts),
@@ -92,6 +98,7 @@ impl BookDecoder {
                 action,
                 bids,
                 asks,
+                seq,
             })),
         })
     }
@@ -185,6 +192,25 @@ pub(super) fn level_bad(id: i64, ts: Millis, side: &str, error: SideError) -> It
         }
     };
     bad(Table::Book, id, Some(ts), reason, detail)
+}
+
+/// The message numbers of a row: both must be integers (an INTEGER, a REAL without a
+/// fraction, or integer text); otherwise the row has none and is not linked (SPEC 10.2).
+pub(super) fn seq_ids(seq_id: ValueRef<'_>, prev_seq_id: ValueRef<'_>) -> Option<SeqIds> {
+    Some(SeqIds {
+        seq_id: integer_of(seq_id)?,
+        prev_seq_id: integer_of(prev_seq_id)?,
+    })
+}
+
+fn integer_of(value: ValueRef<'_>) -> Option<i64> {
+    match value {
+        ValueRef::Integer(n) => Some(n),
+        // Within ±2^63 and whole: the cast is exact.
+        ValueRef::Real(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Some(x as i64),
+        ValueRef::Text(text) => std::str::from_utf8(text).ok()?.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// `snapshot` or `partial`, ignoring ASCII case and spaces, replaces the book.
@@ -387,6 +413,7 @@ mod tests {
         let mut decoder = BookDecoder {
             unit: None,
             has_action: false,
+            seq_column: None,
             seen_valid: false,
             scratch: Vec::new(),
             recycled: Some(recycled),

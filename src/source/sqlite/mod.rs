@@ -6,7 +6,8 @@
 //!
 //! Inside: `connection` opens files, `guard` watches their queries, `schema` finds tables and
 //! columns, `plan` writes the queries, `decode` turns rows into records, `fetch` hands batches
-//! between threads, `order` brings the trades into time order.
+//! between threads, `order` brings the trades into time order, `tail` follows a file that a
+//! recorder is still writing (`run --follow`).
 
 mod connection;
 mod decode;
@@ -18,9 +19,11 @@ mod plan;
 mod read;
 mod recording;
 pub mod schema;
+mod tail;
 mod threads;
 mod time_sql;
 
 pub use order::{Ending, TradeOrder};
 pub use read::{Next, ReadMode, Reader};
 pub use recording::Recording;
+pub use tail::Tail;

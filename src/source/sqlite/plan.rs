@@ -74,6 +74,8 @@ pub(super) struct BookPlan {
     pub(super) cut: Option<i64>,
     pub(super) unit: Option<TimeUnit>,
     pub(super) has_action: bool,
+    /// Whether the query selects `seqId` and `prevSeqId` (after the action, if any).
+    pub(super) has_seq: bool,
     pub(super) filtered: bool,
 }
 
@@ -158,9 +160,17 @@ pub(super) fn take_cut(
 impl Plan {
     /// The queries of `recording`, up to the cut taken on `conn`.
     pub(super) fn new(recording: &Recording, conn: &Connection) -> Result<Plan, FileError> {
+        let cuts = take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
+        Ok(Plan::with_cuts(recording, cuts))
+    }
+
+    /// The queries of `recording` up to the cuts given; a table without a cut (one not keyed
+    /// by its rowid, or empty) is copied into a temporary table first.
+    pub(super) fn with_cuts(
+        recording: &Recording,
+        (book_cut, trades_cut): (Option<i64>, Option<i64>),
+    ) -> Plan {
         let info = recording.info();
-        let (book_cut, trades_cut) =
-            take_cut(conn, recording).map_err(fail(&recording.path, "starting to read"))?;
         let instrument = Value::Text(recording.instrument.clone());
         // The parameters: the instrument (when the table has its column), then, for a table
         // keyed by its rowid, the id read after and, with `upto`, the cut (`?after < id <=
@@ -222,9 +232,17 @@ impl Plan {
                 Some(a) => format!(", {} AS action", quote(a)),
                 None => String::new(),
             };
+            // The message numbers (SPEC 10.2), after the action when there is one.
+            let seq_columns = c.seq_id.as_ref().zip(c.prev_seq_id.as_ref());
+            let seq = match seq_columns {
+                Some((seq, prev)) => {
+                    format!(", {} AS seq_id, {} AS prev_seq_id", quote(seq), quote(prev))
+                }
+                None => String::new(),
+            };
             let (id, table) = (quote(&c.id), quote(&c.table));
             let columns = format!(
-                "{id} AS id, {} AS ts, {} AS bids, {} AS asks{action}",
+                "{id} AS id, {} AS ts, {} AS bids, {} AS asks{action}{seq}",
                 quote(&c.timestamp),
                 quote(&c.bids),
                 quote(&c.asks),
@@ -255,11 +273,13 @@ impl Plan {
                     )
                 }
                 None => {
-                    let columns = if c.action.is_some() {
-                        "id, ts, bids, asks, action"
-                    } else {
-                        "id, ts, bids, asks"
-                    };
+                    let mut columns = String::from("id, ts, bids, asks");
+                    if c.action.is_some() {
+                        columns.push_str(", action");
+                    }
+                    if seq_columns.is_some() {
+                        columns.push_str(", seq_id, prev_seq_id");
+                    }
                     let key = columns.split(',').count();
                     let copy = Copy {
                         params: instrument_only(filtered),
@@ -271,7 +291,7 @@ impl Plan {
                             ),
                         )
                     };
-                    (Some(copy), from_copy(columns, "orderflow_book", key))
+                    (Some(copy), from_copy(&columns, "orderflow_book", key))
                 }
             };
             BookPlan {
@@ -282,6 +302,7 @@ impl Plan {
                 cut: book_cut,
                 unit: info.book_unit,
                 has_action: c.action.is_some(),
+                has_seq: seq_columns.is_some(),
                 filtered,
             }
         });
@@ -385,12 +406,12 @@ impl Plan {
                 }
             }
         });
-        Ok(Plan {
+        Plan {
             path: recording.path.clone(),
             instrument: recording.instrument.clone(),
             book,
             trades,
-        })
+        }
     }
 }
 
@@ -516,6 +537,7 @@ impl BookPlan {
         BookDecoder {
             unit: self.unit,
             has_action: self.has_action,
+            seq_column: self.has_seq.then_some(if self.has_action { 5 } else { 4 }),
             seen_valid: false,
             scratch: Vec::new(),
             recycled,

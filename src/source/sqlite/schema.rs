@@ -19,6 +19,9 @@ pub struct BookColumns {
     pub asks: String,
     pub instrument: Option<String>,
     pub action: Option<String>,
+    /// The message numbers (SPEC 10.2), used only when the table has both.
+    pub seq_id: Option<String>,
+    pub prev_seq_id: Option<String>,
 }
 
 /// The columns of a `trades` table, as named in the file.
@@ -43,7 +46,7 @@ pub struct MissingColumn {
     pub expected: &'static str,
 }
 
-const BOOK_EXPECTED: &str = "book(id INTEGER PRIMARY KEY, timestamp INTEGER, bids TEXT, asks TEXT[, instrument TEXT][, action TEXT])";
+const BOOK_EXPECTED: &str = "book(id INTEGER PRIMARY KEY, timestamp INTEGER, bids TEXT, asks TEXT[, instrument TEXT][, action TEXT][, seqId INTEGER, prevSeqId INTEGER])";
 const TRADES_EXPECTED: &str = "trades(id INTEGER PRIMARY KEY, timestamp INTEGER, price REAL, size REAL, side TEXT[, trade_id][, instrument TEXT])";
 
 const INSTRUMENT: [&str; 3] = ["instrument", "instId", "symbol"];
@@ -110,6 +113,8 @@ pub fn book_columns(
             asks: need(&["asks"], "`asks`")?,
             instrument: pick(&names, &INSTRUMENT),
             action: pick(&names, &["action"]),
+            seq_id: pick(&names, &["seqId", "seq_id"]),
+            prev_seq_id: pick(&names, &["prevSeqId", "prev_seq_id"]),
         })
     })())
 }
@@ -211,9 +216,30 @@ mod tests {
             ),
             ("ID", "TS", Some("instid"), None)
         );
+        assert_eq!((book.seq_id, book.prev_seq_id), (None, None));
         let trades = trade_columns(&conn, "trades").unwrap().unwrap();
         assert_eq!(trades.timestamp, "timestamp_ms");
         assert_eq!(find_table(&conn, "nothing").unwrap(), None);
+    }
+
+    #[test]
+    fn message_numbers_in_either_spelling() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, ts INTEGER, bids TEXT, asks TEXT, SEQID INTEGER, prevSeqId INTEGER);
+             CREATE TABLE b (id INTEGER PRIMARY KEY, ts INTEGER, bids TEXT, asks TEXT, seq_id INTEGER, Prev_Seq_Id INTEGER);",
+        )
+        .unwrap();
+        let a = book_columns(&conn, "a").unwrap().unwrap();
+        assert_eq!(
+            (a.seq_id.as_deref(), a.prev_seq_id.as_deref()),
+            (Some("SEQID"), Some("prevSeqId"))
+        );
+        let b = book_columns(&conn, "b").unwrap().unwrap();
+        assert_eq!(
+            (b.seq_id.as_deref(), b.prev_seq_id.as_deref()),
+            (Some("seq_id"), Some("Prev_Seq_Id"))
+        );
     }
 
     #[test]
