@@ -58,7 +58,8 @@ const EARLY_KEPT: Duration = Duration::from_secs(10);
 const EARLY_RECORDS: usize = 200_000;
 
 /// Takes the file to follow out of the files of the range: the newest of them, or, when none
-/// is in range yet (a range that starts after the recorded data), the newest candidate.
+/// is in range yet (a range that starts after the recorded data, or a file with no rows yet),
+/// the newest candidate.
 pub(super) fn take_newest(
     recordings: &mut Vec<(usize, Recording)>,
     job: &Job,
@@ -80,7 +81,13 @@ pub(super) fn take_newest(
         .files
         .iter()
         .enumerate()
-        .filter(|(_, file)| file.status == FileStatus::OutOfRange)
+        // A file the recorder has just made holds no rows yet.
+        .filter(|(_, file)| {
+            matches!(
+                file.status,
+                FileStatus::OutOfRange | FileStatus::NoRowsOfInstrument
+            )
+        })
         .max_by_key(|(_, file)| (file.first_ts, file.path.clone()))?;
     Recording::open(&file.path, &job.instrument)
         .ok()
