@@ -16,6 +16,8 @@ pub mod engine;
 pub mod output;
 pub mod replay;
 pub mod source;
+pub mod store;
+pub mod strategy;
 pub mod synth;
 pub mod time;
 pub mod web;

@@ -10,6 +10,7 @@ pub mod exact_sum;
 pub mod metrics;
 pub mod price;
 pub mod processor;
+pub mod signals;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
@@ -19,3 +20,4 @@ pub use exact_sum::{ExactSum, Fixed};
 pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};
+pub use signals::{Signal, SignalOptions};
