@@ -6,7 +6,9 @@ use super::bars::{Bar, BarSeries, window_start};
 use super::book::OrderBook;
 use super::depth::Depth;
 use super::event::{BookAction, BookRow, Event, Millis, Side, Trade};
+use super::footprint::FootprintBar;
 use super::metrics::{MetricBar, obi};
+use super::prints::{PrintChanges, PrintTape};
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -34,11 +36,14 @@ pub enum Applied {
     Ignored,
 }
 
-/// Bars and metric bars touched since the last [`Processor::take_changes`], oldest first.
+/// Bars, metric bars and footprints touched since the last [`Processor::take_changes`],
+/// oldest first, and the prints made since.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Changes {
     pub bars: Vec<Bar>,
     pub metric_bars: Vec<MetricBar>,
+    pub footprints: Vec<FootprintBar>,
+    pub prints: PrintChanges,
 }
 
 /// Counters for the run summary.
@@ -214,6 +219,10 @@ pub struct Processor {
     initialised: bool,
     bars: BarSeries<Bar>,
     metric_bars: BarSeries<MetricBar>,
+    /// The bar extras and footprint of each bar's window (SPEC 6.1, 6.2).
+    footprints: BarSeries<FootprintBar>,
+    /// The prints of the run (SPEC 6.3), held until taken with the changes.
+    prints: PrintTape,
     cvd: f64,
     counts: Counts,
     /// OBI of the book after the last book row applied.
@@ -237,6 +246,8 @@ impl Processor {
             initialised: false,
             bars: BarSeries::new(),
             metric_bars: BarSeries::new(),
+            footprints: BarSeries::new(),
+            prints: PrintTape::new(),
             cvd: 0.0,
             counts: Counts::default(),
             obi: 0.0,
@@ -256,14 +267,19 @@ impl Processor {
     }
 
     /// The accounting stage of [`Processor::apply`]: everything but the book.
+    ///
+    /// Every outcome but an in-range trade ends the open print (SPEC 6.3: no other event
+    /// between the trades of a print), a book row applied or not.
     pub fn account(&mut self, outcome: &Outcome) -> Applied {
         let ts = outcome.ts();
         let applied = classify(outcome.is_book(), ts, &self.config);
         match (outcome, applied) {
             (_, Applied::Ignored) | (Outcome::Trade(_), Applied::Warmup) => {
+                self.prints.interrupt();
                 return Applied::Ignored;
             }
             (Outcome::Book { snapshot, obi, .. }, _) => {
+                self.prints.interrupt();
                 self.initialised |= *snapshot;
                 self.obi = *obi;
                 if applied == Applied::Warmup {
@@ -300,6 +316,16 @@ impl Processor {
         &self.metric_bars
     }
 
+    /// The bar extras and footprint of every bar's window (SPEC 6.1, 6.2).
+    pub fn footprints(&self) -> &BarSeries<FootprintBar> {
+        &self.footprints
+    }
+
+    /// The number of prints of the run so far (the open one included).
+    pub fn print_count(&self) -> u64 {
+        self.prints.len()
+    }
+
     /// The depth snapshot (SPEC 2.5) as of the last in-range event; empty before any.
     pub fn depth(&self) -> Depth {
         let mut depth = Depth::default();
@@ -326,6 +352,8 @@ impl Processor {
         Changes {
             bars: self.bars.take_changed(),
             metric_bars: self.metric_bars.take_changed(),
+            footprints: self.footprints.take_changed(),
+            prints: self.prints.take(),
         }
     }
 
@@ -352,6 +380,17 @@ impl Processor {
             || Bar::new(window, price, size),
             |bar| bar.update(price, size),
         );
+        let side = trade.side;
+        self.footprints.upsert(
+            window,
+            || {
+                let mut bar = FootprintBar::new(window);
+                bar.add(price, size, side);
+                bar
+            },
+            |bar| bar.add(price, size, side),
+        );
+        self.prints.trade(trade);
         self.cvd += match trade.side {
             Side::Buy => size,
             Side::Sell => -size,
@@ -396,3 +435,6 @@ impl Processor {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod flow_tests;

@@ -1,0 +1,265 @@
+//! Prints (SPEC 6.3): taker orders as the trades show them. A print is a maximal run of
+//! trades consecutive in event order (no other event between them) with the same timestamp
+//! and the same side.
+
+use super::event::{Millis, Side, Trade};
+
+/// One print: `size` is the sum of its trades' sizes, `vwap = sum(price × size) / size`, both
+/// summed in event order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Print {
+    pub ts: Millis,
+    pub side: Side,
+    pub vwap: f64,
+    pub size: f64,
+    /// Number of trades in the run.
+    pub trades: u32,
+}
+
+/// The prints made or changed since the last [`PrintTape::take`]: `prints[i]` is the print
+/// numbered `first + i` in the run (numbered from 0). The last one may still be open (a later
+/// trade can extend it): a reader drops what it holds from `first` on and appends `prints`.
+/// With nothing new, `prints` is empty (and `first` 0): the reader keeps what it holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrintChanges {
+    pub first: u64,
+    pub prints: Vec<Print>,
+}
+
+/// The run being built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct OpenPrint {
+    ts: Millis,
+    side: Side,
+    size: f64,
+    /// `sum(price × size)` in event order.
+    notional: f64,
+    trades: u32,
+}
+
+impl OpenPrint {
+    fn print(&self) -> Print {
+        Print {
+            ts: self.ts,
+            side: self.side,
+            vwap: self.notional / self.size,
+            size: self.size,
+            trades: self.trades,
+        }
+    }
+}
+
+/// Cuts the event sequence into prints, holding only the prints not yet taken: memory does
+/// not grow with the run as long as someone takes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrintTape {
+    open: Option<OpenPrint>,
+    /// Prints closed and not yet taken, in event order.
+    closed: Vec<Print>,
+    /// Number of prints closed in the run; the open one, if any, is numbered so.
+    made: u64,
+    /// Number of prints closed and taken.
+    taken: u64,
+    /// Whether the open print was taken as it is now.
+    open_taken: bool,
+}
+
+impl PrintTape {
+    pub fn new() -> PrintTape {
+        PrintTape::default()
+    }
+
+    /// A trade: extends the open print when it has the same timestamp and side, else closes
+    /// it and opens another.
+    #[inline]
+    pub fn trade(&mut self, trade: &Trade) {
+        let (notional, size) = (trade.price * trade.size, trade.size);
+        if let Some(open) = &mut self.open
+            && open.ts == trade.ts
+            && open.side == trade.side
+        {
+            open.size += size;
+            open.notional += notional;
+            open.trades = open.trades.saturating_add(1);
+            self.open_taken = false;
+            return;
+        }
+        self.interrupt();
+        self.open = Some(OpenPrint {
+            ts: trade.ts,
+            side: trade.side,
+            size,
+            notional,
+            trades: 1,
+        });
+        self.open_taken = false;
+    }
+
+    /// Any other event: the open print, if any, is over.
+    #[inline]
+    pub fn interrupt(&mut self) {
+        if let Some(open) = self.open.take() {
+            self.made += 1;
+            if self.open_taken && self.closed.is_empty() {
+                // Taken as it is now: nothing new to show.
+                self.taken = self.made;
+            } else {
+                self.closed.push(open.print());
+            }
+        }
+    }
+
+    /// The prints closed since the last call, and the open one last (it may change yet)
+    /// unless it was taken as it is.
+    pub fn take(&mut self) -> PrintChanges {
+        let mut prints = std::mem::take(&mut self.closed);
+        if !self.open_taken {
+            prints.extend(self.open.as_ref().map(OpenPrint::print));
+        }
+        self.open_taken = true;
+        let first = if prints.is_empty() { 0 } else { self.taken };
+        self.taken = self.made;
+        PrintChanges { first, prints }
+    }
+
+    /// The number of prints of the run so far, the open one included.
+    pub fn len(&self) -> u64 {
+        self.made + u64::from(self.open.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum Ev {
+        T(Millis, Side, f64, f64),
+        Book,
+    }
+    use Ev::{Book, T};
+    use Side::{Buy, Sell};
+
+    fn tape_of(events: &[Ev]) -> Vec<Print> {
+        let mut tape = PrintTape::new();
+        let mut all: Vec<Print> = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            match *event {
+                T(ts, side, price, size) => tape.trade(&Trade {
+                    id: i as i64,
+                    ts,
+                    price,
+                    size,
+                    side,
+                }),
+                Book => tape.interrupt(),
+            }
+            // Taking after every event must not change what the reader ends with.
+            let changes = tape.take();
+            if !changes.prints.is_empty() {
+                all.truncate(changes.first as usize);
+                all.extend(changes.prints);
+            }
+        }
+        all
+    }
+
+    fn print(ts: Millis, side: Side, vwap: f64, size: f64, trades: u32) -> Print {
+        Print {
+            ts,
+            side,
+            vwap,
+            size,
+            trades,
+        }
+    }
+
+    #[test]
+    fn prints_are_maximal_runs_of_same_ms_same_side() {
+        let cases: &[(&str, &[Ev], &[Print])] = &[
+            ("nothing", &[], &[]),
+            (
+                "one run of three",
+                &[
+                    T(5, Buy, 10.0, 1.0),
+                    T(5, Buy, 11.0, 2.0),
+                    T(5, Buy, 12.0, 1.0),
+                ],
+                &[print(5, Buy, 11.0, 4.0, 3)],
+            ),
+            (
+                "a side change ends a print",
+                &[
+                    T(5, Buy, 10.0, 1.0),
+                    T(5, Sell, 10.0, 1.0),
+                    T(5, Buy, 10.0, 1.0),
+                ],
+                &[
+                    print(5, Buy, 10.0, 1.0, 1),
+                    print(5, Sell, 10.0, 1.0, 1),
+                    print(5, Buy, 10.0, 1.0, 1),
+                ],
+            ),
+            (
+                "a new ms ends a print",
+                &[T(5, Sell, 10.0, 1.0), T(6, Sell, 10.0, 1.0)],
+                &[print(5, Sell, 10.0, 1.0, 1), print(6, Sell, 10.0, 1.0, 1)],
+            ),
+            (
+                "a book row between ends a print",
+                &[T(5, Buy, 10.0, 1.0), Book, T(5, Buy, 10.0, 3.0)],
+                &[print(5, Buy, 10.0, 1.0, 1), print(5, Buy, 10.0, 3.0, 1)],
+            ),
+            (
+                "book rows around change nothing",
+                &[Book, T(5, Buy, 10.0, 1.0), T(5, Buy, 20.0, 1.0), Book, Book],
+                &[print(5, Buy, 15.0, 2.0, 2)],
+            ),
+        ];
+        for (name, events, expected) in cases {
+            assert_eq!(tape_of(events), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_open_print_is_shown_and_then_replaced() {
+        let mut tape = PrintTape::new();
+        let trade = |ts, size| Trade {
+            id: 0,
+            ts,
+            price: 2.0,
+            size,
+            side: Buy,
+        };
+        tape.trade(&trade(1, 1.0));
+        assert_eq!(
+            tape.take(),
+            PrintChanges {
+                first: 0,
+                prints: vec![print(1, Buy, 2.0, 1.0, 1)]
+            }
+        );
+        tape.trade(&trade(1, 2.0));
+        tape.trade(&trade(2, 5.0));
+        assert_eq!(
+            tape.take(),
+            PrintChanges {
+                first: 0,
+                prints: vec![print(1, Buy, 2.0, 3.0, 2), print(2, Buy, 2.0, 5.0, 1)]
+            }
+        );
+        assert_eq!(tape.len(), 2);
+        assert_eq!(tape.take(), PrintChanges::default(), "nothing new");
+        tape.trade(&trade(2, 1.0));
+        assert_eq!(
+            tape.take(),
+            PrintChanges {
+                first: 1,
+                prints: vec![print(2, Buy, 2.0, 6.0, 2)]
+            }
+        );
+    }
+}
