@@ -9,6 +9,7 @@ pub(crate) mod process;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod signals;
+pub(crate) mod store_args;
 pub(crate) mod synth;
 
 use clap::{Parser, Subcommand};

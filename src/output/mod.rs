@@ -8,6 +8,7 @@ pub mod frame;
 pub mod json_files;
 pub mod live;
 pub mod seed_json;
+pub mod signal_board;
 pub mod status;
 pub mod target;
 pub mod temp;

@@ -61,6 +61,19 @@ pub enum JobError {
 /// [`JobError`] when the JSON files cannot be written (or are not orderflow's to replace) or
 /// the data folder cannot be read.
 pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<RunReport, JobError> {
+    run_with(job, live, Vec::new(), cancel)
+}
+
+/// [`run`] with more outputs (such as the store) beside the JSON files and the live feed.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(
+    job: &Job,
+    live: Option<&LiveFeed>,
+    more: Vec<Box<dyn Output>>,
+    cancel: &AtomicBool,
+) -> Result<RunReport, JobError> {
     let started = Instant::now();
     let mut summary = RunSummary {
         instrument: job.instrument.clone(),
@@ -76,6 +89,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
     }
+    outputs.extend(more);
     let mut processor = Processor::new(job.config);
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 

@@ -5,10 +5,12 @@
 //! rows it writes and reads; `file.rs` says which file may be a store.
 
 pub mod file;
+pub mod output;
 pub mod records;
 pub mod repository;
 
 pub use records::{
     Batch, BarRecord, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
 };
+pub use output::{SignalSinks, StoreOutput};
 pub use repository::{RuleSqlError, Store, StoreError, TABLES, Table};

@@ -342,6 +342,29 @@ impl Store {
         Ok(())
     }
 
+    /// A run that starts over from an earlier state: deletes its bars, metric bars, footprints
+    /// and signals in `[from, to)`, and its prints from number `first_print` on.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub fn restart_range(
+        &mut self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+        first_print: u64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        delete_range(&tx, series, from, to, &["bars", "metric_bars", "footprint", "signals"])?;
+        tx.execute(
+            "DELETE FROM prints WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4
+             AND seq >= ?5",
+            params![series.instrument, series.window_s, from, to, first_print],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Deletes the signals of `series` in `[from, to)` (before they are computed again).
     ///
     /// # Errors
