@@ -6,3 +6,4 @@ mod process;
 mod real_data;
 mod reliability;
 mod source;
+mod store;

@@ -57,10 +57,7 @@ impl SignalArgs {
             imbalance_ratio: finite("imbalance-ratio", self.imbalance_ratio)?,
             stack_rows: self.stack_rows as usize,
             imbalance_min_volume: finite("imbalance-min-volume", self.imbalance_min_volume)?,
-            big_print: self
-                .big_print
-                .map(|x| finite("big-print", x))
-                .transpose()?,
+            big_print: self.big_print.map(|x| finite("big-print", x)).transpose()?,
         })
     }
 
@@ -152,10 +149,8 @@ impl StoreArgs {
             on_signal: self.on_signal.as_deref().map(OnSignal::start),
         };
         let output = match path {
-            Some(path) => {
-                StoreOutput::create(path.clone(), run, strategy, sinks, cancel.clone())
-                    .with_context(|| format!("opening the store {}", path.display()))?
-            }
+            Some(path) => StoreOutput::create(path.clone(), run, strategy, sinks, cancel.clone())
+                .with_context(|| format!("opening the store {}", path.display()))?,
             None => StoreOutput::in_memory(run, strategy, sinks, cancel.clone())?,
         };
         Ok(Some(Box::new(output)))

@@ -176,7 +176,10 @@ pub fn stacked_imbalances(ts: Millis, rows: &[PriceRow], options: &SignalOptions
     let least = options.imbalance_min_volume;
     let buy: Vec<bool> = (0..rows.len())
         .map(|r| {
-            r >= 1 && rows[r - 1].sell > 0.0 && rows[r].buy >= ratio * rows[r - 1].sell && rows[r].buy >= least
+            r >= 1
+                && rows[r - 1].sell > 0.0
+                && rows[r].buy >= ratio * rows[r - 1].sell
+                && rows[r].buy >= least
         })
         .collect();
     let sell: Vec<bool> = (0..rows.len())
@@ -188,7 +191,10 @@ pub fn stacked_imbalances(ts: Millis, rows: &[PriceRow], options: &SignalOptions
         })
         .collect();
     let mut signals = Vec::new();
-    for (name, flags) in [("stacked_imbalance_buy", &buy), ("stacked_imbalance_sell", &sell)] {
+    for (name, flags) in [
+        ("stacked_imbalance_buy", &buy),
+        ("stacked_imbalance_sell", &sell),
+    ] {
         for (first, last) in runs(flags) {
             let length = last - first + 1;
             if length < options.stack_rows.max(1) {

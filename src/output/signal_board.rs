@@ -30,6 +30,8 @@ impl SignalBoard {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Signal>> {
         // A panic elsewhere while holding the list leaves it whole: a Vec push cannot tear.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -108,6 +108,11 @@ mod tests {
         assert!(error.contains("did not make"), "{error}");
         fs::write(dir.path().join("notes.txt"), b"my notes").unwrap();
         assert!(check(&dir.path().join("notes.txt")).is_err());
-        assert!(check(dir.path()).unwrap_err().to_string().contains("directory"));
+        assert!(
+            check(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("directory")
+        );
     }
 }

@@ -9,8 +9,8 @@ pub mod output;
 pub mod records;
 pub mod repository;
 
-pub use records::{
-    Batch, BarRecord, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
-};
 pub use output::{SignalSinks, StoreOutput};
+pub use records::{
+    BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
+};
 pub use repository::{RuleSqlError, Store, StoreError, TABLES, Table};

@@ -14,7 +14,9 @@ use crate::output::signal_board::SignalBoard;
 use crate::output::status::Phase;
 use crate::strategy::{OnSignal, Strategy, evaluate};
 
-use super::records::{Batch, BarRecord, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series};
+use super::records::{
+    BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series,
+};
 use super::repository::{Store, StoreError};
 
 /// Where new signals go besides the store.
@@ -289,7 +291,12 @@ pub fn signal_line(series: &Series, signal: &Signal) -> String {
         .detail
         .as_deref()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
-        .unwrap_or_else(|| signal.detail.clone().map_or(serde_json::Value::Null, Into::into));
+        .unwrap_or_else(|| {
+            signal
+                .detail
+                .clone()
+                .map_or(serde_json::Value::Null, Into::into)
+        });
     serde_json::json!({
         "instrument": series.instrument,
         "window_s": series.window_s,

@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::records::{
-    Batch, BarRecord, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
+    BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
 };
 use crate::engine::{Bar, MetricBar, Millis, Ohlc, Side};
 
@@ -281,7 +281,13 @@ impl Store {
     /// When SQLite fails.
     pub fn begin_run(&mut self, run: &RunRecord, started_at: &str) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
-        delete_range(&tx, &run.series, run.range_start, run.range_end, &SERIES_TABLES)?;
+        delete_range(
+            &tx,
+            &run.series,
+            run.range_start,
+            run.range_end,
+            &SERIES_TABLES,
+        )?;
         tx.execute(
             "INSERT INTO runs(instrument, range_start, range_end, window_s, options, started_at, status)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -335,7 +341,12 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn clear_range(&mut self, series: &Series, from: Millis, to: Millis) -> Result<(), StoreError> {
+    pub fn clear_range(
+        &mut self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         delete_range(&tx, series, from, to, &SERIES_TABLES)?;
         tx.commit()?;
@@ -355,7 +366,13 @@ impl Store {
         first_print: u64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        delete_range(&tx, series, from, to, &["bars", "metric_bars", "footprint", "signals"])?;
+        delete_range(
+            &tx,
+            series,
+            from,
+            to,
+            &["bars", "metric_bars", "footprint", "signals"],
+        )?;
         tx.execute(
             "DELETE FROM prints WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4
              AND seq >= ?5",
@@ -369,7 +386,12 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn clear_signals(&mut self, series: &Series, from: Millis, to: Millis) -> Result<(), StoreError> {
+    pub fn clear_signals(
+        &mut self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         delete_range(&tx, series, from, to, &["signals"])?;
         tx.commit()?;
@@ -395,12 +417,20 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn bars(&self, series: &Series, from: Millis, to: Millis) -> Result<Vec<BarRecord>, StoreError> {
+    pub fn bars(
+        &self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<BarRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, open, high, low, close, volume, buy_volume, sell_volume, trades FROM bars
              WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts",
         )?;
-        let rows = stmt.query_map(params![series.instrument, series.window_s, from, to], bar_of)?;
+        let rows = stmt.query_map(
+            params![series.instrument, series.window_s, from, to],
+            bar_of,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -408,7 +438,12 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn bars_before(&self, series: &Series, ts: Millis, n: usize) -> Result<Vec<BarRecord>, StoreError> {
+    pub fn bars_before(
+        &self,
+        series: &Series,
+        ts: Millis,
+        n: usize,
+    ) -> Result<Vec<BarRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, open, high, low, close, volume, buy_volume, sell_volume, trades FROM bars
              WHERE instrument = ?1 AND window_s = ?2 AND ts < ?3 ORDER BY ts DESC LIMIT ?4",
@@ -424,13 +459,21 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn metric_bars(&self, series: &Series, from: Millis, to: Millis) -> Result<Vec<MetricBar>, StoreError> {
+    pub fn metric_bars(
+        &self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<MetricBar>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, obi_open, obi_high, obi_low, obi_close, cvd_open, cvd_high, cvd_low, cvd_close
              FROM metric_bars WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4
              ORDER BY ts",
         )?;
-        let rows = stmt.query_map(params![series.instrument, series.window_s, from, to], metric_bar_of)?;
+        let rows = stmt.query_map(
+            params![series.instrument, series.window_s, from, to],
+            metric_bar_of,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -438,14 +481,21 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn metric_bar_before(&self, series: &Series, ts: Millis) -> Result<Option<MetricBar>, StoreError> {
+    pub fn metric_bar_before(
+        &self,
+        series: &Series,
+        ts: Millis,
+    ) -> Result<Option<MetricBar>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, obi_open, obi_high, obi_low, obi_close, cvd_open, cvd_high, cvd_low, cvd_close
              FROM metric_bars WHERE instrument = ?1 AND window_s = ?2 AND ts < ?3
              ORDER BY ts DESC LIMIT 1",
         )?;
         Ok(stmt
-            .query_row(params![series.instrument, series.window_s, ts], metric_bar_of)
+            .query_row(
+                params![series.instrument, series.window_s, ts],
+                metric_bar_of,
+            )
             .optional()?)
     }
 
@@ -453,19 +503,27 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn footprint(&self, series: &Series, from: Millis, to: Millis) -> Result<Vec<FootprintRecord>, StoreError> {
+    pub fn footprint(
+        &self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<FootprintRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, price, buy, sell FROM footprint
              WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts, price",
         )?;
-        let rows = stmt.query_map(params![series.instrument, series.window_s, from, to], |row| {
-            Ok(FootprintRecord {
-                ts: row.get(0)?,
-                price: row.get(1)?,
-                buy: row.get(2)?,
-                sell: row.get(3)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![series.instrument, series.window_s, from, to],
+            |row| {
+                Ok(FootprintRecord {
+                    ts: row.get(0)?,
+                    price: row.get(1)?,
+                    buy: row.get(2)?,
+                    sell: row.get(3)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -473,22 +531,34 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn prints(&self, series: &Series, from: Millis, to: Millis) -> Result<Vec<PrintRecord>, StoreError> {
+    pub fn prints(
+        &self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<PrintRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, side, vwap, size, trades, seq FROM prints
              WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts, seq",
         )?;
-        let rows = stmt.query_map(params![series.instrument, series.window_s, from, to], |row| {
-            let side: String = row.get(1)?;
-            Ok(PrintRecord {
-                ts: row.get(0)?,
-                side: if side == "sell" { Side::Sell } else { Side::Buy },
-                vwap: row.get(2)?,
-                size: row.get(3)?,
-                trades: row.get(4)?,
-                seq: row.get(5)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![series.instrument, series.window_s, from, to],
+            |row| {
+                let side: String = row.get(1)?;
+                Ok(PrintRecord {
+                    ts: row.get(0)?,
+                    side: if side == "sell" {
+                        Side::Sell
+                    } else {
+                        Side::Buy
+                    },
+                    vwap: row.get(2)?,
+                    size: row.get(3)?,
+                    trades: row.get(4)?,
+                    seq: row.get(5)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -496,20 +566,28 @@ impl Store {
     ///
     /// # Errors
     /// When SQLite fails.
-    pub fn signals(&self, series: &Series, from: Millis, to: Millis) -> Result<Vec<SignalRecord>, StoreError> {
+    pub fn signals(
+        &self,
+        series: &Series,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<SignalRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT ts, name, price, value, detail FROM signals
              WHERE instrument = ?1 AND window_s = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts, rowid",
         )?;
-        let rows = stmt.query_map(params![series.instrument, series.window_s, from, to], |row| {
-            Ok(SignalRecord {
-                ts: row.get(0)?,
-                name: row.get(1)?,
-                price: row.get(2)?,
-                value: row.get(3)?,
-                detail: row.get(4)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![series.instrument, series.window_s, from, to],
+            |row| {
+                Ok(SignalRecord {
+                    ts: row.get(0)?,
+                    name: row.get(1)?,
+                    price: row.get(2)?,
+                    value: row.get(3)?,
+                    detail: row.get(4)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -537,7 +615,11 @@ impl Store {
         if !stmt.readonly() {
             return Err(RuleSqlError::NotReadOnly);
         }
-        if !stmt.column_names().iter().any(|name| name.eq_ignore_ascii_case("ts")) {
+        if !stmt
+            .column_names()
+            .iter()
+            .any(|name| name.eq_ignore_ascii_case("ts"))
+        {
             return Err(RuleSqlError::NoTs);
         }
         Ok(())
@@ -563,8 +645,14 @@ impl Store {
             return Err(RuleSqlError::NotReadOnly);
         }
         for (param, value) in [
-            (":instrument", rusqlite::types::Value::Text(series.instrument.clone())),
-            (":window_s", rusqlite::types::Value::Integer(series.window_s)),
+            (
+                ":instrument",
+                rusqlite::types::Value::Text(series.instrument.clone()),
+            ),
+            (
+                ":window_s",
+                rusqlite::types::Value::Integer(series.window_s),
+            ),
             (":from", rusqlite::types::Value::Integer(from)),
             (":to", rusqlite::types::Value::Integer(to)),
         ] {

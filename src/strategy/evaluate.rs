@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::engine::signals::{
-    BarWithMetrics, PrintView, PriceRow, big_print, cvd_divergence, obi_cross, stacked_imbalances,
+    BarWithMetrics, PriceRow, PrintView, big_print, cvd_divergence, obi_cross, stacked_imbalances,
 };
 use crate::engine::{Millis, Signal, SignalOptions};
 use crate::store::{Series, Store, StoreError};
@@ -51,7 +51,12 @@ pub fn evaluate(
     let mut previous = store.metric_bar_before(series, from)?;
     for bar in &metric_bars {
         if let Some(before) = &previous {
-            signals.extend(obi_cross(before, bar, options.obi_threshold, closes.get(&bar.ts).copied()));
+            signals.extend(obi_cross(
+                before,
+                bar,
+                options.obi_threshold,
+                closes.get(&bar.ts).copied(),
+            ));
         }
         previous = Some(*bar);
     }
@@ -59,7 +64,10 @@ pub fn evaluate(
     // CVD divergences: each bar against the N stored bars before it.
     let n = options.divergence_bars.max(1);
     let mut window = store.bars_before(series, from, n)?;
-    let first_ts = window.first().or(bars.first()).map_or(from, |bar| bar.bar.ts);
+    let first_ts = window
+        .first()
+        .or(bars.first())
+        .map_or(from, |bar| bar.bar.ts);
     let metrics: HashMap<Millis, _> = store
         .metric_bars(series, first_ts, to)?
         .into_iter()
@@ -85,7 +93,11 @@ pub fn evaluate(
     for rows in footprint.chunk_by(|a, b| a.ts == b.ts) {
         let prices: Vec<PriceRow> = rows
             .iter()
-            .map(|row| PriceRow { price: row.price, buy: row.buy, sell: row.sell })
+            .map(|row| PriceRow {
+                price: row.price,
+                buy: row.buy,
+                sell: row.sell,
+            })
             .collect();
         signals.extend(stacked_imbalances(rows[0].ts, &prices, options));
     }

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ const SLOW: Duration = Duration::from_secs(5);
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// How long the end of a run waits for the queue to be handed over.
-const DRAIN: Duration = Duration::from_secs(10);
+const DRAIN: Duration = Duration::from_secs(3);
 
 /// The `--on-signal` command and the thread that runs it.
 pub struct OnSignal {
@@ -29,6 +29,8 @@ pub struct OnSignal {
     thread: Option<JoinHandle<()>>,
     dropped: u64,
     failed: Arc<AtomicU64>,
+    /// Set when the run ends and the command is still busy: it is stopped.
+    abandon: Arc<AtomicBool>,
     command: String,
 }
 
@@ -37,9 +39,11 @@ impl OnSignal {
     pub fn start(command: &str) -> OnSignal {
         let (queue, lines) = sync_channel(QUEUE);
         let failed = Arc::new(AtomicU64::new(0));
+        let abandon = Arc::new(AtomicBool::new(false));
         let runner = Runner {
             command: command.to_owned(),
             failed: failed.clone(),
+            abandon: abandon.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("on-signal".to_owned())
@@ -51,6 +55,7 @@ impl OnSignal {
             thread,
             dropped: 0,
             failed,
+            abandon,
             command: command.to_owned(),
         }
     }
@@ -90,6 +95,14 @@ impl OnSignal {
             while !thread.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(10));
             }
+            if !thread.is_finished() {
+                // The command in hand is stopped; what is still queued is not delivered.
+                self.abandon.store(true, Ordering::SeqCst);
+                let deadline = Instant::now() + Duration::from_secs(1);
+                while !thread.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
             if thread.is_finished() {
                 let _ = thread.join();
             } else {
@@ -116,11 +129,15 @@ impl OnSignal {
 struct Runner {
     command: String,
     failed: Arc<AtomicU64>,
+    abandon: Arc<AtomicBool>,
 }
 
 impl Runner {
     fn serve(&self, lines: &Receiver<String>) {
         while let Ok(line) = lines.recv() {
+            if self.abandon.load(Ordering::SeqCst) {
+                return;
+            }
             if let Err(problem) = self.deliver(&line) {
                 self.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!("--on-signal {:?}: {problem}", self.command);
@@ -130,11 +147,16 @@ impl Runner {
 
     /// Runs the command once with `line` on its standard input.
     fn deliver(&self, line: &str) -> Result<(), String> {
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
             .arg(&self.command)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::null());
+        // A group of its own, so that stopping it stops what the shell started too.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .spawn()
             .map_err(|error| format!("cannot be started: {error}"))?;
         if let Some(mut stdin) = child.stdin.take() {
@@ -142,12 +164,25 @@ impl Runner {
             let _ = stdin.write_all(line.as_bytes());
             let _ = stdin.write_all(b"\n");
         }
-        wait(&mut child)
+        wait(&mut child, &self.abandon)
     }
 }
 
+/// Stops `child` and every process of its group.
+fn stop(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Waits for `child`, reporting it when slow and stopping it past [`LIMIT`].
-fn wait(child: &mut Child) -> Result<(), String> {
+fn wait(child: &mut Child, abandon: &AtomicBool) -> Result<(), String> {
     let started = Instant::now();
     let mut reported = false;
     loop {
@@ -158,10 +193,16 @@ fn wait(child: &mut Child) -> Result<(), String> {
             Err(error) => return Err(format!("cannot be waited for: {error}")),
         }
         let elapsed = started.elapsed();
+        if abandon.load(Ordering::SeqCst) {
+            stop(child);
+            return Err("was stopped at the end of the run".to_owned());
+        }
         if elapsed > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("ran longer than {} s and was stopped", LIMIT.as_secs()));
+            stop(child);
+            return Err(format!(
+                "ran longer than {} s and was stopped",
+                LIMIT.as_secs()
+            ));
         }
         if elapsed > SLOW && !reported {
             reported = true;

@@ -67,12 +67,14 @@ pub fn load(path: &Path, store: &Store) -> Result<Vec<Rule>, RulesError> {
         message,
     })?;
     for rule in &rules {
-        store.check_rule(&rule.sql).map_err(|error| RulesError::Rule {
-            name: rule.name.clone(),
-            path: path.to_owned(),
-            line: rule.line,
-            message: error.to_string(),
-        })?;
+        store
+            .check_rule(&rule.sql)
+            .map_err(|error| RulesError::Rule {
+                name: rule.name.clone(),
+                path: path.to_owned(),
+                line: rule.line,
+                message: error.to_string(),
+            })?;
     }
     Ok(rules)
 }
@@ -125,13 +127,19 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, (usize, String)> {
     }
     for rule in &mut rules {
         let sql = rule.sql.trim().trim_end_matches(';').trim().to_owned();
-        if sql.lines().all(|line| line.trim().is_empty() || line.trim().starts_with("--")) {
+        if sql
+            .lines()
+            .all(|line| line.trim().is_empty() || line.trim().starts_with("--"))
+        {
             return Err((rule.line, format!("rule `{}` has no query", rule.name)));
         }
         rule.sql = sql;
     }
     if rules.is_empty() {
-        return Err((1, "no rule: start each with a line `-- name: NAME`".to_owned()));
+        return Err((
+            1,
+            "no rule: start each with a line `-- name: NAME`".to_owned(),
+        ));
     }
     Ok(rules)
 }
@@ -158,7 +166,11 @@ mod tests {
     fn a_syntax_error_names_its_rule() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rules.sql");
-        std::fs::write(&path, "-- name: good\nSELECT ts FROM bars\n-- name: broken\nSELEC ts FROM bars\n").unwrap();
+        std::fs::write(
+            &path,
+            "-- name: good\nSELECT ts FROM bars\n-- name: broken\nSELEC ts FROM bars\n",
+        )
+        .unwrap();
         let store = Store::in_memory().unwrap();
         let error = load(&path, &store).unwrap_err().to_string();
         assert!(error.contains("rule `broken`"), "{error}");
@@ -166,7 +178,10 @@ mod tests {
         assert!(error.contains("syntax error"), "{error}");
         std::fs::write(&path, "-- name: writer\nDELETE FROM bars\n").unwrap();
         let error = load(&path, &store).unwrap_err().to_string();
-        assert!(error.contains("rule `writer`") && error.contains("may only read"), "{error}");
+        assert!(
+            error.contains("rule `writer`") && error.contains("may only read"),
+            "{error}"
+        );
         std::fs::write(&path, "-- name: no_ts\nSELECT close FROM bars\n").unwrap();
         let error = load(&path, &store).unwrap_err().to_string();
         assert!(error.contains("`ts`"), "{error}");
