@@ -13,6 +13,7 @@
 //! - [`synth`]: synthetic recordings for the demo, tests and benchmarks.
 
 pub mod engine;
+pub mod export;
 pub mod output;
 pub mod replay;
 pub mod source;

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use cli::print::complain;
 use cli::signals::Stop;
-use cli::{Cli, Command, demo, process, run, serve, synth};
+use cli::{Cli, Command, demo, export, process, recompute, run, serve, synth};
 
 fn main() -> ExitCode {
     cli::malloc::share_malloc_arenas();
@@ -23,6 +23,8 @@ fn main() -> ExitCode {
         // A signal ends synth at once: its unfinished file is a temporary file, which the next
         // run in that folder deletes.
         Command::Synth(args) => synth::synth(args).map(|()| 0),
+        Command::Signals(args) => recompute::signals(args),
+        Command::Export(args) => export::export(args),
         Command::Demo(args) => demo::demo(args, stop.on_signals()),
     };
     match result {

@@ -2,10 +2,12 @@
 //! groups that several commands share are in `options.rs`.
 
 pub(crate) mod demo;
+pub(crate) mod export;
 pub(crate) mod malloc;
 pub(crate) mod options;
 pub(crate) mod print;
 pub(crate) mod process;
+pub(crate) mod recompute;
 pub(crate) mod run;
 pub(crate) mod serve;
 pub(crate) mod signals;
@@ -34,6 +36,10 @@ pub(crate) enum Command {
     Serve(serve::ServeArgs),
     /// Write synthetic recordings.
     Synth(synth::SynthArgs),
+    /// Compute the signals of a store again, on its stored bars (after a change of rules).
+    Signals(recompute::SignalsArgs),
+    /// Write a store's tables as Parquet or CSV, partitioned by instrument and day.
+    Export(export::ExportArgs),
     /// Generate a synthetic recording (once) and `run` on it: the zero-set-up main job.
     Demo(demo::DemoArgs),
 }

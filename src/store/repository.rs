@@ -591,6 +591,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every series that has bars or metric bars, by instrument then window.
+    ///
+    /// # Errors
+    /// When SQLite fails.
+    pub fn series(&self) -> Result<Vec<Series>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT instrument, window_s FROM bars GROUP BY 1, 2
+             UNION SELECT instrument, window_s FROM metric_bars GROUP BY 1, 2 ORDER BY 1, 2",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(Series {
+                instrument: row.get(0)?,
+                window_s: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The bar windows stored for `instrument`, in seconds, smallest first.
     ///
     /// # Errors
