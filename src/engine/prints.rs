@@ -122,6 +122,16 @@ impl PrintTape {
         PrintChanges { first, prints }
     }
 
+    /// The number of prints closed so far (the open one, if any, is numbered so).
+    pub fn closed_count(&self) -> u64 {
+        self.made
+    }
+
+    /// The open print as it is now, which a later trade may extend.
+    pub fn open(&self) -> Option<Print> {
+        self.open.as_ref().map(OpenPrint::print)
+    }
+
     /// The number of prints of the run so far, the open one included.
     pub fn len(&self) -> u64 {
         self.made + u64::from(self.open.is_some())

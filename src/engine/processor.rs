@@ -326,6 +326,11 @@ impl Processor {
         self.prints.len()
     }
 
+    /// The prints closed so far, and the open one (which a later trade may extend).
+    pub fn print_tape(&self) -> &PrintTape {
+        &self.prints
+    }
+
     /// The depth snapshot (SPEC 2.5) as of the last in-range event; empty before any.
     pub fn depth(&self) -> Depth {
         let mut depth = Depth::default();

@@ -114,12 +114,12 @@ impl JsonFiles {
 /// Deletes replaced files on a thread of its own, started at the first one; dropping it waits
 /// for the deletions, so that no temporary file outlives the run.
 #[derive(Debug, Default)]
-struct Janitor {
+pub(super) struct Janitor {
     worker: Option<(Sender<TempPath>, JoinHandle<()>)>,
 }
 
 impl Janitor {
-    fn delete(&mut self, old: TempPath) {
+    pub(super) fn delete(&mut self, old: TempPath) {
         if self.worker.is_none() {
             let (sender, receiver) = std::sync::mpsc::channel::<TempPath>();
             // Dropping a `TempPath` deletes its file.
@@ -153,7 +153,7 @@ impl Drop for Janitor {
 
 /// The text of a JSON file on its way into a buffered file: `fmt::Write` for the renderers,
 /// keeping the I/O error that `fmt::Error` cannot carry.
-struct FileText<W: io::Write> {
+pub(super) struct FileText<W: io::Write> {
     file: W,
     error: Option<io::Error>,
 }
@@ -171,7 +171,7 @@ impl<W: io::Write> Write for FileText<W> {
 /// returns the file it replaced, under a temporary name, when it was swapped out rather than
 /// freed by a rename (see the module's notes). Rendered straight into a buffered file: a text
 /// buffer would grow to the largest file (a quarter megabyte for 1000 metric bars) and stay.
-fn swap_in(
+pub(super) fn swap_in(
     path: &Path,
     render: impl FnOnce(&mut FileText<io::BufWriter<&mut fs::File>>) -> fmt::Result,
 ) -> Result<Option<TempPath>, WriteError> {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::frame::{Frame, Output, WriteError};
-use crate::engine::{Bar, Depth, MetricBar, Millis};
+use crate::engine::{Bar, Depth, FootprintBar, MetricBar, Millis, Print, PrintChanges};
 
 pub use super::status::{Phase, Status};
 
@@ -29,6 +29,10 @@ pub const CHANNEL_CAPACITY: usize = 256;
 pub struct Update {
     pub bars: Vec<Bar>,
     pub metric_bars: Vec<MetricBar>,
+    /// Footprints (with the bar extras) touched, each replacing the one of its window.
+    pub footprints: Vec<FootprintBar>,
+    /// Prints made or changed (numbered; see [`PrintChanges`]).
+    pub prints: PrintChanges,
     pub depth: Depth,
     pub status: Status,
 }
@@ -40,6 +44,7 @@ pub struct Snapshot {
     pub seq: u64,
     pub bars: Vec<Bar>,
     pub metric_bars: Vec<MetricBar>,
+    pub footprints: Vec<FootprintBar>,
     pub depth: Depth,
     pub status: Status,
 }
@@ -83,6 +88,9 @@ struct State {
     seq: u64,
     bars: BTreeMap<Millis, Bar>,
     metric_bars: BTreeMap<Millis, MetricBar>,
+    footprints: BTreeMap<Millis, FootprintBar>,
+    /// Every print of the run, in event order (about 32 bytes each).
+    prints: Vec<Print>,
     depth: Depth,
     status: Status,
 }
@@ -120,6 +128,10 @@ impl LiveFeed {
         for bar in &update.metric_bars {
             state.metric_bars.insert(bar.ts, *bar);
         }
+        for bar in &update.footprints {
+            state.footprints.insert(bar.ts, bar.clone());
+        }
+        merge_prints(&mut state.prints, &update.prints);
         state.depth = update.depth.clone();
         state.status = update.status.clone();
         self.send(&mut state, ChangeKind::Update(update));
@@ -152,6 +164,7 @@ impl LiveFeed {
             seq: state.seq,
             bars: state.bars.values().copied().collect(),
             metric_bars: state.metric_bars.values().copied().collect(),
+            footprints: state.footprints.values().cloned().collect(),
             depth: state.depth.clone(),
             status: state.status.clone(),
         }
@@ -175,6 +188,49 @@ impl LiveFeed {
             .range(since.unwrap_or(Millis::MIN)..)
             .map(|(_, bar)| *bar)
             .collect()
+    }
+
+    /// Footprints (with the bar extras) whose window starts at or after `since` (all with
+    /// `None`), oldest first.
+    pub fn footprints_since(&self, since: Option<Millis>) -> Vec<FootprintBar> {
+        let state = self.lock();
+        state
+            .footprints
+            .range(since.unwrap_or(Millis::MIN)..)
+            .map(|(_, bar)| bar.clone())
+            .collect()
+    }
+
+    /// Replaces every footprint (before a [`LiveFeed::reset`], which tells the clients).
+    pub fn replace_footprints(&self, footprints: Vec<FootprintBar>) {
+        self.lock().footprints = footprints.into_iter().map(|bar| (bar.ts, bar)).collect();
+    }
+
+    /// The prints of at least `min_size` at or after `since` (all with `None`), in event order.
+    pub fn prints(&self, min_size: f64, since: Option<Millis>) -> Vec<Print> {
+        let since = since.unwrap_or(Millis::MIN);
+        let state = self.lock();
+        state
+            .prints
+            .iter()
+            .filter(|print| print.size >= min_size && print.ts >= since)
+            .copied()
+            .collect()
+    }
+
+    /// The number of prints so far, and the size of the smallest of the largest `share` of
+    /// them (at least one print): the default filter of big prints. `None` without prints.
+    pub fn print_size_at_top(&self, share: f64) -> (usize, Option<f64>) {
+        let state = self.lock();
+        let mut sizes: Vec<f64> = state.prints.iter().map(|print| print.size).collect();
+        drop(state);
+        let count = sizes.len();
+        if count == 0 {
+            return (0, None);
+        }
+        let top = ((count as f64 * share).ceil() as usize).clamp(1, count);
+        let (_, nth, _) = sizes.select_nth_unstable_by(count - top, f64::total_cmp);
+        (count, Some(*nth))
     }
 
     /// Number of the last change.
@@ -236,6 +292,8 @@ impl Output for LiveFeed {
         self.publish(Update {
             bars: frame.changes.bars.clone(),
             metric_bars: frame.changes.metric_bars.clone(),
+            footprints: frame.changes.footprints.clone(),
+            prints: frame.changes.prints.clone(),
             depth: frame.depth.clone(),
             status: frame.status.clone(),
         });
@@ -243,6 +301,19 @@ impl Output for LiveFeed {
     }
 
     fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        let footprints = frame.processor.footprints();
+        self.replace_footprints(footprints.tail(usize::MAX).cloned().collect());
+        {
+            // The prints of a file that started over: the closed ones up to where the state
+            // went back, then the open one as it is now (it may have been shown longer).
+            let tape = frame.processor.print_tape();
+            let mut state = self.lock();
+            merge_prints(&mut state.prints, &frame.changes.prints);
+            state
+                .prints
+                .truncate(usize::try_from(tape.closed_count()).unwrap_or(usize::MAX));
+            state.prints.extend(tape.open());
+        }
         self.reset(
             frame.processor.bars().tail(usize::MAX).copied().collect(),
             frame
@@ -255,6 +326,14 @@ impl Output for LiveFeed {
             frame.status.clone(),
         );
         Ok(())
+    }
+}
+
+/// Takes numbered prints in: from `changes.first` on, what was held is replaced.
+fn merge_prints(prints: &mut Vec<Print>, changes: &PrintChanges) {
+    if !changes.prints.is_empty() {
+        prints.truncate(usize::try_from(changes.first).unwrap_or(usize::MAX));
+        prints.extend_from_slice(&changes.prints);
     }
 }
 

@@ -4,6 +4,8 @@
 //! at most once per `--emit-ms` and once at the end. A new output (a store, a heatmap) is a
 //! new file with an `impl Output`, and one line where `replay::run` lists its outputs.
 
+pub mod flow_json;
+pub mod footprint_file;
 pub mod frame;
 pub mod json_files;
 pub mod live;

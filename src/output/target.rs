@@ -34,6 +34,8 @@ pub enum Target {
     Bars,
     /// `depth_data.json`: `{"bids": [[p, s], ...], "asks": [[p, s], ...]}`.
     Depth,
+    /// `footprint_data.json`: `[[ts, [[price, buy, sell], ...]], ...]`.
+    Footprint,
     /// The run summary of `--summary`.
     Summary,
 }
@@ -64,13 +66,21 @@ fn is_own(value: &Value) -> bool {
                 .all(|key| summary.contains_key(*key))
         })
     };
-    rows(value) || depth(value) || summary(value)
+    let footprint = |value: &Value| {
+        value.as_array().is_some_and(|bars| {
+            bars.iter().all(|bar| {
+                bar.as_array()
+                    .is_some_and(|bar| bar.len() == 2 && bar[0].is_number() && rows(&bar[1]))
+            })
+        })
+    };
+    rows(value) || depth(value) || summary(value) || footprint(value)
 }
 
 impl Target {
     fn advice(self) -> &'static str {
         match self {
-            Target::Bars | Target::Depth => {
+            Target::Bars | Target::Depth | Target::Footprint => {
                 "give --json-dir a folder of its own (a new or empty one), or move the file away yourself"
             }
             Target::Summary => {
@@ -207,6 +217,12 @@ mod tests {
             (b"[]", Target::Bars, true),
             (b"[\n[1736899200000,1.5,2,1,1.25,3]\n]", Target::Bars, true),
             (b"{\"bids\":[[1,2]],\"asks\":[]}", Target::Depth, true),
+            (
+                b"[\n[60000,[[1.5,2,0],[2,0,1]]]\n]",
+                Target::Footprint,
+                true,
+            ),
+            (b"[[60000,[[1.5,\"x\",0]]]]", Target::Footprint, false),
             (
                 b"{\"instrument\":\"X\",\"start\":0,\"end\":1,\"files\":[],\"skipped\":{}}",
                 Target::Summary,

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::engine::Processor;
 use crate::output::Output;
+use crate::output::footprint_file::FootprintFile;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
 use crate::source::{DiscoverError, find_candidates};
@@ -85,6 +86,7 @@ pub fn run_with(
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(dir) = &job.json_dir {
         outputs.push(Box::new(JsonFiles::create(dir)?));
+        outputs.push(Box::new(FootprintFile::create(dir)?));
     }
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));

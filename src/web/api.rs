@@ -88,12 +88,12 @@ pub async fn status(State(feed): State<LiveFeed>) -> Response {
 }
 
 /// Live data: never from a cache.
-fn fresh(body: impl IntoResponse) -> Response {
+pub(super) fn fresh(body: impl IntoResponse) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], body).into_response()
 }
 
 /// `since=TS`: window start in ms since the epoch (an integer); absent means all.
-fn since(query: &HashMap<String, String>) -> Result<Option<Millis>, ApiError> {
+pub(super) fn since(query: &HashMap<String, String>) -> Result<Option<Millis>, ApiError> {
     if let Some(unknown) = query.keys().find(|key| key.as_str() != "since") {
         return Err(ApiError::bad_request(format!(
             "unknown query parameter `{unknown}`: only `since` is understood"

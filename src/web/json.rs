@@ -4,7 +4,8 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::engine::{Bar, Depth, MetricBar};
+use crate::engine::{Bar, Depth, FootprintBar, MetricBar, PrintChanges};
+use crate::output::flow_json::{ApiExtras, ApiFootprint, ApiPrint};
 use crate::output::live::{Snapshot, Status, Update};
 use crate::output::seed_json::{ApiDepth, BarRow, MetricRow};
 
@@ -47,6 +48,7 @@ pub fn write_snapshot(out: &mut Vec<u8>, snap: &Snapshot) {
         snap.seq,
         &snap.bars,
         &snap.metric_bars,
+        (&snap.footprints, None),
         &snap.depth,
         &snap.status,
     );
@@ -66,6 +68,7 @@ pub fn write_update(out: &mut Vec<u8>, seq: u64, update: &Update) {
         seq,
         &update.bars,
         &update.metric_bars,
+        (&update.footprints, Some(&update.prints)),
         &update.depth,
         &update.status,
     );
@@ -76,6 +79,7 @@ fn write_message(
     seq: u64,
     bars: &[Bar],
     metric_bars: &[MetricBar],
+    (footprints, prints): (&[FootprintBar], Option<&PrintChanges>),
     d: &Depth,
     s: &Status,
 ) {
@@ -87,18 +91,42 @@ fn write_message(
             serializer.collect_seq(self.0.iter().map(self.1))
         }
     }
+    /// As `Rows`, for rows that borrow from the item.
+    struct Views<'a, T, R>(&'a [T], fn(&'a T) -> R);
+    impl<'a, T, R: Serialize> Serialize for Views<'a, T, R> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().map(self.1))
+        }
+    }
     #[derive(Serialize)]
     struct Message<'a> {
         seq: u64,
         bars: Rows<'a, Bar, BarRow>,
         metrics: Rows<'a, MetricBar, MetricRow>,
+        /// Footprints (SPEC 6.4 layout) touched, and their bar extras.
+        footprints: Views<'a, FootprintBar, ApiFootprint<'a>>,
+        extras: Views<'a, FootprintBar, ApiExtras<'a>>,
+        /// Prints made or changed, numbered from `first` (updates only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prints: Option<Prints<'a>>,
         depth: ApiDepth<'a>,
         status: Value,
+    }
+    #[derive(Serialize)]
+    struct Prints<'a> {
+        first: u64,
+        rows: Views<'a, crate::engine::Print, ApiPrint<'a>>,
     }
     let message = Message {
         seq,
         bars: Rows(bars, |bar| BarRow::from(bar)),
         metrics: Rows(metric_bars, |bar| MetricRow::from(bar)),
+        footprints: Views(footprints, ApiFootprint),
+        extras: Views(footprints, ApiExtras),
+        prints: prints.map(|changes| Prints {
+            first: changes.first,
+            rows: Views(&changes.prints, ApiPrint),
+        }),
         depth: ApiDepth(d),
         status: status(s),
     };

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 use std::{fs, io};
 
-use crate::engine::{Bar, Depth, MetricBar, Millis};
+use crate::engine::{Bar, Depth, FootprintBar, MetricBar, Millis};
+use crate::output::flow_json::{FOOTPRINT_FILE, parse_footprints};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
 use crate::output::seed_json::{
     ContentError, DEPTH_FILE, METRICS_FILE, OHLC_FILE, parse_bars, parse_depth, parse_metrics,
@@ -32,6 +33,10 @@ pub const POLL_EVERY: Duration = Duration::from_millis(500);
 /// far beyond any honest file yet bounds what one poll holds: the text and its parse, which
 /// takes up to about seven times the text for short rows.
 pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The most of `footprint_data.json` that is read: 1000 busy bars at tick prices are a few
+/// MB (a row per traded price); 32 MiB bounds it the same way.
+pub const MAX_FOOTPRINT_BYTES: u64 = 32 << 20;
 
 /// A rewrite within this long of the last read may share its timestamps with the version read
 /// (file-system clocks tick coarsely, FAT's every 2 s), so such a file is read again and its
@@ -123,6 +128,8 @@ struct Watched {
     /// Hash of the content last read: the same bytes are not parsed twice.
     content: Option<u64>,
     reported: Option<Finding>,
+    /// The most of the file that is read.
+    limit: u64,
 }
 
 impl Watched {
@@ -132,6 +139,7 @@ impl Watched {
             read: None,
             content: None,
             reported: None,
+            limit: MAX_FILE_BYTES,
         }
     }
 
@@ -159,7 +167,7 @@ impl Watched {
             self.warn(Finding::NotRegular(signature), &error);
             return None;
         }
-        if signature.len > MAX_FILE_BYTES {
+        if signature.len > self.limit {
             let error = ReadError::TooLarge { len: signature.len };
             self.warn(Finding::TooLarge(signature), &error);
             return None;
@@ -172,7 +180,7 @@ impl Watched {
             return None;
         }
         let began = SystemTime::now();
-        let bytes = match read_regular(&self.path, MAX_FILE_BYTES) {
+        let bytes = match read_regular(&self.path, self.limit) {
             Ok(bytes) => bytes,
             Err(error) => {
                 let finding = match error {
@@ -293,9 +301,11 @@ pub struct JsonDir {
     bars_file: Watched,
     metrics_file: Watched,
     depth_file: Watched,
+    footprint_file: Watched,
     /// What the feed holds, mirrored to compare new file content with.
     bars: BTreeMap<Millis, Bar>,
     metric_bars: BTreeMap<Millis, MetricBar>,
+    footprints: BTreeMap<Millis, FootprintBar>,
     depth: Depth,
 }
 
@@ -306,10 +316,15 @@ impl JsonDir {
             bars_file: Watched::new(&dir, OHLC_FILE),
             metrics_file: Watched::new(&dir, METRICS_FILE),
             depth_file: Watched::new(&dir, DEPTH_FILE),
+            footprint_file: Watched {
+                limit: MAX_FOOTPRINT_BYTES,
+                ..Watched::new(&dir, FOOTPRINT_FILE)
+            },
             dir,
             feed,
             bars: BTreeMap::new(),
             metric_bars: BTreeMap::new(),
+            footprints: BTreeMap::new(),
             depth: Depth::default(),
         }
     }
@@ -348,9 +363,17 @@ impl JsonDir {
         if let Some(depth) = &depth {
             self.depth = depth.clone();
         }
+        // `footprint_data.json` is optional: a writer of the seed's schema alone has none.
+        let footprints = self
+            .footprint_file
+            .poll(parse_footprints)
+            .map(|rows| merge(&mut self.footprints, rows, |f| f.ts));
         let started_over = matches!(bars, Some(Merged::StartedOver))
-            || matches!(metrics, Some(Merged::StartedOver));
+            || matches!(metrics, Some(Merged::StartedOver))
+            || matches!(footprints, Some(Merged::StartedOver));
         if started_over {
+            let footprints = self.footprints.values().cloned().collect();
+            self.feed.replace_footprints(footprints);
             let bars = self.bars.values().copied().collect();
             let metric_bars = self.metric_bars.values().copied().collect();
             self.feed
@@ -358,12 +381,15 @@ impl JsonDir {
             return true;
         }
         let (bars, metric_bars) = (changed(bars), changed(metrics));
-        if bars.is_empty() && metric_bars.is_empty() && depth.is_none() {
+        let footprints = changed(footprints);
+        if bars.is_empty() && metric_bars.is_empty() && footprints.is_empty() && depth.is_none() {
             return false;
         }
         self.feed.publish(Update {
             bars,
             metric_bars,
+            footprints,
+            prints: Default::default(),
             depth: self.depth.clone(),
             status: self.status(),
         });
@@ -407,7 +433,7 @@ enum Merged<T> {
 
 /// Merges the rows of a file (sorted, one per window) into the `known` rows (see the module
 /// doc for when a file "goes on" from what is known).
-fn merge<T: Copy + PartialEq>(
+fn merge<T: Clone + PartialEq>(
     known: &mut BTreeMap<Millis, T>,
     rows: Vec<T>,
     ts: impl Fn(&T) -> Millis,
@@ -433,7 +459,7 @@ fn merge<T: Copy + PartialEq>(
         .filter(|row| known.get(&ts(row)) != Some(row))
         .collect();
     for row in &changed {
-        known.insert(ts(row), *row);
+        known.insert(ts(row), row.clone());
     }
     Merged::Changed(changed)
 }

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod assets;
+mod flow_api;
 pub mod host;
 pub mod json;
 pub mod json_dir;
@@ -51,6 +52,10 @@ fn app(state: AppState, local: SocketAddr) -> Router {
         .route("/api/depth", get(api::depth))
         .route("/api/status", get(api::status))
         .route("/api/stream", get(stream::stream))
+        .route("/api/footprint", get(flow_api::footprint))
+        .route("/api/bar_extras", get(flow_api::bar_extras))
+        .route("/api/prints", get(flow_api::prints))
+        .route("/api/print_size", get(flow_api::print_size))
         .fallback(api::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(local, host::check))

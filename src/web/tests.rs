@@ -78,6 +78,7 @@ fn feed_with_data() -> LiveFeed {
             }],
         },
         status: status(),
+        ..Update::default()
     });
     feed
 }

@@ -348,6 +348,8 @@ fn update(i: usize) -> Update {
             volume: i as f64,
         }],
         metric_bars: vec![],
+        footprints: vec![],
+        prints: Default::default(),
         depth: Depth {
             bids: (0..DEPTH_LEVELS)
                 .map(|k| level(1000.0 - k as f64 * 0.25))

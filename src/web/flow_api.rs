@@ -1,0 +1,102 @@
+//! The API of trades at price (SPEC 6.4): footprints, bar extras and prints.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::api::{ApiError, fresh, since};
+use crate::engine::Millis;
+use crate::output::flow_json::{ApiExtras, ApiFootprint, ApiPrint};
+use crate::output::live::LiveFeed;
+
+/// `GET /api/footprint[?since=TS]`: `[[ts, [[price, buy, sell], ...]], ...]`, every bar of the
+/// run from `since` on, oldest first.
+pub async fn footprint(
+    State(feed): State<LiveFeed>,
+    query: Query<HashMap<String, String>>,
+) -> Response {
+    match since(&query) {
+        Ok(since) => {
+            let bars = feed.footprints_since(since);
+            fresh(Json(bars.iter().map(ApiFootprint).collect::<Vec<_>>()))
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /api/bar_extras[?since=TS]`: `[[ts, buy_volume, sell_volume, delta, trades], ...]`,
+/// oldest first.
+pub async fn bar_extras(
+    State(feed): State<LiveFeed>,
+    query: Query<HashMap<String, String>>,
+) -> Response {
+    match since(&query) {
+        Ok(since) => {
+            let bars = feed.footprints_since(since);
+            fresh(Json(bars.iter().map(ApiExtras).collect::<Vec<_>>()))
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `GET /api/prints?min_size=X[&since=TS]`: `[[ts, side, vwap, size, trades], ...]` in event
+/// order, the prints of at least `min_size` (0 when absent) at or after `since`.
+pub async fn prints(
+    State(feed): State<LiveFeed>,
+    Query(mut query): Query<HashMap<String, String>>,
+) -> Response {
+    let min_size = match query.remove("min_size") {
+        None => Ok(0.0),
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(size) if !size.is_nan() => Ok(size),
+            _ => Err(ApiError::bad_request(format!(
+                "`min_size` must be a number, not `{text}`"
+            ))),
+        },
+    };
+    let since: Result<Option<Millis>, ApiError> = since(&query).map_err(|error| {
+        // Name both parameters when one is unknown.
+        if query.keys().any(|key| key != "since") {
+            ApiError::bad_request(
+                "unknown query parameter: only `min_size` and `since` are understood",
+            )
+        } else {
+            error
+        }
+    });
+    match (min_size, since) {
+        (Ok(min_size), Ok(since)) => {
+            let prints = feed.prints(min_size, since);
+            fresh(Json(prints.iter().map(ApiPrint).collect::<Vec<_>>()))
+        }
+        (Err(error), _) | (_, Err(error)) => error.into_response(),
+    }
+}
+
+/// `GET /api/print_size[?top=SHARE]`: `{"prints": n, "min_size": x}`, where `x` is the size
+/// of the smallest of the largest `SHARE` of the prints so far (default 0.005, the largest
+/// 0.5 %; `null` without prints): the page's default filter of big prints.
+pub async fn print_size(
+    State(feed): State<LiveFeed>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(unknown) = query.keys().find(|key| key.as_str() != "top") {
+        return ApiError::bad_request(format!(
+            "unknown query parameter `{unknown}`: only `top` is understood"
+        ))
+        .into_response();
+    }
+    let share = match query.get("top").map(|text| text.trim().parse::<f64>()) {
+        None => 0.005,
+        Some(Ok(share)) if share > 0.0 && share <= 1.0 => share,
+        Some(_) => {
+            return ApiError::bad_request("`top` must be a share in (0, 1], such as 0.005")
+                .into_response();
+        }
+    };
+    let (prints, min_size) = feed.print_size_at_top(share);
+    fresh(Json(json!({ "prints": prints, "min_size": min_size })))
+}
