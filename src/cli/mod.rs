@@ -10,6 +10,7 @@ pub(crate) mod process;
 pub(crate) mod recompute;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod serve_store;
 pub(crate) mod signals;
 pub(crate) mod store_args;
 pub(crate) mod synth;

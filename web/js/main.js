@@ -10,6 +10,7 @@ import { createCvdPane } from './charts/cvd.js';
 import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
 import { createStatusLine } from './panels/status.js';
+import { createSignals } from './panels/signals.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -26,6 +27,8 @@ timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
 const depth = createDepthChart($('depth-canvas'));
 const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
 const status = createStatusLine();
+const signals = createSignals(timeline.chart, price.candles, $('signal-list'), $('signals-count'),
+  () => windowMs(Store.sorted(store.bars)));
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
 
 function renderBook() {
@@ -119,6 +122,9 @@ window.__orderflow = {
     depthBids: depth.counts().bids,
     depthAsks: depth.counts().asks,
   }),
+  signals: () => signals.count(),
+  /** The visible time range of the charts (UTC seconds). */
+  visibleRange: () => timeline.chart.timeScale().getVisibleRange(),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
