@@ -79,7 +79,7 @@ fn the_store_equals_the_json_files_and_a_second_run_leaves_the_same_store() {
     let out = tempfile::tempdir().unwrap();
     let store = out.path().join("store.db");
     let store_arg = store.to_str().unwrap();
-    let args = ["--store", store_arg, "--big-print", "1"];
+    let args = ["--store", store_arg, "--big-print", "0.05"];
     let first = process(data.path(), "BTC-USDT", "2025-01-15", "2025-01-15", &args);
     assert_eq!(first.code(), 0, "{}", first.stderr());
 
@@ -123,14 +123,19 @@ fn the_store_equals_the_json_files_and_a_second_run_leaves_the_same_store() {
         assert!((row[0] - row[2]).abs() <= 1e-9 * row[0].max(1.0), "{row:?}");
         assert!((row[1] - row[3]).abs() <= 1e-9 * row[1].max(1.0), "{row:?}");
     }
-    let prints = numbers(&store, "SELECT sum(trades), count(*) FROM prints");
-    assert_eq!(prints[0][0], trades, "every trade is in one print");
-    let big = numbers(&store, "SELECT count(*) FROM prints WHERE size >= 1");
+    let small = numbers(&store, "SELECT count(*) FROM prints WHERE size < 0.05");
+    assert_eq!(
+        small,
+        [[0.0]],
+        "the store keeps the prints big_print may fire on"
+    );
+    let big = numbers(&store, "SELECT count(*) FROM prints WHERE size >= 0.05");
     let big_signals = numbers(
         &store,
         "SELECT count(*) FROM signals WHERE name = 'big_print'",
     );
-    assert_eq!(big, big_signals, "one big_print per print of size >= 1");
+    assert!(big[0][0] > 0.0, "the data has prints of size >= 0.05");
+    assert_eq!(big, big_signals, "one big_print per print of size >= 0.05");
 
     let before: Vec<Vec<String>> = ["bars", "metric_bars", "footprint", "prints", "signals"]
         .iter()

@@ -7,3 +7,4 @@ mod real_data;
 mod reliability;
 mod source;
 mod store;
+mod store_api;

@@ -8,9 +8,11 @@ pub mod file;
 pub mod output;
 pub mod records;
 pub mod repository;
+pub mod writer;
 
-pub use output::{SignalSinks, StoreOutput};
+pub use output::StoreOutput;
 pub use records::{
     BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus, Series, SignalRecord,
 };
 pub use repository::{RuleSqlError, Store, StoreError, TABLES, Table};
+pub use writer::SignalSinks;

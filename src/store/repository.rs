@@ -46,6 +46,9 @@ CREATE TABLE IF NOT EXISTS runs(
     started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL);
 ";
 
+/// Footprint rows written by one `INSERT` (6 parameters each, far below SQLite's limit).
+const FOOTPRINT_ROWS_PER_INSERT: usize = 50;
+
 /// The tables that hold rows of a series, keyed by `ts`, which a run replaces in its range.
 const SERIES_TABLES: [&str; 5] = ["bars", "metric_bars", "footprint", "prints", "signals"];
 
@@ -831,11 +834,31 @@ fn write_batch(tx: &Transaction<'_>, series: &Series, batch: &Batch) -> rusqlite
         let mut clear = tx.prepare_cached(
             "DELETE FROM footprint WHERE instrument = ?1 AND window_s = ?2 AND ts = ?3",
         )?;
+        // Many rows per statement: a day of 1-minute bars holds some 350,000 footprint rows,
+        // and one statement per row would cost more than the rest of the store.
+        let many = format!(
+            "INSERT OR REPLACE INTO footprint VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?)"; FOOTPRINT_ROWS_PER_INSERT].join(", ")
+        );
+        let mut insert_many = tx.prepare_cached(&many)?;
         let mut insert =
             tx.prepare_cached("INSERT OR REPLACE INTO footprint VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         for (ts, rows) in &batch.footprints {
             clear.execute(params![key.0, key.1, ts])?;
-            for row in rows {
+            let mut chunks = rows.chunks_exact(FOOTPRINT_ROWS_PER_INSERT);
+            for chunk in &mut chunks {
+                for (index, row) in chunk.iter().enumerate() {
+                    let at = index * 6;
+                    insert_many.raw_bind_parameter(at + 1, key.0)?;
+                    insert_many.raw_bind_parameter(at + 2, key.1)?;
+                    insert_many.raw_bind_parameter(at + 3, row.ts)?;
+                    insert_many.raw_bind_parameter(at + 4, row.price)?;
+                    insert_many.raw_bind_parameter(at + 5, row.buy)?;
+                    insert_many.raw_bind_parameter(at + 6, row.sell)?;
+                }
+                insert_many.raw_execute()?;
+            }
+            for row in chunks.remainder() {
                 insert.execute(params![key.0, key.1, row.ts, row.price, row.buy, row.sell])?;
             }
         }

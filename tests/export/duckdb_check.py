@@ -103,7 +103,7 @@ def main():
             "--trades-per-minute", "200", "--levels", "20")
         run(args.binary, "process", instrument, "2025-01-15", "2025-01-16", "--data-dir",
             str(data), "--json-dir", str(work / "json"), "--store", str(store),
-            "--big-print", "0.5")
+            "--big-print", "0.05")
     problems = 0
     for fmt in ["parquet", "csv"]:
         out = work / f"export-{fmt}"
