@@ -393,3 +393,42 @@ fn on_signal_gets_each_signal_as_a_json_line_and_a_slow_or_failing_command_never
     );
     assert!(run.stderr().contains("dropped"), "{}", run.stderr());
 }
+
+#[test]
+fn a_file_read_again_with_its_trades_sorted_leaves_the_store_equal_to_the_json_files() {
+    // Trades out of time order by id: the read that trusted their order starts over, and the
+    // store is written afresh from the state before the file.
+    let data = tempfile::tempdir().unwrap();
+    let day = 1_736_899_200_000_i64;
+    let mut rows = String::from(
+        "INSERT INTO book VALUES (1, 'BTC-USDT', 'snapshot', '[[\"100\",\"1\"]]', '[[\"101\",\"1\"]]', 1736899200000);\n",
+    );
+    for id in 0..400_i64 {
+        // Every tenth trade is a minute late for its id.
+        let ts = day + id * 1_000 + if id % 10 == 3 { 60_000 } else { 0 };
+        let side = if id % 3 == 0 { "sell" } else { "buy" };
+        rows.push_str(&format!(
+            "INSERT INTO trades VALUES ({id}, 'BTC-USDT', 't{id}', {}, {}, '{side}', {ts});\n",
+            100 + id % 7,
+            1 + id % 4
+        ));
+    }
+    crate::common::recording(data.path(), "BTC-USDT-2025-01-15.db", &rows);
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store.db");
+    let run = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        &["--store", store.to_str().unwrap()],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let bars = numbers(
+        &store,
+        "SELECT ts, open, high, low, close, volume FROM bars ORDER BY ts",
+    );
+    assert_eq!(bars, json_rows(&run.json("ohlc_data.json")));
+    let trades = numbers(&store, "SELECT sum(trades) FROM bars");
+    assert_eq!(trades, [[400.0]]);
+}
