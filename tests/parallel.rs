@@ -34,7 +34,12 @@ fn check_same_as_sequential(data: &Path, start: &str, end: &str, extra: &[&str])
             sequential.code(),
             "exit status, --jobs {jobs}"
         );
-        for name in ["ohlc_data.json", "metrics_data.json", "depth_data.json"] {
+        for name in [
+            "ohlc_data.json",
+            "metrics_data.json",
+            "depth_data.json",
+            "footprint_data.json",
+        ] {
             let read = |run: &Run| std::fs::read(run.json_dir.path().join(name)).unwrap();
             assert!(
                 read(&parallel) == read(&sequential),
@@ -490,12 +495,15 @@ fn a_file_that_starts_over_resets_the_live_page() {
         while let Ok(change) = changes.try_recv() {
             resets += usize::from(matches!(change.kind, ChangeKind::Reset));
         }
-        (feed.snapshot(), resets)
+        (feed.snapshot(), resets, feed.prints(0.0, None))
     };
-    let (inline, inline_resets) = run(1);
-    let (ahead, ahead_resets) = run(2);
+    let (inline, inline_resets, inline_prints) = run(1);
+    let (ahead, ahead_resets, ahead_prints) = run(2);
     assert_eq!((inline_resets, ahead_resets), (0, 1));
     assert_eq!(ahead.bars, inline.bars);
+    assert_eq!(ahead.footprints, inline.footprints);
+    assert!(!inline_prints.is_empty());
+    assert_eq!(ahead_prints, inline_prints, "prints after starting over");
     assert_eq!(ahead.metric_bars, inline.metric_bars);
     assert_eq!(ahead.depth, inline.depth);
 }

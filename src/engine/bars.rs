@@ -108,6 +108,15 @@ impl<T: Clone> BarSeries<T> {
     pub fn get(&self, window: Millis) -> Option<&T> {
         self.by_window.get(&window)
     }
+    pub fn get_mut(&mut self, window: Millis) -> Option<&mut T> {
+        self.by_window.get_mut(&window)
+    }
+    /// Drops the oldest bars until at most `n` are left.
+    pub fn keep_newest(&mut self, n: usize) {
+        while self.by_window.len() > n {
+            self.by_window.pop_first();
+        }
+    }
     /// All bars, oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.by_window.values()

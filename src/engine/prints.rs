@@ -62,6 +62,8 @@ pub struct PrintTape {
     taken: u64,
     /// Whether the open print was taken as it is now.
     open_taken: bool,
+    /// Whether closed prints are kept until taken; without a reader they are only counted.
+    dropping: bool,
 }
 
 impl PrintTape {
@@ -100,7 +102,7 @@ impl PrintTape {
     pub fn interrupt(&mut self) {
         if let Some(open) = self.open.take() {
             self.made += 1;
-            if self.open_taken && self.closed.is_empty() {
+            if self.dropping || (self.open_taken && self.closed.is_empty()) {
                 // Taken as it is now: nothing new to show.
                 self.taken = self.made;
             } else {
@@ -120,6 +122,14 @@ impl PrintTape {
         let first = if prints.is_empty() { 0 } else { self.taken };
         self.taken = self.made;
         PrintChanges { first, prints }
+    }
+
+    /// From now on, prints are counted but not kept for [`PrintTape::take`]: for a run that
+    /// shows them nowhere, so that a busy stretch between two frames holds no list of them.
+    pub fn drop_closed(&mut self) {
+        self.dropping = true;
+        self.closed = Vec::new();
+        self.taken = self.made;
     }
 
     /// The number of prints closed so far (the open one, if any, is numbered so).
@@ -232,6 +242,28 @@ mod tests {
         for (name, events, expected) in cases {
             assert_eq!(tape_of(events), *expected, "{name}");
         }
+    }
+
+    #[test]
+    fn a_tape_that_drops_prints_only_counts_them() {
+        let mut tape = PrintTape::new();
+        tape.drop_closed();
+        for ts in 0..5 {
+            tape.trade(&Trade {
+                id: 0,
+                ts,
+                price: 1.0,
+                size: 1.0,
+                side: Buy,
+            });
+        }
+        assert_eq!(tape.len(), 5);
+        let changes = tape.take();
+        assert_eq!(
+            changes.prints,
+            vec![print(4, Buy, 1.0, 1.0, 1)],
+            "the open one only"
+        );
     }
 
     #[test]

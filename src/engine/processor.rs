@@ -223,6 +223,10 @@ pub struct Processor {
     footprints: BarSeries<FootprintBar>,
     /// The prints of the run (SPEC 6.3), held until taken with the changes.
     prints: PrintTape,
+    /// The footprints kept: all (`None`), or the newest this many windows.
+    keep_footprints: Option<usize>,
+    /// The window of the last footprint a trade went to.
+    last_footprint: Option<Millis>,
     cvd: f64,
     counts: Counts,
     /// OBI of the book after the last book row applied.
@@ -248,6 +252,8 @@ impl Processor {
             metric_bars: BarSeries::new(),
             footprints: BarSeries::new(),
             prints: PrintTape::new(),
+            keep_footprints: None,
+            last_footprint: None,
             cvd: 0.0,
             counts: Counts::default(),
             obi: 0.0,
@@ -326,6 +332,19 @@ impl Processor {
         self.prints.len()
     }
 
+    /// Keeps the footprints of the newest `n` windows only (a run whose outputs show no more
+    /// than those): memory then does not grow with the number of windows.
+    pub fn keep_newest_footprints(&mut self, n: usize) {
+        self.keep_footprints = Some(n);
+        self.footprints.keep_newest(n);
+    }
+
+    /// Prints are counted but not kept for [`Processor::take_changes`] (a run that shows them
+    /// nowhere).
+    pub fn drop_prints(&mut self) {
+        self.prints.drop_closed();
+    }
+
     /// The prints closed so far, and the open one (which a later trade may extend).
     pub fn print_tape(&self) -> &PrintTape {
         &self.prints
@@ -386,6 +405,14 @@ impl Processor {
             |bar| bar.update(price, size),
         );
         let side = trade.side;
+        if self.last_footprint != Some(window) {
+            // The trades have moved on from that window (nearly always for good): its rows
+            // give back the room they grew into.
+            if let Some(bar) = self.last_footprint.and_then(|w| self.footprints.get_mut(w)) {
+                bar.rows.shrink_to_fit();
+            }
+            self.last_footprint = Some(window);
+        }
         self.footprints.upsert(
             window,
             || {
@@ -395,6 +422,9 @@ impl Processor {
             },
             |bar| bar.add(price, size, side),
         );
+        if let Some(keep) = self.keep_footprints {
+            self.footprints.keep_newest(keep);
+        }
         self.prints.trade(trade);
         self.cvd += match trade.side {
             Side::Buy => size,

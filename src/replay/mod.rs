@@ -15,6 +15,7 @@ use crate::output::Output;
 use crate::output::footprint_file::FootprintFile;
 use crate::output::json_files::{CreateError, JsonFiles, WriteError};
 use crate::output::live::{LiveFeed, Phase};
+use crate::output::seed_json::MAX_BARS;
 use crate::source::{DiscoverError, find_candidates};
 use summary::RunSummary;
 
@@ -93,6 +94,13 @@ pub fn run_with(
     }
     outputs.extend(more);
     let mut processor = Processor::new(job.config);
+    if live.is_none() {
+        // Only the live feed shows prints and footprints beyond the newest 1000 bars of
+        // footprint_data.json: `process` counts prints and keeps none, and keeps the
+        // footprints of those bars only.
+        processor.drop_prints();
+        processor.keep_newest_footprints(MAX_BARS);
+    }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;

@@ -66,6 +66,15 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/panels/legend.js", JS),
     ours!("js/panels/status.js", JS),
     ours!("js/panels/signals.js", JS),
+    ours!("js/flow/index.js", JS),
+    ours!("js/flow/store.js", JS),
+    ours!("js/flow/rows.js", JS),
+    ours!("js/flow/view.js", JS),
+    ours!("js/flow/footprint.js", JS),
+    ours!("js/flow/profile.js", JS),
+    ours!("js/flow/bubbles.js", JS),
+    ours!("js/flow/delta.js", JS),
+    ours!("js/flow/controls.js", JS),
 ];
 
 /// `GET /`

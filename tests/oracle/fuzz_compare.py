@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spec_oracle  # noqa: E402
@@ -727,6 +728,9 @@ class Case:
 # Running and comparing
 
 
+FILES = ("ohlc_data.json", "metrics_data.json", "depth_data.json", "footprint_data.json")
+
+
 def run_binary(binary, inst, start, end, data, json_dir, opts):
     os.makedirs(json_dir, exist_ok=True)
     cmd = [binary, "process", inst, start, end, "--data-dir", data, "--json-dir", json_dir]
@@ -734,7 +738,7 @@ def run_binary(binary, inst, start, end, data, json_dir, opts):
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.run(cmd + opts, capture_output=True, text=True, timeout=300, env=env)
     out = {}
-    for name in ("ohlc_data.json", "metrics_data.json", "depth_data.json"):
+    for name in FILES:
         try:
             with open(os.path.join(json_dir, name)) as f:
                 out[name] = json.load(f)
@@ -757,12 +761,18 @@ def run_oracle(inst, start, end, data, opts):
             a.obi = v
     s = spec_oracle.parse_bound(start, False)
     e = spec_oracle.parse_bound(end, True)
+    flow = {}
     ohlc, metrics, depth, status, notes = spec_oracle.run(
-        inst, s, e, data, a.window, a.depth, a.obi
+        inst, s, e, data, a.window, a.depth, a.obi, flow
     )
     del args
-    out = {"ohlc_data.json": ohlc, "metrics_data.json": metrics, "depth_data.json": depth}
-    return status, json.loads(json.dumps(out)), notes
+    out = {
+        "ohlc_data.json": ohlc,
+        "metrics_data.json": metrics,
+        "depth_data.json": depth,
+        "footprint_data.json": flow["footprint_file"],
+    }
+    return status, json.loads(json.dumps(out)), notes, json.loads(json.dumps(flow))
 
 
 def close(a, b):
@@ -786,6 +796,19 @@ def first_difference(name, got, want):
             if d:
                 return d
         return None
+    if name == "footprint_data.json":
+        # [ts, [[price, buy, sell], ...]] flattened to [ts, price, buy, sell, price, ...]
+        def flat(bars):
+            if not isinstance(bars, list):
+                return bars
+            return [
+                [bar[0]] + [x for row in bar[1] for x in row]
+                if isinstance(bar, list) and len(bar) == 2 and isinstance(bar[1], list)
+                else bar
+                for bar in bars
+            ]
+
+        return first_list_difference(name, flat(got), flat(want))
     return first_list_difference(name, got, want)
 
 
@@ -812,16 +835,76 @@ def first_list_difference(label, got, want):
     return None
 
 
-def compare(binary, inst, start, end, data, opts, work):
+def api_differences(binary, inst, start, end, data, opts, flow):
+    """`orderflow run` on the same range: /api/footprint, /api/bar_extras and /api/prints
+    (all, and with min_size and since) against the oracle's SPEC 6 (every bar of the run)."""
+    cmd = [binary, "run", inst, start, end, "--data-dir", data, "--port", "0", *opts]
+    env = dict(os.environ)
+    env.pop("ORDERFLOW_DATA_DIR", None)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        if "listening on " not in line:
+            return [f"run: no address line ({line!r})"]
+        base = line.split("listening on ", 1)[1].split()[0]
+
+        def get(path):
+            with urllib.request.urlopen(base + path, timeout=10) as answer:
+                return json.loads(answer.read())
+
+        deadline = time.time() + 120
+        while get("/api/status")["phase"] not in ("done", "failed"):
+            if time.time() > deadline:
+                return ["run: not done within 120 s"]
+            time.sleep(0.05)
+        diffs = []
+
+        def flat(bars):
+            return [[bar[0]] + [x for row in bar[1] for x in row] for bar in bars]
+
+        d = first_list_difference("/api/footprint", flat(get("/api/footprint")), flat(flow["footprints"]))
+        if d:
+            diffs.append(d)
+        d = first_list_difference("/api/bar_extras", get("/api/bar_extras"), flow["extras"])
+        if d:
+            diffs.append(d)
+        prints = flow["prints"]
+        sizes = sorted(p[3] for p in prints)
+        min_size = sizes[len(sizes) // 2] if sizes else 1.0
+        since = prints[len(prints) // 3][0] if prints else 0
+        for query, want in (
+            ("", prints),
+            (f"?min_size={min_size!r}", [p for p in prints if p[3] >= min_size]),
+            (f"?min_size={min_size!r}&since={since}", [p for p in prints if p[3] >= min_size and p[0] >= since]),
+        ):
+            got = get("/api/prints" + query)
+            # side is text: compare it apart, the numbers as numbers
+            sides = [g[1] for g in got] == [w[1] for w in want]
+            strip = lambda rows: [[r[0]] + r[2:] for r in rows]  # noqa: E731
+            d = first_list_difference(f"/api/prints{query}", strip(got), strip(want))
+            if d or not sides:
+                diffs.append(d or f"/api/prints{query}: sides differ")
+        return diffs
+    finally:
+        p.send_signal(2)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def compare(binary, inst, start, end, data, opts, work, api=False):
     rc, got, stderr = run_binary(binary, inst, start, end, data, os.path.join(work, "rust"), opts)
-    status, want, notes = run_oracle(inst, start, end, data, opts)
+    status, want, notes, flow = run_oracle(inst, start, end, data, opts)
     diffs = []
-    for name in ("ohlc_data.json", "metrics_data.json", "depth_data.json"):
+    for name in FILES:
         d = first_difference(name, got[name], want[name])
         if d:
             diffs.append(d)
     if rc != status:
         diffs.append(f"exit status: rust {rc} oracle {status}; rust stderr: {stderr[-600:]}")
+    if api and status != 2:
+        diffs += api_differences(binary, inst, start, end, data, opts, flow)
     return diffs, notes, status, want
 
 
@@ -834,6 +917,11 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temporary folders")
     ap.add_argument("--max-failures", type=int, default=5)
     ap.add_argument("--real", help="also compare on real recordings under this folder")
+    ap.add_argument(
+        "--api",
+        action="store_true",
+        help="also compare /api/footprint, /api/bar_extras and /api/prints of `orderflow run`",
+    )
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)
     seeds = [a.seed] if a.seed is not None else range(a.first_seed, a.first_seed + a.seeds)
@@ -846,7 +934,7 @@ def main():
         try:
             case = Case(seed, root)
             diffs, notes, status, want = compare(
-                binary, INST, case.start, case.end, case.data, case.option_args(), root
+                binary, INST, case.start, case.end, case.data, case.option_args(), root, a.api
             )
             count += 1
             stats["exit %d" % status] = stats.get("exit %d" % status, 0) + 1
@@ -883,7 +971,9 @@ def main():
             ):
                 root = tempfile.mkdtemp(prefix="orderflow-real-")
                 try:
-                    diffs, _, _, _ = compare(binary, "BTCUSDT", start, end, data, opts, root)
+                    diffs, _, _, _ = compare(
+                        binary, "BTCUSDT", start, end, data, opts, root, a.api
+                    )
                 finally:
                     shutil.rmtree(root, ignore_errors=True)
                 count += 1

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""An independent implementation of SPEC.md 1.1-3.1, written from the SPEC text alone.
+"""An independent implementation of SPEC.md 1.1-3.1 and 6, written from the SPEC text alone.
 
 It reads recordings exactly as `orderflow process` should and writes the three JSON files
-(ohlc_data.json, metrics_data.json, depth_data.json) so the two can be compared. It is meant to
+(ohlc_data.json, metrics_data.json, depth_data.json) and footprint_data.json (SPEC 6.4), and,
+with --prints-file, the prints of SPEC 6.3 as `/api/prints` lists them, so the two can be
+compared. It is meant to
 be plain rather than fast: it reads whole tables into memory (test recordings are small).
 
     python3 spec_oracle.py INSTRUMENT START END --data-dir D --json-dir J
@@ -439,6 +441,36 @@ class Run:
         self.obi_bars = Bars()
         self.cvd_bars = Bars()
         self.in_range_events = 0
+        # SPEC 6: window -> price -> [buy, sell]; extras window -> [buy, sell, trades]
+        self.footprint = {}
+        self.extras = {}
+        self.prints = []  # [ts, side, vwap, size, trades]
+        self.open_print = None  # [ts, side, notional, size, trades]
+
+    def end_print(self):
+        """SPEC 6.3: any event other than a trade of the same ms and side ends a print."""
+        if self.open_print is not None:
+            ts, side, notional, size, trades = self.open_print
+            self.prints.append([ts, side, notional / size, size, trades])
+            self.open_print = None
+
+    def take_trade(self, ev):
+        w = self.window(ev.ts)
+        side = "buy" if ev.buy else "sell"
+        row = self.footprint.setdefault(w, {}).setdefault(ev.price, [0.0, 0.0])
+        extras = self.extras.setdefault(w, [0.0, 0.0, 0])
+        k = 0 if ev.buy else 1
+        row[k] += ev.size
+        extras[k] += ev.size
+        extras[2] += 1
+        p = self.open_print
+        if p is not None and p[0] == ev.ts and p[1] == side:
+            p[2] += ev.price * ev.size
+            p[3] += ev.size
+            p[4] += 1
+        else:
+            self.end_print()
+            self.open_print = [ev.ts, side, ev.price * ev.size, ev.size, 1]
 
     def window(self, ts):
         return ts // self.w * self.w
@@ -496,13 +528,16 @@ class Run:
             if ev.ts >= self.end:
                 break  # reading of each file stops at its first event at or after the end
             if isinstance(ev, BookRow):
+                self.end_print()
                 self.apply_book(ev)
                 if ev.ts >= self.start:
                     self.in_range_events += 1
                     self.sample(ev.ts)
             else:
                 if ev.ts < self.start:
+                    self.end_print()
                     continue
+                self.take_trade(ev)
                 self.in_range_events += 1
                 self.cvd += ev.size if ev.buy else -ev.size
                 self.ohlc.add(self.window(ev.ts), ev.price, ev.size)
@@ -518,6 +553,16 @@ class Run:
             "asks": [[p, s] for p, s in self.best(self.asks, False, depth_levels)],
         }
         return ohlc, metrics, depth
+
+    def flow_outputs(self):
+        """footprint_data.json (newest 1000 bars), every footprint, the extras, the prints."""
+        self.end_print()
+        footprints = [
+            [w, [[p, b, s] for p, (b, s) in sorted(rows.items())]]
+            for w, rows in sorted(self.footprint.items())
+        ]
+        extras = [[w, b, s, b - s, n] for w, (b, s, n) in sorted(self.extras.items())]
+        return footprints[-1000:], footprints, extras, list(self.prints)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,8 +607,11 @@ def parse_bound(text, is_end):
 # ---------------------------------------------------------------------------------------------
 
 
-def run(instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_levels=None):
-    """Returns (ohlc, metrics, depth, exit_status, notes)."""
+def run(
+    instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_levels=None, flow=None
+):
+    """Returns (ohlc, metrics, depth, exit_status, notes). With a dict `flow`, also fills it
+    with SPEC 6: `footprint_file`, `footprints` (every bar), `extras`, `prints`."""
     notes = []
     candidates = discover(data_dir, instrument)
     files, unusable = [], 0
@@ -583,11 +631,16 @@ def run(instrument, start, end, data_dir, window_s=60, depth_levels=50, obi_leve
         notes.append(f"file {fd.path} [{fd.first_ts}, {fd.last_ts}]")
         r.process_file(fd)
     ohlc, metrics, depth = r.outputs(depth_levels)
+    if flow is not None:
+        keys = ("footprint_file", "footprints", "extras", "prints")
+        flow.update(zip(keys, r.flow_outputs()))
     if not candidates or not files or r.in_range_events == 0:
         status = 2
         # SPEC 4: the JSON files are written "empty when there was no data", so no depth of a
         # book that only warm-up rows built either.
         ohlc, metrics, depth = [], [], {"bids": [], "asks": []}
+        if flow is not None:
+            flow.update(footprint_file=[], footprints=[], extras=[], prints=[])
     elif unusable:
         status = 1
     else:
@@ -605,14 +658,16 @@ def main(argv=None):
     ap.add_argument("--window-seconds", type=int, default=60)
     ap.add_argument("--depth-levels", type=int, default=50)
     ap.add_argument("--obi-levels", type=int, default=None)
+    ap.add_argument("--prints-file", help="also write the prints here, as /api/prints lists them")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
     start, end = parse_bound(a.start, False), parse_bound(a.end, True)
     if end < start:
         print("END < START", file=sys.stderr)
         return 2
+    flow = {}
     ohlc, metrics, depth, status, notes = run(
-        a.instrument, start, end, a.data_dir, a.window_seconds, a.depth_levels, a.obi_levels
+        a.instrument, start, end, a.data_dir, a.window_seconds, a.depth_levels, a.obi_levels, flow
     )
     if a.verbose:
         for n in notes:
@@ -622,9 +677,13 @@ def main(argv=None):
         ("ohlc_data.json", ohlc),
         ("metrics_data.json", metrics),
         ("depth_data.json", depth),
+        ("footprint_data.json", flow["footprint_file"]),
     ):
         with open(os.path.join(a.json_dir, name), "w") as f:
             json.dump(value, f)
+    if a.prints_file:
+        with open(a.prints_file, "w") as f:
+            json.dump(flow["prints"], f)
     return status
 
 

@@ -9,6 +9,7 @@ import { createObiPane } from './charts/obi.js';
 import { createCvdPane } from './charts/cvd.js';
 import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
+import { createFlow } from './flow/index.js';
 import { createStatusLine } from './panels/status.js';
 import { createSignals } from './panels/signals.js';
 import { colors } from './theme.js';
@@ -18,12 +19,16 @@ const $ = (id) => document.getElementById(id);
 
 const store = new Store();
 const timeline = createTimeline($('timeline'), $('follow'));
-const price = createPricePane(timeline.chart);
+let flow = null;
+const price = createPricePane(timeline.chart, { volumeColor: (ts) => flow?.volumeColor(ts) });
 const obi = createObiPane(timeline.chart);
 const cvd = createCvdPane(timeline.chart);
 timeline.setPaneHeights([3.2, 1, 1]);
 timeline.label(1, 'OBI', 'rgba(79, 195, 247, 0.6)');
 timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
+flow = createFlow(timeline.chart, price.candles, $('timeline').parentElement);
+flow.delta.pane.setStretchFactor(0.7);
+timeline.label(1, 'Δ delta', 'rgba(140, 151, 168, 0.6)');
 const depth = createDepthChart($('depth-canvas'));
 const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
 const status = createStatusLine();
@@ -103,8 +108,14 @@ store.addEventListener('update', ({ detail }) => {
 });
 
 connect('/api/stream', {
-  onSnapshot: (message) => store.applySnapshot(message),
-  onUpdate: (message) => store.applyUpdate(message),
+  onSnapshot: (message) => {
+    flow.applySnapshot(message);
+    store.applySnapshot(message);
+  },
+  onUpdate: (message) => {
+    if (message.seq > store.seq) flow.applyUpdate(message);
+    store.applyUpdate(message);
+  },
   onState: (state) => {
     debug.connection = state;
     status.setConnection(state);
@@ -126,6 +137,8 @@ window.__orderflow = {
   /** The visible time range of the charts (UTC seconds). */
   visibleRange: () => timeline.chart.timeScale().getVisibleRange(),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
+  /** What the footprint, the profiles and the bubbles drew in their last frame. */
+  flow: () => flow.debug(),
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };

@@ -28,6 +28,7 @@ const binary = resolve(args[0] ?? process.env.ORDERFLOW_BIN ?? join(root, 'targe
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const BARS = 360;
+const PANES = ['price', 'delta', 'OBI', 'CVD'];
 const WINDOW = 60_000;
 const START = Date.UTC(2025, 0, 15, 6, 0);
 
@@ -171,8 +172,9 @@ async function main() {
 
     await page.waitForTimeout(300); // one animation frame or two for the canvases
     const pixels = await page.evaluate(paintedPixels);
-    check(pixels.panes.length === 3, 'the time chart has three panes', JSON.stringify(pixels));
-    pixels.panes.forEach((n, i) => check(n > 300, `pane ${i} (${['price', 'OBI', 'CVD'][i]}) has drawn data`, `${n} painted pixels`));
+    check(pixels.panes.length === 4, 'the time chart has four panes', JSON.stringify(pixels));
+    // No footprint_data.json here: the delta row (pane 1) has nothing to show.
+    [0, 2, 3].forEach((i) => check(pixels.panes[i] > 300, `pane ${i} (${PANES[i]}) has drawn data`, `${pixels.panes[i]} painted pixels`));
     check(pixels.depth > 300, 'depth canvas has drawn data', `${pixels.depth} painted pixels`);
     const legend = await page.textContent('#legend');
     check(/O\s*\d/.test(legend.replace(/\s+/g, ' ')) && /OBI/.test(legend), 'legend shows the newest bar', legend.trim().slice(0, 80));
@@ -288,7 +290,7 @@ async function runScenario() {
     check(true, 'a click on a signal scrolls the charts to its bar');
     await page.waitForTimeout(600);
     const pixels = await page.evaluate(paintedPixels);
-    pixels.panes.forEach((n, i) => check(n > 300, `run: pane ${i} (${['price', 'OBI', 'CVD'][i]}) has drawn data`, `${n} painted pixels`));
+    pixels.panes.forEach((n, i) => check(n > 300, `run: pane ${i} (${PANES[i]}) has drawn data`, `${n} painted pixels`));
     check(pixels.depth > 300, 'run: depth canvas has drawn data', `${pixels.depth} painted pixels`);
 
     mkdirSync(dirname(screenshotPath), { recursive: true });
@@ -296,11 +298,93 @@ async function runScenario() {
     const size = statSync(screenshotPath).size;
     check(size > 20_000 && size < 300_000, `screenshot written to ${screenshotPath}`, `${size} bytes`);
     check(problems.length === 0, 'run: no console errors, page errors or failed requests', problems.join('\n'));
+
+    await footprintScenario(page, problems);
   } finally {
     await browser?.close();
     await stopServer(server);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+// ---- Trades at price: zoomed in, the footprint and the profiles ---------------------------
+
+/** Volume of footprint rows [price, buy, sell] grouped as the page groups them: buckets of
+ *  `ticks` ticks, keyed by their lowest price in ticks. */
+function groupedRows(rows, tick, ticks) {
+  const out = new Map();
+  for (const [price, buy, sell] of rows) {
+    const k = Math.floor(Math.round(price / tick) / ticks) * ticks;
+    const row = out.get(k) ?? { buy: 0, sell: 0 };
+    row.buy += buy;
+    row.sell += sell;
+    out.set(k, row);
+  }
+  return out;
+}
+
+const close = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+
+async function footprintScenario(page, problems) {
+  const before = await page.evaluate(() => window.__orderflow.flow());
+  check(before.mode === 'candles' && before.deltaBars === RUN_MINUTES, 'candles and the delta row when zoomed out', JSON.stringify({ mode: before.mode, deltaBars: before.deltaBars }));
+  check(before.profile && before.profile.rows.length > 0, 'the visible-range profile is drawn', `${before.profile?.rows.length} rows`);
+  // Zoom in with the mouse wheel over the price pane, as a trader does, until the bars are
+  // wide enough for the footprint.
+  const box = await page.locator('#timeline').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.25);
+  for (let i = 0; i < 40; i++) {
+    if ((await page.evaluate(() => window.__orderflow.flow().mode)) === 'footprint') break;
+    await page.mouse.wheel(0, -300);
+    await page.waitForTimeout(60);
+  }
+  await page.waitForTimeout(400);
+  const drawn = await page.evaluate(() => window.__orderflow.flow());
+  check(drawn.mode === 'footprint', 'zoomed in, the footprint takes over from the candles', drawn.mode);
+  const withText = drawn.footprint.cells.filter((c) => c.text);
+  check(drawn.footprint.bars >= 2 && withText.length >= 10, 'footprint cells are drawn with their numbers', `${drawn.footprint.bars} bars, ${withText.length} cells with text, rows of ${drawn.footprint.rowTicks} ticks`);
+  const api = new Map(await page.evaluate(async () => (await fetch('/api/footprint')).json()));
+  let compared = 0;
+  const ticks = drawn.footprint.rowTicks;
+  for (const cell of drawn.footprint.cells) {
+    const rows = groupedRows(api.get(cell.ts) ?? [], drawn.tick, ticks);
+    const k = Math.round(cell.price / drawn.tick);
+    const want = rows.get(k);
+    if (!want || !close(want.buy, cell.buy) || !close(want.sell, cell.sell)) {
+      throw new Error(`check failed: cell ${JSON.stringify(cell)} vs /api/footprint ${JSON.stringify(want)}`);
+    }
+    compared += 1;
+  }
+  const cellsPerBar = new Map();
+  for (const cell of drawn.footprint.cells) cellsPerBar.set(cell.ts, (cellsPerBar.get(cell.ts) ?? 0) + 1);
+  for (const [ts, n] of cellsPerBar) {
+    if (n !== groupedRows(api.get(ts), drawn.tick, ticks).size) throw new Error(`check failed: bar ${ts} drew ${n} rows`);
+  }
+  check(compared > 0, 'every cell holds the numbers of /api/footprint, every row of each bar drawn', `${compared} cells`);
+  const pocs = drawn.footprint.cells.filter((c) => c.poc);
+  check(pocs.length === cellsPerBar.size, 'one POC outlined per bar', `${pocs.length}`);
+  for (const poc of pocs) {
+    const largest = Math.max(...drawn.footprint.cells.filter((c) => c.ts === poc.ts).map((c) => c.buy + c.sell));
+    if (!close(poc.buy + poc.sell, largest)) throw new Error(`check failed: POC ${JSON.stringify(poc)} is not the largest row`);
+  }
+  const profile = drawn.profile;
+  const profileVolume = profile.rows.reduce((s, r) => s + r.buy + r.sell, 0);
+  const cellVolume = drawn.footprint.cells.reduce((s, c) => s + c.buy + c.sell, 0);
+  check(profile.rows.some((r) => r.text) && close(profileVolume, cellVolume), 'the visible profile is drawn with numbers and sums the visible footprint', `${profileVolume} vs ${cellVolume}`);
+  const pocRow = profile.rows.find((r) => r.poc);
+  check(pocRow && profile.rows.every((r) => r.buy + r.sell <= pocRow.buy + pocRow.sell + 1e-12), 'the profile POC is its largest row', JSON.stringify(pocRow));
+  const inside = profile.rows.filter((r) => r.valueArea).reduce((s, r) => s + r.buy + r.sell, 0);
+  check(inside >= 0.7 * profileVolume - 1e-9, 'the value area holds at least 70 % of the volume', `${inside} of ${profileVolume}`);
+  const sessionVolume = drawn.session.rows.reduce((s, r) => s + r.buy + r.sell, 0);
+  let apiVolume = 0;
+  for (const rows of api.values()) for (const [, buy, sell] of rows) apiVolume += buy + sell;
+  check(drawn.session.rows.length > 0 && sessionVolume <= apiVolume + 1e-6, 'the session profile is drawn', `${drawn.session.rows.length} rows`);
+  check(drawn.minSize > 0, 'big prints are filtered at the largest 0.5 %', `min size ${drawn.minSize}`);
+  const picture = join(root, 'target', 'footprint.png');
+  mkdirSync(dirname(picture), { recursive: true });
+  await page.screenshot({ path: picture });
+  check(statSync(picture).size > 20_000, `footprint screenshot written to ${picture}`);
+  check(problems.length === 0, 'footprint: no console errors, page errors or failed requests', problems.join('\n'));
 }
 
 main().then(runScenario).then(

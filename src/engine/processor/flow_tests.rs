@@ -204,3 +204,17 @@ proptest! {
         prop_assert_eq!(print_trades, whole.counts().trades);
     }
 }
+
+#[test]
+fn only_the_newest_footprints_are_kept_when_asked() {
+    let mut processor = Processor::new(config());
+    processor.keep_newest_footprints(2);
+    for minute in 1..6 {
+        processor.apply(&trade(minute * W, Side::Buy, 10.0, 1.0));
+    }
+    // An old window comes back (overlapping files): it is not among the newest two.
+    processor.apply(&trade(W, Side::Sell, 10.0, 1.0));
+    let windows: Vec<Millis> = processor.footprints().iter().map(|f| f.ts).collect();
+    assert_eq!(windows, vec![4 * W, 5 * W]);
+    assert_eq!(processor.bars().len(), 5, "the bars are all kept");
+}

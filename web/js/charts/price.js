@@ -6,7 +6,8 @@ import { syncedSeries } from './timeline.js';
 
 const LWC = window.LightweightCharts;
 
-export function createPricePane(chart) {
+/** `volumeColor(ts)`, when given and not null, colours a bar's volume (by its delta). */
+export function createPricePane(chart, { volumeColor } = {}) {
   const candles = chart.addSeries(LWC.CandlestickSeries, {
     upColor: colors.up,
     downColor: colors.down,
@@ -28,7 +29,7 @@ export function createPricePane(chart) {
   const volumeSync = syncedSeries(volume, ([ts, open, , , close, value]) => ({
     time: chartTime(ts),
     value,
-    color: close >= open ? colors.upVolume : colors.downVolume,
+    color: volumeColor?.(ts) ?? (close >= open ? colors.upVolume : colors.downVolume),
   }));
 
   return {
