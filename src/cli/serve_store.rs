@@ -10,7 +10,7 @@ use orderflow::store::{Series, Store};
 use orderflow::web::store_feed::{POLL_EVERY, StoreFeed, watch};
 
 use super::options::ServerArgs;
-use super::serve::announce;
+use super::print::say;
 use super::signals::until_cancelled;
 
 pub(crate) fn serve(
@@ -65,7 +65,10 @@ pub(crate) fn serve(
     runtime.block_on(async {
         let listener = orderflow::web::bind(&server.host, server.port).await?;
         let poller = tokio::spawn(watch(source, POLL_EVERY));
-        announce(&listener)?;
+        say!(
+            "listening on {}  (Ctrl-C to stop)",
+            orderflow::web::url(&listener)?
+        );
         tracing::info!(
             "showing {instrument} at {window_s} s from the store {}",
             store.display()

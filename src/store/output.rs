@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::engine::{Bar, FootprintBar, Millis, Print, Processor, window_start};
 use crate::output::frame::{Frame, Output, WriteError};
 use crate::output::status::Phase;
-use crate::strategy::Strategy;
+use crate::strategy::evaluate::Strategy;
 
 use super::records::{BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus};
 use super::repository::{Store, StoreError};

@@ -8,7 +8,8 @@ use std::thread::JoinHandle;
 
 use crate::engine::{Millis, window_start};
 use crate::output::signal_board::SignalBoard;
-use crate::strategy::{OnSignal, Strategy, evaluate};
+use crate::strategy::evaluate::{Strategy, evaluate};
+use crate::strategy::notify::OnSignal;
 
 use super::records::{Batch, RunRecord, RunStatus, Series};
 use super::repository::Store;

@@ -8,7 +8,8 @@ use crate::engine::signals::{
     BarWithMetrics, PriceRow, PrintView, big_print, cvd_divergence, obi_cross, stacked_imbalances,
 };
 use crate::engine::{Millis, Signal, SignalOptions};
-use crate::store::{Series, Store, StoreError};
+use crate::store::records::Series;
+use crate::store::repository::{Store, StoreError};
 
 use super::rules::Rule;
 
@@ -73,7 +74,7 @@ pub fn evaluate(
         .into_iter()
         .map(|bar| (bar.ts, bar))
         .collect();
-    let with_metrics = |bar: &crate::store::BarRecord| BarWithMetrics {
+    let with_metrics = |bar: &crate::store::records::BarRecord| BarWithMetrics {
         bar: bar.bar,
         metrics: metrics.get(&bar.bar.ts).copied(),
     };

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::store::Store;
+use crate::store::repository::Store;
 
 /// One user rule.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::engine::{FootprintBar, FootprintRow, Millis, Print, PrintChanges};
 use crate::output::live::{LiveFeed, Phase, Status, Update};
-use crate::store::{Series, Store, StoreError};
+use crate::store::records::Series;
+use crate::store::repository::{Store, StoreError};
 
 /// How often the store is read again.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
