@@ -92,9 +92,11 @@ pub fn run_with(
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
     }
+    // More outputs (the store) take every footprint and print.
+    let more_outputs = !more.is_empty();
     outputs.extend(more);
     let mut processor = Processor::new(job.config);
-    if live.is_none() {
+    if live.is_none() && !more_outputs {
         // Only the live feed shows prints and footprints beyond the newest 1000 bars of
         // footprint_data.json: `process` counts prints and keeps none, and keeps the
         // footprints of those bars only.
