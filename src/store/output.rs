@@ -14,13 +14,12 @@ use crate::strategy::evaluate::Strategy;
 
 use super::records::{BarRecord, Batch, FootprintRecord, PrintRecord, RunRecord, RunStatus};
 use super::repository::{Store, StoreError};
-use super::writer::{Message, SignalSinks, WriterThread, now};
+use super::writer::{Message, SignalSinks, WriterThread};
 
 /// The store, written as the run goes.
 pub struct StoreOutput {
     writer: WriterThread,
     path: PathBuf,
-    run_id: i64,
     window_ms: i64,
     /// `--big-print X`: the prints of size >= X are kept.
     big_print: Option<f64>,
@@ -65,38 +64,30 @@ impl StoreOutput {
     }
 
     fn with_store(
-        mut store: Store,
+        store: Store,
         path: PathBuf,
         run: RunRecord,
         strategy: Strategy,
         sinks: SignalSinks,
         cancel: Arc<AtomicBool>,
     ) -> Result<StoreOutput, StoreError> {
-        let run_id = store.begin_run(&run, &now())?;
         let window_ms = run.series.window_s.saturating_mul(1000).max(1);
         let closed_to = window_start(run.range_start, window_ms);
         let big_print = strategy.options.big_print;
-        let writer = WriterThread::start(store, run, run_id, strategy, sinks).map_err(|error| {
-            StoreError::Open {
+        let writer =
+            WriterThread::start(store, run, strategy, sinks).map_err(|error| StoreError::Open {
                 path: path.display().to_string(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
-            }
-        })?;
+            })?;
         Ok(StoreOutput {
             writer,
             path,
-            run_id,
             window_ms,
             big_print,
             cancel,
             closed_to,
             finished: false,
         })
-    }
-
-    /// The `runs` row's id.
-    pub fn run_id(&self) -> i64 {
-        self.run_id
     }
 
     /// The prints the store keeps: those `big_print` may fire on (`--big-print X`: size >= X),

@@ -50,11 +50,11 @@ pub(super) struct WriterThread {
 }
 
 impl WriterThread {
-    /// Starts the writer of run `run_id` (its `runs` row written) on `store`.
+    /// Starts the writer of `run` on `store`. Its first work, beside the run's, is to delete
+    /// the run's rows in its range and add its `runs` row (a day's rows take a while to delete).
     pub(super) fn start(
         store: Store,
         run: RunRecord,
-        run_id: i64,
         strategy: Strategy,
         sinks: SignalSinks,
     ) -> std::io::Result<WriterThread> {
@@ -64,7 +64,7 @@ impl WriterThread {
         let mut writer = Writer {
             store,
             run,
-            run_id,
+            run_id: 0,
             strategy,
             sinks,
             first,
@@ -75,7 +75,8 @@ impl WriterThread {
         let thread = std::thread::Builder::new()
             .name("store".to_owned())
             .spawn(move || {
-                if let Err(error) = writer.serve(&messages) {
+                let started = writer.begin();
+                if let Err(error) = started.and_then(|()| writer.serve(&messages)) {
                     *failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(error);
                 }
             })?;
@@ -153,6 +154,15 @@ struct Writer {
 }
 
 impl Writer {
+    /// Deletes the run's rows in its range and adds its `runs` row.
+    fn begin(&mut self) -> Result<(), String> {
+        self.run_id = self
+            .store
+            .begin_run(&self.run, &now())
+            .map_err(|error| error.to_string())?;
+        Ok(())
+    }
+
     fn serve(&mut self, messages: &Receiver<Message>) -> Result<(), String> {
         while let Ok(message) = messages.recv() {
             match message {
