@@ -21,22 +21,40 @@ pub struct FootprintFile {
 }
 
 impl FootprintFile {
-    /// Creates `dir` if needed, checks that the file is new or orderflow's own, and resets it
-    /// to empty (`[]`).
+    /// Checks that the file in `dir` is new or orderflow's own, writing nothing (so that a run
+    /// refused for it has written none of the seed's files either); [`FootprintFile::reset`]
+    /// then empties it.
+    ///
+    /// # Errors
+    /// [`CreateError::Refused`] when the file is not orderflow's to replace.
+    pub fn check(dir: &Path) -> Result<FootprintFile, CreateError> {
+        Ok(FootprintFile {
+            path: target::check(&dir.join(FOOTPRINT_FILE), Target::Footprint)?,
+            janitor: Janitor::default(),
+        })
+    }
+
+    /// Checks the file in `dir` ([`FootprintFile::check`]), creating `dir` if needed, and
+    /// resets it to empty (`[]`).
     ///
     /// # Errors
     /// As [`super::json_files::JsonFiles::create`].
     pub fn create(dir: &Path) -> Result<FootprintFile, CreateError> {
+        let mut file = FootprintFile::check(dir)?;
         fs::create_dir_all(dir).map_err(|source| WriteError {
             path: dir.to_owned(),
             source,
         })?;
-        let mut file = FootprintFile {
-            path: target::check(&dir.join(FOOTPRINT_FILE), Target::Footprint)?,
-            janitor: Janitor::default(),
-        };
-        file.write(&[])?;
+        file.reset()?;
         Ok(file)
+    }
+
+    /// Empties the file (`[]`), as at the start of a run.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn reset(&mut self) -> Result<(), WriteError> {
+        self.write(&[])
     }
 
     /// Writes the newest [`MAX_BARS`] of `bars`, oldest first.

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::frame::{Frame, Output, WriteError};
+use super::print_log::PrintLog;
 use crate::engine::{Bar, Depth, FootprintBar, MetricBar, Millis, Print, PrintChanges};
 
 pub use super::status::{Phase, Status};
@@ -89,8 +90,8 @@ struct State {
     bars: BTreeMap<Millis, Bar>,
     metric_bars: BTreeMap<Millis, MetricBar>,
     footprints: BTreeMap<Millis, FootprintBar>,
-    /// Every print of the run, in event order (about 32 bytes each).
-    prints: Vec<Print>,
+    /// Every print of the run, in event order (in a temporary file but for the newest).
+    prints: PrintLog,
     depth: Depth,
     status: Status,
 }
@@ -210,27 +211,21 @@ impl LiveFeed {
     pub fn prints(&self, min_size: f64, since: Option<Millis>) -> Vec<Print> {
         let since = since.unwrap_or(Millis::MIN);
         let state = self.lock();
-        state
-            .prints
-            .iter()
-            .filter(|print| print.size >= min_size && print.ts >= since)
-            .copied()
-            .collect()
+        let mut out = Vec::new();
+        state.prints.for_each(|print| {
+            if print.size >= min_size && print.ts >= since {
+                out.push(*print);
+            }
+        });
+        out
     }
 
     /// The number of prints so far, and the size of the smallest of the largest `share` of
     /// them (at least one print): the default filter of big prints. `None` without prints.
     pub fn print_size_at_top(&self, share: f64) -> (usize, Option<f64>) {
         let state = self.lock();
-        let mut sizes: Vec<f64> = state.prints.iter().map(|print| print.size).collect();
-        drop(state);
-        let count = sizes.len();
-        if count == 0 {
-            return (0, None);
-        }
-        let top = ((count as f64 * share).ceil() as usize).clamp(1, count);
-        let (_, nth, _) = sizes.select_nth_unstable_by(count - top, f64::total_cmp);
-        (count, Some(*nth))
+        let count = usize::try_from(state.prints.len()).unwrap_or(usize::MAX);
+        (count, state.prints.size_at_top(share))
     }
 
     /// Number of the last change.
@@ -309,10 +304,10 @@ impl Output for LiveFeed {
             let tape = frame.processor.print_tape();
             let mut state = self.lock();
             merge_prints(&mut state.prints, &frame.changes.prints);
-            state
-                .prints
-                .truncate(usize::try_from(tape.closed_count()).unwrap_or(usize::MAX));
-            state.prints.extend(tape.open());
+            state.prints.truncate(tape.closed_count());
+            if let Some(open) = tape.open() {
+                state.prints.push(open);
+            }
         }
         self.reset(
             frame.processor.bars().tail(usize::MAX).copied().collect(),
@@ -330,10 +325,12 @@ impl Output for LiveFeed {
 }
 
 /// Takes numbered prints in: from `changes.first` on, what was held is replaced.
-fn merge_prints(prints: &mut Vec<Print>, changes: &PrintChanges) {
+fn merge_prints(prints: &mut PrintLog, changes: &PrintChanges) {
     if !changes.prints.is_empty() {
-        prints.truncate(usize::try_from(changes.first).unwrap_or(usize::MAX));
-        prints.extend_from_slice(&changes.prints);
+        prints.truncate(changes.first);
+        for print in &changes.prints {
+            prints.push(*print);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod footprint_file;
 pub mod frame;
 pub mod json_files;
 pub mod live;
+pub mod print_log;
 pub mod seed_json;
 pub mod signal_board;
 pub mod status;

@@ -86,8 +86,11 @@ pub fn run_with(
     // The run's outputs: a new one is one more line here.
     let mut outputs: Vec<Box<dyn Output>> = Vec::new();
     if let Some(dir) = &job.json_dir {
+        // Every target is checked before any is written.
+        let mut footprint = FootprintFile::check(dir)?;
         outputs.push(Box::new(JsonFiles::create(dir)?));
-        outputs.push(Box::new(FootprintFile::create(dir)?));
+        footprint.reset()?;
+        outputs.push(Box::new(footprint));
     }
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));

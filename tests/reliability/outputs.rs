@@ -14,7 +14,12 @@ use super::child::Child;
 use super::{BIG_TRADES, GOOD, big_recording, good_recording};
 use crate::common::orderflow;
 
-const FILES: [&str; 3] = ["ohlc_data.json", "metrics_data.json", "depth_data.json"];
+const FILES: [&str; 4] = [
+    "ohlc_data.json",
+    "metrics_data.json",
+    "depth_data.json",
+    "footprint_data.json",
+];
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
@@ -42,6 +47,15 @@ fn assert_final_state(json_dir: &Path, summary: &Value, text: &str) {
         "the last bar is the window of the last event"
     );
     assert!(!depth["bids"].as_array().unwrap().is_empty());
+    let footprint = read_json(&json_dir.join("footprint_data.json"));
+    let windows = |rows: &Value| -> Vec<Value> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row[0].clone())
+            .collect()
+    };
+    assert_eq!(windows(&footprint), windows(&ohlc), "a footprint per bar");
 }
 
 fn no_leftovers(dir: &Path) {
@@ -320,5 +334,9 @@ fn stale_files_are_reset_when_a_run_finds_nothing() {
     assert_eq!(
         read_json(&out.path().join("depth_data.json")),
         json!({"bids": [], "asks": []})
+    );
+    assert_eq!(
+        read_json(&out.path().join("footprint_data.json")),
+        json!([])
     );
 }

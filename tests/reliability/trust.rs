@@ -13,7 +13,12 @@ use serde_json::{Value, json};
 use super::{DAY, GOOD, good_recording};
 use crate::common::{orderflow, process};
 
-const FILES: [&str; 3] = ["ohlc_data.json", "metrics_data.json", "depth_data.json"];
+const FILES: [&str; 4] = [
+    "ohlc_data.json",
+    "metrics_data.json",
+    "depth_data.json",
+    "footprint_data.json",
+];
 
 /// The bar of [`good_recording`].
 fn good_bar() -> Value {

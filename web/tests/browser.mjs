@@ -361,6 +361,17 @@ async function footprintScenario(page, problems) {
     if (n !== groupedRows(api.get(ts), drawn.tick, ticks).size) throw new Error(`check failed: bar ${ts} drew ${n} rows`);
   }
   check(compared > 0, 'every cell holds the numbers of /api/footprint, every row of each bar drawn', `${compared} cells`);
+  // The text drawn is those numbers, rounded for display (`.25` is 0.25, `1.2k` is 1200).
+  const shown = (text) => {
+    const m = /^(-?\d*\.?\d+(?:e-?\d+)?)([kM]?)$/.exec(text.trim());
+    return m ? Number(m[1]) * (m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : 1) : NaN;
+  };
+  for (const cell of withText) {
+    const [sell, buy] = cell.text.split('×').map(shown);
+    const near = (a, b) => Math.abs(a - b) <= 0.051 * Math.abs(b) + 1e-12;
+    if (!near(sell, cell.sell) || !near(buy, cell.buy)) throw new Error(`check failed: cell text ${cell.text} vs ${cell.sell} × ${cell.buy}`);
+  }
+  check(true, 'the text of each cell is its sell × buy, rounded for display', withText.slice(0, 3).map((c) => c.text).join(' | '));
   const pocs = drawn.footprint.cells.filter((c) => c.poc);
   check(pocs.length === cellsPerBar.size, 'one POC outlined per bar', `${pocs.length}`);
   for (const poc of pocs) {

@@ -40,8 +40,6 @@ export function createFootprint(view, onMode) {
     }));
     let maxDelta = 0;
     for (const bar of bars) for (const row of bar.rows) maxDelta = Math.max(maxDelta, Math.abs(row.buy - row.sell));
-    const fontSize = 10;
-    ctx.font = `${fontSize}px ${fontFamily}`;
     ctx.textBaseline = 'middle';
     for (const bar of bars) {
       const left = bar.x - width / 2;
@@ -65,21 +63,24 @@ export function createFootprint(view, onMode) {
           ctx.fillStyle = rgba(SELL, 0.55);
           ctx.fillRect(left, top, width / 2, height - 1);
         }
-        const sellText = cellNumber(row.sell);
-        const buyText = cellNumber(row.buy);
-        const fits = height >= fontSize && ctx.measureText(`${sellText} × ${buyText}`).width <= width - 4;
-        if (fits) {
+        const label = cellLabel(ctx, row, width - 4, height);
+        if (label) {
           const y = top + height / 2;
+          ctx.font = `${label.size}px ${fontFamily}`;
+          const gap = label.spaced ? 5 : 1 + ctx.measureText('×').width / 2;
           ctx.textAlign = 'right';
           ctx.fillStyle = marks[i].sell ? '#ffd7d6' : '#e6e9ef';
-          ctx.fillText(sellText, bar.x - 5, y);
+          ctx.fillText(label.sell, bar.x - gap, y);
           ctx.textAlign = 'center';
           ctx.fillStyle = 'rgba(230, 233, 239, 0.5)';
           ctx.fillText('×', bar.x, y);
           ctx.textAlign = 'left';
           ctx.fillStyle = marks[i].buy ? '#d4fff6' : '#e6e9ef';
-          ctx.fillText(buyText, bar.x + 5, y);
+          ctx.fillText(label.buy, bar.x + gap, y);
         }
+        const fits = !!label;
+        const sellText = label?.sell;
+        const buyText = label?.buy;
         drawn.cells.push({
           ts: bar.ts,
           price: row.price,
@@ -109,4 +110,25 @@ export function createFootprint(view, onMode) {
 
   const prim = primitive(draw, 'top');
   return { primitive: prim, mode: () => mode, drawn };
+}
+
+/** The text of a cell, `sell × buy`, in the largest of a few forms that fits `width` × `height`
+ *  (the sell half right-aligned against the ×, the buy half left-aligned); null if none does. */
+function cellLabel(ctx, row, width, height) {
+  const sell = cellNumber(row.sell);
+  const buy = cellNumber(row.buy);
+  const bare = (text) => text.replace(/^(-?)0\./, '$1.');
+  for (const [size, spaced, s, b] of [
+    [10, true, sell, buy],
+    [10, false, sell, buy],
+    [9, false, sell, buy],
+    [9, false, bare(sell), bare(buy)],
+  ]) {
+    if (height < size) continue;
+    ctx.font = `${size}px ${fontFamily}`;
+    const half = Math.max(ctx.measureText(s).width, ctx.measureText(b).width);
+    const gap = spaced ? 5 : 1 + ctx.measureText('×').width / 2;
+    if (2 * (half + gap) <= width) return { size, spaced, sell: s, buy: b };
+  }
+  return null;
 }

@@ -129,5 +129,5 @@ export function cellNumber(x) {
   if (abs >= 100) return x.toFixed(0);
   if (abs >= 10) return x.toFixed(1);
   if (abs >= 1) return x.toFixed(2);
-  return x.toPrecision(2).replace(/^0\./, '.');
+  return x.toPrecision(2);
 }

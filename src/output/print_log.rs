@@ -1,0 +1,265 @@
+//! The prints of a run for the live feed (`/api/prints`): every print, numbered in event
+//! order, kept in an anonymous temporary file but for the newest few, so that a day of a
+//! busy market (a million prints and more) holds some kilobytes of memory, not tens of MB.
+//!
+//! Records are fixed-size (32 bytes): print `i` is at `32 * i`. The newest prints stay in
+//! memory, where the open one changes and a file that starts over takes some back. A
+//! histogram of sizes by their leading bits answers the size at a share from the top with
+//! one pass over the prints of one bucket.
+
+use std::fs::File;
+use std::io::{self, Write};
+
+use crate::engine::{Millis, Print, Side};
+
+const RECORD: usize = 32;
+/// Prints kept in memory: when `2 * TAIL` are, the older `TAIL` go to the file.
+const TAIL: usize = 4096;
+/// Buckets of the size histogram: a size's `f64` bits after the sign, its exponent and the top
+/// four bits of its mantissa, which for sizes > 0 are in the order of the sizes (16 buckets
+/// per power of two).
+const BUCKETS: usize = 1 << 15;
+
+/// Every print of a run, in event order.
+#[derive(Debug)]
+pub struct PrintLog {
+    /// Where the older prints are; `None` when no temporary file could be made (then all are
+    /// kept in `tail`).
+    file: Option<File>,
+    /// Prints in the file (the first `flushed` of the run).
+    flushed: u64,
+    /// The prints after those, in memory.
+    tail: Vec<Print>,
+    /// Prints per size bucket.
+    histogram: Vec<u64>,
+}
+
+impl Default for PrintLog {
+    fn default() -> Self {
+        PrintLog::new()
+    }
+}
+
+fn bucket(size: f64) -> usize {
+    (size.to_bits() >> 48) as usize & (BUCKETS - 1)
+}
+
+fn encode(print: &Print, out: &mut Vec<u8>) {
+    out.extend_from_slice(&print.ts.to_le_bytes());
+    out.extend_from_slice(&print.vwap.to_le_bytes());
+    out.extend_from_slice(&print.size.to_le_bytes());
+    out.extend_from_slice(&print.trades.to_le_bytes());
+    out.push(u8::from(print.side == Side::Sell));
+    out.extend_from_slice(&[0; 3]);
+}
+
+fn decode(bytes: &[u8]) -> Print {
+    let f = |at: usize| f64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    Print {
+        ts: Millis::from_le_bytes(bytes[0..8].try_into().expect("8 bytes")),
+        vwap: f(8),
+        size: f(16),
+        trades: u32::from_le_bytes(bytes[24..28].try_into().expect("4 bytes")),
+        side: if bytes[28] == 1 {
+            Side::Sell
+        } else {
+            Side::Buy
+        },
+    }
+}
+
+impl PrintLog {
+    pub fn new() -> PrintLog {
+        PrintLog {
+            file: tempfile::tempfile().ok(),
+            flushed: 0,
+            tail: Vec::new(),
+            histogram: vec![0; BUCKETS],
+        }
+    }
+
+    /// The number of prints.
+    pub fn len(&self) -> u64 {
+        self.flushed + self.tail.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the prints from number `n` on.
+    pub fn truncate(&mut self, n: u64) {
+        if n >= self.flushed {
+            let keep = usize::try_from(n - self.flushed).unwrap_or(usize::MAX);
+            for print in self.tail.drain(keep.min(self.tail.len())..) {
+                self.histogram[bucket(print.size)] -= 1;
+            }
+            return;
+        }
+        // Back into the file (a file that started over): its later prints are read to take
+        // them off the histogram, then cut off.
+        for print in self.tail.drain(..) {
+            self.histogram[bucket(print.size)] -= 1;
+        }
+        let (from, to) = (n, self.flushed);
+        let removed = self.read_range(from, to);
+        for print in &removed {
+            self.histogram[bucket(print.size)] -= 1;
+        }
+        if let Some(file) = &self.file {
+            let _ = file.set_len(n * RECORD as u64);
+        }
+        self.flushed = n;
+    }
+
+    /// Appends a print.
+    pub fn push(&mut self, print: Print) {
+        self.histogram[bucket(print.size)] += 1;
+        self.tail.push(print);
+        if self.tail.len() >= 2 * TAIL && self.file.is_some() {
+            self.flush(TAIL);
+        }
+    }
+
+    /// Moves the oldest `n` prints of the tail to the file (kept in memory if it fails).
+    fn flush(&mut self, n: usize) {
+        let mut bytes = Vec::with_capacity(n * RECORD);
+        for print in &self.tail[..n] {
+            encode(print, &mut bytes);
+        }
+        let written = self.file.as_mut().map(|file| {
+            use std::io::Seek;
+            file.seek(io::SeekFrom::Start(self.flushed * RECORD as u64))
+                .and_then(|_| file.write_all(&bytes))
+        });
+        match written {
+            Some(Ok(())) => {
+                self.tail.drain(..n);
+                self.flushed += n as u64;
+            }
+            // The disk is full, say: from now on every print stays in memory.
+            _ => self.file = None,
+        }
+    }
+
+    /// Prints `from..to` of those in the file, in order.
+    fn read_range(&self, from: u64, to: u64) -> Vec<Print> {
+        let mut out = Vec::new();
+        self.scan(from, to, |print| out.push(print));
+        out
+    }
+
+    /// Calls `each` with prints `from..to` of the file, in order, reading in blocks.
+    fn scan(&self, from: u64, to: u64, mut each: impl FnMut(Print)) {
+        use std::os::unix::fs::FileExt;
+        let Some(file) = &self.file else { return };
+        let mut buffer = vec![0u8; TAIL * RECORD];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(TAIL as u64) as usize;
+            let bytes = &mut buffer[..n * RECORD];
+            if file.read_exact_at(bytes, at * RECORD as u64).is_err() {
+                return;
+            }
+            bytes.chunks_exact(RECORD).map(decode).for_each(&mut each);
+            at += n as u64;
+        }
+    }
+
+    /// Calls `each` with every print, in order.
+    pub fn for_each(&self, mut each: impl FnMut(&Print)) {
+        self.scan(0, self.flushed, |print| each(&print));
+        self.tail.iter().for_each(each);
+    }
+
+    /// The size of the smallest of the largest `share` of the prints (at least one); `None`
+    /// without prints.
+    pub fn size_at_top(&self, share: f64) -> Option<f64> {
+        let count = self.len();
+        if count == 0 {
+            return None;
+        }
+        let top = ((count as f64 * share).ceil() as u64).clamp(1, count);
+        // The bucket that holds the `top`-th largest size, and how many are above it.
+        let (mut above, mut found) = (0u64, None);
+        for b in (0..BUCKETS).rev() {
+            if above + self.histogram[b] >= top {
+                found = Some(b);
+                break;
+            }
+            above += self.histogram[b];
+        }
+        let found = found?;
+        let mut sizes = Vec::new();
+        self.for_each(|print| {
+            if bucket(print.size) == found {
+                sizes.push(print.size);
+            }
+        });
+        sizes.sort_by(|a, b| b.total_cmp(a));
+        sizes.get((top - above - 1) as usize).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn print(i: u64) -> Print {
+        Print {
+            ts: 1_000 + i as i64,
+            side: if i % 3 == 0 { Side::Sell } else { Side::Buy },
+            vwap: 100.0 + (i % 7) as f64 * 0.5,
+            size: ((i * 7919) % 1000) as f64 / 64.0 + 0.001,
+            trades: (i % 5) as u32 + 1,
+        }
+    }
+
+    fn all(log: &PrintLog) -> Vec<Print> {
+        let mut out = Vec::new();
+        log.for_each(|p| out.push(*p));
+        out
+    }
+
+    #[test]
+    fn prints_come_back_in_order_from_the_file_and_the_tail() {
+        let mut log = PrintLog::new();
+        let n = 5 * TAIL as u64 + 17;
+        for i in 0..n {
+            log.push(print(i));
+        }
+        assert!(log.flushed > 0 && log.tail.len() < 2 * TAIL);
+        let expected: Vec<Print> = (0..n).map(print).collect();
+        assert_eq!(all(&log), expected);
+
+        // Back into the tail, then back into the file.
+        log.truncate(n - 3);
+        assert_eq!(all(&log), expected[..(n - 3) as usize]);
+        log.truncate(1000);
+        log.push(print(7));
+        let mut again = expected[..1000].to_vec();
+        again.push(print(7));
+        assert_eq!(all(&log), again);
+        assert_eq!(log.histogram.iter().sum::<u64>(), 1001);
+    }
+
+    #[test]
+    fn the_size_at_a_share_from_the_top_is_exact() {
+        let mut log = PrintLog::new();
+        let n = 3 * TAIL as u64;
+        for i in 0..n {
+            log.push(print(i));
+        }
+        let mut sizes: Vec<f64> = (0..n).map(|i| print(i).size).collect();
+        sizes.sort_by(|a, b| b.total_cmp(a));
+        for share in [0.005, 0.01, 0.5, 1.0, 1e-9] {
+            let top = ((n as f64 * share).ceil() as usize).clamp(1, n as usize);
+            assert_eq!(
+                log.size_at_top(share),
+                Some(sizes[top - 1]),
+                "share {share}"
+            );
+        }
+        assert_eq!(PrintLog::new().size_at_top(0.005), None);
+    }
+}
