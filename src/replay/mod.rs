@@ -95,16 +95,21 @@ pub fn run_with(
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
     }
-    // More outputs (the store) take every footprint and print.
-    let more_outputs = !more.is_empty();
+    // More outputs (the store) may take every footprint, and the prints.
+    let more_footprints = !more.is_empty();
+    let more_prints = more.iter().any(|output| output.wants_prints());
     outputs.extend(more);
     let mut processor = Processor::new(job.config);
-    if live.is_none() && !more_outputs {
-        // Only the live feed shows prints and footprints beyond the newest 1000 bars of
-        // footprint_data.json: `process` counts prints and keeps none, and keeps the
+    if live.is_none() {
+        // Only the live feed (and a store) shows prints and footprints beyond the newest 1000
+        // bars of footprint_data.json: `process` counts prints and keeps none, and keeps the
         // footprints of those bars only.
-        processor.drop_prints();
-        processor.keep_newest_footprints(MAX_BARS);
+        if !more_prints {
+            processor.drop_prints();
+        }
+        if !more_footprints {
+            processor.keep_newest_footprints(MAX_BARS);
+        }
     }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 

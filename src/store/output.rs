@@ -160,6 +160,10 @@ fn is_last(frame: &Frame<'_>) -> bool {
 }
 
 impl Output for StoreOutput {
+    fn wants_prints(&self) -> bool {
+        self.big_print.is_some()
+    }
+
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         if self.finished {
             return Ok(());
