@@ -13,9 +13,12 @@
 //! - [`synth`]: synthetic recordings for the demo, tests and benchmarks.
 
 pub mod engine;
+pub mod export;
 pub mod output;
 pub mod replay;
 pub mod source;
+pub mod store;
+pub mod strategy;
 pub mod synth;
 pub mod time;
 pub mod web;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use cli::print::complain;
 use cli::signals::Stop;
-use cli::{Command, demo, process, run, serve, synth};
+use cli::{Command, demo, export, process, recompute, run, serve, synth};
 
 fn main() -> ExitCode {
     cli::malloc::share_malloc_arenas();
@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         // A signal ends synth at once: its unfinished file is a temporary file, which the next
         // run in that folder deletes. `synth --live` stops after its last commit.
         Command::Synth(args) => synth::synth(args, &stop).map(|()| 0),
+        Command::Signals(args) => recompute::signals(args),
+        Command::Export(args) => export::export(args),
         Command::Demo(args) => demo::demo(args, stop.on_signals()),
     };
     match result {

@@ -8,3 +8,5 @@ mod process;
 mod real_data;
 mod reliability;
 mod source;
+mod store;
+mod store_api;

@@ -3,13 +3,17 @@
 
 pub(crate) mod demo;
 pub(crate) mod demo_follow;
+pub(crate) mod export;
 pub(crate) mod malloc;
 pub(crate) mod options;
 pub(crate) mod print;
 pub(crate) mod process;
+pub(crate) mod recompute;
 pub(crate) mod run;
 pub(crate) mod serve;
+pub(crate) mod serve_store;
 pub(crate) mod signals;
+pub(crate) mod store_args;
 pub(crate) mod synth;
 pub(crate) mod usage;
 
@@ -35,6 +39,10 @@ pub(crate) enum Command {
     Serve(serve::ServeArgs),
     /// Write synthetic recordings.
     Synth(synth::SynthArgs),
+    /// Compute the signals of a store again, on its stored bars (after a change of rules).
+    Signals(recompute::SignalsArgs),
+    /// Write a store's tables as Parquet or CSV, partitioned by instrument and day.
+    Export(export::ExportArgs),
     /// Generate a synthetic recording (once) and `run` on it: the zero-set-up main job.
     Demo(demo::DemoArgs),
 }

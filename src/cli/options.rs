@@ -53,6 +53,9 @@ pub(crate) struct ProcessArgs {
     /// it is given up as unusable and the run goes on with the other files.
     #[arg(long, default_value_t = orderflow::source::guard::DEFAULT_STALL_LIMIT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) stall_seconds: u64,
+    /// `--store` and the signals (SPEC 9).
+    #[command(flatten)]
+    pub(crate) store: super::store_args::StoreArgs,
 }
 
 impl ProcessArgs {

@@ -15,7 +15,8 @@ pub(crate) fn process(args: ProcessArgs, stop: &Stop) -> anyhow::Result<u8> {
     let json_dir = args.json_dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let job = args.job(Some(json_dir), Speed::Max)?;
     check_summary_file(args.summary.as_deref(), job.json_dir.as_deref())?;
-    let report = replay::run(&job, None, &stop.cancel)?;
+    let store = args.store.output(&job, None, &stop.cancel)?;
+    let report = replay::run_with(&job, None, store.into_iter().collect(), &stop.cancel)?;
     finish(&report, args.summary.as_deref(), stop)
 }
 

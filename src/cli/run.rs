@@ -51,6 +51,7 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         instrument: job.instrument.clone(),
         ..Status::default()
     });
+    let store = args.process.store.output(&job, Some(&feed), cancel)?;
     let server = &args.server;
     // Without its page, `run` would be `process` with an exit status that hides why: it stops
     // before any work instead (exit 2), and says what to do.
@@ -66,7 +67,7 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
     announce(&listener)?;
     let shutdown = until_cancelled(cancel.clone());
     let server_task = Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)));
-    let report = replay::run(&job, Some(&feed), cancel)?;
+    let report = replay::run_with(&job, Some(&feed), store.into_iter().collect(), cancel)?;
     let code = finish(&report, summary_file, stop)?;
     if let Some(task) = server_task {
         if !cancel.load(Ordering::Relaxed) {

@@ -19,11 +19,29 @@ pub(crate) struct ServeArgs {
     json_dir: PathBuf,
     #[command(flatten)]
     server: ServerArgs,
+    /// Show a store instead of JSON files (with --instrument), without any recording.
+    #[arg(long, value_name = "FILE", requires = "instrument")]
+    store: Option<PathBuf>,
+    /// The instrument of the store to show.
+    #[arg(long, requires = "store")]
+    instrument: Option<String>,
+    /// The bar window of the store to show, in seconds (default: the smallest stored).
+    #[arg(long, requires = "store")]
+    window_seconds: Option<u32>,
 }
 
 pub(crate) fn serve(args: ServeArgs, cancel: &Arc<AtomicBool>) -> anyhow::Result<()> {
     use orderflow::web::json_dir;
 
+    if let (Some(store), Some(instrument)) = (&args.store, &args.instrument) {
+        return super::serve_store::serve(
+            store,
+            instrument,
+            args.window_seconds,
+            &args.server,
+            cancel,
+        );
+    }
     check_json_dir(&args.json_dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod price;
 pub mod prints;
 pub mod processor;
+pub mod signals;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
@@ -25,3 +26,4 @@ pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use prints::{Print, PrintChanges, PrintTape};
 pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};
+pub use signals::{Signal, SignalOptions};

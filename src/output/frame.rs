@@ -31,6 +31,12 @@ pub trait Output {
     /// # Errors
     /// As [`Output::show`].
     fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError>;
+
+    /// Whether the output takes the prints of the frames' changes (a run whose outputs do not
+    /// keeps none of them).
+    fn wants_prints(&self) -> bool {
+        false
+    }
 }
 
 /// An output file that could not be written.

@@ -79,6 +79,8 @@ pub struct LiveFeed {
 
 struct Inner {
     state: Mutex<State>,
+    /// The run's signals (SPEC 9.2), for `/api/signals`.
+    signals: super::signal_board::SignalBoard,
     changes: broadcast::Sender<Arc<Change>>,
 }
 
@@ -105,9 +107,15 @@ impl LiveFeed {
         LiveFeed {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
+                signals: super::signal_board::SignalBoard::default(),
                 changes,
             }),
         }
+    }
+
+    /// The run's signals.
+    pub fn signals(&self) -> &super::signal_board::SignalBoard {
+        &self.inner.signals
     }
 
     /// Merges `update` into the state and pushes it to connected clients.

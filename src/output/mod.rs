@@ -11,6 +11,7 @@ pub mod json_files;
 pub mod live;
 pub mod print_log;
 pub mod seed_json;
+pub mod signal_board;
 pub mod status;
 pub mod target;
 pub mod temp;

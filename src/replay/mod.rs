@@ -65,6 +65,19 @@ pub enum JobError {
 /// [`JobError`] when the JSON files cannot be written (or are not orderflow's to replace) or
 /// the data folder cannot be read.
 pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<RunReport, JobError> {
+    run_with(job, live, Vec::new(), cancel)
+}
+
+/// [`run`] with more outputs (such as the store) beside the JSON files and the live feed.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with(
+    job: &Job,
+    live: Option<&LiveFeed>,
+    more: Vec<Box<dyn Output>>,
+    cancel: &AtomicBool,
+) -> Result<RunReport, JobError> {
     let started = Instant::now();
     let mut summary = RunSummary {
         instrument: job.instrument.clone(),
@@ -84,13 +97,21 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
     }
+    // More outputs (the store) may take every footprint, and the prints.
+    let more_footprints = !more.is_empty();
+    let more_prints = more.iter().any(|output| output.wants_prints());
+    outputs.extend(more);
     let mut processor = Processor::new(job.config);
     if live.is_none() {
-        // Only the live feed shows prints and footprints beyond the newest 1000 bars of
-        // footprint_data.json: `process` counts prints and keeps none, and keeps the
+        // Only the live feed (and a store) shows prints and footprints beyond the newest 1000
+        // bars of footprint_data.json: `process` counts prints and keeps none, and keeps the
         // footprints of those bars only.
-        processor.drop_prints();
-        processor.keep_newest_footprints(MAX_BARS);
+        if !more_prints {
+            processor.drop_prints();
+        }
+        if !more_footprints {
+            processor.keep_newest_footprints(MAX_BARS);
+        }
     }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 

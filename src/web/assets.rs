@@ -65,6 +65,7 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/charts/depth.js", JS),
     ours!("js/panels/legend.js", JS),
     ours!("js/panels/status.js", JS),
+    ours!("js/panels/signals.js", JS),
     ours!("js/flow/index.js", JS),
     ours!("js/flow/store.js", JS),
     ours!("js/flow/rows.js", JS),

@@ -12,6 +12,8 @@ pub mod host;
 pub mod json;
 pub mod json_dir;
 mod server;
+mod signals_api;
+pub mod store_feed;
 mod stream;
 
 pub use server::Limits;
@@ -56,6 +58,7 @@ fn app(state: AppState, local: SocketAddr) -> Router {
         .route("/api/bar_extras", get(flow_api::bar_extras))
         .route("/api/prints", get(flow_api::prints))
         .route("/api/print_size", get(flow_api::print_size))
+        .route("/api/signals", get(signals_api::signals))
         .fallback(api::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(local, host::check))

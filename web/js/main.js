@@ -13,6 +13,7 @@ import { createFlow } from './flow/index.js';
 import { createStatusLine } from './panels/status.js';
 import { createIntegrityBand } from './charts/integrity.js';
 import { createIntegrityWarning } from './panels/integrity.js';
+import { createSignals } from './panels/signals.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -35,6 +36,8 @@ const legend = createLegend(timeline.chart, store, { priceSeries: price.candles 
 const status = createStatusLine();
 const band = createIntegrityBand(timeline.chart);
 const warning = createIntegrityWarning($('integrity'));
+const signals = createSignals(timeline.chart, price.candles, $('signal-list'), $('signals-count'),
+  () => windowMs(Store.sorted(store.bars)));
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
 
 function renderBook() {
@@ -143,6 +146,9 @@ window.__orderflow = {
     depthAsks: depth.counts().asks,
     uncertainBars: band.count(),
   }),
+  signals: () => signals.count(),
+  /** The visible time range of the charts (UTC seconds). */
+  visibleRange: () => timeline.chart.timeScale().getVisibleRange(),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
   /** What the footprint, the profiles and the bubbles drew in their last frame. */
   flow: () => flow.debug(),

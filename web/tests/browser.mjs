@@ -279,6 +279,15 @@ async function runScenario() {
     check(apiBars === RUN_MINUTES, 'the API serves the same bars', `${apiBars}`);
     const statusText = (await page.textContent('.topbar')).replace(/\s+/g, ' ');
     check(/BTC-USDT/.test(statusText), 'the status line names the instrument', statusText.trim());
+    const apiSignals = await page.evaluate(async () => (await (await fetch('/api/signals')).json()));
+    check(apiSignals.length > 0, 'run computes signals on the closed bars', `${apiSignals.length}`);
+    await page.waitForFunction((n) => window.__orderflow.signals() === n, apiSignals.length, { timeout: 6_000 });
+    const items = await page.locator('#signal-list li').count();
+    check(items === Math.min(apiSignals.length, 500), 'the signal list shows every signal', `${items}`);
+    await page.locator('#signal-list li').last().click();
+    const oldest = Math.floor(apiSignals[0].ts / 1000);
+    await page.waitForFunction((t) => { const r = window.__orderflow.visibleRange(); return r && r.from <= t && t <= r.to; }, oldest, { timeout: 3_000 });
+    check(true, 'a click on a signal scrolls the charts to its bar');
     await page.waitForTimeout(600);
     const pixels = await page.evaluate(paintedPixels);
     pixels.panes.forEach((n, i) => check(n > 300, `run: pane ${i} (${PANES[i]}) has drawn data`, `${n} painted pixels`));

@@ -1,0 +1,138 @@
+//! The store read back: `serve --store` answers the API with the stored values (equal to the
+//! run's JSON files), and `orderflow signals` recomputes exactly the signals found live.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use crate::common::{orderflow, process};
+
+fn synthetic(dir: &Path) {
+    let mut config = orderflow::synth::SynthConfig::new(dir);
+    config.hours = 1.0;
+    config.book_interval_ms = 1000;
+    config.trades_per_minute = 300.0;
+    config.snapshot_levels = 20;
+    orderflow::synth::generate(&config, None).unwrap();
+}
+
+fn get(address: SocketAddr, target: &str) -> Value {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    // The body may be chunked: take the JSON between the first `[`/`{` and the last `]`/`}`.
+    let start = body.find(['[', '{']).unwrap();
+    let end = body.rfind([']', '}']).unwrap();
+    serde_json::from_str(&body[start..=end]).unwrap()
+}
+
+fn signals_of(store: &Path) -> Vec<String> {
+    let db = Connection::open(store).unwrap();
+    let mut stmt = db
+        .prepare("SELECT ts, name, price, value, detail FROM signals ORDER BY ts, name, price")
+        .unwrap();
+    stmt.query_map([], |row| {
+        Ok(format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            row.get_ref(0)?,
+            row.get_ref(1)?,
+            row.get_ref(2)?,
+            row.get_ref(3)?,
+            row.get_ref(4)?
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+#[test]
+fn serve_store_answers_with_the_stored_values_and_signals_recomputes_the_same() {
+    let data = tempfile::tempdir().unwrap();
+    synthetic(data.path());
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store.db");
+    let store_arg = store.to_str().unwrap();
+    let run = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        &["--store", store_arg, "--big-print", "0.05"],
+    );
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let live = signals_of(&store);
+    assert!(!live.is_empty());
+
+    // The same signals computed again on the stored bars, in one pass.
+    let again = orderflow(&["signals", "--store", store_arg, "--big-print", "0.05"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        signals_of(&store),
+        live,
+        "recomputed signals equal those found live"
+    );
+    // Other options: fewer big prints.
+    let fewer = orderflow(&["signals", "--store", store_arg, "--big-print", "0.1"]);
+    assert!(fewer.status.success());
+    assert!(signals_of(&store).len() < live.len());
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            store_arg,
+            "--instrument",
+            "BTC-USDT",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bars = get(address, "/api/bars");
+    let metrics = get(address, "/api/metrics");
+    let footprint = get(address, "/api/footprint");
+    let signals = get(address, "/api/signals");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        bars,
+        run.json("ohlc_data.json"),
+        "bars from the store equal the run's"
+    );
+    assert_eq!(metrics, run.json("metrics_data.json"));
+    assert_eq!(footprint, run.json("footprint_data.json"));
+    assert_eq!(signals.as_array().unwrap().len(), signals_of(&store).len());
+}
