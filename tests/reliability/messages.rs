@@ -117,12 +117,11 @@ fn an_option_of_another_command_gets_a_tip_that_helps() {
     );
     assert!(!stderr.contains("-- --speed"), "{stderr}");
 
-    let output = orderflow(&["serve", "--window-seconds=5"]);
+    let output = orderflow(&["serve", "--jobs=2"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr
-            .contains("`--window-seconds` is an option of `orderflow run` and `orderflow process`"),
+        stderr.contains("`--jobs` is an option of `orderflow run` and `orderflow process`"),
         "{stderr}"
     );
 }
