@@ -5,4 +5,5 @@ mod parallel;
 mod process;
 mod real_data;
 mod reliability;
+mod replay;
 mod source;

@@ -5,7 +5,9 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
-use orderflow::replay::{self, Speed};
+use orderflow::output::status::Playback;
+use orderflow::replay::control::Control;
+use orderflow::replay::{self, Controlled, Speed};
 
 use super::options::{ProcessArgs, ServerArgs};
 use super::print::{complain, say};
@@ -22,6 +24,12 @@ pub(crate) struct RunArgs {
     /// Replay speed: `max`, or a multiple of real time (e.g. 60).
     #[arg(long, default_value = "max")]
     pub(crate) speed: Speed,
+    /// Start paused at START: the page's play button (or `POST /api/replay`) starts the replay.
+    #[arg(long)]
+    pub(crate) paused: bool,
+    /// Events between two checkpoints of the state that a seek goes back to (for tests).
+    #[arg(long, hide = true, default_value_t = replay::CHECKPOINT_EVERY)]
+    pub(crate) checkpoint_events: usize,
 }
 
 /// Processes the range while serving the live page; keeps serving after the end until Ctrl-C.
@@ -36,8 +44,21 @@ pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // The range is known from the start: a seek asked before the first frame is checked
+    // against it.
     let feed = LiveFeed::new(Status {
         instrument: job.instrument.clone(),
+        start: job.config.start,
+        end: job.config.end,
+        playback: Some(Playback {
+            playing: !args.paused,
+            speed: match job.speed {
+                Speed::Max => None,
+                Speed::Times(times) => Some(times),
+            },
+            position: job.config.start,
+            loaded_to: job.config.start,
+        }),
         ..Status::default()
     });
     let server = &args.server;
@@ -54,13 +75,29 @@ pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         })?;
     announce(&listener)?;
     let shutdown = until_cancelled(cancel.clone());
-    let server_task = Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)));
-    let report = replay::run(&job, Some(&feed), cancel)?;
-    let code = finish(&report, summary_file, stop)?;
-    if let Some(task) = server_task {
+    let control = Control::default();
+    let server_task = Some(runtime.spawn(orderflow::web::serve_with_control(
+        listener,
+        feed.clone(),
+        control.clone(),
+        shutdown,
+    )));
+    let controlled = Controlled {
+        control: &control,
+        paused: args.paused,
+        checkpoint_every: args.checkpoint_events,
+    };
+    // The summary and the exit status are the processing's, once the range has been
+    // processed; the replay then stays at the page's command until Ctrl-C.
+    let mut code = None;
+    replay::play(&job, Some(&feed), Some(controlled), cancel, |report| {
+        code = Some(finish(report, summary_file, stop));
         if !cancel.load(Ordering::Relaxed) {
-            say!("processing finished; the page stays up until Ctrl-C");
+            say!("processing finished; the page stays up (seek, step, play again) until Ctrl-C");
         }
+    })?;
+    let code = code.unwrap_or(Ok(2))?;
+    if let Some(task) = server_task {
         match runtime.block_on(task) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => complain!("error: the web server stopped: {error}"),

@@ -1,5 +1,6 @@
-//! Where a run stands (instrument, range, progress, phase, message): the status line of the
-//! terminal and the web UI, shown to every output in each frame.
+//! Where a run stands (instrument, range, progress, phase, message, and for a replay under
+//! control where it plays): the status line of the terminal and the web UI, shown to every
+//! output in each frame.
 
 use crate::engine::Millis;
 
@@ -19,6 +20,21 @@ pub struct Status {
     pub phase: Phase,
     /// Free text for the user ("replaying 3 files", an error, ...).
     pub message: String,
+    /// Where a replay under control stands (`run`, `demo`); `None` under `serve`.
+    pub playback: Option<Playback>,
+}
+
+/// Where a replay under control stands (SPEC 8).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Playback {
+    pub playing: bool,
+    /// A multiple of real time; `None` is as fast as the machine can.
+    pub speed: Option<f64>,
+    /// The instant (ms) below which every event has been processed.
+    pub position: Millis,
+    /// The instant below which the recordings have been read (events kept for going back);
+    /// a seek below it does not read the recordings again.
+    pub loaded_to: Millis,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,7 +42,12 @@ pub enum Phase {
     #[default]
     Starting,
     Processing,
+    /// A seek is being carried out: the state is not yet the one asked for.
+    Seeking,
     Done,
+    /// Stopped by a signal (Ctrl-C) before the whole range was read: the state is what was
+    /// processed until then.
+    Interrupted,
     Failed,
 }
 
@@ -36,7 +57,9 @@ impl Phase {
         match self {
             Phase::Starting => "starting",
             Phase::Processing => "processing",
+            Phase::Seeking => "seeking",
             Phase::Done => "done",
+            Phase::Interrupted => "interrupted",
             Phase::Failed => "failed",
         }
     }

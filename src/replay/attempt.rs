@@ -51,9 +51,11 @@ impl State<'_> {
         recording: &mut Recording,
         mut account: Account<'_>,
     ) -> Result<(), WriteError> {
+        // A replay under control keeps every event it processes on its tape: it never reads a
+        // file on a bet that could make it start over.
         let mode = match (read_ahead, job.speed) {
             (false, _) => ReadMode::Inline,
-            (true, Speed::Max) => ReadMode::Threads(TradeOrder::Trusted),
+            (true, Speed::Max) if self.player.is_none() => ReadMode::Threads(TradeOrder::Trusted),
             (true, _) => ReadMode::Threads(TradeOrder::Checked),
         };
         if mode != ReadMode::Threads(TradeOrder::Trusted) {
@@ -172,6 +174,13 @@ impl State<'_> {
                 return Ok(ControlFlow::Continue(()));
             }
         };
+        if self.player.is_some() {
+            if self.admit(Some(event.ts()))?.is_break() {
+                tracing::warn!("interrupted: writing the state reached so far");
+                return Ok(ControlFlow::Break(()));
+            }
+            self.record(event, self.rows_before + rows_read)?;
+        }
         let applied = self.processor.apply(event);
         count(account.file, matches!(event, Event::Book(_)), applied);
         let rows_read = self.rows_before + rows_read;
@@ -201,6 +210,7 @@ impl State<'_> {
         self.events += 1;
         if paced || self.events % CLOCK_EVERY == 0 {
             self.progress.set_position(rows_read);
+            self.show_player()?;
             self.emitter
                 .emit_if_due(&mut self.processor, rows_read, self.rows_estimate)?;
             if self.cancel.load(Ordering::Relaxed) {

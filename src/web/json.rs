@@ -18,8 +18,10 @@ pub fn metric_rows(bars: &[MetricBar]) -> Vec<MetricRow> {
     bars.iter().map(MetricRow::from).collect()
 }
 
+/// The status object; a replay under control adds `playing`, `speed` (`"max"` or a number),
+/// `position` and `loaded_to` (SPEC 8).
 pub fn status(status: &Status) -> Value {
-    json!({
+    let mut object = json!({
         "instrument": status.instrument,
         "start": status.start,
         "end": status.end,
@@ -29,7 +31,15 @@ pub fn status(status: &Status) -> Value {
         "rows_read": status.rows_read,
         "phase": status.phase.as_str(),
         "message": status.message,
-    })
+    });
+    if let (Some(playback), Some(fields)) = (status.playback, object.as_object_mut()) {
+        fields.insert("playing".into(), playback.playing.into());
+        let speed = playback.speed.map_or_else(|| "max".into(), Value::from);
+        fields.insert("speed".into(), speed);
+        fields.insert("position".into(), playback.position.into());
+        fields.insert("loaded_to".into(), playback.loaded_to.into());
+    }
+    object
 }
 
 /// The `snapshot` event of the push stream: the whole state.

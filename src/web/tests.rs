@@ -53,6 +53,7 @@ fn status() -> Status {
         rows_read: 42,
         phase: Phase::Processing,
         message: "replaying 1 file".into(),
+        playback: None,
     }
 }
 
