@@ -58,6 +58,7 @@ pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
             },
             position: job.config.start,
             loaded_to: job.config.start,
+            window_ms: job.config.window_ms,
         }),
         ..Status::default()
     });

@@ -10,6 +10,7 @@ pub mod exact_sum;
 pub mod metrics;
 pub mod price;
 pub mod processor;
+pub mod timeframe;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};

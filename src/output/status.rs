@@ -35,6 +35,8 @@ pub struct Playback {
     /// The instant below which the recordings have been read (events kept for going back);
     /// a seek below it does not read the recordings again.
     pub loaded_to: Millis,
+    /// The run's bar window, ms: the page offers its multiples as timeframes.
+    pub window_ms: Millis,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

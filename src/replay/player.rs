@@ -179,6 +179,7 @@ impl Player {
             },
             position: self.position(next),
             loaded_to: loaded_to.clamp(self.range.0, self.range.1),
+            window_ms: self.window_ms,
         }
     }
 

@@ -65,6 +65,8 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/charts/depth.js", JS),
     ours!("js/panels/legend.js", JS),
     ours!("js/panels/status.js", JS),
+    ours!("js/panels/replay.js", JS),
+    ours!("js/timeframes.js", JS),
 ];
 
 /// `GET /`

@@ -38,6 +38,7 @@ pub fn status(status: &Status) -> Value {
         fields.insert("speed".into(), speed);
         fields.insert("position".into(), playback.position.into());
         fields.insert("loaded_to".into(), playback.loaded_to.into());
+        fields.insert("window_ms".into(), playback.window_ms.into());
     }
     object
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{orderflow, process};
+use crate::common::{assert_json_eq, orderflow, process};
 use crate::reliability::child::Child;
 
 const START: &str = "2025-01-15T23:53:00Z";
@@ -263,6 +263,27 @@ fn pause_stops_the_position_and_step_ends_at_the_window_boundary() {
 
     let fast = replay.command(json!({"action": "speed", "speed": "max"}));
     assert_eq!(fast["speed"], "max");
+
+    // Timeframes: 60-second bars made from the 10-second ones are those of a 60-second run.
+    let to = START_MS + 140_000;
+    let minute = process(
+        data.path(),
+        "BTC-USDT",
+        START,
+        &rfc3339(to),
+        &["--window-seconds", "60", "--depth-levels", "20"],
+    );
+    assert_json_eq(
+        &replay.get("/api/bars?tf=60"),
+        &minute.json("ohlc_data.json"),
+        "bars of tf=60",
+    );
+    assert_eq!(
+        replay.get("/api/metrics?tf=60"),
+        minute.json("metrics_data.json")
+    );
+    let since = replay.get(&format!("/api/bars?tf=60&since={}", START_MS + 60_000));
+    assert_eq!(since.as_array().unwrap().len(), 2, "{since}");
 }
 
 #[test]
@@ -330,6 +351,14 @@ fn the_control_refuses_other_sites_and_forms_and_changes_nothing() {
         .as_bytes(),
     );
     assert_eq!(code, 405);
+    // A timeframe that is not a multiple of the run's 10-second window cannot be exact.
+    for query in ["tf=15", "tf=0", "tf=1m"] {
+        let raw = format!(
+            "GET /api/bars?{query} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            replay.address
+        );
+        assert_eq!(exchange(replay.address, raw.as_bytes()).0, 400, "{query}");
+    }
     assert_eq!(replay.seek(START_MS + 300_000)["playing"], false);
 }
 

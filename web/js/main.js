@@ -10,6 +10,8 @@ import { createCvdPane } from './charts/cvd.js';
 import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
 import { createStatusLine } from './panels/status.js';
+import { createReplayBar } from './panels/replay.js';
+import { createTimeframes } from './timeframes.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -24,8 +26,12 @@ timeline.setPaneHeights([3.2, 1, 1]);
 timeline.label(1, 'OBI', 'rgba(79, 195, 247, 0.6)');
 timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
 const depth = createDepthChart($('depth-canvas'));
-const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
 const status = createStatusLine();
+const replay = createReplayBar({ onError: (message) => status.setError(message) });
+const timeframes = createTimeframes(store, $('tf'), { onReset: () => resetAll(), onUpdate: (detail) => updateAll(detail) });
+// What the charts and the legend show: the store's bars, or those of a coarser timeframe.
+const shown = timeframes.shown;
+const legend = createLegend(timeline.chart, shown, { priceSeries: price.candles });
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
 
 function renderBook() {
@@ -54,6 +60,7 @@ function renderStatus() {
     if (last == null || ts > last) last = ts;
   }
   status.setStatus(store.status, first, last);
+  replay.render(store.status);
 }
 
 function windowMs(rows) {
@@ -63,12 +70,12 @@ function windowMs(rows) {
 }
 
 function resetAll() {
-  const bars = Store.sorted(store.bars);
-  const metrics = Store.sorted(store.metrics);
+  const bars = Store.sorted(shown.bars);
+  const metrics = Store.sorted(shown.metrics);
   price.setAll(bars);
   obi.setAll(metrics);
   cvd.setAll(metrics);
-  timeline.setWindowMs(windowMs(bars.length ? bars : metrics));
+  timeline.setWindowMs(timeframes.current() ?? windowMs(bars.length ? bars : metrics));
   timeline.showRecent(Math.max(bars.length, metrics.length));
   $('empty').hidden = bars.length + metrics.length > 0;
   depth.set(store.depth);
@@ -79,25 +86,32 @@ function resetAll() {
 
 store.addEventListener('reset', () => {
   debug.snapshots += 1;
-  resetAll();
+  const rows = Store.sorted(store.bars);
+  timeframes.offer(store.status?.window_ms || windowMs(rows.length ? rows : Store.sorted(store.metrics)));
+  timeframes.reset();
 });
 
 store.addEventListener('update', ({ detail }) => {
   debug.updates += 1;
+  if (store.status?.window_ms) timeframes.offer(store.status.window_ms);
+  timeframes.update(detail);
+});
+
+function updateAll(detail) {
   const wasEmpty = price.counts().candles + obi.count() === 0;
-  if (!price.upsert(detail.bars)) price.setAll(Store.sorted(store.bars));
-  if (!obi.upsert(detail.metrics)) obi.setAll(Store.sorted(store.metrics));
-  if (!cvd.upsert(detail.metrics)) cvd.setAll(Store.sorted(store.metrics));
-  if (wasEmpty && store.bars.size + store.metrics.size > 0) {
+  if (!price.upsert(detail.bars)) price.setAll(Store.sorted(shown.bars));
+  if (!obi.upsert(detail.metrics)) obi.setAll(Store.sorted(shown.metrics));
+  if (!cvd.upsert(detail.metrics)) cvd.setAll(Store.sorted(shown.metrics));
+  if (wasEmpty && shown.bars.size + shown.metrics.size > 0) {
     resetAll();
     return;
   }
-  timeline.follow(Math.max(store.bars.size, store.metrics.size));
+  timeline.follow(Math.max(shown.bars.size, shown.metrics.size));
   depth.set(store.depth);
   legend.refresh();
   renderBook();
   renderStatus();
-});
+}
 
 connect('/api/stream', {
   onSnapshot: (message) => store.applySnapshot(message),
@@ -120,6 +134,10 @@ window.__orderflow = {
     depthAsks: depth.counts().asks,
   }),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
+  /** The bars the price pane shows (of the timeframe chosen). */
+  shownBars: () => Store.sorted(shown.bars),
+  shownMetrics: () => Store.sorted(shown.metrics),
+  replay,
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };
