@@ -12,6 +12,7 @@ use crate::engine::{Applied, Event};
 use crate::output::json_files::WriteError;
 use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
 
+use super::controlled::Admit;
 use super::job::{Job, Speed};
 use super::state::{CLOCK_EVERY, State};
 
@@ -175,11 +176,19 @@ impl State<'_> {
             }
         };
         if self.player.is_some() {
-            if self.admit(Some(event.ts()))?.is_break() {
-                tracing::warn!("interrupted: writing the state reached so far");
-                return Ok(ControlFlow::Break(()));
+            let rows = self.rows_before + rows_read;
+            match self.admit(Some(event.ts()))? {
+                Admit::Stop => {
+                    tracing::warn!("interrupted: writing the state reached so far");
+                    return Ok(ControlFlow::Break(()));
+                }
+                Admit::Shown => self.record(event, rows)?,
+                Admit::Ahead => {
+                    let applied = self.read_ahead(event, rows)?;
+                    count(account.file, matches!(event, Event::Book(_)), applied);
+                    return self.tick(rows, false);
+                }
             }
-            self.record(event, self.rows_before + rows_read)?;
         }
         let applied = self.processor.apply(event);
         count(account.file, matches!(event, Event::Book(_)), applied);

@@ -3,19 +3,26 @@
 //! waits while nothing is due. See `player.rs` for the clock, the cursor and the checkpoints.
 
 use std::io;
-use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::control::Command;
-use super::player::{Checkpoint, Goal, Player};
+use super::player::{Goal, Player};
 use super::state::{CLOCK_EVERY, State};
-use crate::engine::{Event, Millis};
+use crate::engine::{Applied, Event, Millis};
 use crate::output::json_files::WriteError;
 use crate::output::status::Phase;
 
 /// The longest the loop waits without looking at the clock, the commands and the outputs.
 const WAIT_AT_MOST: Duration = Duration::from_millis(100);
+
+/// Puts an event of the recordings on the tape.
+fn keep(player: &mut Player, event: &Event, rows_read: u64) -> Result<(), WriteError> {
+    player.rows_read = rows_read;
+    player.tape.push(event).map_err(tape_error)?;
+    player.frontier = Some(event.ts());
+    Ok(())
+}
 
 /// The tape is a temporary file: an error writing or reading it names the folder.
 pub(super) fn tape_error(source: io::Error) -> WriteError {
@@ -25,22 +32,30 @@ pub(super) fn tape_error(source: io::Error) -> WriteError {
     }
 }
 
+/// What to do with the recordings' next event.
+pub(super) enum Admit {
+    /// The run was told to stop.
+    Stop,
+    /// It is due: the state shown takes it.
+    Shown,
+    /// It is not due yet: it is read ahead onto the tape (see [`State::read_ahead`]).
+    Ahead,
+}
+
 impl State<'_> {
     /// Before the recordings' next event, at `frontier` (`None`: they have no more), is
     /// processed: processes the tape's events that are due, carries out the commands, and
-    /// waits while nothing is due. Continues when the event at `frontier` is due; breaks when
-    /// the run is told to stop (with `None`, only then).
-    pub(super) fn admit(
-        &mut self,
-        frontier: Option<Millis>,
-    ) -> Result<ControlFlow<()>, WriteError> {
+    /// says what to do with that event: the state shown takes it when it is due; otherwise it
+    /// is read ahead, so that a seek later finds it on the tape. With `None` the loop waits
+    /// for commands and the clock until the run is told to stop.
+    pub(super) fn admit(&mut self, frontier: Option<Millis>) -> Result<Admit, WriteError> {
         let Some(player) = self.player.as_mut() else {
-            return Ok(ControlFlow::Continue(()));
+            return Ok(Admit::Shown);
         };
         player.frontier = frontier;
         loop {
             if self.cancel.load(Ordering::Relaxed) {
-                return Ok(ControlFlow::Break(()));
+                return Ok(Admit::Stop);
             }
             while let Some((number, command)) = self.player().control.take() {
                 self.command(number, command)?;
@@ -51,7 +66,7 @@ impl State<'_> {
                 Some(ts) if ts < target => {
                     let player = self.player();
                     if player.cursor == player.tape.len() {
-                        return Ok(ControlFlow::Continue(()));
+                        return Ok(Admit::Shown);
                     }
                     self.replay_one()?;
                     continue;
@@ -62,12 +77,44 @@ impl State<'_> {
             if self.reach_goal(next)? {
                 continue;
             }
+            if self.skip_to_first(next) {
+                continue;
+            }
+            if frontier.is_some() {
+                return Ok(Admit::Ahead);
+            }
             self.wait(next)?;
         }
     }
 
-    /// Before the recordings' next event is processed (the replay is at what it has read):
-    /// keeps it on the tape, and a checkpoint every so many events (`Player::checkpoint_every`).
+    /// The recordings' next event, not due yet, goes onto the tape through the *loader*, a
+    /// copy of the state that runs ahead of the one shown and gives the checkpoints; the state
+    /// shown follows over the tape, and the loader is dropped once it has caught up.
+    pub(super) fn read_ahead(
+        &mut self,
+        event: &Event,
+        rows_read: u64,
+    ) -> Result<Applied, WriteError> {
+        let State {
+            player, processor, ..
+        } = self;
+        let player = player.as_mut().expect("a player");
+        if player.loader.is_none() {
+            player.loader = Some((Box::new(processor.clone()), player.processed_max));
+        }
+        if player.checkpoint_due() {
+            let (loader, loaded_max) = player.loader.as_ref().expect("just made");
+            let (state, max_ts) = (loader.as_ref().clone(), *loaded_max);
+            player.checkpoint(state, max_ts);
+        }
+        keep(player, event, rows_read)?;
+        let (loader, loaded_max) = player.loader.as_mut().expect("just made");
+        *loaded_max = Some(loaded_max.map_or(event.ts(), |max| max.max(event.ts())));
+        Ok(loader.apply(event))
+    }
+
+    /// Before the recordings' next event is processed by the state shown (the replay is at
+    /// what it has read): keeps it on the tape, with a checkpoint when one is due.
     pub(super) fn record(&mut self, event: &Event, rows_read: u64) -> Result<(), WriteError> {
         let State {
             player, processor, ..
@@ -75,18 +122,13 @@ impl State<'_> {
         let Some(player) = player.as_mut() else {
             return Ok(());
         };
-        player.rows_read = rows_read;
-        let index = player.tape.len();
-        if index > 0 && index % player.checkpoint_every == 0 {
-            player.checkpoints.push(Checkpoint {
-                index,
-                max_ts: player.processed_max,
-                processor: processor.clone(),
-            });
+        // The state shown is at what was read: any loader holds the same state.
+        player.loader = None;
+        if player.checkpoint_due() {
+            player.checkpoint(processor.clone(), player.processed_max);
         }
-        player.tape.push(event).map_err(tape_error)?;
+        keep(player, event, rows_read)?;
         player.cursor = player.tape.len();
-        player.frontier = Some(event.ts());
         player.processed(event.ts());
         Ok(())
     }
@@ -155,6 +197,10 @@ impl State<'_> {
         processor.apply(event);
         player.cursor += 1;
         player.processed(ts);
+        if player.cursor == player.tape.len() {
+            // Caught up with the loader: the same events made the same state.
+            player.loader = None;
+        }
         self.events += 1;
         if self.events % CLOCK_EVERY == 0 {
             self.show_player()?;
@@ -239,19 +285,29 @@ impl State<'_> {
         Ok(true)
     }
 
+    /// A replay at a multiple of real time begins at the first event in range, not at a
+    /// START long before it: returns whether the clock was moved there.
+    fn skip_to_first(&mut self, next: Option<Millis>) -> bool {
+        let nothing_in_range_yet = self.processor.counts().first_ts.is_none();
+        let player = self.player();
+        match next {
+            Some(next)
+                if nothing_in_range_yet
+                    && player.playing
+                    && player.goal.is_none()
+                    && next > player.target() =>
+            {
+                player.anchor_at(next);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Waits until the next event is due, a command comes, or [`WAIT_AT_MOST`]; keeps the
     /// outputs up to date meanwhile.
     fn wait(&mut self, next: Option<Millis>) -> Result<(), WriteError> {
-        let nothing_in_range_yet = self.processor.counts().first_ts.is_none();
         let player = self.player();
-        // A replay at a multiple of real time begins at the first event in range, not at a
-        // START long before it.
-        if let (Some(next), true, true) = (next, player.playing, nothing_in_range_yet) {
-            if next > player.target() && player.goal.is_none() {
-                player.anchor_at(next);
-                return Ok(());
-            }
-        }
         let limit = player
             .due_in(next)
             .map_or(WAIT_AT_MOST, |due| due.min(WAIT_AT_MOST));

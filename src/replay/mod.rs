@@ -169,7 +169,11 @@ pub fn play(
     state.progress.finish_and_clear();
     summary.interrupted = cancel.load(Ordering::SeqCst);
 
-    let processor = &state.processor;
+    // The summary is the run's over all it read, whatever the page shows.
+    let processor = match &state.player {
+        Some(player) => player.loaded(&state.processor),
+        None => &state.processor,
+    };
     let counts = processor.counts();
     summary.book_rows = counts.book_rows;
     summary.warmup_book_rows = counts.warmup_book_rows;
@@ -214,7 +218,7 @@ pub fn play(
     on_end(&report);
     if state.player.is_some() {
         // The replay stays in the control's hands until the program is stopped.
-        let _ = state.admit(None)?;
+        state.admit(None)?;
     }
     Ok(report)
 }

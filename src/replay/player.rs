@@ -68,6 +68,9 @@ pub(super) struct Player {
     pub(super) rows_read: u64,
     /// Events between two checkpoints.
     pub(super) checkpoint_every: usize,
+    /// The state after every event on the tape, with the latest time among them, while the
+    /// state shown is behind (see `State::read_ahead`).
+    pub(super) loader: Option<(Box<Processor>, Option<Millis>)>,
 }
 
 impl Player {
@@ -101,6 +104,7 @@ impl Player {
             frontier: Some(config.start),
             rows_read: 0,
             checkpoint_every: checkpoint_every.max(1),
+            loader: None,
         }
     }
 
@@ -181,6 +185,28 @@ impl Player {
             loaded_to: loaded_to.clamp(self.range.0, self.range.1),
             window_ms: self.window_ms,
         }
+    }
+
+    /// Whether a checkpoint is due before the next event goes on the tape.
+    pub(super) fn checkpoint_due(&self) -> bool {
+        let index = self.tape.len();
+        index > 0 && index % self.checkpoint_every == 0
+    }
+
+    /// Keeps `state`, the state after every event on the tape (the latest at `max_ts`), as a
+    /// checkpoint.
+    pub(super) fn checkpoint(&mut self, state: Processor, max_ts: Option<Millis>) {
+        self.checkpoints.push(Checkpoint {
+            index: self.tape.len(),
+            max_ts,
+            processor: state,
+        });
+    }
+
+    /// The state after all the events read: the loader's, or the one shown when it is not
+    /// behind.
+    pub(super) fn loaded<'p>(&'p self, shown: &'p Processor) -> &'p Processor {
+        self.loader.as_ref().map_or(shown, |(loader, _)| loader)
     }
 
     /// Counts an event processed.
