@@ -177,7 +177,7 @@ impl State<'_> {
         };
         if self.player.is_some() {
             let rows = self.rows_before + rows_read;
-            match self.admit(Some(event.ts()))? {
+            match self.admit(Some(event.ts()), false)? {
                 Admit::Stop => {
                     tracing::warn!("interrupted: writing the state reached so far");
                     return Ok(ControlFlow::Break(()));

@@ -47,8 +47,13 @@ impl State<'_> {
     /// processed: processes the tape's events that are due, carries out the commands, and
     /// says what to do with that event: the state shown takes it when it is due; otherwise it
     /// is read ahead, so that a seek later finds it on the tape. With `None` the loop waits
-    /// for commands and the clock until the run is told to stop.
-    pub(super) fn admit(&mut self, frontier: Option<Millis>) -> Result<Admit, WriteError> {
+    /// for commands and the clock until the run is told to stop, or, `until_end`, until the
+    /// state shown has taken every event read ([`Admit::Shown`]).
+    pub(super) fn admit(
+        &mut self,
+        frontier: Option<Millis>,
+        until_end: bool,
+    ) -> Result<Admit, WriteError> {
         let Some(player) = self.player.as_mut() else {
             return Ok(Admit::Shown);
         };
@@ -82,6 +87,10 @@ impl State<'_> {
             }
             if frontier.is_some() {
                 return Ok(Admit::Ahead);
+            }
+            let player = self.player();
+            if until_end && player.cursor == player.tape.len() {
+                return Ok(Admit::Shown);
             }
             self.wait(next)?;
         }

@@ -110,7 +110,6 @@ pub fn play(
         outputs.push(Box::new(live.clone()));
     }
     let mut processor = Processor::new(job.config);
-    let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
     let player = match &controlled {
         Some(controlled) => Some(Player::new(
             controlled.control.clone(),
@@ -122,6 +121,11 @@ pub fn play(
         )),
         None => None,
     };
+    let mut status = status_for(job);
+    status.playback = player
+        .as_ref()
+        .map(|player| player.playback(Some(job.config.start), job.config.start));
+    let emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
@@ -166,14 +170,17 @@ pub fn play(
             state.process_file(job, job.jobs > 1, recording, account)?;
         }
     }
+    if let Some(player) = state.player.as_mut() {
+        // Every event has been read; the run ends when the replay has shown them all (or is
+        // told to stop), as a paced run always did.
+        player.frontier = None;
+        state.admit(None, true)?;
+    }
     state.progress.finish_and_clear();
     summary.interrupted = cancel.load(Ordering::SeqCst);
 
-    // The summary is the run's over all it read, whatever the page shows.
-    let processor = match &state.player {
-        Some(player) => player.loaded(&state.processor),
-        None => &state.processor,
-    };
+    // What the outputs hold: every event, unless the run was stopped before.
+    let processor = &state.processor;
     let counts = processor.counts();
     summary.book_rows = counts.book_rows;
     summary.warmup_book_rows = counts.warmup_book_rows;
@@ -218,7 +225,7 @@ pub fn play(
     on_end(&report);
     if state.player.is_some() {
         // The replay stays in the control's hands until the program is stopped.
-        state.admit(None)?;
+        state.admit(None, false)?;
     }
     Ok(report)
 }

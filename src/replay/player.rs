@@ -203,12 +203,6 @@ impl Player {
         });
     }
 
-    /// The state after all the events read: the loader's, or the one shown when it is not
-    /// behind.
-    pub(super) fn loaded<'p>(&'p self, shown: &'p Processor) -> &'p Processor {
-        self.loader.as_ref().map_or(shown, |(loader, _)| loader)
-    }
-
     /// Counts an event processed.
     pub(super) fn processed(&mut self, ts: Millis) {
         self.processed_max = Some(self.processed_max.map_or(ts, |max| max.max(ts)));
