@@ -208,3 +208,98 @@ impl Player {
         self.processed_max = Some(self.processed_max.map_or(ts, |max| max.max(ts)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ProcessorConfig;
+
+    /// A player over [60 s, 600 s) with one-minute windows, paused unless `playing`.
+    fn player(playing: bool, speed: Speed) -> Player {
+        let processor = Processor::new(ProcessorConfig {
+            window_ms: 60_000,
+            depth_levels: 5,
+            obi_levels: None,
+            start: 60_000,
+            end: 600_000,
+        });
+        Player::new(
+            Control::default(),
+            Tape::new().unwrap(),
+            &processor,
+            !playing,
+            speed,
+            4,
+        )
+    }
+
+    #[test]
+    fn the_position_is_the_lesser_of_the_target_and_the_next_event_within_the_range() {
+        let mut paused = player(false, Speed::Max);
+        assert_eq!(paused.position(Some(200_000)), 60_000, "paused at START");
+        paused.anchor_at(150_000);
+        assert_eq!(paused.position(Some(120_000)), 120_000, "behind its target");
+        assert_eq!(paused.position(Some(150_000)), 150_000);
+        assert_eq!(paused.position(None), 150_000);
+        let fast = player(true, Speed::Max);
+        assert_eq!(
+            fast.position(Some(300_123)),
+            300_123,
+            "at max: the next event"
+        );
+        assert_eq!(
+            fast.position(None),
+            600_000,
+            "at max with nothing left: END"
+        );
+    }
+
+    #[test]
+    fn a_paused_clock_stands_still_and_a_playing_one_moves_at_its_speed() {
+        let paused = player(false, Speed::Times(1000.0));
+        let before = paused.target();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(paused.target(), before);
+        assert_eq!(paused.due_in(Some(90_000)), None);
+        let playing = player(true, Speed::Times(1000.0));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(playing.target() >= 60_000 + 20_000, "{}", playing.target());
+        let due = playing.due_in(Some(10_000_000)).unwrap();
+        assert!(
+            due.as_secs_f64() > 9.0 && due.as_secs_f64() < 10.0,
+            "{due:?}"
+        );
+    }
+
+    #[test]
+    fn a_step_ends_at_the_end_of_the_window_and_never_beyond_the_range() {
+        let p = player(false, Speed::Max);
+        assert_eq!(p.step_end(60_000), 120_000);
+        assert_eq!(p.step_end(119_999), 120_000);
+        assert_eq!(p.step_end(120_000), 180_000);
+        assert_eq!(p.step_end(599_000), 600_000);
+        assert_eq!(p.step_end(600_000), 600_000);
+    }
+
+    #[test]
+    fn a_seek_goes_back_to_the_latest_checkpoint_whose_events_all_lie_before_it() {
+        let mut p = player(false, Speed::Max);
+        let state = p.checkpoints[0].processor.clone();
+        for (index, max_ts) in [(4, Some(100_000)), (8, Some(200_000)), (12, Some(250_000))] {
+            p.checkpoints.push(Checkpoint {
+                index,
+                max_ts,
+                processor: state.clone(),
+            });
+        }
+        assert_eq!(p.checkpoint_for(100_000).index, 0);
+        assert_eq!(p.checkpoint_for(100_001).index, 4);
+        assert_eq!(
+            p.checkpoint_for(200_000).index,
+            4,
+            "an event at T is not before T"
+        );
+        assert_eq!(p.checkpoint_for(200_001).index, 8);
+        assert_eq!(p.checkpoint_for(250_001).index, 12);
+    }
+}
