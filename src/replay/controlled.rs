@@ -223,6 +223,11 @@ impl State<'_> {
         let next = self.next_ts()?;
         let player = self.player();
         let position = player.position(next);
+        // Events of one millisecond are taken together: a clock stopped among them would
+        // stand where a run ending there had taken none of them. It stands after them.
+        let settled = player
+            .processed_max
+            .map_or(position, |max| position.max(max.saturating_add(1)));
         let seeking = player.goal.is_some();
         match command {
             Command::Pause => player.playing = false,
@@ -235,7 +240,7 @@ impl State<'_> {
             }
         }
         if !seeking {
-            player.anchor_at(position);
+            player.anchor_at(settled);
         }
         self.show_player()?;
         self.emit()?;
