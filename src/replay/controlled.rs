@@ -264,8 +264,18 @@ impl State<'_> {
         let current_holds = player.processed_max.is_none_or(|max| max < to);
         let go_back = !current_holds || checkpoint.index > player.cursor;
         if go_back {
-            *processor = checkpoint.processor.clone();
-            (player.cursor, player.processed_max) = (checkpoint.index, checkpoint.max_ts);
+            let restored = checkpoint.processor.clone();
+            let (index, max_ts) = (checkpoint.index, checkpoint.max_ts);
+            let left = std::mem::replace(processor, restored);
+            if player.loader.is_none() {
+                // The state shown was the state after every event read: it stays, as the
+                // loader, for the events read from now on.
+                player.loader = Some((Box::new(left), player.processed_max));
+            }
+            (player.cursor, player.processed_max) = (index, max_ts);
+            if player.cursor == player.tape.len() {
+                player.loader = None;
+            }
         }
         player.goal = Some(Goal {
             to,

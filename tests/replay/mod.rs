@@ -374,3 +374,58 @@ fn a_replay_stopped_by_ctrl_c_says_interrupted_never_done() {
     assert!(text.contains("INTERRUPTED"), "{text}");
     assert!(!text.contains("processing finished"), "{text}");
 }
+
+/// A seek back while the recordings are still being read at full speed: the reading goes on
+/// ahead (paused), and the checkpoints it takes are those of the whole run, so later seeks
+/// land exactly.
+#[test]
+fn a_seek_back_during_reading_keeps_the_checkpoints_of_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = orderflow(&[
+        "synth",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--start",
+        "2025-01-15T23:50:00Z",
+        "--hours",
+        "0.25",
+        "--book-interval-ms",
+        "40",
+        "--trades-per-minute",
+        "3000",
+        "--levels",
+        "60",
+        "--seed",
+        "9",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let replay = Replay::start(dir.path(), &[]);
+    // Back while playing at full speed, then paused while the replay goes over the tape.
+    let early = replay.get("/api/status")["position"].as_i64().unwrap();
+    replay.seek(START_MS + 30_000);
+    let paused = replay.command(json!({"action": "pause"}));
+    assert!(
+        paused["loaded_to"].as_i64().unwrap() < END_MS,
+        "paused while the range is still being read: {paused}"
+    );
+    // Paused, the rest of the range is read ahead.
+    for _ in 0..600 {
+        if replay.get("/api/status")["loaded_to"] == END_MS {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(replay.get("/api/status")["loaded_to"], END_MS);
+    for to in [
+        END_MS - 7_777,
+        START_MS + 420_000,
+        early.max(START_MS + 1),
+        START_MS + 555_555,
+    ] {
+        replay.seek(to);
+        let (api, files) = replay.state();
+        let (expected_api, expected_files) = process_until(dir.path(), to);
+        assert_eq!(api, expected_api, "the API after a seek to {to}");
+        assert_eq!(files, expected_files, "the JSON files after a seek to {to}");
+    }
+}
