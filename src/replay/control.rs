@@ -42,24 +42,35 @@ impl Command {
             Some("pause") => Ok(Command::Pause),
             Some("play") => Ok(Command::Play),
             Some("step") => Ok(Command::Step),
-            Some("speed") => match body.get("speed") {
-                Some(serde_json::Value::String(max)) if max.eq_ignore_ascii_case("max") => {
-                    Ok(Command::Speed(Speed::Max))
-                }
-                Some(times) => match times.as_f64() {
-                    Some(times) if SPEEDS.contains(&times) => {
+            Some("speed") => {
+                let asked = body.get("speed");
+                let speed = match asked {
+                    Some(serde_json::Value::String(text)) => text.parse::<Speed>().ok(),
+                    Some(number) => number.as_f64().map(Speed::Times),
+                    None => None,
+                };
+                match speed {
+                    Some(Speed::Max) => Ok(Command::Speed(Speed::Max)),
+                    Some(Speed::Times(times)) if SPEEDS.contains(&times) => {
                         Ok(Command::Speed(Speed::Times(times)))
                     }
                     _ => Err(format!(
-                        "`speed` must be \"max\" or a multiple of real time from {} to {}, not {times}",
+                        "`speed` must be \"max\" or a multiple of real time from {} to {}, not {}",
                         SPEEDS.start(),
-                        SPEEDS.end()
+                        SPEEDS.end(),
+                        asked.map_or("nothing".into(), ToString::to_string)
                     )),
-                },
-                None => Err("`speed` is missing: give \"max\" or a number such as 10".into()),
-            },
+                }
+            }
             Some("seek") => {
-                let to = body.get("to").and_then(serde_json::Value::as_i64);
+                // An integer, also when written as a float (`1736899200000.0`).
+                let to = body.get("to").and_then(|to| {
+                    to.as_i64().or_else(|| {
+                        to.as_f64()
+                            .filter(|to| to.fract() == 0.0 && to.abs() < 9e15)
+                            .map(|to| to as Millis)
+                    })
+                });
                 match to {
                     Some(to) if (range.0..=range.1).contains(&to) => Ok(Command::Seek(to)),
                     _ => Err(format!(
@@ -187,6 +198,18 @@ mod tests {
                 json!({"action": "seek", "to": 2_000}),
                 Ok(Command::Seek(2_000)),
             ),
+            (
+                json!({"action": "seek", "to": 1_500.0}),
+                Ok(Command::Seek(1_500)),
+            ),
+            (
+                json!({"action": "speed", "speed": "60"}),
+                Ok(Command::Speed(Speed::Times(60.0))),
+            ),
+            (
+                json!({"action": "speed", "speed": "MAX"}),
+                Ok(Command::Speed(Speed::Max)),
+            ),
         ] {
             assert_eq!(Command::from_json(&body, range), expected, "{body}");
         }
@@ -201,6 +224,8 @@ mod tests {
             json!({"action": "seek", "to": 999}),
             json!({"action": "seek", "to": 2_001}),
             json!({"action": "seek", "to": "noon"}),
+            json!({"action": "seek", "to": 1_500.5}),
+            json!({"action": "speed", "speed": "2000"}),
         ] {
             assert!(Command::from_json(&bad, range).is_err(), "{bad}");
         }
