@@ -378,8 +378,9 @@ fn a_replay_stopped_by_ctrl_c_says_interrupted_never_done() {
 /// A seek back while the recordings are still being read at full speed: the reading goes on
 /// ahead (paused), and the checkpoints it takes are those of the whole run, so later seeks
 /// land exactly.
-#[test]
-fn a_seek_back_during_reading_keeps_the_checkpoints_of_the_whole_run() {
+/// A denser recording of the same 15 minutes: a replay at full speed is still reading it when
+/// the first command comes.
+fn dense_recordings() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let out = orderflow(&[
         "synth",
@@ -399,6 +400,34 @@ fn a_seek_back_during_reading_keeps_the_checkpoints_of_the_whole_run() {
         "9",
     ]);
     assert!(out.status.success(), "{out:?}");
+    dir
+}
+
+/// A pause while playing at full speed stops where a run ending there stops, even among
+/// events of one millisecond.
+#[test]
+fn a_pause_at_full_speed_leaves_the_state_of_a_run_ending_at_the_position() {
+    let dir = dense_recordings();
+    let replay = Replay::start(dir.path(), &[]);
+    for _ in 0..2000 {
+        if replay.get("/api/status")["position"].as_i64().unwrap() > START_MS + 60_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let paused = replay.command(json!({"action": "pause"}));
+    let position = paused["position"].as_i64().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(replay.get("/api/status")["position"], position);
+    let (api, files) = replay.state();
+    let (expected_api, expected_files) = process_until(dir.path(), position);
+    assert_eq!(api, expected_api, "the API paused at {position}");
+    assert_eq!(files, expected_files, "the JSON files paused at {position}");
+}
+
+#[test]
+fn a_seek_back_during_reading_keeps_the_checkpoints_of_the_whole_run() {
+    let dir = dense_recordings();
     let replay = Replay::start(dir.path(), &[]);
     // Back while playing at full speed, then paused while the replay goes over the tape.
     let early = replay.get("/api/status")["position"].as_i64().unwrap();
