@@ -230,6 +230,9 @@ impl State<'_> {
             .map_or(position, |max| position.max(max.saturating_add(1)));
         let seeking = player.goal.is_some();
         match command {
+            // Paused, the clock stands still once the events before it are processed: that
+            // is a step to where it stands, and the answer tells the position reached.
+            Command::Pause if !seeking => return self.start_seek(settled, true, number),
             Command::Pause => player.playing = false,
             Command::Play => player.playing = true,
             Command::Speed(speed) => player.speed = speed,
