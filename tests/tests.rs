@@ -7,6 +7,7 @@ mod parallel;
 mod process;
 mod real_data;
 mod reliability;
+mod replay;
 mod source;
 mod store;
 mod store_api;

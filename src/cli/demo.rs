@@ -22,6 +22,10 @@ pub(crate) struct DemoArgs {
     /// Replay speed: `max`, or a multiple of real time. At 120, a 1-minute bar every half second.
     #[arg(long, default_value = "120")]
     speed: Speed,
+    /// Start paused at the beginning of the range (the page's play button or
+    /// `POST /api/replay` starts it).
+    #[arg(long)]
+    paused: bool,
     /// Hours of synthetic market to generate and replay.
     #[arg(long, default_value_t = 3.0)]
     hours: f64,
@@ -81,6 +85,8 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         server: args.server,
         speed: args.speed,
         follow: false,
+        paused: args.paused,
+        checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
     };
     run::run(run_args, stop)
 }

@@ -80,6 +80,8 @@ pub(crate) fn demo_follow(
         server,
         speed: Speed::Max,
         follow: true,
+        paused: false,
+        checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
     };
     let code = run::run(run_args, stop);
     stop.cancel.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -5,7 +5,9 @@ use std::sync::atomic::Ordering;
 use anyhow::Context;
 use clap::Args;
 use orderflow::output::live::{LiveFeed, Status};
-use orderflow::replay::{self, Speed};
+use orderflow::output::status::Playback;
+use orderflow::replay::control::Control;
+use orderflow::replay::{self, Controlled, Speed};
 
 use super::options::{ProcessArgs, ServerArgs};
 use super::print::{complain, say};
@@ -23,9 +25,15 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value = "max")]
     pub(crate) speed: Speed,
     /// After the recorded data, keep reading what the recorder commits (and the instrument's
-    /// next files) until END or Ctrl-C; END may then be left out.
+    /// next files) until END or Ctrl-C; END may then be left out. No replay control then.
     #[arg(long)]
     pub(crate) follow: bool,
+    /// Start paused at START: the page's play button (or `POST /api/replay`) starts the replay.
+    #[arg(long)]
+    pub(crate) paused: bool,
+    /// Events between two checkpoints of the state that a seek goes back to (for tests).
+    #[arg(long, hide = true, default_value_t = replay::CHECKPOINT_EVERY)]
+    pub(crate) checkpoint_events: usize,
 }
 
 /// The END of `run --follow` without one: the last day SPEC 1.4 finds plausible.
@@ -47,8 +55,22 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // The range is known from the start: a seek asked before the first frame is checked
+    // against it.
     let feed = LiveFeed::new(Status {
         instrument: job.instrument.clone(),
+        start: job.config.start,
+        end: job.config.end,
+        playback: (!job.follow).then_some(Playback {
+            playing: !args.paused,
+            speed: match job.speed {
+                Speed::Max => None,
+                Speed::Times(times) => Some(times),
+            },
+            position: job.config.start,
+            loaded_to: job.config.start,
+            window_ms: job.config.window_ms,
+        }),
         ..Status::default()
     });
     let store = args.process.store.output(&job, Some(&feed), cancel)?;
@@ -66,13 +88,35 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         })?;
     announce(&listener)?;
     let shutdown = until_cancelled(cancel.clone());
-    let server_task = Some(runtime.spawn(orderflow::web::serve(listener, feed.clone(), shutdown)));
-    let report = replay::run_with(&job, Some(&feed), store.into_iter().collect(), cancel)?;
-    let code = finish(&report, summary_file, stop)?;
-    if let Some(task) = server_task {
-        if !cancel.load(Ordering::Relaxed) {
-            say!("processing finished; the page stays up until Ctrl-C");
+    let control = Control::default();
+    let server_task = Some(runtime.spawn(orderflow::web::serve_with_control(
+        listener,
+        feed.clone(),
+        control.clone(),
+        shutdown,
+    )));
+    // Following has no replay control: its state goes back on its own when a late row arrives
+    // (`replay/follow.rs`), which the tape of a controlled replay does not follow.
+    let controlled = (!job.follow).then_some(Controlled {
+        control: &control,
+        paused: args.paused,
+        checkpoint_every: args.checkpoint_events,
+    });
+    let more = store.into_iter().collect();
+    // The summary and the exit status are the processing's, once the range has been
+    // processed; the replay then stays at the page's command until Ctrl-C.
+    let mut code = None;
+    replay::play(&job, Some(&feed), more, controlled, cancel, |report| {
+        code = Some(finish(report, summary_file, stop));
+        if job.follow {
+            return;
         }
+        if !cancel.load(Ordering::Relaxed) {
+            say!("processing finished; the page stays up (seek, step, play again) until Ctrl-C");
+        }
+    })?;
+    let code = code.unwrap_or(Ok(2))?;
+    if let Some(task) = server_task {
         match runtime.block_on(task) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => complain!("error: the web server stopped: {error}"),

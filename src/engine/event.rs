@@ -16,14 +16,14 @@ pub enum Side {
 ///
 /// Invariant (checked by the source): `price` finite and in `(0, 1e15]`, `size` finite and in
 /// `[0, 1e15]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Level {
     pub price: f64,
     pub size: f64,
 }
 
 /// Whether a book row replaces the book or changes some of its levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BookAction {
     /// Replaces both sides; levels of size 0 are dropped.
     Snapshot,
@@ -32,7 +32,7 @@ pub enum BookAction {
 }
 
 /// One valid row of the `book` table.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BookRow {
     /// Row id in its file (arrival order).
     pub id: i64,
@@ -63,8 +63,9 @@ pub struct Trade {
     pub side: Side,
 }
 
-/// What the engine consumes, in the merged order of SPEC 2.1.
-#[derive(Debug, Clone, PartialEq)]
+/// What the engine consumes, in the merged order of SPEC 2.1. Serializable, so that a replay
+/// can keep the events it read on disk and go back over them (`replay/tape.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     Book(BookRow),
     Trade(Trade),

@@ -14,6 +14,7 @@ pub mod price;
 pub mod prints;
 pub mod processor;
 pub mod signals;
+pub mod timeframe;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};

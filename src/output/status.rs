@@ -1,5 +1,6 @@
-//! Where a run stands (instrument, range, progress, phase, message): the status line of the
-//! terminal and the web UI, shown to every output in each frame.
+//! Where a run stands (instrument, range, progress, phase, message, and for a replay under
+//! control where it plays): the status line of the terminal and the web UI, shown to every
+//! output in each frame.
 
 use crate::engine::{Millis, Uncertain};
 
@@ -21,6 +22,23 @@ pub struct Status {
     pub message: String,
     /// What the message numbers and the book's prices say (SPEC 10.2).
     pub integrity: IntegrityStatus,
+    /// Where a replay under control stands (`run`, `demo`); `None` under `serve`.
+    pub playback: Option<Playback>,
+}
+
+/// Where a replay under control stands (SPEC 8).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Playback {
+    pub playing: bool,
+    /// A multiple of real time; `None` is as fast as the machine can.
+    pub speed: Option<f64>,
+    /// The instant (ms) below which every event has been processed.
+    pub position: Millis,
+    /// The instant below which the recordings have been read (events kept for going back);
+    /// a seek below it does not read the recordings again.
+    pub loaded_to: Millis,
+    /// The run's bar window, ms: the page offers its multiples as timeframes.
+    pub window_ms: Millis,
 }
 
 /// The integrity of the book so far, for the status (SPEC 10.2).
@@ -51,7 +69,12 @@ pub enum Phase {
     #[default]
     Starting,
     Processing,
+    /// A seek is being carried out: the state is not yet the one asked for.
+    Seeking,
     Done,
+    /// Stopped by a signal (Ctrl-C) before the whole range was read: the state is what was
+    /// processed until then.
+    Interrupted,
     Failed,
 }
 
@@ -61,7 +84,9 @@ impl Phase {
         match self {
             Phase::Starting => "starting",
             Phase::Processing => "processing",
+            Phase::Seeking => "seeking",
             Phase::Done => "done",
+            Phase::Interrupted => "interrupted",
             Phase::Failed => "failed",
         }
     }

@@ -12,6 +12,7 @@ use crate::engine::{Applied, Event};
 use crate::output::json_files::WriteError;
 use crate::source::{Ending, FileError, Next, ReadMode, Reader, Record, Recording, TradeOrder};
 
+use super::controlled::Admit;
 use super::job::{Job, Speed};
 use super::state::{CLOCK_EVERY, State};
 
@@ -51,8 +52,10 @@ impl State<'_> {
         recording: &mut Recording,
         mut account: Account<'_>,
     ) -> Result<(), WriteError> {
+        // A replay under control keeps every event it processes on its tape: it never reads a
+        // file on a bet that could make it start over.
         let order = match job.speed {
-            Speed::Max => TradeOrder::Trusted,
+            Speed::Max if self.player.is_none() => TradeOrder::Trusted,
             _ => TradeOrder::Checked,
         };
         let mode = if read_ahead {
@@ -175,6 +178,21 @@ impl State<'_> {
                 return Ok(ControlFlow::Continue(()));
             }
         };
+        if self.player.is_some() {
+            let rows = self.rows_before + rows_read;
+            match self.admit(Some(event.ts()), false)? {
+                Admit::Stop => {
+                    tracing::warn!("interrupted: writing the state reached so far");
+                    return Ok(ControlFlow::Break(()));
+                }
+                Admit::Shown => self.record(event, rows)?,
+                Admit::Ahead => {
+                    let applied = self.read_ahead(event, rows)?;
+                    count(account.file, matches!(event, Event::Book(_)), applied);
+                    return self.tick(rows, false);
+                }
+            }
+        }
         let applied = self.processor.apply(event);
         count(account.file, matches!(event, Event::Book(_)), applied);
         let rows_read = self.rows_before + rows_read;
@@ -204,6 +222,7 @@ impl State<'_> {
         self.events += 1;
         if paced || self.events % CLOCK_EVERY == 0 {
             self.progress.set_position(rows_read);
+            self.show_player()?;
             self.emitter
                 .emit_if_due(&mut self.processor, rows_read, self.rows_estimate)?;
             if self.cancel.load(Ordering::Relaxed) {

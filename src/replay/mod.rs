@@ -21,21 +21,28 @@ use crate::source::{DiscoverError, find_candidates};
 use summary::{IntegritySummary, RunSummary};
 
 mod attempt;
+pub mod control;
+mod controlled;
 mod emit;
 mod files;
 mod follow;
 mod job;
 mod pace;
 mod parallel;
+mod player;
 mod spill;
 mod state;
 pub mod summary;
+mod tape;
 mod verdict;
 
 use attempt::Account;
+use control::Control;
 use emit::{Emitter, progress_bar, status_for};
 pub use job::{Job, Speed};
 use pace::Pacer;
+pub use player::CHECKPOINT_EVERY;
+use player::Player;
 use state::State;
 pub use verdict::Verdict;
 
@@ -65,7 +72,7 @@ pub enum JobError {
 /// [`JobError`] when the JSON files cannot be written (or are not orderflow's to replace) or
 /// the data folder cannot be read.
 pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<RunReport, JobError> {
-    run_with(job, live, Vec::new(), cancel)
+    play(job, live, Vec::new(), None, cancel, |_| {})
 }
 
 /// [`run`] with more outputs (such as the store) beside the JSON files and the live feed.
@@ -77,6 +84,33 @@ pub fn run_with(
     live: Option<&LiveFeed>,
     more: Vec<Box<dyn Output>>,
     cancel: &AtomicBool,
+) -> Result<RunReport, JobError> {
+    play(job, live, more, None, cancel, |_| {})
+}
+
+/// A replay under control (SPEC 8): how it starts, and the control the page drives it with.
+pub struct Controlled<'c> {
+    pub control: &'c Control,
+    /// Start paused at START (`--paused`); `job.speed` is the first speed.
+    pub paused: bool,
+    /// Events between two checkpoints of the whole state (a seek goes over at most this
+    /// many): [`CHECKPOINT_EVERY`] unless a test wants them closer.
+    pub checkpoint_every: usize,
+}
+
+/// Runs `job` as [`run`] does; under control, `on_end` is given the report once the whole
+/// range has been processed (or the run was stopped), and the replay then stays in the
+/// control's hands (seek, step, play again) until `cancel` is set. Returns that report.
+///
+/// # Errors
+/// As [`run`].
+pub fn play(
+    job: &Job,
+    live: Option<&LiveFeed>,
+    more: Vec<Box<dyn Output>>,
+    controlled: Option<Controlled<'_>>,
+    cancel: &AtomicBool,
+    on_end: impl FnOnce(&RunReport),
 ) -> Result<RunReport, JobError> {
     let started = Instant::now();
     let mut summary = RunSummary {
@@ -113,7 +147,22 @@ pub fn run_with(
             processor.keep_newest_footprints(MAX_BARS);
         }
     }
-    let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
+    let player = match &controlled {
+        Some(controlled) => Some(Player::new(
+            controlled.control.clone(),
+            tape::Tape::new().map_err(controlled::tape_error)?,
+            &processor,
+            controlled.paused,
+            job.speed,
+            controlled.checkpoint_every,
+        )),
+        None => None,
+    };
+    let mut status = status_for(job);
+    status.playback = player
+        .as_ref()
+        .map(|player| player.playback(Some(job.config.start), job.config.start));
+    let emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
@@ -133,17 +182,28 @@ pub fn run_with(
         .map(|file| file.path.display().to_string())
         .collect();
 
+    // Under control the player keeps the pace.
+    let pace = if player.is_some() {
+        Speed::Max
+    } else {
+        job.speed
+    };
     let mut state = State {
         processor,
         emitter,
-        pacer: Pacer::new(job.speed),
+        pacer: Pacer::new(pace),
         progress,
         rows_before: 0,
         rows_estimate,
         events: 0,
         cancel,
+        player,
     };
-    if job.jobs >= 2 && recordings.len() >= 2 && job.speed == Speed::Max {
+    if state.player.is_some() {
+        state.show_player()?;
+        state.emitter.emit(&mut state.processor, 0, rows_estimate)?;
+    }
+    if job.jobs >= 2 && recordings.len() >= 2 && pace == Speed::Max && state.player.is_none() {
         parallel::process_files(&mut state, job, &mut recordings, &mut summary)?;
     } else {
         for (index, recording) in &mut recordings {
@@ -161,16 +221,17 @@ pub fn run_with(
     if job.follow && !cancel.load(Ordering::Relaxed) {
         follow::follow(&mut state, job, newest, &mut summary)?;
     }
-    let State {
-        mut processor,
-        mut emitter,
-        progress,
-        rows_before,
-        ..
-    } = state;
-    progress.finish_and_clear();
+    if let Some(player) = state.player.as_mut() {
+        // Every event has been read; the run ends when the replay has shown them all (or is
+        // told to stop), as a paced run always did.
+        player.frontier = None;
+        state.admit(None, true)?;
+    }
+    state.progress.finish_and_clear();
     summary.interrupted = cancel.load(Ordering::SeqCst);
 
+    // What the outputs hold: every event, unless the run was stopped before.
+    let processor = &state.processor;
     let counts = processor.counts();
     summary.book_rows = counts.book_rows;
     summary.warmup_book_rows = counts.warmup_book_rows;
@@ -187,21 +248,40 @@ pub fn run_with(
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
 
     let (verdict, problem) = verdict::verdict(job, &summary, &candidates);
-    emitter.status.phase = if verdict == Verdict::NoData {
-        Phase::Failed
-    } else {
-        Phase::Done
+    // Never "done" for a run that was stopped or failed.
+    let phase = match (verdict, summary.interrupted) {
+        (Verdict::NoData, _) => Phase::Failed,
+        (_, true) => Phase::Interrupted,
+        (_, false) => Phase::Done,
     };
-    emitter.status.message = match (&problem, summary.interrupted) {
+    let status = &mut state.emitter.status;
+    status.phase = phase;
+    status.message = match (&problem, summary.interrupted) {
         (Some(problem), _) => problem.clone(),
         (None, true) => "interrupted: the state reached when the run was stopped".to_owned(),
         (None, false) => "done".to_owned(),
     };
-    emitter.status.progress = 1.0;
-    emitter.emit(&mut processor, rows_before, rows_estimate)?;
-    Ok(RunReport {
+    if phase == Phase::Done {
+        status.progress = 1.0;
+    }
+    if let Some(player) = state.player.as_mut() {
+        player.ended = Some(phase);
+        player.frontier = None;
+    }
+    state.show_player()?;
+    let rows_before = state.rows_before;
+    state
+        .emitter
+        .emit(&mut state.processor, rows_before, rows_estimate)?;
+    let report = RunReport {
         summary,
         verdict,
         problem,
-    })
+    };
+    on_end(&report);
+    if state.player.is_some() {
+        // The replay stays in the control's hands until the program is stopped.
+        state.admit(None, false)?;
+    }
+    Ok(report)
 }

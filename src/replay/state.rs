@@ -9,6 +9,7 @@ use crate::engine::Processor;
 
 use super::emit::Emitter;
 use super::pace::Pacer;
+use super::player::Player;
 
 /// How often (in events) the loop looks at the clock when running at full speed.
 pub(super) const CLOCK_EVERY: u64 = 256;
@@ -26,4 +27,6 @@ pub(super) struct State<'c> {
     pub(super) events: u64,
     /// Set when the run is told to stop.
     pub(super) cancel: &'c AtomicBool,
+    /// The player of a replay under control (`run`, `demo`; SPEC 8); `None` for `process`.
+    pub(super) player: Option<Player>,
 }

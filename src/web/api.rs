@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::json;
-use crate::engine::Millis;
+use crate::engine::timeframe::{Coarsen, coarsen};
+use crate::engine::{Millis, window_start};
 use crate::output::live::LiveFeed;
 use crate::output::seed_json::ApiDepth;
 
@@ -58,22 +59,65 @@ pub async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(uri.path())
 }
 
-/// `GET /api/bars[?since=TS]`: `[[ts, open, high, low, close, volume], ...]`, oldest first.
+/// `GET /api/bars[?since=TS][&tf=SECONDS]`: `[[ts, open, high, low, close, volume], ...]`,
+/// oldest first; with `tf`, the bars of that timeframe (see `engine::timeframe`).
 pub async fn bars(State(feed): State<LiveFeed>, query: Query<HashMap<String, String>>) -> Response {
-    match since(&query) {
-        Ok(since) => fresh(Json(json::bar_rows(&feed.bars_since(since)))),
+    match since(&query).and_then(|since| Ok((since, timeframe(&query, &feed)?))) {
+        Ok((since, None)) => fresh(Json(json::bar_rows(&feed.bars_since(since)))),
+        Ok((since, Some(tf))) => {
+            let bars = coarsen(&feed.bars_since(since.map(|ts| window_start(ts, tf))), tf);
+            fresh(Json(json::bar_rows(&from(bars, since))))
+        }
         Err(error) => error.into_response(),
     }
 }
 
-/// `GET /api/metrics[?since=TS]`: `[[ts, obi_o, obi_h, obi_l, obi_c, cvd_o, cvd_h, cvd_l, cvd_c], ...]`.
+/// `GET /api/metrics[?since=TS][&tf=SECONDS]`: `[[ts, obi_o, obi_h, obi_l, obi_c, cvd_o, cvd_h, cvd_l, cvd_c], ...]`.
 pub async fn metrics(
     State(feed): State<LiveFeed>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    match since(&query) {
-        Ok(since) => fresh(Json(json::metric_rows(&feed.metric_bars_since(since)))),
+    match since(&query).and_then(|since| Ok((since, timeframe(&query, &feed)?))) {
+        Ok((since, None)) => fresh(Json(json::metric_rows(&feed.metric_bars_since(since)))),
+        Ok((since, Some(tf))) => {
+            let bars = feed.metric_bars_since(since.map(|ts| window_start(ts, tf)));
+            fresh(Json(json::metric_rows(&from(coarsen(&bars, tf), since))))
+        }
         Err(error) => error.into_response(),
+    }
+}
+
+/// The bars of `bars` whose window starts at or after `since`.
+fn from<T: Coarsen>(mut bars: Vec<T>, since: Option<Millis>) -> Vec<T> {
+    if let Some(since) = since {
+        bars.retain(|bar| bar.ts() >= since);
+    }
+    bars
+}
+
+/// `tf=SECONDS`: a timeframe, in ms; a whole number of seconds, and a multiple of the run's
+/// window when the run is known (under `run`).
+fn timeframe(query: &HashMap<String, String>, feed: &LiveFeed) -> Result<Option<i64>, ApiError> {
+    let Some(text) = query.get("tf") else {
+        return Ok(None);
+    };
+    let window = feed.status().playback.map(|playback| playback.window_ms);
+    match text.trim().parse::<i64>() {
+        Ok(seconds) if (1..=31_622_400).contains(&seconds) => {
+            let tf = seconds * 1000;
+            match window {
+                Some(window) if window > 0 && tf % window != 0 => {
+                    Err(ApiError::bad_request(format!(
+                        "`tf` must be a multiple of the run's window of {} s, not {seconds}",
+                        window / 1000
+                    )))
+                }
+                _ => Ok(Some(tf)),
+            }
+        }
+        _ => Err(ApiError::bad_request(format!(
+            "`tf` must be a timeframe in whole seconds (60 for 1 minute), not `{text}`"
+        ))),
     }
 }
 
@@ -94,9 +138,12 @@ pub(super) fn fresh(body: impl IntoResponse) -> Response {
 
 /// `since=TS`: window start in ms since the epoch (an integer); absent means all.
 pub(super) fn since(query: &HashMap<String, String>) -> Result<Option<Millis>, ApiError> {
-    if let Some(unknown) = query.keys().find(|key| key.as_str() != "since") {
+    if let Some(unknown) = query
+        .keys()
+        .find(|key| !["since", "tf"].contains(&key.as_str()))
+    {
         return Err(ApiError::bad_request(format!(
-            "unknown query parameter `{unknown}`: only `since` is understood"
+            "unknown query parameter `{unknown}`: only `since` and `tf` are understood"
         )));
     }
     query

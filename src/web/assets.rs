@@ -77,6 +77,8 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/flow/controls.js", JS),
     ours!("js/panels/integrity.js", JS),
     ours!("js/charts/integrity.js", JS),
+    ours!("js/panels/replay.js", JS),
+    ours!("js/timeframes.js", JS),
 ];
 
 /// `GET /`

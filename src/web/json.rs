@@ -20,8 +20,10 @@ pub fn metric_rows(bars: &[MetricBar]) -> Vec<MetricRow> {
     bars.iter().map(MetricRow::from).collect()
 }
 
+/// The status object; a replay under control adds `playing`, `speed` (`"max"` or a number),
+/// `position` and `loaded_to` (SPEC 8).
 pub fn status(status: &Status) -> Value {
-    json!({
+    let mut object = json!({
         "instrument": status.instrument,
         "start": status.start,
         "end": status.end,
@@ -32,7 +34,16 @@ pub fn status(status: &Status) -> Value {
         "phase": status.phase.as_str(),
         "message": status.message,
         "integrity": integrity(&status.integrity),
-    })
+    });
+    if let (Some(playback), Some(fields)) = (status.playback, object.as_object_mut()) {
+        fields.insert("playing".into(), playback.playing.into());
+        let speed = playback.speed.map_or_else(|| "max".into(), Value::from);
+        fields.insert("speed".into(), speed);
+        fields.insert("position".into(), playback.position.into());
+        fields.insert("loaded_to".into(), playback.loaded_to.into());
+        fields.insert("window_ms".into(), playback.window_ms.into());
+    }
+    object
 }
 
 /// The integrity of the book (SPEC 10.2): the summary's counts and examples, and the spans

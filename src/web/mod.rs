@@ -11,6 +11,7 @@ mod flow_api;
 pub mod host;
 pub mod json;
 pub mod json_dir;
+mod replay;
 mod server;
 mod signals_api;
 pub mod store_feed;
@@ -29,12 +30,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::output::live::LiveFeed;
+use crate::replay::control::Control;
 use stream::AppState;
 
 /// The whole web application over `feed`, as served on `local`: the page, its assets and the
 /// API (see the README), for requests that name `local` in their `Host` (see `host.rs`).
 pub fn router(feed: LiveFeed, local: SocketAddr) -> Router {
-    app(state(feed), local)
+    app(state(feed), None, local)
+}
+
+/// [`router`] with the replay's control at `POST /api/replay` (`run`, `demo`).
+pub fn router_with_control(feed: LiveFeed, control: Control, local: SocketAddr) -> Router {
+    app(state(feed), Some(control), local)
 }
 
 fn state(feed: LiveFeed) -> AppState {
@@ -45,8 +52,17 @@ fn state(feed: LiveFeed) -> AppState {
     }
 }
 
-fn app(state: AppState, local: SocketAddr) -> Router {
-    Router::new()
+fn app(state: AppState, control: Option<Control>, local: SocketAddr) -> Router {
+    let mut router = Router::new();
+    if let Some(control) = control {
+        let route = replay::ReplayRoute {
+            control,
+            feed: state.feed.clone(),
+            local,
+        };
+        router = router.route("/api/replay", replay::route(route));
+    }
+    router
         .route("/", get(assets::page))
         .route("/assets/{*path}", get(assets::asset))
         .route("/api/bars", get(api::bars))
@@ -79,6 +95,19 @@ pub async fn serve(
     serve_within(listener, feed, Limits::default(), shutdown).await
 }
 
+/// [`serve`] with the replay's control at `POST /api/replay` (`run`, `demo`).
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_with_control(
+    listener: TcpListener,
+    feed: LiveFeed,
+    control: Control,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_app(listener, feed, Some(control), Limits::default(), shutdown).await
+}
+
 /// [`serve`] within other `limits` (tests use short ones).
 ///
 /// # Errors
@@ -89,13 +118,23 @@ pub async fn serve_within(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_app(listener, feed, None, limits, shutdown).await
+}
+
+async fn serve_app(
+    listener: TcpListener,
+    feed: LiveFeed,
+    control: Option<Control>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let local = listener.local_addr()?;
     if let Some(warning) = host::exposure_warning(local) {
         tracing::warn!("{warning}");
     }
     let state = state(feed);
     let stop = state.shutdown.clone();
-    let app = app(state, local);
+    let app = app(state, control, local);
     server::run(listener, app, &limits, async move {
         shutdown.await;
         stop.send_replace(true);

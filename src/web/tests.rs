@@ -75,6 +75,7 @@ fn status() -> Status {
             ],
             ..IntegrityStatus::default()
         },
+        playback: None,
     }
 }
 

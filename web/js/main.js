@@ -14,6 +14,8 @@ import { createStatusLine } from './panels/status.js';
 import { createIntegrityBand } from './charts/integrity.js';
 import { createIntegrityWarning } from './panels/integrity.js';
 import { createSignals } from './panels/signals.js';
+import { createReplayBar } from './panels/replay.js';
+import { createTimeframes } from './timeframes.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -32,12 +34,16 @@ flow = createFlow(timeline.chart, price.candles, $('timeline').parentElement);
 flow.delta.pane.setStretchFactor(0.7);
 timeline.label(1, 'Δ delta', 'rgba(140, 151, 168, 0.6)');
 const depth = createDepthChart($('depth-canvas'));
-const legend = createLegend(timeline.chart, store, { priceSeries: price.candles });
 const status = createStatusLine();
 const band = createIntegrityBand(timeline.chart);
 const warning = createIntegrityWarning($('integrity'));
 const signals = createSignals(timeline.chart, price.candles, $('signal-list'), $('signals-count'),
   () => windowMs(Store.sorted(store.bars)));
+const replay = createReplayBar({ onError: (message) => status.setError(message) });
+const timeframes = createTimeframes(store, $('tf'), { onReset: () => resetAll(), onUpdate: (detail) => updateAll(detail) });
+// What the charts and the legend show: the store's bars, or those of a coarser timeframe.
+const shown = timeframes.shown;
+const legend = createLegend(timeline.chart, shown, { priceSeries: price.candles });
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
 
 function renderBook() {
@@ -67,6 +73,7 @@ function renderStatus() {
   }
   status.setStatus(store.status, first, last);
   renderIntegrity();
+  replay.render(store.status);
 }
 
 function renderIntegrity() {
@@ -83,12 +90,12 @@ function windowMs(rows) {
 }
 
 function resetAll() {
-  const bars = Store.sorted(store.bars);
-  const metrics = Store.sorted(store.metrics);
+  const bars = Store.sorted(shown.bars);
+  const metrics = Store.sorted(shown.metrics);
   price.setAll(bars);
   obi.setAll(metrics);
   cvd.setAll(metrics);
-  timeline.setWindowMs(windowMs(bars.length ? bars : metrics));
+  timeline.setWindowMs(timeframes.current() ?? windowMs(bars.length ? bars : metrics));
   timeline.showRecent(Math.max(bars.length, metrics.length));
   $('empty').hidden = bars.length + metrics.length > 0;
   depth.set(store.depth);
@@ -99,25 +106,32 @@ function resetAll() {
 
 store.addEventListener('reset', () => {
   debug.snapshots += 1;
-  resetAll();
+  const rows = Store.sorted(store.bars);
+  timeframes.offer(store.status?.window_ms || windowMs(rows.length ? rows : Store.sorted(store.metrics)));
+  timeframes.reset();
 });
 
 store.addEventListener('update', ({ detail }) => {
   debug.updates += 1;
+  if (store.status?.window_ms) timeframes.offer(store.status.window_ms);
+  timeframes.update(detail);
+});
+
+function updateAll(detail) {
   const wasEmpty = price.counts().candles + obi.count() === 0;
-  if (!price.upsert(detail.bars)) price.setAll(Store.sorted(store.bars));
-  if (!obi.upsert(detail.metrics)) obi.setAll(Store.sorted(store.metrics));
-  if (!cvd.upsert(detail.metrics)) cvd.setAll(Store.sorted(store.metrics));
-  if (wasEmpty && store.bars.size + store.metrics.size > 0) {
+  if (!price.upsert(detail.bars)) price.setAll(Store.sorted(shown.bars));
+  if (!obi.upsert(detail.metrics)) obi.setAll(Store.sorted(shown.metrics));
+  if (!cvd.upsert(detail.metrics)) cvd.setAll(Store.sorted(shown.metrics));
+  if (wasEmpty && shown.bars.size + shown.metrics.size > 0) {
     resetAll();
     return;
   }
-  timeline.follow(Math.max(store.bars.size, store.metrics.size));
+  timeline.follow(Math.max(shown.bars.size, shown.metrics.size));
   depth.set(store.depth);
   legend.refresh();
   renderBook();
   renderStatus();
-});
+}
 
 connect('/api/stream', {
   onSnapshot: (message) => {
@@ -152,6 +166,10 @@ window.__orderflow = {
   lastBarTs: () => store.lastBar()?.[0] ?? null,
   /** What the footprint, the profiles and the bubbles drew in their last frame. */
   flow: () => flow.debug(),
+  /** The bars the price pane shows (of the timeframe chosen). */
+  shownBars: () => Store.sorted(shown.bars),
+  shownMetrics: () => Store.sorted(shown.metrics),
+  replay,
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };

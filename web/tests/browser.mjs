@@ -398,7 +398,136 @@ async function footprintScenario(page, problems) {
   check(problems.length === 0, 'footprint: no console errors, page errors or failed requests', problems.join('\n'));
 }
 
-main().then(runScenario).then(
+// ---- The replay under control (SPEC 8) and the page at four screen sizes ---------------------
+
+const SIZES = [[1920, 1080], [1280, 800], [1366, 768], [390, 844]];
+const shotsDir = resolve(process.env.SCREENSHOT_DIR ?? join(process.env.CARGO_TARGET_DIR ?? join(root, 'target'), 'screenshots'));
+
+/** Overlapping or cut-off elements of the top bar, the replay bar and the legend. */
+function layoutProblems() {
+  const problems = [];
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
+  };
+  const rows = ['.topbar', '.rp-controls', '.replaybar', '.legend', '.rp-goto'];
+  for (const selector of rows) {
+    const parent = document.querySelector(selector);
+    if (!parent || !visible(parent)) continue;
+    const kids = [...parent.children].filter(visible);
+    for (let i = 0; i < kids.length; i++) {
+      for (let j = i + 1; j < kids.length; j++) {
+        const a = kids[i].getBoundingClientRect();
+        const b = kids[j].getBoundingClientRect();
+        const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+        if (overlap) problems.push(`${selector}: ${kids[i].id || kids[i].className} overlaps ${kids[j].id || kids[j].className}`);
+      }
+    }
+  }
+  for (const id of ['instrument', 'range', 'clock', 'rp-position', 'rp-state', 'legend-time', 'lg-c', 'best-bid']) {
+    const el = document.getElementById(id);
+    if (el && visible(el) && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).display !== 'inline') problems.push(`#${id} is cut off`);
+    if (el && visible(el) && el.getBoundingClientRect().right > window.innerWidth + 1) problems.push(`#${id} runs off the screen`);
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) problems.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+  const chart = document.getElementById('timeline').getBoundingClientRect();
+  if (chart.height < 250 || chart.width < 300) problems.push(`the chart is ${chart.width}×${chart.height}`);
+  return problems;
+}
+
+async function replayScenario() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'orderflow-replay-'));
+  const synth = spawnSync(binary, ['synth', '--out', dataDir, '--start', '2025-01-15T10:00:00Z', '--hours', '2', '--seed', '4', '--book-interval-ms', '500', '--trades-per-minute', '300'], { encoding: 'utf8' });
+  check(synth.status === 0, 'replay: orderflow synth writes a recording', synth.stderr);
+  const start = Date.UTC(2025, 0, 15, 10, 0);
+  const server = startServer(['run', 'BTC-USDT', '2025-01-15T10:00:00Z', '2025-01-15T12:00:00Z', '--data-dir', dataDir, '--paused', '--speed', '300', '--emit-ms', '100']);
+  let browser;
+  try {
+    const url = await server.url;
+    browser = await launchBrowser();
+    const { page, problems } = await openPage(browser);
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__orderflow?.connection() === 'live' && !document.getElementById('replay-controls').hidden, null, { timeout: 15_000 });
+    const status = () => page.evaluate(async () => (await fetch('/api/status')).json());
+    let s = await status();
+    check(s.playing === false && s.position === start, 'replay: --paused starts paused at START', JSON.stringify(s));
+    check(/paused/.test(await page.textContent('#rp-state')), 'replay: the bar says paused');
+    const apiBars = (query = '') => page.evaluate(async (q) => (await fetch(`/api/bars${q}`)).json(), query);
+    /** The price pane shows exactly the API's bars (of the timeframe asked). */
+    const chartsFollow = async (query, what) => {
+      await page.waitForFunction(async (q) => {
+        const api = await (await fetch(`/api/bars${q}`)).json();
+        const shown = window.__orderflow.shownBars();
+        return window.__orderflow.counts().candles === api.length && JSON.stringify(shown) === JSON.stringify(api);
+      }, query, { timeout: 10_000 });
+      const counts = await page.evaluate(() => window.__orderflow.counts());
+      check(true, `replay: the charts follow ${what}`, JSON.stringify(counts));
+    };
+
+    await page.click('#rp-play');
+    await page.waitForFunction(() => window.__orderflow.counts().candles >= 3, null, { timeout: 15_000 });
+    s = await status();
+    check(s.playing === true && s.speed === 300, 'replay: the play button plays at the speed chosen', JSON.stringify(s));
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => /paused/.test(document.getElementById('rp-state').textContent), null, { timeout: 5_000 });
+    const paused = (await status()).position;
+    await page.waitForTimeout(800);
+    s = await status();
+    check(s.position === paused && !s.playing, 'replay: space pauses, and the position stays', `${paused} → ${s.position}`);
+
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((p) => Number(document.getElementById('replay-controls').dataset.position) > p, paused, { timeout: 5_000 });
+    s = await status();
+    check(s.position % 60_000 === 0 && s.position > paused && s.position - paused <= 60_000 && !s.playing, 'replay: → steps to the end of the bar window, paused', JSON.stringify(s));
+    await chartsFollow('', 'a step');
+
+    await page.fill('#rp-goto-input', '2025-01-15 11:30');
+    await page.click('#rp-goto button');
+    const goTo = Date.UTC(2025, 0, 15, 11, 30);
+    await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, goTo, { timeout: 30_000 });
+    await chartsFollow('', '"go to" forward');
+    const last = await page.evaluate(() => window.__orderflow.lastBarTs());
+    check(last === goTo - 60_000, 'replay: after "go to" 11:30 the newest bar is 11:29', `${last}`);
+
+    const back = Date.UTC(2025, 0, 15, 10, 45);
+    await page.evaluate((t) => {
+      const slider = document.getElementById('rp-slider');
+      slider.value = String(t);
+      slider.dispatchEvent(new Event('input'));
+      slider.dispatchEvent(new Event('change'));
+    }, back);
+    await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, back, { timeout: 15_000 });
+    await chartsFollow('', 'a seek back with the slider');
+    check((await apiBars()).length === 45, 'replay: after a seek back to 10:45 there are 45 one-minute bars');
+
+    await page.selectOption('#tf', '300000');
+    await chartsFollow('?tf=300', 'a switch to 5-minute bars');
+    check((await page.evaluate(() => window.__orderflow.shownBars().length)) === 9, 'replay: 45 minutes are 9 five-minute bars');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, back + 60_000, { timeout: 10_000 });
+    await chartsFollow('?tf=300', 'a step on 5-minute bars');
+    await page.selectOption('#tf', '60000');
+    await chartsFollow('', 'a switch back to 1-minute bars');
+
+    mkdirSync(shotsDir, { recursive: true });
+    for (const [width, height] of SIZES) {
+      await page.setViewportSize({ width, height });
+      await page.waitForTimeout(500);
+      const found = await page.evaluate(layoutProblems);
+      check(found.length === 0, `replay: at ${width}×${height} nothing overlaps, nothing is cut off, the chart is usable`, found.join('; '));
+      const file = join(shotsDir, `replay-${width}x${height}.png`);
+      await page.screenshot({ path: file, fullPage: width < 900 });
+      check(statSync(file).size > 10_000, `replay: screenshot ${file}`);
+    }
+    check(problems.length === 0, 'replay: no console errors, page errors or failed requests', problems.join('\n'));
+  } finally {
+    await browser?.close();
+    await stopServer(server);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(runScenario).then(replayScenario).then(
   () => console.log(`${passed} passed, 0 failed`),
   (error) => {
     console.error(error.message);

@@ -18,7 +18,8 @@ export function createStatusLine() {
 
   const renderConnection = () => {
     // Once the run is over, the state of the run matters more than that of the socket.
-    const shown = connection === 'live' && (phase === 'done' || phase === 'failed') ? phase : connection;
+    const over = ['done', 'failed', 'interrupted'].includes(phase);
+    const shown = connection === 'live' && over ? phase : connection;
     pill.className = `pill ${shown}`;
     pillText.textContent = shown;
     pill.dataset.state = shown;
@@ -38,7 +39,12 @@ export function createStatusLine() {
       range.textContent = start == null ? '—' : `${utc(start)} → ${utc(end)} UTC`;
       const pct = Math.max(0, Math.min(1, status.progress || 0));
       progressFill.style.width = `${(status.phase === 'done' ? 1 : pct) * 100}%`;
-      progress.textContent = status.phase === 'done' ? '100%' : pct > 0 ? `${(pct * 100).toFixed(1)}%` : status.phase;
+      // Only a run that read its whole range is at 100 %: a stopped or failed one says so.
+      progress.textContent = status.phase === 'done'
+        ? '100%'
+        : status.phase === 'interrupted' || status.phase === 'failed'
+          ? `${status.phase} at ${(pct * 100).toFixed(1)}%`
+          : pct > 0 ? `${(pct * 100).toFixed(1)}%` : status.phase;
       clock.textContent = status.replay_ts == null ? '—' : utc(status.replay_ts, true);
       rate.textContent = status.rows_per_sec > 0 ? compact(status.rows_per_sec) : '—';
       // Under `serve` the files say nothing of progress or speed: keep the line short.
@@ -48,8 +54,14 @@ export function createStatusLine() {
       rate.title = `${status.rows_read} rows read`;
       message.textContent = status.message || '';
       message.title = status.message || '';
-      message.classList.toggle('error', status.phase === 'failed');
+      message.classList.toggle('error', status.phase === 'failed' || status.phase === 'interrupted');
       renderConnection();
+    },
+    /** A command the server refused. */
+    setError(text) {
+      message.textContent = text;
+      message.title = text;
+      message.classList.add('error');
     },
   };
 }
