@@ -27,6 +27,9 @@ pub(crate) struct DemoArgs {
     /// Folder for the synthetic recording (default: the user's cache folder).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Heatmap slice length in ms (SPEC 7), at least 100.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
+    heatmap_ms: u32,
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
@@ -68,6 +71,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         process,
         server: args.server,
         speed: args.speed,
+        heatmap_ms: args.heatmap_ms,
     };
     run::run(run_args, stop)
 }

@@ -90,6 +90,7 @@ impl ProcessArgs {
             json_dir,
             progress: true,
             jobs: jobs(self.jobs),
+            heatmap_ms: None,
         })
     }
 }

@@ -22,6 +22,10 @@ pub(crate) struct RunArgs {
     /// Replay speed: `max`, or a multiple of real time (e.g. 60).
     #[arg(long, default_value = "max")]
     pub(crate) speed: Speed,
+    /// Heatmap slice length in ms (SPEC 7): the book is sampled at every slice end and served
+    /// at `/api/heatmap`; a whole number, at least 100.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
+    pub(crate) heatmap_ms: u32,
 }
 
 /// Processes the range while serving the live page; keeps serving after the end until Ctrl-C.
@@ -30,9 +34,10 @@ pub(crate) struct RunArgs {
 /// leaves it as it was (the summary says the run was not interrupted).
 pub(crate) fn run(args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
     let summary_file = args.process.summary.as_deref();
-    let job = args
+    let mut job = args
         .process
         .job(args.process.json_dir.clone(), args.speed)?;
+    job.heatmap_ms = Some(i64::from(args.heatmap_ms));
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

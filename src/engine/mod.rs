@@ -7,6 +7,7 @@ pub mod book;
 pub mod depth;
 pub mod event;
 pub mod exact_sum;
+pub mod heatmap;
 pub mod metrics;
 pub mod price;
 pub mod processor;

@@ -6,6 +6,7 @@ use super::bars::{Bar, BarSeries, window_start};
 use super::book::OrderBook;
 use super::depth::Depth;
 use super::event::{BookAction, BookRow, Event, Millis, Side, Trade};
+use super::heatmap::{HeatmapSampler, SliceBatch};
 use super::metrics::{MetricBar, obi};
 
 /// How the processor aggregates (SPEC 2 and 5).
@@ -39,6 +40,8 @@ pub enum Applied {
 pub struct Changes {
     pub bars: Vec<Bar>,
     pub metric_bars: Vec<MetricBar>,
+    /// The heatmap's slices sampled since the last take (with a heatmap, SPEC 7).
+    pub heatmap: Option<SliceBatch>,
 }
 
 /// Counters for the run summary.
@@ -221,6 +224,8 @@ pub struct Processor {
     /// The window of the last event sampled or traded, `window.start..window.end`: nearly
     /// every event falls in it, and then its start needs no division (see `window_of`).
     window: std::ops::Range<Millis>,
+    /// The book at every slice end (SPEC 7), when a heatmap is asked for.
+    heatmap: Option<HeatmapSampler>,
 }
 
 impl Processor {
@@ -241,7 +246,16 @@ impl Processor {
             counts: Counts::default(),
             obi: 0.0,
             window: 0..0,
+            heatmap: None,
         }
+    }
+
+    /// The same processor, sampling the book at the end of every slice of `slice_ms` for the
+    /// heatmap (SPEC 7; see [`HeatmapSampler`]). The slices come out with
+    /// [`Processor::take_changes`].
+    pub fn with_heatmap(mut self, slice_ms: i64) -> Self {
+        self.heatmap = Some(HeatmapSampler::new(slice_ms, self.config.start));
+        self
     }
 
     /// Applies one event (SPEC 2.2–2.4):
@@ -251,8 +265,39 @@ impl Processor {
     /// - otherwise the event is applied (a trade to its bar and the CVD), counted, and, once
     ///   the book is initialised, (OBI, CVD) is sampled into the metric bar of its window.
     pub fn apply(&mut self, event: &Event) -> Applied {
+        let Some(sampler) = &mut self.heatmap else {
+            let outcome = self.stage.apply(event);
+            return self.account(&outcome);
+        };
+        let is_book = matches!(event, Event::Book(_));
+        if classify(is_book, event.ts(), &self.config) != Applied::Ignored {
+            // The event closes the slices that end at or before it, as the book stands.
+            sampler.before_event(event.ts(), self.stage.book(), self.initialised);
+        }
         let outcome = self.stage.apply(event);
-        self.account(&outcome)
+        let applied = self.account(&outcome);
+        if let Some(sampler) = &mut self.heatmap {
+            match (event, applied) {
+                (Event::Book(_), Applied::InRange | Applied::Warmup) => sampler.note_book_row(),
+                (Event::Trade(trade), Applied::InRange) => sampler.note_trade(trade),
+                _ => {}
+            }
+        }
+        applied
+    }
+
+    /// At the end of the run: the heatmap's slices through the one that holds the last
+    /// in-range event are sampled (SPEC 7), ready for [`Processor::take_changes`].
+    pub fn finish_heatmap(&mut self) {
+        let last_ts = self.counts.last_ts;
+        if let Some(sampler) = &mut self.heatmap {
+            sampler.finish(last_ts, self.stage.book(), self.initialised);
+        }
+    }
+
+    /// The heatmap's slice length in ms, `None` without a heatmap.
+    pub fn heatmap_ms(&self) -> Option<i64> {
+        self.heatmap.as_ref().map(HeatmapSampler::slice_ms)
     }
 
     /// The accounting stage of [`Processor::apply`]: everything but the book.
@@ -326,6 +371,7 @@ impl Processor {
         Changes {
             bars: self.bars.take_changed(),
             metric_bars: self.metric_bars.take_changed(),
+            heatmap: self.heatmap.as_mut().map(HeatmapSampler::take),
         }
     }
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::frame::{Frame, Output, WriteError};
+use super::heatmap::HeatmapFeed;
 use crate::engine::{Bar, Depth, MetricBar, Millis};
 
 pub use super::status::{Phase, Status};
@@ -74,6 +75,8 @@ pub struct LiveFeed {
 struct Inner {
     state: Mutex<State>,
     changes: broadcast::Sender<Arc<Change>>,
+    /// The run's heatmap (SPEC 7), served beside the feed.
+    heatmap: HeatmapFeed,
 }
 
 #[derive(Default)]
@@ -97,6 +100,7 @@ impl LiveFeed {
             inner: Arc::new(Inner {
                 state: Mutex::new(state),
                 changes,
+                heatmap: HeatmapFeed::new(),
             }),
         }
     }
@@ -167,6 +171,11 @@ impl LiveFeed {
             .range(since.unwrap_or(Millis::MIN)..)
             .map(|(_, bar)| *bar)
             .collect()
+    }
+
+    /// The run's heatmap: empty unless the run started one.
+    pub fn heatmap(&self) -> &HeatmapFeed {
+        &self.inner.heatmap
     }
 
     /// Number of the last change.

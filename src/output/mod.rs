@@ -5,6 +5,7 @@
 //! new file with an `impl Output`, and one line where `replay::run` lists its outputs.
 
 pub mod frame;
+pub mod heatmap;
 pub mod json_files;
 pub mod live;
 pub mod seed_json;

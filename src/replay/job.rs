@@ -49,6 +49,10 @@ pub struct Job {
     /// full speed, read and run the book stage of up to `jobs - 1` later files in parallel
     /// (see `replay/parallel.rs`). The result is the same either way.
     pub jobs: usize,
+    /// Slice length of the heatmap (`--heatmap-ms`, SPEC 7), kept for the live page; `None`:
+    /// no heatmap. A run with one reads its files one after another (the book must be seen
+    /// at every slice end), each still read ahead on threads with `--jobs` above 1.
+    pub heatmap_ms: Option<i64>,
 }
 
 #[cfg(test)]

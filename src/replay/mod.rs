@@ -73,10 +73,15 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
     if let Some(dir) = &job.json_dir {
         outputs.push(Box::new(JsonFiles::create(dir)?));
     }
+    let mut processor = Processor::new(job.config);
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
+        if let Some(slice_ms) = job.heatmap_ms {
+            live.heatmap().start(slice_ms);
+            outputs.push(Box::new(live.heatmap().clone()));
+            processor = processor.with_heatmap(slice_ms);
+        }
     }
-    let mut processor = Processor::new(job.config);
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
@@ -97,7 +102,8 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         events: 0,
         cancel,
     };
-    if job.jobs >= 2 && recordings.len() >= 2 && job.speed == Speed::Max {
+    let parallel = job.jobs >= 2 && recordings.len() >= 2 && job.speed == Speed::Max;
+    if parallel && state.processor.heatmap_ms().is_none() {
         parallel::process_files(&mut state, job, &mut recordings, &mut summary)?;
     } else {
         for (index, recording) in &mut recordings {
@@ -119,6 +125,7 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         ..
     } = state;
     progress.finish_and_clear();
+    processor.finish_heatmap();
     summary.interrupted = cancel.load(Ordering::SeqCst);
 
     let counts = processor.counts();

@@ -7,6 +7,7 @@
 
 mod api;
 pub mod assets;
+mod heatmap;
 pub mod host;
 pub mod json;
 pub mod json_dir;
@@ -51,6 +52,8 @@ fn app(state: AppState, local: SocketAddr) -> Router {
         .route("/api/depth", get(api::depth))
         .route("/api/status", get(api::status))
         .route("/api/stream", get(stream::stream))
+        .route("/api/heatmap", get(heatmap::heatmap))
+        .route("/api/heatmap/overlay", get(heatmap::overlay))
         .fallback(api::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(local, host::check))

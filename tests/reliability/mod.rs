@@ -1,7 +1,7 @@
 //! Reliability (SPEC 4): bad input never panics and never gives a wrong number silently,
 //! outputs are never partial, a live recording reads right, and the server stays bounded.
 
-mod child;
+pub(crate) mod child;
 mod corpus;
 mod fuzz;
 mod hostile_files;

@@ -7,6 +7,7 @@ import { createTimeline } from './charts/timeline.js';
 import { createPricePane } from './charts/price.js';
 import { createObiPane } from './charts/obi.js';
 import { createCvdPane } from './charts/cvd.js';
+import { createHeatmap } from './charts/heatmap.js';
 import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
 import { createStatusLine } from './panels/status.js';
@@ -20,6 +21,13 @@ const timeline = createTimeline($('timeline'), $('follow'));
 const price = createPricePane(timeline.chart);
 const obi = createObiPane(timeline.chart);
 const cvd = createCvdPane(timeline.chart);
+const heatmap = createHeatmap(timeline.chart, price.candles, {
+  clipInput: $('heat-clip'),
+  windowMs: () => windowMs(Store.sorted(store.bars)),
+  // `serve` (JSON files, no instrument) keeps no heatmap: never ask it for one.
+  enabled: () => Boolean(store.status?.instrument),
+  live: () => store.status?.phase === 'processing' || store.status?.phase === 'starting',
+});
 timeline.setPaneHeights([3.2, 1, 1]);
 timeline.label(1, 'OBI', 'rgba(79, 195, 247, 0.6)');
 timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
@@ -120,6 +128,7 @@ window.__orderflow = {
     depthAsks: depth.counts().asks,
   }),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
+  heatmap: () => heatmap.debug(),
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };

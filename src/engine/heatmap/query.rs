@@ -1,0 +1,277 @@
+//! SPEC 7's answer: the held slices grouped into columns of a given width and price rows of a
+//! given height, each value the mean over the column's present slices of a row's summed size.
+
+use std::ops::Range;
+
+use super::store::{HeatmapStore, Key, side_of};
+use crate::engine::book::BookSide;
+use crate::engine::event::Millis;
+
+/// What to answer (SPEC 7): the columns whose start lies in `[from, to)`, `step` ms wide (a
+/// positive multiple of the slice length), and price rows `row` high (finite, > 0). The caller
+/// checks the values; any other `step` or `row` gives no columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeatmapQuery {
+    pub from: Millis,
+    pub to: Millis,
+    pub step: i64,
+    pub row: f64,
+}
+
+/// One price row of a column: `price = floor(p / row) * row` of its levels, and the mean
+/// summed size of its bids and of its asks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeatmapRow {
+    pub price: f64,
+    pub bid: f64,
+    pub ask: f64,
+}
+
+/// One column: its start, and its rows by price ascending (rows with both values 0 left out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatmapColumn {
+    pub ts: Millis,
+    pub rows: Vec<HeatmapRow>,
+}
+
+/// What the page draws over one column: the best bid and ask at the column's last present
+/// slice, and the trades taken in its slices (volume and mean price per side).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OverlayColumn {
+    pub ts: Millis,
+    pub best_bid: Option<f64>,
+    pub best_ask: Option<f64>,
+    pub buy_volume: f64,
+    pub buy_vwap: Option<f64>,
+    pub sell_volume: f64,
+    pub sell_vwap: Option<f64>,
+}
+
+/// A column: its start and the held slices it covers, as indices from the store's first.
+struct Span {
+    ts: Millis,
+    slices: Range<usize>,
+}
+
+impl HeatmapStore {
+    /// The columns of `query` (SPEC 7) that hold a present slice, by time.
+    ///
+    /// One sweep over the changes of the range: each level's size is a run of slices until
+    /// it changes, and a run adds `size × slices` to the column it lies in, so the time is
+    /// that of the changes in range plus the levels alive at each column's end, whatever the
+    /// zoom. Sizes are never subtracted, so no sum loses precision to cancellation.
+    pub fn columns(&self, query: &HeatmapQuery) -> Vec<HeatmapColumn> {
+        let spans = self.spans(query.from, query.to, query.step);
+        let (Some(first), true) = (spans.first(), query.row.is_finite() && query.row > 0.0) else {
+            return Vec::new();
+        };
+        let start = first.slices.start;
+        let mut sweep = Sweep::new(self, start);
+        let mut columns = Vec::with_capacity(spans.len());
+        let mut cells: Vec<(f64, BookSide, f64)> = Vec::new();
+        for (number, span) in spans.iter().enumerate() {
+            let number = number as u32;
+            for slice in span.slices.clone() {
+                if slice != start {
+                    sweep.apply(self, slice, number);
+                }
+            }
+            sweep.close_column(span.slices.end, number);
+            cells.clear();
+            for key in sweep.touched.drain(..) {
+                let total = std::mem::take(&mut sweep.total[key as usize]);
+                let row = (self.price_of(key) / query.row).floor();
+                cells.push((row, side_of(key), total));
+            }
+            cells.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            let present = span.slices.len() as f64;
+            columns.push(HeatmapColumn {
+                ts: span.ts,
+                rows: rows(&cells, query.row, present),
+            });
+        }
+        columns
+    }
+
+    /// The overlay of the columns of `[from, to)`, `step` wide, that hold a present slice.
+    pub fn overlay(&self, from: Millis, to: Millis, step: i64) -> Vec<OverlayColumn> {
+        let vwap = |notional: f64, volume: f64| (volume > 0.0).then(|| notional / volume);
+        self.spans(from, to, step)
+            .into_iter()
+            .map(|span| {
+                let last = self.mark(span.slices.end - 1);
+                let (mut buy, mut buy_notional, mut sell, mut sell_notional) = (0.0, 0.0, 0.0, 0.0);
+                for slice in span.slices {
+                    let mark = self.mark(slice);
+                    buy += mark.buy_volume;
+                    buy_notional += mark.buy_notional;
+                    sell += mark.sell_volume;
+                    sell_notional += mark.sell_notional;
+                }
+                OverlayColumn {
+                    ts: span.ts,
+                    best_bid: last.best_bid,
+                    best_ask: last.best_ask,
+                    buy_volume: buy,
+                    buy_vwap: vwap(buy_notional, buy),
+                    sell_volume: sell,
+                    sell_vwap: vwap(sell_notional, sell),
+                }
+            })
+            .collect()
+    }
+
+    /// The columns `step` wide (epoch-aligned) whose start lies in `[from, to)` and that
+    /// cover a held slice, with the held slices each covers. None unless `step` is a positive
+    /// multiple of the slice length.
+    fn spans(&self, from: Millis, to: Millis, step: i64) -> Vec<Span> {
+        let slice_ms = self.slice_ms();
+        if step <= 0 || step % slice_ms != 0 {
+            return Vec::new();
+        }
+        let per_column = i128::from(step / slice_ms);
+        let held = self.slices();
+        let (first, end) = (i128::from(held.start), i128::from(held.end));
+        let step = i128::from(step);
+        let ceil_div = |a: i128, b: i128| -(-a).div_euclid(b);
+        let lowest = ceil_div(i128::from(from), step).max(first.div_euclid(per_column));
+        let beyond = ceil_div(i128::from(to), step).min(ceil_div(end, per_column));
+        (lowest..beyond.max(lowest))
+            .filter_map(|column| {
+                let start = (column * per_column).max(first);
+                let stop = ((column + 1) * per_column).min(end);
+                (start < stop).then(|| Span {
+                    ts: Millis::try_from(column * step).unwrap_or(Millis::MAX),
+                    slices: (start - first) as usize..(stop - first) as usize,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The rows of one column from its cells `(floor(p / row), side, size × slices)` sorted by
+/// row: each side's sum over the row, divided by the number of present slices.
+fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64) -> Vec<HeatmapRow> {
+    let mut rows: Vec<HeatmapRow> = Vec::new();
+    let mut current: Option<(f64, f64, f64)> = None;
+    let mut finish = |(number, bid, ask): (f64, f64, f64)| {
+        rows.push(HeatmapRow {
+            price: number * row,
+            bid: bid / present,
+            ask: ask / present,
+        });
+    };
+    for &(number, side, total) in cells {
+        let cell = match current {
+            Some(cell) if cell.0 == number => cell,
+            other => {
+                if let Some(done) = other {
+                    finish(done);
+                }
+                (number, 0.0, 0.0)
+            }
+        };
+        current = Some(match side {
+            BookSide::Bid => (number, cell.1 + total, cell.2),
+            BookSide::Ask => (number, cell.1, cell.2 + total),
+        });
+    }
+    if let Some(done) = current {
+        finish(done);
+    }
+    rows
+}
+
+/// The sweep of [`HeatmapStore::columns`]: each level's current size, since which slice it
+/// holds it, and the totals of the column in progress.
+struct Sweep {
+    size: Vec<f64>,
+    since: Vec<usize>,
+    /// Sum over the column's slices of each level's size.
+    total: Vec<f64>,
+    /// The column that last touched each level's total, and the levels touched in this one.
+    stamp: Vec<u32>,
+    touched: Vec<Key>,
+    /// Levels with a size, and where each is in `live`.
+    live: Vec<Key>,
+    position: Vec<u32>,
+}
+
+const NOT_LIVE: u32 = u32::MAX;
+
+impl Sweep {
+    /// A sweep from the state of slice `start` (indices from the store's first).
+    fn new(store: &HeatmapStore, start: usize) -> Self {
+        let keys = store.key_count();
+        let mut size = Vec::new();
+        store.load_state(start, &mut size);
+        let mut live = Vec::new();
+        let mut position = vec![NOT_LIVE; keys];
+        for (key, held) in size.iter().enumerate() {
+            if *held > 0.0 {
+                position[key] = live.len() as u32;
+                live.push(key as Key);
+            }
+        }
+        Sweep {
+            size,
+            since: vec![start; keys],
+            total: vec![0.0; keys],
+            stamp: vec![u32::MAX; keys],
+            touched: Vec::new(),
+            live,
+            position,
+        }
+    }
+
+    /// Applies the changes of `slice`, in column `column`: each level that changes closes its
+    /// run.
+    fn apply(&mut self, store: &HeatmapStore, slice: usize, column: u32) {
+        let (keys, sizes) = store.changes(slice);
+        for (&key, &new) in keys.iter().zip(sizes) {
+            let index = key as usize;
+            let old = self.size[index];
+            if old > 0.0 {
+                self.add(key, old, slice, column);
+            } else if new > 0.0 {
+                self.position[index] = self.live.len() as u32;
+                self.live.push(key);
+            }
+            if old > 0.0 && new <= 0.0 {
+                let at = self.position[index] as usize;
+                self.live.swap_remove(at);
+                if let Some(&moved) = self.live.get(at) {
+                    self.position[moved as usize] = at as u32;
+                }
+                self.position[index] = NOT_LIVE;
+            }
+            self.size[index] = new;
+            self.since[index] = slice;
+        }
+    }
+
+    /// Closes the runs of the live levels at `end`, the column's end.
+    fn close_column(&mut self, end: usize, column: u32) {
+        for at in 0..self.live.len() {
+            let key = self.live[at];
+            let size = self.size[key as usize];
+            self.add(key, size, end, column);
+            self.since[key as usize] = end;
+        }
+    }
+
+    /// Adds `size` for the slices from the run's start to `until` (excluded).
+    #[inline]
+    fn add(&mut self, key: Key, size: f64, until: usize, column: u32) {
+        let index = key as usize;
+        let slices = until - self.since[index];
+        if slices == 0 {
+            return;
+        }
+        self.total[index] += size * slices as f64;
+        if self.stamp[index] != column {
+            self.stamp[index] = column;
+            self.touched.push(key);
+        }
+    }
+}

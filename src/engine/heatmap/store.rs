@@ -1,0 +1,222 @@
+//! The slices of a run: the changes from each slice's state to the next, with a full state
+//! every [`KEYFRAME_EVERY`] slices, so that any range starts from a state near it.
+
+use std::collections::HashMap;
+
+use super::sampler::{SliceBatch, SliceMark};
+use crate::engine::book::BookSide;
+
+/// Slices between two full states: a query replays at most this many slices' changes before
+/// its range.
+pub const KEYFRAME_EVERY: usize = 256;
+
+/// A level of the store: the number of its price and its side, `number << 1 | side` (bid 0,
+/// ask 1), so that one dense array indexed by key holds a state.
+pub(super) type Key = u32;
+
+/// The side of a key.
+pub(super) fn side_of(key: Key) -> BookSide {
+    if key & 1 == 0 {
+        BookSide::Bid
+    } else {
+        BookSide::Ask
+    }
+}
+
+/// The slices `first..first + len` of a run (SPEC 7), compact: a book changes few levels from
+/// one slice end to the next, so a slice costs its changed levels (a key and a size, 12
+/// bytes each) and its mark, not its whole book. Prices are numbered once, in the order first
+/// seen. Every [`KEYFRAME_EVERY`]-th slice (from the first) also keeps its whole state.
+///
+/// Tradeoff: a state is rebuilt by replaying up to [`KEYFRAME_EVERY`] slices of changes, and
+/// a query sweeps the changes of its range once, so its time is that of the changes in range,
+/// whatever the zoom.
+#[derive(Debug, Clone)]
+pub struct HeatmapStore {
+    slice_ms: i64,
+    first: i64,
+    /// Distinct prices, by number.
+    prices: Vec<f64>,
+    numbers: HashMap<u64, u32>,
+    /// Slice `first + i` changed the levels `offsets[i]..offsets[i + 1]` of `keys`/`sizes`.
+    offsets: Vec<usize>,
+    keys: Vec<Key>,
+    sizes: Vec<f64>,
+    marks: Vec<SliceMark>,
+    /// Full state `f` (of slice `first + f·KEYFRAME_EVERY`) is
+    /// `frame_offsets[f]..frame_offsets[f + 1]` of `frame_keys`/`frame_sizes`.
+    frame_offsets: Vec<usize>,
+    frame_keys: Vec<Key>,
+    frame_sizes: Vec<f64>,
+    /// The state of the last slice, indexed by key (0: no level).
+    state: Vec<f64>,
+    /// Lowest and highest price ever held, for the server's default row height.
+    lowest: f64,
+    highest: f64,
+}
+
+impl HeatmapStore {
+    /// An empty store of slices of `slice_ms`.
+    pub fn new(slice_ms: i64) -> Self {
+        HeatmapStore {
+            slice_ms: slice_ms.max(1),
+            first: 0,
+            prices: Vec::new(),
+            numbers: HashMap::new(),
+            offsets: vec![0],
+            keys: Vec::new(),
+            sizes: Vec::new(),
+            marks: Vec::new(),
+            frame_offsets: vec![0],
+            frame_keys: Vec::new(),
+            frame_sizes: Vec::new(),
+            state: Vec::new(),
+            lowest: f64::INFINITY,
+            highest: f64::NEG_INFINITY,
+        }
+    }
+
+    pub fn slice_ms(&self) -> i64 {
+        self.slice_ms
+    }
+
+    /// The slices held, `first..end` (empty when none).
+    pub fn slices(&self) -> std::ops::Range<i64> {
+        self.first..self.first + self.marks.len() as i64
+    }
+
+    /// Lowest and highest price of any level held, `None` before any.
+    pub fn price_range(&self) -> Option<(f64, f64)> {
+        (self.lowest <= self.highest).then_some((self.lowest, self.highest))
+    }
+
+    /// Bytes held (capacity), for the record.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.prices.capacity() * 8
+            + self.numbers.capacity() * (size_of::<u64>() + size_of::<u32>() + 1)
+            + (self.offsets.capacity() + self.frame_offsets.capacity()) * size_of::<usize>()
+            + (self.keys.capacity() + self.frame_keys.capacity()) * size_of::<Key>()
+            + (self.sizes.capacity() + self.frame_sizes.capacity() + self.state.capacity()) * 8
+            + self.marks.capacity() * size_of::<SliceMark>()
+    }
+
+    /// Appends the slices of `batch`. A batch that starts before the end of what is held (the
+    /// run started a file over from an earlier state) first drops the slices from its start.
+    pub fn append(&mut self, batch: &SliceBatch) {
+        let held = self.slices();
+        if held.is_empty() {
+            self.first = batch.first;
+        } else if batch.first < held.end {
+            self.truncate(batch.first);
+            if self.marks.is_empty() {
+                self.first = batch.first;
+            }
+        }
+        for i in 0..batch.len() {
+            for change in batch.changes_of(i) {
+                let key = self.key(change.price, change.side);
+                self.keys.push(key);
+                self.sizes.push(change.size);
+                self.state[key as usize] = change.size;
+            }
+            self.offsets.push(self.keys.len());
+            self.marks.push(batch.marks[i]);
+            if (self.marks.len() - 1) % KEYFRAME_EVERY == 0 {
+                self.keep_frame();
+            }
+        }
+    }
+
+    /// Drops the slices from `end` on.
+    pub fn truncate(&mut self, end: i64) {
+        let len = usize::try_from(end.saturating_sub(self.first))
+            .unwrap_or(0)
+            .min(self.marks.len());
+        self.offsets.truncate(len + 1);
+        self.keys.truncate(self.offsets[len]);
+        self.sizes.truncate(self.offsets[len]);
+        self.marks.truncate(len);
+        let frames = len.div_ceil(KEYFRAME_EVERY);
+        self.frame_offsets.truncate(frames + 1);
+        self.frame_keys.truncate(self.frame_offsets[frames]);
+        self.frame_sizes.truncate(self.frame_offsets[frames]);
+        let mut state = std::mem::take(&mut self.state);
+        if len > 0 {
+            self.load_state(len - 1, &mut state);
+        } else {
+            state.iter_mut().for_each(|size| *size = 0.0);
+        }
+        self.state = state;
+    }
+
+    /// Number of keys (the length of a dense state).
+    pub(super) fn key_count(&self) -> usize {
+        self.prices.len() * 2
+    }
+
+    /// The price of `key`.
+    #[inline]
+    pub(super) fn price_of(&self, key: Key) -> f64 {
+        self.prices[(key >> 1) as usize]
+    }
+
+    /// The changes of slice `first + i`.
+    #[inline]
+    pub(super) fn changes(&self, i: usize) -> (&[Key], &[f64]) {
+        let range = self.offsets[i]..self.offsets[i + 1];
+        (&self.keys[range.clone()], &self.sizes[range])
+    }
+
+    pub(super) fn mark(&self, i: usize) -> &SliceMark {
+        &self.marks[i]
+    }
+
+    /// Writes the state of slice `first + i` into `state` (indexed by key, resized to
+    /// [`HeatmapStore::key_count`]): its full state before it, then the changes since.
+    pub(super) fn load_state(&self, i: usize, state: &mut Vec<f64>) {
+        state.clear();
+        state.resize(self.key_count(), 0.0);
+        let frame = i / KEYFRAME_EVERY;
+        let range = self.frame_offsets[frame]..self.frame_offsets[frame + 1];
+        for (key, size) in self.frame_keys[range.clone()].iter().zip(&self.frame_sizes[range]) {
+            state[*key as usize] = *size;
+        }
+        for slice in frame * KEYFRAME_EVERY + 1..=i {
+            let (keys, sizes) = self.changes(slice);
+            for (key, size) in keys.iter().zip(sizes) {
+                state[*key as usize] = *size;
+            }
+        }
+    }
+
+    fn keep_frame(&mut self) {
+        for (key, size) in self.state.iter().enumerate() {
+            if *size != 0.0 {
+                self.frame_keys.push(key as Key);
+                self.frame_sizes.push(*size);
+            }
+        }
+        self.frame_offsets.push(self.frame_keys.len());
+    }
+
+    fn key(&mut self, price: f64, side: BookSide) -> Key {
+        let number = match self.numbers.get(&price.to_bits()) {
+            Some(number) => *number,
+            None => {
+                let number = self.prices.len() as u32;
+                self.numbers.insert(price.to_bits(), number);
+                self.prices.push(price);
+                self.state.resize(self.prices.len() * 2, 0.0);
+                self.lowest = self.lowest.min(price);
+                self.highest = self.highest.max(price);
+                number
+            }
+        };
+        number << 1
+            | match side {
+                BookSide::Bid => 0,
+                BookSide::Ask => 1,
+            }
+    }
+}
