@@ -118,7 +118,9 @@ fn model_states(events: &[Event], start: Millis, end: Millis) -> BTreeMap<i64, S
     let Some(last) = events.iter().map(Event::ts).filter(|ts| in_range(*ts)).max() else {
         return states;
     };
-    for k in start.div_euclid(S)..=last.div_euclid(S) {
+    // Slices before the first event hold no snapshot: start at the later of the two.
+    let first = events.iter().map(Event::ts).min().unwrap_or(start).max(start);
+    for k in first.div_euclid(S)..=last.div_euclid(S) {
         let mut book: Side2 = Default::default();
         let mut initialised = false;
         for event in events.iter().filter(|e| applied(e) && e.ts() < (k + 1) * S) {
