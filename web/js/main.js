@@ -129,6 +129,7 @@ window.__orderflow = {
   }),
   lastBarTs: () => store.lastBar()?.[0] ?? null,
   heatmap: () => heatmap.debug(),
+  heatmapProbe: (ms) => heatmap.probe(ms),
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };

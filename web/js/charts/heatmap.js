@@ -97,9 +97,14 @@ export function createHeatmap(chart, candles, { clipInput, windowMs, enabled, li
     return times[i] + (l + 0.5 - i) * (times[i + 1] - times[i]);
   }
 
+  /** x of time `ms`. The chart converts whole logical indices only: interpolate between two. */
   function xOf(ms, times) {
     const l = logicalOf(ms, times);
-    return l == null ? null : timeScale.logicalToCoordinate(l);
+    if (l == null) return null;
+    const i = Math.floor(l);
+    const a = timeScale.logicalToCoordinate(i);
+    const b = timeScale.logicalToCoordinate(i + 1);
+    return a == null || b == null ? null : a + (l - i) * (b - a);
   }
 
   // ---- asking the server ---------------------------------------------------------------------
@@ -334,5 +339,7 @@ export function createHeatmap(chart, candles, { clipInput, windowMs, enabled, li
     refresh,
     /** Counters for the browser test. */
     debug: () => ({ ...debug, zOrder: heatmapView.zOrder(), key: state.key }),
+    /** Where time `ms` is drawn, beside where the chart puts a bar of that time. */
+    probe: (ms) => ({ x: xOf(ms, barTimes()), bar: timeScale.timeToCoordinate(ms / 1000) }),
   };
 }
