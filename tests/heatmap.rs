@@ -131,13 +131,21 @@ fn write(rows: &[Row]) -> crate::common::Done {
 
 type Book = [BTreeMap<u64, f64>; 2];
 
+/// `(ts, [(price, bid, ask)])` per column.
+type Columns = Vec<(i64, Vec<(f64, f64, f64)>)>;
+
 /// The book at the end of every present slice (SPEC 7): the rows (in time order) replayed,
 /// the state taken when the next row lies beyond the slice's end.
 fn states(rows: &[Row], start: i64, slice: i64) -> BTreeMap<i64, Book> {
     let ts_of = |row: &Row| match row {
         Row::Book { ts, .. } | Row::Trade { ts, .. } => *ts,
     };
-    let last = rows.iter().map(ts_of).filter(|ts| *ts >= start).max().unwrap();
+    let last = rows
+        .iter()
+        .map(ts_of)
+        .filter(|ts| *ts >= start)
+        .max()
+        .unwrap();
     let mut states = BTreeMap::new();
     let mut book: Book = Default::default();
     let mut initialised = false;
@@ -178,9 +186,12 @@ fn states(rows: &[Row], start: i64, slice: i64) -> BTreeMap<i64, Book> {
 
 /// Columns of SPEC 7, `[(ts, [(price, bid, ask)])]`: each slice's sizes summed per row, the
 /// means over each column's present slices.
-fn model(states: &BTreeMap<i64, Book>, slice: i64, query: (i64, i64, i64, f64)) -> Vec<(i64, Vec<(f64, f64, f64)>)> {
+fn model(states: &BTreeMap<i64, Book>, slice: i64, query: (i64, i64, i64, f64)) -> Columns {
     let (from, to, step, r) = query;
-    let (first, last) = (*states.keys().next().unwrap(), *states.keys().next_back().unwrap());
+    let (first, last) = (
+        *states.keys().next().unwrap(),
+        *states.keys().next_back().unwrap(),
+    );
     let mut columns = Vec::new();
     let mut column = (-(-from).div_euclid(step)).max(first * slice / step);
     while column * step < to && column * step <= last * slice {
@@ -193,7 +204,9 @@ fn model(states: &BTreeMap<i64, Book>, slice: i64, query: (i64, i64, i64, f64)) 
             for book in &present {
                 for (side, levels) in book.iter().enumerate() {
                     for (bits, size) in levels {
-                        let cell = total.entry((f64::from_bits(*bits) / r).floor() as i64).or_default();
+                        let cell = total
+                            .entry((f64::from_bits(*bits) / r).floor() as i64)
+                            .or_default();
                         if side == 0 {
                             cell.0 += size;
                         } else {
@@ -219,17 +232,28 @@ fn model(states: &BTreeMap<i64, Book>, slice: i64, query: (i64, i64, i64, f64)) 
 
 fn get(address: SocketAddr, target: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     stream
-        .write_all(format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes())
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream
+        .write_all(
+            format!("GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     let answer = String::from_utf8_lossy(&answer).into_owned();
     let code = answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     // A chunked body: take the JSON between the chunk sizes.
-    let body = if answer.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if answer
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(&body)
     } else {
         body
@@ -280,15 +304,30 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-fn check(got: &Value, want: &[(i64, Vec<(f64, f64, f64)>)], at: &str) {
-    let columns = got["columns"].as_array().unwrap_or_else(|| panic!("{at}: {got}"));
+fn check(got: &Value, want: &Columns, at: &str) {
+    let columns = got["columns"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{at}: {got}"));
     let ts: Vec<i64> = columns.iter().map(|c| c[0].as_i64().unwrap()).collect();
-    assert_eq!(ts, want.iter().map(|c| c.0).collect::<Vec<_>>(), "{at}: columns");
+    assert_eq!(
+        ts,
+        want.iter().map(|c| c.0).collect::<Vec<_>>(),
+        "{at}: columns"
+    );
     for (column, (ts, rows)) in columns.iter().zip(want) {
         let got_rows = column[1].as_array().unwrap();
-        assert_eq!(got_rows.len(), rows.len(), "{at}: rows of column {ts}: {column}");
+        assert_eq!(
+            got_rows.len(),
+            rows.len(),
+            "{at}: rows of column {ts}: {column}"
+        );
         for (g, (price, bid, ask)) in got_rows.iter().zip(rows) {
-            let g: Vec<f64> = g.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+            let g: Vec<f64> = g
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
             assert!(
                 g[0] == *price && close(g[1], *bid) && close(g[2], *ask),
                 "{at}: column {ts}: got {g:?}, want {:?}",
@@ -309,7 +348,12 @@ fn the_api_answers_spec_7_at_every_zoom_on_a_range_that_starts_mid_file() {
     // START a third into the file: the rows before it are warm-up.
     let start = t0 + (t1 - t0) / 3;
     let start_text = chrono_like(start);
-    let (child, address) = run(file.dir.path(), &start_text, "2025-01-15", &["--heatmap-ms", "500"]);
+    let (child, address) = run(
+        file.dir.path(),
+        &start_text,
+        "2025-01-15",
+        &["--heatmap-ms", "500"],
+    );
     let slice = 500;
     let states = states(&rows, start, slice);
     let mut queries = Vec::new();
@@ -328,7 +372,10 @@ fn the_api_answers_spec_7_at_every_zoom_on_a_range_that_starts_mid_file() {
     }
     for query in queries {
         let (from, to, step, row) = query;
-        let (code, body) = get(address, &format!("/api/heatmap?from={from}&to={to}&step={step}&row={row}"));
+        let (code, body) = get(
+            address,
+            &format!("/api/heatmap?from={from}&to={to}&step={step}&row={row}"),
+        );
         assert_eq!(code, 200, "{body}");
         let got: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(got["slice_ms"], 500);
@@ -346,9 +393,17 @@ fn the_api_answers_spec_7_at_every_zoom_on_a_range_that_starts_mid_file() {
         got["step"].as_i64().unwrap(),
         got["row"].as_f64().unwrap(),
     );
-    assert!(step > 0 && step % slice == 0 && row > 0.0, "{}", &body[..200.min(body.len())]);
+    assert!(
+        step > 0 && step % slice == 0 && row > 0.0,
+        "{}",
+        &body[..200.min(body.len())]
+    );
     assert!(from <= start && to > t1, "{from} {to}");
-    check(&got, &model(&states, slice, (from, to, step, row)), "defaults");
+    check(
+        &got,
+        &model(&states, slice, (from, to, step, row)),
+        "defaults",
+    );
     drop(child);
 }
 
@@ -385,7 +440,10 @@ fn bad_parameters_get_a_400_that_says_what_is_wrong() {
 /// `ms` as an RFC 3339 UTC time with milliseconds.
 fn chrono_like(ms: i64) -> String {
     let in_day = ms - DAY;
-    assert!((0..86_400_000).contains(&in_day), "the tests stay on 2025-01-15");
+    assert!(
+        (0..86_400_000).contains(&in_day),
+        "the tests stay on 2025-01-15"
+    );
     format!(
         "2025-01-15T{:02}:{:02}:{:02}.{:03}Z",
         in_day / 3_600_000,

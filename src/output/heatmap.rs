@@ -27,7 +27,12 @@ impl HeatmapFeed {
     /// Runs `read` on the store (`None` without a heatmap). Frames wait meanwhile: keep it
     /// short.
     pub fn read<R>(&self, read: impl FnOnce(Option<&HeatmapStore>) -> R) -> R {
-        read(self.store.read().unwrap_or_else(PoisonError::into_inner).as_ref())
+        read(
+            self.store
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref(),
+        )
     }
 
     fn append(&self, frame: &Frame<'_>) {

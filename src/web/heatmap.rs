@@ -94,9 +94,7 @@ fn no_heatmap() -> ApiError {
     )
 }
 
-fn respond(
-    answer: Result<Result<Vec<u8>, ApiError>, tokio::task::JoinError>,
-) -> Response {
+fn respond(answer: Result<Result<Vec<u8>, ApiError>, tokio::task::JoinError>) -> Response {
     match answer {
         Ok(Ok(body)) => (
             [
@@ -107,8 +105,9 @@ fn respond(
         )
             .into_response(),
         Ok(Err(error)) => error.into_response(),
-        Err(error) => ApiError::bad_request(format!("the heatmap query failed: {error}"))
-            .into_response(),
+        Err(error) => {
+            ApiError::bad_request(format!("the heatmap query failed: {error}")).into_response()
+        }
     }
 }
 

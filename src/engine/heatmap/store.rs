@@ -179,7 +179,10 @@ impl HeatmapStore {
         state.resize(self.key_count(), 0.0);
         let frame = i / KEYFRAME_EVERY;
         let range = self.frame_offsets[frame]..self.frame_offsets[frame + 1];
-        for (key, size) in self.frame_keys[range.clone()].iter().zip(&self.frame_sizes[range]) {
+        for (key, size) in self.frame_keys[range.clone()]
+            .iter()
+            .zip(&self.frame_sizes[range])
+        {
             state[*key as usize] = *size;
         }
         for slice in frame * KEYFRAME_EVERY + 1..=i {

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::engine::{BookAction, BookRow, Event, Level, Millis, Processor, ProcessorConfig, Side, Trade};
+use crate::engine::{
+    BookAction, BookRow, Event, Level, Millis, Processor, ProcessorConfig, Side, Trade,
+};
 
 const S: i64 = 1000;
 
@@ -54,7 +56,11 @@ fn events(seed: u64, count: usize, t0: Millis) -> Vec<Event> {
                 ts,
                 price: mid as f64 / 10.0,
                 size: (rng.below(100) + 1) as f64 / 100.0,
-                side: if rng.chance(50) { Side::Buy } else { Side::Sell },
+                side: if rng.chance(50) {
+                    Side::Buy
+                } else {
+                    Side::Sell
+                },
             }));
             continue;
         }
@@ -115,11 +121,21 @@ fn model_states(events: &[Event], start: Millis, end: Millis) -> BTreeMap<i64, S
     };
     let in_range = |ts: Millis| ts >= start && ts < end;
     let mut states = BTreeMap::new();
-    let Some(last) = events.iter().map(Event::ts).filter(|ts| in_range(*ts)).max() else {
+    let Some(last) = events
+        .iter()
+        .map(Event::ts)
+        .filter(|ts| in_range(*ts))
+        .max()
+    else {
         return states;
     };
     // Slices before the first event hold no snapshot: start at the later of the two.
-    let first = events.iter().map(Event::ts).min().unwrap_or(start).max(start);
+    let first = events
+        .iter()
+        .map(Event::ts)
+        .min()
+        .unwrap_or(start)
+        .max(start);
     for k in first.div_euclid(S)..=last.div_euclid(S) {
         let mut book: Side2 = Default::default();
         let mut initialised = false;
@@ -239,11 +255,19 @@ fn queries(events: &[Event]) -> Vec<HeatmapQuery> {
                 (0, i64::MAX / 2),
                 (t0, t1),
                 (t0 + 1234, t0 + (t1 - t0) / 2 + 17),
-                ((t0 + t1) / 2 / step * step, (t0 + t1) / 2 / step * step + step),
+                (
+                    (t0 + t1) / 2 / step * step,
+                    (t0 + t1) / 2 / step * step + step,
+                ),
                 (t1 - 1, t1 + 1),
                 (t0, t0),
             ] {
-                out.push(HeatmapQuery { from, to, step, row });
+                out.push(HeatmapQuery {
+                    from,
+                    to,
+                    step,
+                    row,
+                });
             }
         }
     }
@@ -257,7 +281,11 @@ fn columns_are_spec_7s_means_over_present_slices() {
         let t0 = events.first().unwrap().ts();
         let t1 = events.last().unwrap().ts();
         // Whole file; a range starting mid-file (warm-up rows before it); one ending early.
-        for (start, end) in [(0, i64::MAX), ((t0 + t1) / 3, i64::MAX), (t0, (t0 + t1) / 2)] {
+        for (start, end) in [
+            (0, i64::MAX),
+            ((t0 + t1) / 3, i64::MAX),
+            (t0, (t0 + t1) / 2),
+        ] {
             let store = store_of(&events, start, end, 1 + seed as usize * 7);
             let states = model_states(&events, start, end);
             for query in queries(&events) {
@@ -305,7 +333,10 @@ fn no_slice_before_the_book_is_initialised_nor_after_the_last_event() {
             id,
             ts,
             action: BookAction::Update,
-            bids: vec![Level { price: 99.0, size: 1.0 }],
+            bids: vec![Level {
+                price: 99.0,
+                size: 1.0,
+            }],
             asks: vec![],
         })
     };
@@ -314,8 +345,14 @@ fn no_slice_before_the_book_is_initialised_nor_after_the_last_event() {
             id,
             ts,
             action: BookAction::Snapshot,
-            bids: vec![Level { price: 100.0, size: 2.0 }],
-            asks: vec![Level { price: 101.0, size: 3.0 }],
+            bids: vec![Level {
+                price: 100.0,
+                size: 2.0,
+            }],
+            asks: vec![Level {
+                price: 101.0,
+                size: 3.0,
+            }],
         })
     };
     // An update at 0.5 s (book not initialised), the snapshot at 2.5 s, an update at 4.2 s.
@@ -338,20 +375,47 @@ fn no_slice_before_the_book_is_initialised_nor_after_the_last_event() {
             HeatmapColumn {
                 ts: 2000,
                 rows: vec![
-                    HeatmapRow { price: 100.0, bid: 2.0, ask: 0.0 },
-                    HeatmapRow { price: 101.0, bid: 0.0, ask: 3.0 },
+                    HeatmapRow {
+                        price: 100.0,
+                        bid: 2.0,
+                        ask: 0.0
+                    },
+                    HeatmapRow {
+                        price: 101.0,
+                        bid: 0.0,
+                        ask: 3.0
+                    },
                 ],
             },
             HeatmapColumn {
                 ts: 4000,
                 rows: vec![
-                    HeatmapRow { price: 99.0, bid: 1.0, ask: 0.0 },
-                    HeatmapRow { price: 100.0, bid: 2.0, ask: 0.0 },
-                    HeatmapRow { price: 101.0, bid: 0.0, ask: 3.0 },
+                    HeatmapRow {
+                        price: 99.0,
+                        bid: 1.0,
+                        ask: 0.0
+                    },
+                    HeatmapRow {
+                        price: 100.0,
+                        bid: 2.0,
+                        ask: 0.0
+                    },
+                    HeatmapRow {
+                        price: 101.0,
+                        bid: 0.0,
+                        ask: 3.0
+                    },
                 ],
             },
         ]
     );
     // A column width that is not a multiple of the slice gives nothing (the server refuses it).
-    assert!(store.columns(&HeatmapQuery { step: 1500, ..query }).is_empty());
+    assert!(
+        store
+            .columns(&HeatmapQuery {
+                step: 1500,
+                ..query
+            })
+            .is_empty()
+    );
 }
