@@ -6,6 +6,7 @@
 //! as deltas between consecutive slices with a full state every [`KEYFRAME_EVERY`] slices;
 //! `query.rs` turns a range, a column width and a row height into SPEC 7's columns.
 
+mod packed;
 mod query;
 mod sampler;
 mod store;

@@ -227,8 +227,7 @@ impl Sweep {
     /// Applies the changes of `slice`, in column `column`: each level that changes closes its
     /// run.
     fn apply(&mut self, store: &HeatmapStore, slice: usize, column: u32) {
-        let (keys, sizes) = store.changes(slice);
-        for (&key, &new) in keys.iter().zip(sizes) {
+        for (key, new) in store.changes(slice) {
             let index = key as usize;
             let old = self.size[index];
             if old > 0.0 {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::packed::{Entries, Scale};
 use super::sampler::{SliceBatch, SliceMark};
 use crate::engine::book::BookSide;
 
@@ -38,16 +39,16 @@ pub struct HeatmapStore {
     /// Distinct prices, by number.
     prices: Vec<f64>,
     numbers: HashMap<u64, u32>,
-    /// Slice `first + i` changed the levels `offsets[i]..offsets[i + 1]` of `keys`/`sizes`.
-    offsets: Vec<usize>,
-    keys: Vec<Key>,
-    sizes: Vec<f64>,
+    /// How sizes are packed; set by the first slices.
+    scale: Option<Scale>,
+    /// Slice `first + i` changed the levels `offsets[i]..offsets[i + 1]` of `changes`.
+    offsets: Vec<u32>,
+    changes: Entries,
     marks: Vec<SliceMark>,
     /// Full state `f` (of slice `first + f·KEYFRAME_EVERY`) is
-    /// `frame_offsets[f]..frame_offsets[f + 1]` of `frame_keys`/`frame_sizes`.
+    /// `frame_offsets[f]..frame_offsets[f + 1]` of `frames`.
     frame_offsets: Vec<usize>,
-    frame_keys: Vec<Key>,
-    frame_sizes: Vec<f64>,
+    frames: Entries,
     /// The state of the last slice, indexed by key (0: no level).
     state: Vec<f64>,
     /// Lowest and highest price ever held, for the server's default row height.
@@ -63,13 +64,12 @@ impl HeatmapStore {
             first: 0,
             prices: Vec::new(),
             numbers: HashMap::new(),
+            scale: None,
             offsets: vec![0],
-            keys: Vec::new(),
-            sizes: Vec::new(),
+            changes: Entries::default(),
             marks: Vec::new(),
             frame_offsets: vec![0],
-            frame_keys: Vec::new(),
-            frame_sizes: Vec::new(),
+            frames: Entries::default(),
             state: Vec::new(),
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
@@ -95,9 +95,11 @@ impl HeatmapStore {
         use std::mem::size_of;
         self.prices.capacity() * 8
             + self.numbers.capacity() * (size_of::<u64>() + size_of::<u32>() + 1)
-            + (self.offsets.capacity() + self.frame_offsets.capacity()) * size_of::<usize>()
-            + (self.keys.capacity() + self.frame_keys.capacity()) * size_of::<Key>()
-            + (self.sizes.capacity() + self.frame_sizes.capacity() + self.state.capacity()) * 8
+            + self.offsets.capacity() * size_of::<u32>()
+            + self.frame_offsets.capacity() * size_of::<usize>()
+            + self.changes.heap_bytes()
+            + self.frames.heap_bytes()
+            + self.state.capacity() * 8
             + self.marks.capacity() * size_of::<SliceMark>()
     }
 
@@ -113,14 +115,24 @@ impl HeatmapStore {
                 self.first = batch.first;
             }
         }
+        let scale = *self
+            .scale
+            .get_or_insert_with(|| Scale::for_sizes(batch.changes.iter().map(|c| c.size)));
         for i in 0..batch.len() {
             for change in batch.changes_of(i) {
                 let key = self.key(change.price, change.side);
-                self.keys.push(key);
-                self.sizes.push(change.size);
+                self.changes.push(key, change.size, scale);
                 self.state[key as usize] = change.size;
             }
-            self.offsets.push(self.keys.len());
+            if self.offsets.len() == self.offsets.capacity() {
+                self.offsets.reserve_exact(self.offsets.len() / 8 + 4096);
+            }
+            // A day has some twelve million changes: u32 offsets hold a year's.
+            self.offsets
+                .push(u32::try_from(self.changes.len()).unwrap_or(u32::MAX));
+            if self.marks.len() == self.marks.capacity() {
+                self.marks.reserve_exact(self.marks.len() / 8 + 4096);
+            }
             self.marks.push(batch.marks[i]);
             if (self.marks.len() - 1) % KEYFRAME_EVERY == 0 {
                 self.keep_frame();
@@ -134,13 +146,11 @@ impl HeatmapStore {
             .unwrap_or(0)
             .min(self.marks.len());
         self.offsets.truncate(len + 1);
-        self.keys.truncate(self.offsets[len]);
-        self.sizes.truncate(self.offsets[len]);
+        self.changes.truncate(self.offsets[len] as usize);
         self.marks.truncate(len);
         let frames = len.div_ceil(KEYFRAME_EVERY);
         self.frame_offsets.truncate(frames + 1);
-        self.frame_keys.truncate(self.frame_offsets[frames]);
-        self.frame_sizes.truncate(self.frame_offsets[frames]);
+        self.frames.truncate(self.frame_offsets[frames]);
         let mut state = std::mem::take(&mut self.state);
         if len > 0 {
             self.load_state(len - 1, &mut state);
@@ -161,11 +171,14 @@ impl HeatmapStore {
         self.prices[(key >> 1) as usize]
     }
 
-    /// The changes of slice `first + i`.
+    /// The changes of slice `first + i`: each level's key and new size (0: gone).
     #[inline]
-    pub(super) fn changes(&self, i: usize) -> (&[Key], &[f64]) {
-        let range = self.offsets[i]..self.offsets[i + 1];
-        (&self.keys[range.clone()], &self.sizes[range])
+    pub(super) fn changes(&self, i: usize) -> impl Iterator<Item = (Key, f64)> + '_ {
+        let range = self.offsets[i] as usize..self.offsets[i + 1] as usize;
+        self.changes.get(
+            range,
+            self.scale.unwrap_or(Scale::for_sizes(std::iter::empty())),
+        )
     }
 
     pub(super) fn mark(&self, i: usize) -> &SliceMark {
@@ -179,28 +192,25 @@ impl HeatmapStore {
         state.resize(self.key_count(), 0.0);
         let frame = i / KEYFRAME_EVERY;
         let range = self.frame_offsets[frame]..self.frame_offsets[frame + 1];
-        for (key, size) in self.frame_keys[range.clone()]
-            .iter()
-            .zip(&self.frame_sizes[range])
-        {
-            state[*key as usize] = *size;
+        let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
+        for (key, size) in self.frames.get(range, scale) {
+            state[key as usize] = size;
         }
         for slice in frame * KEYFRAME_EVERY + 1..=i {
-            let (keys, sizes) = self.changes(slice);
-            for (key, size) in keys.iter().zip(sizes) {
-                state[*key as usize] = *size;
+            for (key, size) in self.changes(slice) {
+                state[key as usize] = size;
             }
         }
     }
 
     fn keep_frame(&mut self) {
+        let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
         for (key, size) in self.state.iter().enumerate() {
             if *size != 0.0 {
-                self.frame_keys.push(key as Key);
-                self.frame_sizes.push(*size);
+                self.frames.push(key as Key, *size, scale);
             }
         }
-        self.frame_offsets.push(self.frame_keys.len());
+        self.frame_offsets.push(self.frames.len());
     }
 
     fn key(&mut self, price: f64, side: BookSide) -> Key {
