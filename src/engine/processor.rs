@@ -295,6 +295,15 @@ impl Processor {
         }
     }
 
+    /// With a heatmap, appends large batches of slices straight to `sink` (the store that
+    /// [`Processor::take_changes`]' batches go to), so that no batch grows big between frames.
+    pub fn with_heatmap_sink(mut self, sink: crate::engine::heatmap::SharedStore) -> Self {
+        if let Some(sampler) = &mut self.heatmap {
+            sampler.set_sink(sink);
+        }
+        self
+    }
+
     /// The heatmap's slice length in ms, `None` without a heatmap.
     pub fn heatmap_ms(&self) -> Option<i64> {
         self.heatmap.as_ref().map(HeatmapSampler::slice_ms)

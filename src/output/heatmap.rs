@@ -1,16 +1,16 @@
 //! The heatmap kept for the web (SPEC 7): an [`Output`] that appends each frame's slices to a
 //! store the server reads.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::PoisonError;
 
 use super::frame::{Frame, Output, WriteError};
-use crate::engine::heatmap::HeatmapStore;
+use crate::engine::heatmap::{HeatmapStore, SharedStore};
 
 /// Shared handle to the run's heatmap store; cheap to clone. Empty (`None`) until a run with
 /// a heatmap starts it, so a server without one says so.
 #[derive(Clone, Default)]
 pub struct HeatmapFeed {
-    store: Arc<RwLock<Option<HeatmapStore>>>,
+    store: SharedStore,
 }
 
 impl HeatmapFeed {
@@ -22,6 +22,11 @@ impl HeatmapFeed {
     pub fn start(&self, slice_ms: i64) {
         *self.store.write().unwrap_or_else(PoisonError::into_inner) =
             Some(HeatmapStore::new(slice_ms));
+    }
+
+    /// The store itself, for a processor to append large batches to at once.
+    pub fn shared(&self) -> SharedStore {
+        self.store.clone()
     }
 
     /// Runs `read` on the store (`None` without a heatmap). Frames wait meanwhile: keep it

@@ -79,7 +79,9 @@ pub fn run(job: &Job, live: Option<&LiveFeed>, cancel: &AtomicBool) -> Result<Ru
         if let Some(slice_ms) = job.heatmap_ms {
             live.heatmap().start(slice_ms);
             outputs.push(Box::new(live.heatmap().clone()));
-            processor = processor.with_heatmap(slice_ms);
+            processor = processor
+                .with_heatmap(slice_ms)
+                .with_heatmap_sink(live.heatmap().shared());
         }
     }
     let emitter = Emitter::new(outputs, job.emit_every, status_for(job), &mut processor)?;

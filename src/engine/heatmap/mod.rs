@@ -15,6 +15,9 @@ pub use query::{HeatmapColumn, HeatmapQuery, HeatmapRow, OverlayColumn};
 pub use sampler::{HeatmapSampler, SliceBatch, SliceMark};
 pub use store::{HeatmapStore, KEYFRAME_EVERY};
 
+/// A store shared with its readers (the web server); `None` until a run starts one.
+pub type SharedStore = std::sync::Arc<std::sync::RwLock<Option<HeatmapStore>>>;
+
 /// Slice index of `ts`: `floor(ts / slice_ms)` (epoch-aligned, also before 1970).
 #[inline]
 pub fn slice_of(ts: i64, slice_ms: i64) -> i64 {

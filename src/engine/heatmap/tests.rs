@@ -419,3 +419,38 @@ fn no_slice_before_the_book_is_initialised_nor_after_the_last_event() {
             .is_empty()
     );
 }
+
+#[test]
+fn large_batches_go_straight_to_the_store_and_a_start_over_still_drops_what_follows() {
+    let events = events(41, 900, 1_736_899_200_000);
+    let straight = store_of(&events, 0, i64::MAX, 5);
+    let shared: SharedStore = Default::default();
+    *shared.write().unwrap() = Some(HeatmapStore::new(S));
+    let append = |batch: SliceBatch| shared.write().unwrap().as_mut().unwrap().append(&batch);
+    let mut processor = Processor::new(config(0, i64::MAX))
+        .with_heatmap(S)
+        .with_heatmap_sink(shared.clone());
+    let mut before = None;
+    for (i, event) in events.iter().enumerate() {
+        if i == 400 {
+            before = Some(processor.clone());
+        }
+        processor.apply(event);
+        if i % 97 == 0 {
+            append(processor.take_changes().heatmap.unwrap());
+        }
+    }
+    let mut processor = before.unwrap();
+    append(processor.take_changes().heatmap.unwrap());
+    for event in &events[400..] {
+        processor.apply(event);
+    }
+    processor.finish_heatmap();
+    append(processor.take_changes().heatmap.unwrap());
+    let store = shared.read().unwrap();
+    let store = store.as_ref().unwrap();
+    assert_eq!(store.slices(), straight.slices());
+    for query in queries(&events) {
+        assert_eq!(store.columns(&query), straight.columns(&query), "{query:?}");
+    }
+}
