@@ -12,7 +12,7 @@ use serde::ser::{SerializeSeq, Serializer};
 
 use super::api::ApiError;
 use crate::engine::Millis;
-use crate::engine::heatmap::{HeatmapColumn, HeatmapQuery, HeatmapStore, OverlayColumn};
+use crate::engine::heatmap::{HeatmapQuery, HeatmapRow, HeatmapStore, OverlayColumn};
 use crate::output::live::LiveFeed;
 
 /// Columns a default `step` aims at: about a screen's width.
@@ -31,16 +31,9 @@ pub async fn heatmap(
             let store = store.ok_or_else(no_heatmap)?;
             let asked = Asked::parse(&query, &["from", "to", "step", "row"])?;
             let query = asked.resolve(store)?;
-            let columns = store.columns(&query);
-            serde_json::to_vec(&HeatmapBody {
-                slice_ms: store.slice_ms(),
-                from: query.from,
-                to: query.to,
-                step: query.step,
-                row: query.row,
-                columns: Columns(&columns),
+            write_columns(store, &query).map_err(|error| {
+                ApiError::bad_request(format!("cannot render the heatmap: {error}"))
             })
-            .map_err(|error| ApiError::bad_request(format!("cannot render the heatmap: {error}")))
         })
     })
     .await;
@@ -219,29 +212,46 @@ fn default_row(store: &HeatmapStore) -> f64 {
         .unwrap_or(10.0 * power)
 }
 
-#[derive(Serialize)]
-struct HeatmapBody<'a> {
-    slice_ms: i64,
-    from: Millis,
-    to: Millis,
-    step: i64,
-    row: f64,
-    columns: Columns<'a>,
+/// The answer, written column by column as the store gives them: a wide answer is never held
+/// twice.
+fn write_columns(store: &HeatmapStore, query: &HeatmapQuery) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(1 << 16);
+    let head = serde_json::json!({
+        "slice_ms": store.slice_ms(),
+        "from": query.from,
+        "to": query.to,
+        "step": query.step,
+        "row": query.row,
+    });
+    serde_json::to_writer(&mut body, &head)?;
+    // Reopen the object for the columns: `{...}` becomes `{...,"columns":[...]}`.
+    body.pop();
+    body.extend_from_slice(b",\"columns\":[");
+    let mut result = Ok(());
+    let mut first = true;
+    store.for_each_column(query, |ts, rows| {
+        if result.is_err() {
+            return;
+        }
+        if !first {
+            body.push(b',');
+        }
+        first = false;
+        result = serde_json::to_writer(&mut body, &(ts, Rows(rows)));
+    });
+    result?;
+    body.extend_from_slice(b"]}");
+    Ok(body)
 }
 
-/// `[[ts, [[price, bid, ask], ...]], ...]`, written straight from the columns.
-struct Columns<'a>(&'a [HeatmapColumn]);
+/// `[[price, bid, ask], ...]`.
+struct Rows<'a>(&'a [HeatmapRow]);
 
-impl Serialize for Columns<'_> {
+impl Serialize for Rows<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for column in self.0 {
-            let rows: Vec<[f64; 3]> = column
-                .rows
-                .iter()
-                .map(|row| [row.price, row.bid, row.ask])
-                .collect();
-            seq.serialize_element(&(column.ts, rows))?;
+        for row in self.0 {
+            seq.serialize_element(&[row.price, row.bid, row.ask])?;
         }
         seq.end()
     }

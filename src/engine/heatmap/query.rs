@@ -61,13 +61,30 @@ impl HeatmapStore {
     /// that of the changes in range plus the levels alive at each column's end, whatever the
     /// zoom. Sizes are never subtracted, so no sum loses precision to cancellation.
     pub fn columns(&self, query: &HeatmapQuery) -> Vec<HeatmapColumn> {
+        let mut columns = Vec::new();
+        self.for_each_column(query, |ts, rows| {
+            columns.push(HeatmapColumn {
+                ts,
+                rows: rows.to_vec(),
+            })
+        });
+        columns
+    }
+
+    /// [`HeatmapStore::columns`] one at a time, by time, so that a wide answer is never held
+    /// whole: `column(ts, rows)`.
+    pub fn for_each_column(
+        &self,
+        query: &HeatmapQuery,
+        mut column: impl FnMut(Millis, &[HeatmapRow]),
+    ) {
         let spans = self.spans(query.from, query.to, query.step);
         let (Some(first), true) = (spans.first(), query.row.is_finite() && query.row > 0.0) else {
-            return Vec::new();
+            return;
         };
         let start = first.slices.start;
         let mut sweep = Sweep::new(self, start);
-        let mut columns = Vec::with_capacity(spans.len());
+        let mut rows_out = Vec::new();
         let mut cells: Vec<(f64, BookSide, f64)> = Vec::new();
         for (number, span) in spans.iter().enumerate() {
             let number = number as u32;
@@ -85,12 +102,9 @@ impl HeatmapStore {
             }
             cells.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
             let present = span.slices.len() as f64;
-            columns.push(HeatmapColumn {
-                ts: span.ts,
-                rows: rows(&cells, query.row, present),
-            });
+            rows(&cells, query.row, present, &mut rows_out);
+            column(span.ts, &rows_out);
         }
-        columns
     }
 
     /// The overlay of the columns of `[from, to)`, `step` wide, that hold a present slice.
@@ -151,8 +165,8 @@ impl HeatmapStore {
 
 /// The rows of one column from its cells `(floor(p / row), side, size × slices)` sorted by
 /// row: each side's sum over the row, divided by the number of present slices.
-fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64) -> Vec<HeatmapRow> {
-    let mut rows: Vec<HeatmapRow> = Vec::new();
+fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64, rows: &mut Vec<HeatmapRow>) {
+    rows.clear();
     let mut current: Option<(f64, f64, f64)> = None;
     let mut finish = |(number, bid, ask): (f64, f64, f64)| {
         rows.push(HeatmapRow {
@@ -179,7 +193,6 @@ fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64) -> Vec<HeatmapRo
     if let Some(done) = current {
         finish(done);
     }
-    rows
 }
 
 /// The sweep of [`HeatmapStore::columns`]: each level's current size, since which slice it
