@@ -42,7 +42,7 @@ pub struct HeatmapStore {
     /// How sizes are packed; set by the first slices.
     scale: Option<Scale>,
     /// Slice `first + i` changed the levels `offsets[i]..offsets[i + 1]` of `changes`.
-    offsets: Vec<u32>,
+    offsets: Vec<usize>,
     changes: Entries,
     marks: Vec<SliceMark>,
     /// Full state `f` (of slice `first + f·KEYFRAME_EVERY`) is
@@ -95,7 +95,7 @@ impl HeatmapStore {
         use std::mem::size_of;
         self.prices.capacity() * 8
             + self.numbers.capacity() * (size_of::<u64>() + size_of::<u32>() + 1)
-            + self.offsets.capacity() * size_of::<u32>()
+            + self.offsets.capacity() * size_of::<usize>()
             + self.frame_offsets.capacity() * size_of::<usize>()
             + self.changes.heap_bytes()
             + self.frames.heap_bytes()
@@ -119,6 +119,7 @@ impl HeatmapStore {
             .scale
             .get_or_insert_with(|| Scale::for_sizes(batch.changes.iter().map(|c| c.size)));
         for i in 0..batch.len() {
+            self.changes.start_group();
             for change in batch.changes_of(i) {
                 let key = self.key(change.price, change.side);
                 self.changes.push(key, change.size, scale);
@@ -127,9 +128,7 @@ impl HeatmapStore {
             if self.offsets.len() == self.offsets.capacity() {
                 self.offsets.reserve_exact(self.offsets.len() / 8 + 4096);
             }
-            // A day has some twelve million changes: u32 offsets hold a year's.
-            self.offsets
-                .push(u32::try_from(self.changes.len()).unwrap_or(u32::MAX));
+            self.offsets.push(self.changes.len());
             if self.marks.len() == self.marks.capacity() {
                 self.marks.reserve_exact(self.marks.len() / 8 + 4096);
             }
@@ -146,7 +145,7 @@ impl HeatmapStore {
             .unwrap_or(0)
             .min(self.marks.len());
         self.offsets.truncate(len + 1);
-        self.changes.truncate(self.offsets[len] as usize);
+        self.changes.truncate(self.offsets[len]);
         self.marks.truncate(len);
         let frames = len.div_ceil(KEYFRAME_EVERY);
         self.frame_offsets.truncate(frames + 1);
@@ -174,7 +173,7 @@ impl HeatmapStore {
     /// The changes of slice `first + i`: each level's key and new size (0: gone).
     #[inline]
     pub(super) fn changes(&self, i: usize) -> impl Iterator<Item = (Key, f64)> + '_ {
-        let range = self.offsets[i] as usize..self.offsets[i + 1] as usize;
+        let range = self.offsets[i]..self.offsets[i + 1];
         self.changes.get(
             range,
             self.scale.unwrap_or(Scale::for_sizes(std::iter::empty())),
@@ -205,6 +204,7 @@ impl HeatmapStore {
 
     fn keep_frame(&mut self) {
         let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
+        self.frames.start_group();
         for (key, size) in self.state.iter().enumerate() {
             if *size != 0.0 {
                 self.frames.push(key as Key, *size, scale);
