@@ -96,7 +96,7 @@ impl HeatmapStore {
             sweep.close_column(span.slices.end, number);
             cells.clear();
             for key in sweep.touched.drain(..) {
-                let total = std::mem::take(&mut sweep.total[key as usize]);
+                let total = std::mem::take(&mut sweep.levels[key as usize].total);
                 let row = (self.price_of(key) / query.row).floor();
                 cells.push((row, side_of(key), total));
             }
@@ -195,19 +195,29 @@ fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64, rows: &mut Vec<H
     }
 }
 
-/// The sweep of [`HeatmapStore::columns`]: each level's current size, since which slice it
-/// holds it, and the totals of the column in progress.
+/// The sweep of [`HeatmapStore::columns`]: per level, its current run and the total of the
+/// column in progress, side by side so that a change touches one cache line.
 struct Sweep {
-    size: Vec<f64>,
-    since: Vec<usize>,
-    /// Sum over the column's slices of each level's size.
-    total: Vec<f64>,
-    /// The column that last touched each level's total, and the levels touched in this one.
-    stamp: Vec<u32>,
+    levels: Vec<Run>,
+    /// The levels touched in this column.
     touched: Vec<Key>,
-    /// Levels with a size, and where each is in `live`.
+    /// Levels with a size.
     live: Vec<Key>,
-    position: Vec<u32>,
+}
+
+/// One level in the sweep.
+#[derive(Clone, Copy)]
+struct Run {
+    /// Its current size (0: none).
+    size: f64,
+    /// Sum over the column's slices of its size.
+    total: f64,
+    /// The slice its current size holds since.
+    since: u32,
+    /// The column that last touched its total.
+    stamp: u32,
+    /// Where it is in `live`.
+    position: u32,
 }
 
 const NOT_LIVE: u32 = u32::MAX;
@@ -215,75 +225,76 @@ const NOT_LIVE: u32 = u32::MAX;
 impl Sweep {
     /// A sweep from the state of slice `start` (indices from the store's first).
     fn new(store: &HeatmapStore, start: usize) -> Self {
-        let keys = store.key_count();
         let mut size = Vec::new();
         store.load_state(start, &mut size);
         let mut live = Vec::new();
-        let mut position = vec![NOT_LIVE; keys];
-        for (key, held) in size.iter().enumerate() {
-            if *held > 0.0 {
-                position[key] = live.len() as u32;
-                live.push(key as Key);
-            }
-        }
+        let levels = size
+            .iter()
+            .enumerate()
+            .map(|(key, held)| Run {
+                size: *held,
+                total: 0.0,
+                since: start as u32,
+                stamp: u32::MAX,
+                position: if *held > 0.0 {
+                    live.push(key as Key);
+                    (live.len() - 1) as u32
+                } else {
+                    NOT_LIVE
+                },
+            })
+            .collect();
         Sweep {
-            size,
-            since: vec![start; keys],
-            total: vec![0.0; keys],
-            stamp: vec![u32::MAX; keys],
+            levels,
             touched: Vec::new(),
             live,
-            position,
         }
     }
 
     /// Applies the changes of `slice`, in column `column`: each level that changes closes its
     /// run.
     fn apply(&mut self, store: &HeatmapStore, slice: usize, column: u32) {
-        for (key, new) in store.changes(slice) {
-            let index = key as usize;
-            let old = self.size[index];
+        let slice = slice as u32;
+        for (key, new) in store.changes(slice as usize) {
+            let level = &mut self.levels[key as usize];
+            let old = level.size;
+            level.size = new;
+            let since = std::mem::replace(&mut level.since, slice);
             if old > 0.0 {
-                self.add(key, old, slice, column);
+                if slice > since {
+                    level.total += old * f64::from(slice - since);
+                    if level.stamp != column {
+                        level.stamp = column;
+                        self.touched.push(key);
+                    }
+                }
+                if new <= 0.0 {
+                    let at = std::mem::replace(&mut level.position, NOT_LIVE) as usize;
+                    self.live.swap_remove(at);
+                    if let Some(&moved) = self.live.get(at) {
+                        self.levels[moved as usize].position = at as u32;
+                    }
+                }
             } else if new > 0.0 {
-                self.position[index] = self.live.len() as u32;
+                level.position = self.live.len() as u32;
                 self.live.push(key);
             }
-            if old > 0.0 && new <= 0.0 {
-                let at = self.position[index] as usize;
-                self.live.swap_remove(at);
-                if let Some(&moved) = self.live.get(at) {
-                    self.position[moved as usize] = at as u32;
-                }
-                self.position[index] = NOT_LIVE;
-            }
-            self.size[index] = new;
-            self.since[index] = slice;
         }
     }
 
     /// Closes the runs of the live levels at `end`, the column's end.
     fn close_column(&mut self, end: usize, column: u32) {
-        for at in 0..self.live.len() {
-            let key = self.live[at];
-            let size = self.size[key as usize];
-            self.add(key, size, end, column);
-            self.since[key as usize] = end;
-        }
-    }
-
-    /// Adds `size` for the slices from the run's start to `until` (excluded).
-    #[inline]
-    fn add(&mut self, key: Key, size: f64, until: usize, column: u32) {
-        let index = key as usize;
-        let slices = until - self.since[index];
-        if slices == 0 {
-            return;
-        }
-        self.total[index] += size * slices as f64;
-        if self.stamp[index] != column {
-            self.stamp[index] = column;
-            self.touched.push(key);
+        let end = end as u32;
+        for &key in &self.live {
+            let level = &mut self.levels[key as usize];
+            if end > level.since {
+                level.total += level.size * f64::from(end - level.since);
+                if level.stamp != column {
+                    level.stamp = column;
+                    self.touched.push(key);
+                }
+            }
+            level.since = end;
         }
     }
 }
