@@ -83,6 +83,11 @@ impl HeatmapStore {
             return;
         };
         let start = first.slices.start;
+        let block_len = self.block_len() as i64;
+        let per_column = query.step / self.slice_ms();
+        if per_column % block_len == 0 {
+            return self.columns_of_blocks(query, &spans, column);
+        }
         let mut sweep = Sweep::new(self, start);
         let mut rows_out = Vec::new();
         let mut cells: Vec<(f64, BookSide, f64)> = Vec::new();
@@ -105,6 +110,68 @@ impl HeatmapStore {
             rows(&cells, query.row, present, &mut rows_out);
             column(span.ts, &rows_out);
         }
+    }
+
+    /// Columns whose width is a whole number of blocks: each column held whole adds its
+    /// blocks' sums; a column held in part (the first and last of the heatmap) is swept.
+    fn columns_of_blocks(
+        &self,
+        query: &HeatmapQuery,
+        spans: &[Span],
+        mut column: impl FnMut(Millis, &[HeatmapRow]),
+    ) {
+        let block_len = self.block_len() as i64;
+        let first = self.slices().start;
+        let mut total = vec![0.0; self.key_count()];
+        let mut touched: Vec<Key> = Vec::new();
+        let mut rows_out = Vec::new();
+        let mut cells: Vec<(f64, BookSide, f64)> = Vec::new();
+        for span in spans {
+            let start = first + span.slices.start as i64;
+            let end = first + span.slices.end as i64;
+            let blocks = start.div_euclid(block_len)..end.div_euclid(block_len);
+            let whole = start % block_len == 0
+                && end % block_len == 0
+                && blocks.clone().all(|block| self.block(block).is_some());
+            cells.clear();
+            if whole {
+                for block in blocks {
+                    for &(key, sum) in self.block(block).unwrap_or_default() {
+                        if total[key as usize] == 0.0 {
+                            touched.push(key);
+                        }
+                        total[key as usize] += sum;
+                    }
+                }
+                for key in touched.drain(..) {
+                    let sum = std::mem::take(&mut total[key as usize]);
+                    cells.push(((self.price_of(key) / query.row).floor(), side_of(key), sum));
+                }
+            } else {
+                for (key, sum) in self.sums(span.slices.clone()) {
+                    cells.push(((self.price_of(key) / query.row).floor(), side_of(key), sum));
+                }
+            }
+            cells.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            rows(&cells, query.row, span.slices.len() as f64, &mut rows_out);
+            column(span.ts, &rows_out);
+        }
+    }
+
+    /// Each level's sum of its size over the held slices `slices` (indices from the first).
+    pub(super) fn sums(&self, slices: Range<usize>) -> Vec<(Key, f64)> {
+        let mut sweep = Sweep::new(self, slices.start);
+        for slice in slices.start + 1..slices.end {
+            sweep.apply(self, slice, 0);
+        }
+        sweep.close_column(slices.end, 0);
+        let mut sums: Vec<(Key, f64)> = sweep
+            .touched
+            .iter()
+            .map(|&key| (key, sweep.levels[key as usize].total))
+            .collect();
+        sums.sort_unstable_by_key(|(key, _)| *key);
+        sums
     }
 
     /// The overlay of the columns of `[from, to)`, `step` wide, that hold a present slice.

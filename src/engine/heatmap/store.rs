@@ -49,6 +49,15 @@ pub struct HeatmapStore {
     /// `frame_offsets[f]..frame_offsets[f + 1]` of `frames`.
     frame_offsets: Vec<usize>,
     frames: Entries,
+    /// Slices per block of the time pyramid: a minute's (or the slice count nearest above).
+    block_len: usize,
+    /// Per block `block_first + b` (`block_len` slices from slice `(block_first + b) ·
+    /// block_len`, all held): each level's sum over the block of its size,
+    /// `block_offsets[b]..block_offsets[b + 1]` of `block_sums`. A column of whole blocks adds
+    /// these instead of sweeping the block's changes.
+    block_first: i64,
+    block_offsets: Vec<usize>,
+    block_sums: Vec<(Key, f64)>,
     /// The state of the last slice, indexed by key (0: no level).
     state: Vec<f64>,
     /// Lowest and highest price ever held, for the server's default row height.
@@ -71,6 +80,12 @@ impl HeatmapStore {
             frame_offsets: vec![0],
             frames: Entries::default(),
             state: Vec::new(),
+            block_len: usize::try_from((60_000 + slice_ms.max(1) - 1) / slice_ms.max(1))
+                .unwrap_or(1)
+                .max(1),
+            block_first: 0,
+            block_offsets: vec![0],
+            block_sums: Vec::new(),
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
         }
@@ -100,6 +115,7 @@ impl HeatmapStore {
             + self.changes.heap_bytes()
             + self.frames.heap_bytes()
             + self.state.capacity() * 8
+            + self.block_sums.capacity() * size_of::<(Key, f64)>()
             + self.marks.capacity() * size_of::<SliceMark>()
     }
 
@@ -136,6 +152,7 @@ impl HeatmapStore {
             if (self.marks.len() - 1) % KEYFRAME_EVERY == 0 {
                 self.keep_frame();
             }
+            self.keep_block_if_done();
         }
     }
 
@@ -150,6 +167,11 @@ impl HeatmapStore {
         let frames = len.div_ceil(KEYFRAME_EVERY);
         self.frame_offsets.truncate(frames + 1);
         self.frames.truncate(self.frame_offsets[frames]);
+        let end = self.first + len as i64;
+        let blocks = (end.div_euclid(self.block_len as i64) - self.block_first)
+            .clamp(0, self.block_offsets.len() as i64 - 1) as usize;
+        self.block_offsets.truncate(blocks + 1);
+        self.block_sums.truncate(self.block_offsets[blocks]);
         let mut state = std::mem::take(&mut self.state);
         if len > 0 {
             self.load_state(len - 1, &mut state);
@@ -200,6 +222,41 @@ impl HeatmapStore {
                 state[key as usize] = size;
             }
         }
+    }
+
+    /// Block `block` (absolute), when it is held whole and summed: its sums.
+    pub(super) fn block(&self, block: i64) -> Option<&[(Key, f64)]> {
+        let b = usize::try_from(block - self.block_first).ok()?;
+        let range = self.block_offsets.get(b)?..self.block_offsets.get(b + 1)?;
+        Some(&self.block_sums[*range.start..*range.end])
+    }
+
+    pub(super) fn block_len(&self) -> usize {
+        self.block_len
+    }
+
+    /// After a slice was appended: when it ends a block held whole, sums the block.
+    fn keep_block_if_done(&mut self) {
+        let len = self.block_len as i64;
+        let end = self.first + self.marks.len() as i64;
+        if end % len != 0 || end - len < self.first {
+            return;
+        }
+        let block = end / len - 1;
+        if self.block_offsets.len() == 1 {
+            self.block_first = block;
+        }
+        if block != self.block_first + self.block_offsets.len() as i64 - 1 {
+            return;
+        }
+        let start = (end - len - self.first) as usize;
+        let sums = self.sums(start..start + self.block_len);
+        if self.block_sums.capacity() - self.block_sums.len() < sums.len() {
+            self.block_sums
+                .reserve_exact(self.block_sums.len() / 8 + sums.len() + 4096);
+        }
+        self.block_sums.extend_from_slice(&sums);
+        self.block_offsets.push(self.block_sums.len());
     }
 
     fn keep_frame(&mut self) {
