@@ -95,6 +95,21 @@ impl Entries {
         }
     }
 
+    /// Pushes `sum`, a sum of sizes times slice counts: in mantissa units it is a whole number,
+    /// which the sum in `f64` gives back once rounded (its error is far below a unit).
+    pub(super) fn push_sum(&mut self, key: Key, sum: f64, scale: Scale) {
+        let scaled = (sum * scale.factor).round();
+        let whole = scaled >= 0.0
+            && scaled < MANTISSA_MASK as f64
+            && (scaled - sum * scale.factor).abs() <= 1e-3;
+        if whole {
+            // `scaled / factor` is within a rounding of `sum`: push it as an exact size.
+            self.push(key, scaled / scale.factor, scale);
+        } else {
+            self.push(key, sum, scale);
+        }
+    }
+
     /// Keeps what is before `len` (a group's boundary).
     pub(super) fn truncate(&mut self, len: usize) {
         self.bytes.truncate(len);

@@ -136,7 +136,7 @@ impl HeatmapStore {
             cells.clear();
             if whole {
                 for block in blocks {
-                    for &(key, sum) in self.block(block).unwrap_or_default() {
+                    for (key, sum) in self.block(block).into_iter().flatten() {
                         if total[key as usize] == 0.0 {
                             touched.push(key);
                         }

@@ -57,7 +57,7 @@ pub struct HeatmapStore {
     /// these instead of sweeping the block's changes.
     block_first: i64,
     block_offsets: Vec<usize>,
-    block_sums: Vec<(Key, f64)>,
+    block_sums: Entries,
     /// The state of the last slice, indexed by key (0: no level).
     state: Vec<f64>,
     /// Lowest and highest price ever held, for the server's default row height.
@@ -85,7 +85,7 @@ impl HeatmapStore {
                 .max(1),
             block_first: 0,
             block_offsets: vec![0],
-            block_sums: Vec::new(),
+            block_sums: Entries::default(),
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
         }
@@ -115,7 +115,7 @@ impl HeatmapStore {
             + self.changes.heap_bytes()
             + self.frames.heap_bytes()
             + self.state.capacity() * 8
-            + self.block_sums.capacity() * size_of::<(Key, f64)>()
+            + self.block_sums.heap_bytes()
             + self.marks.capacity() * size_of::<SliceMark>()
     }
 
@@ -225,10 +225,11 @@ impl HeatmapStore {
     }
 
     /// Block `block` (absolute), when it is held whole and summed: its sums.
-    pub(super) fn block(&self, block: i64) -> Option<&[(Key, f64)]> {
+    pub(super) fn block(&self, block: i64) -> Option<impl Iterator<Item = (Key, f64)> + '_> {
         let b = usize::try_from(block - self.block_first).ok()?;
-        let range = self.block_offsets.get(b)?..self.block_offsets.get(b + 1)?;
-        Some(&self.block_sums[*range.start..*range.end])
+        let range = *self.block_offsets.get(b)?..*self.block_offsets.get(b + 1)?;
+        let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
+        Some(self.block_sums.get(range, scale))
     }
 
     pub(super) fn block_len(&self) -> usize {
@@ -251,11 +252,11 @@ impl HeatmapStore {
         }
         let start = (end - len - self.first) as usize;
         let sums = self.sums(start..start + self.block_len);
-        if self.block_sums.capacity() - self.block_sums.len() < sums.len() {
-            self.block_sums
-                .reserve_exact(self.block_sums.len() / 8 + sums.len() + 4096);
+        let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
+        self.block_sums.start_group();
+        for (key, sum) in sums {
+            self.block_sums.push_sum(key, sum, scale);
         }
-        self.block_sums.extend_from_slice(&sums);
         self.block_offsets.push(self.block_sums.len());
     }
 
