@@ -181,7 +181,14 @@ impl Asked {
                 let span = i128::from(to) - i128::from(from);
                 let slices = (span / i128::from(DEFAULT_COLUMNS) / i128::from(slice_ms)).max(0);
                 let slices = i64::try_from(slices + 1).unwrap_or(i64::MAX / slice_ms);
-                slices.saturating_mul(slice_ms)
+                let step = slices.saturating_mul(slice_ms);
+                // Wider than a block of the pyramid: whole blocks, which answer fastest.
+                let block = store.block_ms();
+                if step > block {
+                    (step.saturating_add(block - 1) / block).saturating_mul(block)
+                } else {
+                    step
+                }
             }
         };
         let row = self.row.unwrap_or_else(|| default_row(store));

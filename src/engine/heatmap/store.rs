@@ -236,6 +236,12 @@ impl HeatmapStore {
         self.block_len
     }
 
+    /// The length of a block of the time pyramid in ms: columns a multiple of it wide answer
+    /// fastest.
+    pub fn block_ms(&self) -> i64 {
+        self.block_len as i64 * self.slice_ms
+    }
+
     /// After a slice was appended: when it ends a block held whole, sums the block.
     fn keep_block_if_done(&mut self) {
         let len = self.block_len as i64;

@@ -118,7 +118,9 @@ export function createHeatmap(chart, candles, { clipInput, windowMs, enabled, li
     const to = Math.ceil(timeOf(range.to, times));
     const slice = state.sliceMs ?? 1000;
     const columns = Math.max(1, state.paneWidth / PX_PER_COLUMN);
-    const step = Math.max(1, Math.ceil((to - from) / columns / slice)) * slice;
+    let step = Math.max(1, Math.ceil((to - from) / columns / slice)) * slice;
+    // Wider than a minute: whole minutes, which the server sums from its pyramid.
+    if (step > 60_000 && 60_000 % slice === 0) step = Math.ceil(step / 60_000) * 60_000;
     const top = candles.coordinateToPrice(0);
     const bottom = candles.coordinateToPrice(state.paneHeight);
     if (top == null || bottom == null || !(top > bottom)) return null;
