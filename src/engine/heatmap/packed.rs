@@ -26,12 +26,9 @@ impl Scale {
         let mut decimals = 0;
         let mut any = false;
         for size in sizes.filter(|size| *size > 0.0) {
-            match (0..=MAX_DECIMALS).find(|k| mantissa(size, 10f64.powi(*k)).is_some()) {
-                Some(k) => {
-                    decimals = decimals.max(k);
-                    any = true;
-                }
-                None => {}
+            if let Some(k) = (0..=MAX_DECIMALS).find(|k| mantissa(size, 10f64.powi(*k)).is_some()) {
+                decimals = decimals.max(k);
+                any = true;
             }
         }
         Scale {
