@@ -2,27 +2,21 @@
 //! any range answers at any zoom.
 //!
 //! One idea per file: `sampler.rs` watches the events and, at each slice end, writes what
-//! changed in the book since the slice before (a [`SliceBatch`]); `store.rs` keeps the slices
-//! as deltas between consecutive slices with a full state every [`KEYFRAME_EVERY`] slices;
+//! changed in the book since the slice before (a [`SliceBatch`], `batch.rs`); `store.rs` keeps
+//! the slices as deltas between consecutive slices (packed by `packed.rs`) with a full state
+//! every [`KEYFRAME_EVERY`] slices and each level's sum per minute block (the time pyramid);
 //! `query.rs` turns a range, a column width and a row height into SPEC 7's columns.
 
+mod batch;
 mod packed;
 mod query;
 mod sampler;
 mod store;
 
+pub use batch::{LevelChange, SliceBatch, SliceMark, slice_of};
 pub use query::{HeatmapColumn, HeatmapQuery, HeatmapRow, OverlayColumn};
-pub use sampler::{HeatmapSampler, SliceBatch, SliceMark};
-pub use store::{HeatmapStore, KEYFRAME_EVERY};
-
-/// A store shared with its readers (the web server); `None` until a run starts one.
-pub type SharedStore = std::sync::Arc<std::sync::RwLock<Option<HeatmapStore>>>;
-
-/// Slice index of `ts`: `floor(ts / slice_ms)` (epoch-aligned, also before 1970).
-#[inline]
-pub fn slice_of(ts: i64, slice_ms: i64) -> i64 {
-    ts.div_euclid(slice_ms)
-}
+pub use sampler::HeatmapSampler;
+pub use store::{HeatmapStore, KEYFRAME_EVERY, SharedStore};
 
 #[cfg(test)]
 mod tests;

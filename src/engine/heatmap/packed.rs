@@ -1,7 +1,20 @@
 //! Level changes packed in a few bytes each: a day of an OKX-like book changes some 130 levels
 //! from one second's end to the next, so a 24-hour heatmap holds about twelve million.
 
-use super::store::Key;
+use crate::engine::book::BookSide;
+
+/// A level of the store: the number of its price and its side, `number << 1 | side` (bid 0,
+/// ask 1), so that one dense array indexed by key holds a state.
+pub(super) type Key = u32;
+
+/// The side of a key.
+pub(super) fn side_of(key: Key) -> BookSide {
+    if key & 1 == 0 {
+        BookSide::Bid
+    } else {
+        BookSide::Ask
+    }
+}
 
 /// Bits of a packed size's decimal mantissa; the key takes the bits above it but the top one.
 const MANTISSA_BITS: u32 = 60;

@@ -3,7 +3,8 @@
 
 use std::ops::Range;
 
-use super::store::{HeatmapStore, Key, side_of};
+use super::packed::{Key, side_of};
+use super::store::HeatmapStore;
 use crate::engine::book::BookSide;
 use crate::engine::event::Millis;
 

@@ -3,26 +3,16 @@
 
 use std::collections::HashMap;
 
-use super::packed::{Entries, Scale};
-use super::sampler::{SliceBatch, SliceMark};
+use super::batch::{SliceBatch, SliceMark};
+use super::packed::{Entries, Key, Scale};
 use crate::engine::book::BookSide;
 
 /// Slices between two full states: a query replays at most this many slices' changes before
 /// its range.
 pub const KEYFRAME_EVERY: usize = 256;
 
-/// A level of the store: the number of its price and its side, `number << 1 | side` (bid 0,
-/// ask 1), so that one dense array indexed by key holds a state.
-pub(super) type Key = u32;
-
-/// The side of a key.
-pub(super) fn side_of(key: Key) -> BookSide {
-    if key & 1 == 0 {
-        BookSide::Bid
-    } else {
-        BookSide::Ask
-    }
-}
+/// A store shared with its readers (the web server); `None` until a run starts one.
+pub type SharedStore = std::sync::Arc<std::sync::RwLock<Option<HeatmapStore>>>;
 
 /// The slices `first..first + len` of a run (SPEC 7), compact: a book changes few levels from
 /// one slice end to the next, so a slice costs its changed levels (a key and a size, 12
