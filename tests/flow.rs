@@ -145,6 +145,7 @@ fn job(data: &Path, jobs: usize) -> Job {
         progress: false,
         jobs,
         follow: false,
+        heatmap_ms: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod flow;
+mod heatmap;
 mod integrity;
 mod parallel;
 mod process;

@@ -36,6 +36,9 @@ pub(crate) struct DemoArgs {
     /// into a new folder) and follow it (`run --follow`), until Ctrl-C.
     #[arg(long)]
     follow: bool,
+    /// Heatmap slice length in ms (SPEC 7), at least 100.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
+    heatmap_ms: u32,
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
@@ -87,6 +90,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         follow: false,
         paused: args.paused,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
+        heatmap_ms: args.heatmap_ms,
     };
     run::run(run_args, stop)
 }

@@ -82,6 +82,8 @@ pub(crate) fn demo_follow(
         follow: true,
         paused: false,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
+        // The default slice: the heatmap of a live recording fills as it is written.
+        heatmap_ms: 1000,
     };
     let code = run::run(run_args, stop);
     stop.cancel.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -100,6 +100,7 @@ impl ProcessArgs {
             progress: true,
             jobs: jobs(self.jobs),
             follow: false,
+            heatmap_ms: None,
         })
     }
 }

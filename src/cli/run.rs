@@ -34,6 +34,10 @@ pub(crate) struct RunArgs {
     /// Events between two checkpoints of the state that a seek goes back to (for tests).
     #[arg(long, hide = true, default_value_t = replay::CHECKPOINT_EVERY)]
     pub(crate) checkpoint_events: usize,
+    /// Heatmap slice length in ms (SPEC 7): the book is sampled at every slice end and served
+    /// at `/api/heatmap`; a whole number, at least 100.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
+    pub(crate) heatmap_ms: u32,
 }
 
 /// The END of `run --follow` without one: the last day SPEC 1.4 finds plausible.
@@ -52,6 +56,7 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         .process
         .job(args.process.json_dir.clone(), args.speed)?;
     job.follow = args.follow;
+    job.heatmap_ms = Some(i64::from(args.heatmap_ms));
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

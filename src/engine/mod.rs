@@ -8,6 +8,7 @@ pub mod depth;
 pub mod event;
 pub mod exact_sum;
 pub mod footprint;
+pub mod heatmap;
 pub mod integrity;
 pub mod metrics;
 pub mod price;

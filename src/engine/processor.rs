@@ -7,6 +7,7 @@ use super::book::OrderBook;
 use super::depth::Depth;
 use super::event::{BookAction, BookRow, Event, Millis, Side, Trade};
 use super::footprint::FootprintBar;
+use super::heatmap::{HeatmapSampler, SliceBatch};
 use super::integrity::{Chain, Integrity, Link, is_crossed};
 use super::metrics::{MetricBar, obi};
 use super::prints::{PrintChanges, PrintTape};
@@ -45,6 +46,8 @@ pub struct Changes {
     pub metric_bars: Vec<MetricBar>,
     pub footprints: Vec<FootprintBar>,
     pub prints: PrintChanges,
+    /// The heatmap's slices sampled since the last take (with a heatmap, SPEC 7).
+    pub heatmap: Option<SliceBatch>,
 }
 
 /// Counters for the run summary.
@@ -257,6 +260,8 @@ pub struct Processor {
     /// The window of the last event sampled or traded, `window.start..window.end`: nearly
     /// every event falls in it, and then its start needs no division (see `window_of`).
     window: std::ops::Range<Millis>,
+    /// The book at every slice end (SPEC 7), when a heatmap is asked for.
+    heatmap: Option<HeatmapSampler>,
 }
 
 impl Processor {
@@ -282,7 +287,16 @@ impl Processor {
             integrity: Integrity::default(),
             obi: 0.0,
             window: 0..0,
+            heatmap: None,
         }
+    }
+
+    /// The same processor, sampling the book at the end of every slice of `slice_ms` for the
+    /// heatmap (SPEC 7; see [`HeatmapSampler`]). The slices come out with
+    /// [`Processor::take_changes`].
+    pub fn with_heatmap(mut self, slice_ms: i64) -> Self {
+        self.heatmap = Some(HeatmapSampler::new(slice_ms, self.config.start));
+        self
     }
 
     /// Applies one event (SPEC 2.2–2.4):
@@ -292,8 +306,48 @@ impl Processor {
     /// - otherwise the event is applied (a trade to its bar and the CVD), counted, and, once
     ///   the book is initialised, (OBI, CVD) is sampled into the metric bar of its window.
     pub fn apply(&mut self, event: &Event) -> Applied {
+        let Some(sampler) = &mut self.heatmap else {
+            let outcome = self.stage.apply(event);
+            return self.account(&outcome);
+        };
+        let is_book = matches!(event, Event::Book(_));
+        if classify(is_book, event.ts(), &self.config) != Applied::Ignored {
+            // The event closes the slices that end at or before it, as the book stands.
+            sampler.before_event(event.ts(), self.stage.book(), self.initialised);
+        }
         let outcome = self.stage.apply(event);
-        self.account(&outcome)
+        let applied = self.account(&outcome);
+        if let Some(sampler) = &mut self.heatmap {
+            match (event, applied) {
+                (Event::Book(_), Applied::InRange | Applied::Warmup) => sampler.note_book_row(),
+                (Event::Trade(trade), Applied::InRange) => sampler.note_trade(trade),
+                _ => {}
+            }
+        }
+        applied
+    }
+
+    /// At the end of the run: the heatmap's slices through the one that holds the last
+    /// in-range event are sampled (SPEC 7), ready for [`Processor::take_changes`].
+    pub fn finish_heatmap(&mut self) {
+        let last_ts = self.counts.last_ts;
+        if let Some(sampler) = &mut self.heatmap {
+            sampler.finish(last_ts, self.stage.book(), self.initialised);
+        }
+    }
+
+    /// With a heatmap, appends large batches of slices straight to `sink` (the store that
+    /// [`Processor::take_changes`]' batches go to), so that no batch grows big between frames.
+    pub fn with_heatmap_sink(mut self, sink: crate::engine::heatmap::SharedStore) -> Self {
+        if let Some(sampler) = &mut self.heatmap {
+            sampler.set_sink(sink);
+        }
+        self
+    }
+
+    /// The heatmap's slice length in ms, `None` without a heatmap.
+    pub fn heatmap_ms(&self) -> Option<i64> {
+        self.heatmap.as_ref().map(HeatmapSampler::slice_ms)
     }
 
     /// The accounting stage of [`Processor::apply`]: everything but the book.
@@ -427,6 +481,7 @@ impl Processor {
             metric_bars: self.metric_bars.take_changed(),
             footprints: self.footprints.take_changed(),
             prints: self.prints.take(),
+            heatmap: self.heatmap.as_mut().map(HeatmapSampler::take),
         }
     }
 

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 
 use super::frame::{Frame, Output, WriteError};
+use super::heatmap::HeatmapFeed;
 use super::print_log::PrintLog;
 use crate::engine::{Bar, Depth, FootprintBar, MetricBar, Millis, Print, PrintChanges};
 
@@ -82,6 +83,8 @@ struct Inner {
     /// The run's signals (SPEC 9.2), for `/api/signals`.
     signals: super::signal_board::SignalBoard,
     changes: broadcast::Sender<Arc<Change>>,
+    /// The run's heatmap (SPEC 7), served beside the feed.
+    heatmap: HeatmapFeed,
 }
 
 #[derive(Default)]
@@ -109,6 +112,7 @@ impl LiveFeed {
                 state: Mutex::new(state),
                 signals: super::signal_board::SignalBoard::default(),
                 changes,
+                heatmap: HeatmapFeed::new(),
             }),
         }
     }
@@ -226,6 +230,11 @@ impl LiveFeed {
         let state = self.lock();
         let count = usize::try_from(state.prints.len()).unwrap_or(usize::MAX);
         (count, state.prints.size_at_top(share))
+    }
+
+    /// The run's heatmap: empty unless the run started one.
+    pub fn heatmap(&self) -> &HeatmapFeed {
+        &self.inner.heatmap
     }
 
     /// Number of the last change.

@@ -7,6 +7,7 @@
 pub mod flow_json;
 pub mod footprint_file;
 pub mod frame;
+pub mod heatmap;
 pub mod json_files;
 pub mod live;
 pub mod print_log;

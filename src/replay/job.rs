@@ -52,6 +52,10 @@ pub struct Job {
     /// `run --follow` (SPEC 10.1): after the recorded data, keep reading what the recorder
     /// commits, and the instrument's next files, until the range's end or Ctrl-C.
     pub follow: bool,
+    /// Slice length of the heatmap (`--heatmap-ms`, SPEC 7), kept for the live page; `None`:
+    /// no heatmap. A run with one reads its files one after another (the book must be seen
+    /// at every slice end), each still read ahead on threads with `--jobs` above 1.
+    pub heatmap_ms: Option<i64>,
 }
 
 #[cfg(test)]

@@ -128,14 +128,21 @@ pub fn play(
         footprint.reset()?;
         outputs.push(Box::new(footprint));
     }
+    let mut processor = Processor::new(job.config);
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
+        if let Some(slice_ms) = job.heatmap_ms {
+            live.heatmap().start(slice_ms);
+            outputs.push(Box::new(live.heatmap().clone()));
+            processor = processor
+                .with_heatmap(slice_ms)
+                .with_heatmap_sink(live.heatmap().shared());
+        }
     }
     // More outputs (the store) may take every footprint, and the prints.
     let more_footprints = !more.is_empty();
     let more_prints = more.iter().any(|output| output.wants_prints());
     outputs.extend(more);
-    let mut processor = Processor::new(job.config);
     if live.is_none() {
         // Only the live feed (and a store) shows prints and footprints beyond the newest 1000
         // bars of footprint_data.json: `process` counts prints and keeps none, and keeps the
@@ -203,7 +210,13 @@ pub fn play(
         state.show_player()?;
         state.emitter.emit(&mut state.processor, 0, rows_estimate)?;
     }
-    if job.jobs >= 2 && recordings.len() >= 2 && pace == Speed::Max && state.player.is_none() {
+    // The heatmap needs the book at every slice end: its files are read one after another.
+    let parallel = job.jobs >= 2
+        && recordings.len() >= 2
+        && pace == Speed::Max
+        && state.player.is_none()
+        && state.processor.heatmap_ms().is_none();
+    if parallel {
         parallel::process_files(&mut state, job, &mut recordings, &mut summary)?;
     } else {
         for (index, recording) in &mut recordings {
@@ -228,6 +241,7 @@ pub fn play(
         state.admit(None, true)?;
     }
     state.progress.finish_and_clear();
+    state.processor.finish_heatmap();
     summary.interrupted = cancel.load(Ordering::SeqCst);
 
     // What the outputs hold: every event, unless the run was stopped before.

@@ -63,6 +63,7 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/charts/obi.js", JS),
     ours!("js/charts/cvd.js", JS),
     ours!("js/charts/depth.js", JS),
+    ours!("js/charts/heatmap.js", JS),
     ours!("js/panels/legend.js", JS),
     ours!("js/panels/status.js", JS),
     ours!("js/panels/signals.js", JS),

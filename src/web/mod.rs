@@ -8,6 +8,7 @@
 mod api;
 pub mod assets;
 mod flow_api;
+mod heatmap;
 pub mod host;
 pub mod json;
 pub mod json_dir;
@@ -75,6 +76,8 @@ fn app(state: AppState, control: Option<Control>, local: SocketAddr) -> Router {
         .route("/api/prints", get(flow_api::prints))
         .route("/api/print_size", get(flow_api::print_size))
         .route("/api/signals", get(signals_api::signals))
+        .route("/api/heatmap", get(heatmap::heatmap))
+        .route("/api/heatmap/overlay", get(heatmap::overlay))
         .fallback(api::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(local, host::check))

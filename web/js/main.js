@@ -7,6 +7,7 @@ import { createTimeline } from './charts/timeline.js';
 import { createPricePane } from './charts/price.js';
 import { createObiPane } from './charts/obi.js';
 import { createCvdPane } from './charts/cvd.js';
+import { createHeatmap } from './charts/heatmap.js';
 import { createDepthChart } from './charts/depth.js';
 import { createLegend } from './panels/legend.js';
 import { createFlow } from './flow/index.js';
@@ -27,6 +28,13 @@ let flow = null;
 const price = createPricePane(timeline.chart, { volumeColor: (ts) => flow?.volumeColor(ts) });
 const obi = createObiPane(timeline.chart);
 const cvd = createCvdPane(timeline.chart);
+const heatmap = createHeatmap(timeline.chart, price.candles, {
+  clipInput: $('heat-clip'),
+  windowMs: () => windowMs(Store.sorted(store.bars)),
+  // `serve` (JSON files, no instrument) keeps no heatmap: never ask it for one.
+  enabled: () => Boolean(store.status?.instrument),
+  live: () => store.status?.phase === 'processing' || store.status?.phase === 'starting',
+});
 timeline.setPaneHeights([3.2, 1, 1]);
 timeline.label(1, 'OBI', 'rgba(79, 195, 247, 0.6)');
 timeline.label(2, 'CVD', 'rgba(240, 180, 41, 0.6)');
@@ -170,6 +178,8 @@ window.__orderflow = {
   shownBars: () => Store.sorted(shown.bars),
   shownMetrics: () => Store.sorted(shown.metrics),
   replay,
+  heatmap: () => heatmap.debug(),
+  heatmapProbe: (ms) => heatmap.probe(ms),
   connection: () => $('connection').dataset.state || debug.connection,
   colors,
 };

@@ -150,6 +150,26 @@ function paintedPixels() {
   return { panes: [...panes.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n), depth: painted(document.getElementById('depth-canvas')) };
 }
 
+/** Pixels of the price pane in the heatmap's hues (teal bids, warm asks) that neither the
+ *  background nor the candles have. */
+function heatmapPixels() {
+  let count = 0;
+  for (const canvas of document.querySelectorAll('#timeline canvas')) {
+    const rect = canvas.getBoundingClientRect();
+    if (rect.width < 300 || rect.height < 200) continue;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) continue;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < data.length; i += 16) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      const bid = g > 60 && b > 60 && r < g - 30; // teal to cyan
+      const ask = r > 90 && r > g + 40 && b < 120; // maroon to orange
+      if ((bid || ask) && !(r === 38 && g === 166 && b === 154) && !(r === 239 && g === 83 && b === 80)) count += 1;
+    }
+  }
+  return count;
+}
+
 async function main() {
   const jsonDir = mkdtempSync(join(tmpdir(), 'orderflow-browser-'));
   const data = makeData();
@@ -269,6 +289,19 @@ async function runScenario() {
     await page.waitForFunction(() => window.__orderflow?.counts().candles > 0, null, { timeout: 15_000 });
     const early = await page.evaluate(() => window.__orderflow.counts());
     check(early.candles < RUN_MINUTES, 'the page shows the run while it is processed', JSON.stringify(early));
+    // The heatmap (SPEC 7): drawn behind the candles, and changing while the run streams.
+    await page.waitForFunction(() => window.__orderflow.heatmap().cells > 0 && window.__orderflow.heatmap().draws > 0, null, { timeout: 15_000 });
+    const heatEarly = await page.evaluate(() => window.__orderflow.heatmap());
+    check(heatEarly.zOrder === 'bottom', 'the heatmap is drawn under the candles', JSON.stringify(heatEarly));
+    check(heatEarly.cells > 50, 'the heatmap has cells', JSON.stringify(heatEarly));
+    const heatPixels = await page.evaluate(heatmapPixels);
+    check(heatPixels > 500, 'the heatmap colours the price pane', `${heatPixels} heatmap-coloured pixels`);
+    await page.waitForFunction((before) => {
+      const now = window.__orderflow.heatmap();
+      return now.version > before.version && now.lastColumnTs > before.lastColumnTs;
+    }, heatEarly, { timeout: 15_000 });
+    const heatLater = await page.evaluate(() => window.__orderflow.heatmap());
+    check(true, 'the heatmap grows while the run streams', `${heatEarly.lastColumnTs} → ${heatLater.lastColumnTs}`);
     await page.waitForFunction((n) => window.__orderflow.counts().candles > n, early.candles, { timeout: 15_000 });
     check(true, 'new bars arrive live while the recording is replayed');
     await page.waitForFunction((n) => window.__orderflow.counts().candles === n && /done/i.test(document.querySelector('.topbar').textContent), RUN_MINUTES, { timeout: 30_000 });
