@@ -59,22 +59,35 @@ impl FootprintBar {
     /// Adds a trade of the window: to its side's volume, the count, and the row of its price.
     #[inline]
     pub fn add(&mut self, price: f64, size: f64, side: Side) {
+        self.add_near(&mut 0, price, size, side);
+    }
+
+    /// [`FootprintBar::add`], looking first at the row `hint` (which it leaves at the row of
+    /// this trade): consecutive trades are mostly at the same price, and a wrong or stale hint
+    /// only costs the search it would have saved.
+    #[inline]
+    pub fn add_near(&mut self, hint: &mut usize, price: f64, size: f64, side: Side) {
         self.trades += 1;
-        let index = match self
-            .rows
-            .binary_search_by(|row| compare_prices(row.price, price))
-        {
-            Ok(index) => index,
-            Err(index) => {
-                let empty = FootprintRow {
-                    price,
-                    buy: 0.0,
-                    sell: 0.0,
-                };
-                self.rows.insert(index, empty);
-                index
-            }
+        let same = |row: &FootprintRow| compare_prices(row.price, price).is_eq();
+        let index = match self.rows.get(*hint) {
+            Some(row) if same(row) => *hint,
+            _ => match self
+                .rows
+                .binary_search_by(|row| compare_prices(row.price, price))
+            {
+                Ok(index) => index,
+                Err(index) => {
+                    let empty = FootprintRow {
+                        price,
+                        buy: 0.0,
+                        sell: 0.0,
+                    };
+                    self.rows.insert(index, empty);
+                    index
+                }
+            },
         };
+        *hint = index;
         let row = &mut self.rows[index];
         match side {
             Side::Buy => {

@@ -252,6 +252,8 @@ pub struct Processor {
     keep_footprints: Option<usize>,
     /// The window of the last footprint a trade went to.
     last_footprint: Option<Millis>,
+    /// The footprint row of the last trade, looked at first for the next one.
+    footprint_row: usize,
     cvd: f64,
     counts: Counts,
     integrity: Integrity,
@@ -282,6 +284,7 @@ impl Processor {
             prints: PrintTape::new(),
             keep_footprints: None,
             last_footprint: None,
+            footprint_row: 0,
             cvd: 0.0,
             counts: Counts::default(),
             integrity: Integrity::default(),
@@ -517,15 +520,22 @@ impl Processor {
             }
             self.last_footprint = Some(window);
         }
+        let hint = std::cell::Cell::new(self.footprint_row);
+        let add = |bar: &mut FootprintBar| {
+            let mut row = hint.get();
+            bar.add_near(&mut row, price, size, side);
+            hint.set(row);
+        };
         self.footprints.upsert(
             window,
             || {
                 let mut bar = FootprintBar::new(window);
-                bar.add(price, size, side);
+                add(&mut bar);
                 bar
             },
-            |bar| bar.add(price, size, side),
+            add,
         );
+        self.footprint_row = hint.get();
         if let Some(keep) = self.keep_footprints {
             self.footprints.keep_newest(keep);
         }
