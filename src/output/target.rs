@@ -5,7 +5,8 @@
 //! can name any path, and a recording could be called `ohlc_data.json`):
 //! - an empty file (a reset, or one made with `touch`);
 //! - a JSON file of one of the shapes orderflow writes: a list of rows of numbers
-//!   (`ohlc_data.json`, `metrics_data.json`), an object of exactly `bids` and `asks`, lists of
+//!   (`ohlc_data.json`, `metrics_data.json`), a list of footprint bars `[ts, rows]`
+//!   (`footprint_data.json`), an object of exactly `bids` and `asks`, lists of
 //!   rows of numbers (`depth_data.json`), or an object with the run summary's `instrument`,
 //!   `start`, `end`, `files` and `skipped`. Any of them may be replaced by any output: the files
 //!   are all orderflow's (or the seed's, whose JSON files have the same shapes).
@@ -14,12 +15,19 @@
 //! than [`MAX_OWN_BYTES`]. A symbolic link is judged by the file it points to, and then that
 //! file is written (the link stays); a link to nothing is refused. A folder, a FIFO, a device
 //! or a socket is refused. Anything refused is left exactly as it was.
+//!
+//! A JSON file is judged while it is read, a buffer at a time: its lists are never held in
+//! memory (a day's `footprint_data.json` is megabytes), only the small objects are.
 
+use std::fmt;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 /// No output of orderflow comes near this size (the JSON files hold at most 1000 bars).
 pub const MAX_OWN_BYTES: u64 = 64 << 20;
@@ -40,8 +48,9 @@ pub enum Target {
     Summary,
 }
 
-/// Whether `value` has one of the shapes orderflow writes (see the module's notes).
-fn is_own(value: &Value) -> bool {
+/// Whether `object` is one of the objects orderflow writes: the depth (exactly `bids` and
+/// `asks`, lists of rows of numbers) or the run summary (see the module's notes).
+fn is_own_object(object: &Map<String, Value>) -> bool {
     let numbers = |row: &Value| {
         row.as_array()
             .is_some_and(|row| row.iter().all(Value::is_number))
@@ -51,30 +60,141 @@ fn is_own(value: &Value) -> bool {
             .as_array()
             .is_some_and(|rows| rows.iter().all(numbers))
     };
-    let depth = |value: &Value| {
-        value.as_object().is_some_and(|depth| {
-            depth.len() == 2
-                && ["bids", "asks"]
-                    .iter()
-                    .all(|side| depth.get(*side).is_some_and(rows))
-        })
+    let depth = object.len() == 2
+        && ["bids", "asks"]
+            .iter()
+            .all(|side| object.get(*side).is_some_and(rows));
+    let summary = ["instrument", "start", "end", "files", "skipped"]
+        .iter()
+        .all(|key| object.contains_key(*key));
+    depth || summary
+}
+
+/// Which of the shapes orderflow writes one JSON value has, found while it is read: a list is
+/// judged element by element and never kept, so a large file costs no memory of its size. The
+/// value is read through to its end (by the same parser as any JSON) even once it cannot be
+/// ours, so a file that is not JSON is still told apart from one of another shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Shape {
+    number: bool,
+    /// A list of numbers: `[ts, n, ...]`, `[price, size]`, `[price, buy, sell]`.
+    row: bool,
+    /// A list of rows (`ohlc_data.json`, `metrics_data.json`, a side of the depth).
+    rows: bool,
+    /// A footprint bar: `[ts, rows]`.
+    bar: bool,
+    /// A list of footprint bars (`footprint_data.json`).
+    bars: bool,
+    /// The whole file is one of orderflow's objects (only judged for the outermost value).
+    own_object: bool,
+}
+
+impl Shape {
+    const NUMBER: Shape = Shape {
+        number: true,
+        row: false,
+        rows: false,
+        bar: false,
+        bars: false,
+        own_object: false,
     };
-    let summary = |value: &Value| {
-        value.as_object().is_some_and(|summary| {
-            ["instrument", "start", "end", "files", "skipped"]
-                .iter()
-                .all(|key| summary.contains_key(*key))
+
+    /// Whether a whole file of this shape is orderflow's own.
+    fn is_own(self) -> bool {
+        self.rows || self.bars || self.own_object
+    }
+}
+
+/// Reads one value as a [`Shape`]; `outermost` says whether it is the whole file (only there
+/// an object can be ours, and it is small enough to be read whole).
+#[derive(Clone, Copy)]
+struct ShapeOf {
+    outermost: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ShapeOf {
+    type Value = Shape;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shape, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Shape, D::Error> {
+        ShapeOf { outermost: true }.deserialize(deserializer)
+    }
+}
+
+impl<'de> Visitor<'de> for ShapeOf {
+    type Value = Shape;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::default())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::NUMBER)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::NUMBER)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::NUMBER)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::default())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        let inner = ShapeOf { outermost: false };
+        let (mut numbers, mut rows, mut bars) = (true, true, true);
+        let (mut len, mut first_number, mut second_rows) = (0usize, false, false);
+        while let Some(element) = seq.next_element_seed(inner)? {
+            numbers &= element.number;
+            rows &= element.row;
+            bars &= element.bar;
+            match len {
+                0 => first_number = element.number,
+                1 => second_rows = element.rows,
+                _ => {}
+            }
+            len += 1;
+        }
+        Ok(Shape {
+            row: numbers,
+            rows,
+            bar: len == 2 && first_number && second_rows,
+            bars,
+            ..Shape::default()
         })
-    };
-    let footprint = |value: &Value| {
-        value.as_array().is_some_and(|bars| {
-            bars.iter().all(|bar| {
-                bar.as_array()
-                    .is_some_and(|bar| bar.len() == 2 && bar[0].is_number() && rows(&bar[1]))
-            })
-        })
-    };
-    rows(value) || depth(value) || summary(value) || footprint(value)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        if self.outermost {
+            let object = Map::deserialize(MapAccessDeserializer::new(map))?;
+            return Ok(Shape {
+                own_object: is_own_object(&object),
+                ..Shape::default()
+            });
+        }
+        let inner = ShapeOf { outermost: false };
+        while map.next_key_seed(inner)?.is_some() {
+            map.next_value_seed(inner)?;
+        }
+        Ok(Shape::default())
+    }
 }
 
 impl Target {
@@ -139,21 +259,68 @@ pub fn check(path: &Path, output: Target) -> Result<PathBuf, Refused> {
     if let Some(kind) = not_a_file(&meta) {
         return Err(refuse(kind));
     }
-    match read_start(&target) {
-        Ok(bytes) if bytes.is_empty() => Ok(target),
-        Ok(bytes) if bytes.starts_with(SQLITE_HEADER) => {
-            Err(refuse("a SQLite database (a recording?)"))
-        }
-        Ok(bytes) if bytes.len() as u64 > MAX_OWN_BYTES => {
-            Err(refuse("a file larger than any orderflow writes"))
-        }
-        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(value) if is_own(&value) => Ok(target),
-            Ok(_) => Err(refuse("a JSON file of a shape orderflow does not write")),
-            Err(_) => Err(refuse("a file that is not JSON")),
-        },
+    match judge(&target) {
+        Ok(Judged::Empty | Judged::Own) => Ok(target),
+        Ok(Judged::Recording) => Err(refuse("a SQLite database (a recording?)")),
+        Ok(Judged::TooLarge) => Err(refuse("a file larger than any orderflow writes")),
+        Ok(Judged::OtherShape) => Err(refuse("a JSON file of a shape orderflow does not write")),
+        Ok(Judged::NotJson) => Err(refuse("a file that is not JSON")),
         Err(error) => Err(refuse(&format!("a file that cannot be read ({error})"))),
     }
+}
+
+/// What a regular file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    Empty,
+    Recording,
+    TooLarge,
+    Own,
+    OtherShape,
+    NotJson,
+}
+
+/// Reads the file at `path` as far as needed to tell whether it is orderflow's own: its first
+/// bytes for the SQLite header, then (below [`MAX_OWN_BYTES`]) the whole file through the JSON
+/// parser, a buffer at a time. Opened without blocking, so that a FIFO put there since it was
+/// looked at cannot hang the run.
+fn judge(path: &Path) -> io::Result<Judged> {
+    let mut options = fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?;
+    let meta = file.metadata()?;
+    if let Some(kind) = not_a_file(&meta) {
+        return Err(io::Error::other(format!("it became {kind}")));
+    }
+    let mut head = Vec::with_capacity(SQLITE_HEADER.len());
+    (&mut file)
+        .take(SQLITE_HEADER.len() as u64)
+        .read_to_end(&mut head)?;
+    if head.is_empty() {
+        return Ok(Judged::Empty);
+    }
+    if head.starts_with(SQLITE_HEADER) {
+        return Ok(Judged::Recording);
+    }
+    if meta.len() > MAX_OWN_BYTES {
+        return Ok(Judged::TooLarge);
+    }
+    // The limit also holds for a file that grew since its size was looked at.
+    let mut reader = BufReader::new(head.as_slice().chain(file).take(MAX_OWN_BYTES + 1));
+    let shape = match serde_json::from_reader::<_, Shape>(&mut reader) {
+        Err(error) if error.is_io() => return Err(error.into()),
+        shape => shape,
+    };
+    if reader.get_ref().limit() == 0 {
+        return Ok(Judged::TooLarge);
+    }
+    Ok(match shape {
+        Ok(shape) if shape.is_own() => Judged::Own,
+        Ok(_) => Judged::OtherShape,
+        Err(_) => Judged::NotJson,
+    })
 }
 
 /// What `meta` is, when it is not a regular file.
@@ -179,22 +346,6 @@ fn not_a_file(meta: &fs::Metadata) -> Option<&'static str> {
         }
     }
     Some("not a regular file")
-}
-
-/// Up to [`MAX_OWN_BYTES`] + 1 bytes of the file. Opened without blocking, so that a FIFO put
-/// there since it was looked at cannot hang the run.
-fn read_start(path: &Path) -> io::Result<Vec<u8>> {
-    let mut options = fs::File::options();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
-    if let Some(kind) = not_a_file(&file.metadata()?) {
-        return Err(io::Error::other(format!("it became {kind}")));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_OWN_BYTES + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -256,6 +407,88 @@ mod tests {
                 String::from_utf8_lossy(content)
             );
         }
+    }
+
+    /// The shapes orderflow writes, read as they stream by, and the near misses it refuses with
+    /// the message that says why.
+    #[test]
+    fn the_streaming_check_tells_every_shape_apart() {
+        let footprint =
+            b"[\n[1736899200000,[[100000.5,1.25,0],[100001,0,2]]],\n[1736899260000,[]]\n]";
+        let rows = b"[\n[1736899200000,100000.5,100010,99990,100001,12.5],\n[1736899260000,100001,100002,99999,100000,3]\n]";
+        let summary = br#"{"instrument":"BTC-USDT","start":"2025-01-15","end":"2025-01-15","files":["a.db"],"skipped":{"files":0},"extra":true}"#;
+        for (content, own) in [
+            (&footprint[..], true),
+            (rows, true),
+            (b"[]", true),
+            (b" [ ] \n", true),
+            (b"[[]]", true),
+            (b"[[1,[]]]", true),
+            (b"[[-1,2.5e3,18446744073709551615]]", true),
+            (b"{\"bids\":[[1,2],[3,4]],\"asks\":[[5,6]]}", true),
+            (summary, true),
+            (b"[[1,\"a\"]]", false),
+            (b"[[1,[[1,2,\"x\"]]]]", false),
+            (b"{\"bids\":[]}", false),
+            (b"[[1,2],[3,[[1]]]]", false),
+            (b"[[1,[[1]],2]]", false),
+            (b"[[[1],[[1]]]]", false),
+            (b"[[1,[1]]]", false),
+            (b"[[1,[[1]]],{}]", false),
+            (b"[[null]]", false),
+            (b"{\"bids\":[],\"asks\":{}}", false),
+            (b"{\"asks\":[],\"other\":[]}", false),
+            (b"1", false),
+        ] {
+            let result = check_content(content, Target::Footprint);
+            let shown = String::from_utf8_lossy(content);
+            assert_eq!(result.is_ok(), own, "{shown:?}");
+            if let Err(err) = result {
+                assert_eq!(
+                    err.what, "a JSON file of a shape orderflow does not write",
+                    "{shown:?}"
+                );
+            }
+        }
+    }
+
+    /// A file that goes wrong only after its shape is already known not to be ours is still
+    /// told to be no JSON, as when it was parsed whole.
+    #[test]
+    fn a_file_is_read_to_its_end_before_its_shape_is_told() {
+        for content in [
+            &b"[[1,\"a\"],"[..],
+            b"[[1,\"a\"]] trailing",
+            b"[[1,\"a\"],[\"\xff\"]]",
+            b"{\"bids\":[],\"asks\":[]",
+            b"[[1,2]]]",
+            b"[[1,1e999]]",
+        ] {
+            let err = check_content(content, Target::Bars).unwrap_err();
+            assert_eq!(
+                err.what,
+                "a file that is not JSON",
+                "{:?}",
+                String::from_utf8_lossy(content)
+            );
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = check_content(deep.as_bytes(), Target::Bars).unwrap_err();
+        assert_eq!(
+            err.what, "a file that is not JSON",
+            "nesting beyond the parser's limit"
+        );
+    }
+
+    #[test]
+    fn a_file_too_large_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        fs::write(&path, b"[]").unwrap();
+        let file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(MAX_OWN_BYTES + 1).unwrap();
+        let err = check(&path, Target::Bars).unwrap_err();
+        assert_eq!(err.what, "a file larger than any orderflow writes");
     }
 
     #[test]
