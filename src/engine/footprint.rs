@@ -2,6 +2,7 @@
 //! and the footprint, the buy and sell volume at each exact trade price.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use super::event::{Millis, Side};
 
@@ -40,8 +41,9 @@ pub struct FootprintBar {
     pub sell_volume: f64,
     /// Number of trades in the window.
     pub trades: u64,
-    /// One row per distinct price, by price ascending.
-    pub rows: Vec<FootprintRow>,
+    /// One row per distinct price, by price ascending. Shared by the copies of the bar (the
+    /// live feed's, a replay's checkpoints): a copy costs a pointer until the bar changes.
+    pub rows: Arc<Vec<FootprintRow>>,
 }
 
 impl FootprintBar {
@@ -52,7 +54,7 @@ impl FootprintBar {
             buy_volume: 0.0,
             sell_volume: 0.0,
             trades: 0,
-            rows: Vec::new(),
+            rows: Arc::default(),
         }
     }
 
@@ -69,12 +71,10 @@ impl FootprintBar {
     pub fn add_near(&mut self, hint: &mut usize, price: f64, size: f64, side: Side) {
         self.trades += 1;
         let same = |row: &FootprintRow| compare_prices(row.price, price).is_eq();
-        let index = match self.rows.get(*hint) {
+        let rows = Arc::make_mut(&mut self.rows);
+        let index = match rows.get(*hint) {
             Some(row) if same(row) => *hint,
-            _ => match self
-                .rows
-                .binary_search_by(|row| compare_prices(row.price, price))
-            {
+            _ => match rows.binary_search_by(|row| compare_prices(row.price, price)) {
                 Ok(index) => index,
                 Err(index) => {
                     let empty = FootprintRow {
@@ -82,13 +82,13 @@ impl FootprintBar {
                         buy: 0.0,
                         sell: 0.0,
                     };
-                    self.rows.insert(index, empty);
+                    rows.insert(index, empty);
                     index
                 }
             },
         };
         *hint = index;
-        let row = &mut self.rows[index];
+        let row = &mut rows[index];
         match side {
             Side::Buy => {
                 self.buy_volume += size;
@@ -151,7 +151,7 @@ mod tests {
             (101.0, 0.25, Buy),
         ]);
         assert_eq!(
-            bar.rows,
+            *bar.rows,
             vec![
                 row(100.0, 3.0, 0.0),
                 row(100.5, 0.0, 2.0),
@@ -229,7 +229,7 @@ mod tests {
                     row(p, sum(Side::Buy), sum(Side::Sell))
                 })
                 .collect();
-            prop_assert_eq!(&bar.rows, &expected);
+            prop_assert_eq!(&*bar.rows, &expected);
             prop_assert_eq!(bar.trades, trades.len() as u64);
         }
     }

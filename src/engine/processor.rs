@@ -516,7 +516,10 @@ impl Processor {
             // The trades have moved on from that window (nearly always for good): its rows
             // give back the room they grew into.
             if let Some(bar) = self.last_footprint.and_then(|w| self.footprints.get_mut(w)) {
-                bar.rows.shrink_to_fit();
+                // Not shared yet: the copies take the shrunk rows at the next frame.
+                if let Some(rows) = std::sync::Arc::get_mut(&mut bar.rows) {
+                    rows.shrink_to_fit();
+                }
             }
             self.last_footprint = Some(window);
         }

@@ -52,12 +52,12 @@ impl StoreFeed {
                 buy_volume: record.buy_volume,
                 sell_volume: record.sell_volume,
                 trades: record.trades,
-                rows: Vec::new(),
+                rows: Default::default(),
             })
             .collect();
         for row in store.footprint(series, from, Millis::MAX)? {
             if let Ok(index) = footprints.binary_search_by_key(&row.ts, |bar| bar.ts) {
-                footprints[index].rows.push(FootprintRow {
+                std::sync::Arc::make_mut(&mut footprints[index].rows).push(FootprintRow {
                     price: row.price,
                     buy: row.buy,
                     sell: row.sell,

@@ -87,14 +87,14 @@ fn footprint_and_extras_follow_the_trades_of_each_window() {
                 buy_volume: 1.5,
                 sell_volume: 2.0,
                 trades: 3,
-                rows: vec![row(10.0, 1.5, 0.0), row(10.5, 0.0, 2.0)],
+                rows: vec![row(10.0, 1.5, 0.0), row(10.5, 0.0, 2.0)].into(),
             },
             FootprintBar {
                 ts: 120_000,
                 buy_volume: 0.0,
                 sell_volume: 4.0,
                 trades: 1,
-                rows: vec![row(11.0, 0.0, 4.0)],
+                rows: vec![row(11.0, 0.0, 4.0)].into(),
             },
         ]
     );
