@@ -30,25 +30,20 @@ pub fn render_footprints<'a>(
     out.write_char('[')?;
     for (i, bar) in newest.iter().enumerate() {
         out.write_str(if i == 0 { "\n" } else { ",\n" })?;
-        render_footprint(out, bar)?;
+        write!(out, "[{},[", bar.ts)?;
+        for (j, row) in bar.rows.iter().enumerate() {
+            out.write_str(if j == 0 { "[" } else { ",[" })?;
+            for (k, value) in [row.price, row.buy, row.sell].into_iter().enumerate() {
+                if k > 0 {
+                    out.write_char(',')?;
+                }
+                number(out, value)?;
+            }
+            out.write_char(']')?;
+        }
+        out.write_str("]]")?;
     }
     out.write_str(if newest.is_empty() { "]" } else { "\n]" })
-}
-
-/// One bar of `footprint_data.json`: `[ts,[[price,buy,sell],...]]`.
-pub fn render_footprint(out: &mut impl Write, bar: &FootprintBar) -> fmt::Result {
-    write!(out, "[{},[", bar.ts)?;
-    for (j, row) in bar.rows.iter().enumerate() {
-        out.write_str(if j == 0 { "[" } else { ",[" })?;
-        for (k, value) in [row.price, row.buy, row.sell].into_iter().enumerate() {
-            if k > 0 {
-                out.write_char(',')?;
-            }
-            number(out, value)?;
-        }
-        out.write_char(']')?;
-    }
-    out.write_str("]]")
 }
 
 fn number(out: &mut impl Write, value: f64) -> fmt::Result {

@@ -2,17 +2,15 @@
 //! (SPEC 3.1): reset at the start, the newest 1000 bars oldest first, rewritten at most once per
 //! frame and only when a footprint changed, written atomically, and a last time at the end.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::flow_json::{FOOTPRINT_FILE, render_footprint, render_footprints};
+use super::flow_json::{FOOTPRINT_FILE, render_footprints};
 use super::frame::{Frame, Output, WriteError};
 use super::json_files::{CreateError, Janitor, swap_in};
 use super::seed_json::MAX_BARS;
 use super::target::{self, Target};
-use crate::engine::{FootprintBar, Millis};
+use crate::engine::FootprintBar;
 
 /// `footprint_data.json` in one folder.
 #[derive(Debug)]
@@ -20,10 +18,6 @@ pub struct FootprintFile {
     /// Where the file is written: in the folder, or where a link of that name points.
     path: PathBuf,
     janitor: Janitor,
-    /// The text of each bar of the file as last written, by window: a bar that did not change
-    /// since is not formatted again (closed bars never change, and formatting the numbers of
-    /// 1000 bars was most of a frame's cost).
-    rendered: BTreeMap<Millis, String>,
 }
 
 impl FootprintFile {
@@ -37,7 +31,6 @@ impl FootprintFile {
         Ok(FootprintFile {
             path: target::check(&dir.join(FOOTPRINT_FILE), Target::Footprint)?,
             janitor: Janitor::default(),
-            rendered: BTreeMap::new(),
         })
     }
 
@@ -61,7 +54,6 @@ impl FootprintFile {
     /// # Errors
     /// When the file cannot be written.
     pub fn reset(&mut self) -> Result<(), WriteError> {
-        self.rendered.clear();
         self.write(&[])
     }
 
@@ -78,42 +70,6 @@ impl FootprintFile {
         }
         Ok(())
     }
-
-    /// Writes the newest [`MAX_BARS`] of `bars` as [`FootprintFile::write`] does, formatting
-    /// only the bars in `changed` or not written before.
-    fn write_changed(
-        &mut self,
-        bars: &[&FootprintBar],
-        changed: &[FootprintBar],
-    ) -> Result<(), WriteError> {
-        for bar in changed {
-            self.rendered.remove(&bar.ts);
-        }
-        let newest = &bars[bars.len().saturating_sub(MAX_BARS)..];
-        if let Some(first) = newest.first() {
-            self.rendered = self.rendered.split_off(&first.ts);
-        }
-        for bar in newest {
-            self.rendered.entry(bar.ts).or_insert_with(|| {
-                let mut text = String::new();
-                let _ = render_footprint(&mut text, bar);
-                text
-            });
-        }
-        let rendered = &self.rendered;
-        let written = swap_in(&self.path, |out| {
-            out.write_char('[')?;
-            for (i, bar) in newest.iter().enumerate() {
-                out.write_str(if i == 0 { "\n" } else { ",\n" })?;
-                out.write_str(&rendered[&bar.ts])?;
-            }
-            out.write_str(if newest.is_empty() { "]" } else { "\n]" })
-        })?;
-        if let Some(old) = written {
-            self.janitor.delete(old);
-        }
-        Ok(())
-    }
 }
 
 impl Output for FootprintFile {
@@ -123,15 +79,11 @@ impl Output for FootprintFile {
         if frame.changes.footprints.is_empty() {
             return Ok(());
         }
-        let bars: Vec<&FootprintBar> = frame.processor.footprints().tail(MAX_BARS).collect();
-        self.write_changed(&bars, &frame.changes.footprints)
+        self.write(frame.processor.footprints().tail(MAX_BARS))
     }
 
     fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
-        // The state went back: no bar's text can be trusted.
-        self.rendered.clear();
-        let bars: Vec<&FootprintBar> = frame.processor.footprints().tail(MAX_BARS).collect();
-        self.write_changed(&bars, &[])
+        self.write(frame.processor.footprints().tail(MAX_BARS))
     }
 }
 
