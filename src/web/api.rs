@@ -97,7 +97,10 @@ fn from<T: Coarsen>(mut bars: Vec<T>, since: Option<Millis>) -> Vec<T> {
 
 /// `tf=SECONDS`: a timeframe, in ms; a whole number of seconds, and a multiple of the run's
 /// window when the run is known (under `run`).
-fn timeframe(query: &HashMap<String, String>, feed: &LiveFeed) -> Result<Option<i64>, ApiError> {
+pub(super) fn timeframe(
+    query: &HashMap<String, String>,
+    feed: &LiveFeed,
+) -> Result<Option<i64>, ApiError> {
     let Some(text) = query.get("tf") else {
         return Ok(None);
     };

@@ -76,6 +76,7 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/flow/bubbles.js", JS),
     ours!("js/flow/delta.js", JS),
     ours!("js/flow/controls.js", JS),
+    ours!("js/flow/coarse.js", JS),
     ours!("js/panels/integrity.js", JS),
     ours!("js/charts/integrity.js", JS),
     ours!("js/panels/replay.js", JS),

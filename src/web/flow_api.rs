@@ -7,39 +7,54 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::api::{ApiError, fresh, since};
-use crate::engine::Millis;
+use super::api::{ApiError, fresh, since, timeframe};
+use crate::engine::timeframe::coarsen_footprints;
+use crate::engine::{FootprintBar, Millis, window_start};
 use crate::output::flow_json::{ApiExtras, ApiFootprint, ApiPrint};
 use crate::output::live::LiveFeed;
 
-/// `GET /api/footprint[?since=TS]`: `[[ts, [[price, buy, sell], ...]], ...]`, every bar of the
-/// run from `since` on, oldest first.
+/// `GET /api/footprint[?since=TS][&tf=SECONDS]`: `[[ts, [[price, buy, sell], ...]], ...]`,
+/// every bar of the run from `since` on, oldest first; with `tf`, the footprints of that
+/// timeframe (see `engine::timeframe`).
 pub async fn footprint(
     State(feed): State<LiveFeed>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    match since(&query) {
-        Ok(since) => {
-            let bars = feed.footprints_since(since);
-            fresh(Json(bars.iter().map(ApiFootprint).collect::<Vec<_>>()))
-        }
+    match footprints(&feed, &query) {
+        Ok(bars) => fresh(Json(bars.iter().map(ApiFootprint).collect::<Vec<_>>())),
         Err(error) => error.into_response(),
     }
 }
 
-/// `GET /api/bar_extras[?since=TS]`: `[[ts, buy_volume, sell_volume, delta, trades], ...]`,
-/// oldest first.
+/// `GET /api/bar_extras[?since=TS][&tf=SECONDS]`:
+/// `[[ts, buy_volume, sell_volume, delta, trades], ...]`, oldest first.
 pub async fn bar_extras(
     State(feed): State<LiveFeed>,
     query: Query<HashMap<String, String>>,
 ) -> Response {
-    match since(&query) {
-        Ok(since) => {
-            let bars = feed.footprints_since(since);
-            fresh(Json(bars.iter().map(ApiExtras).collect::<Vec<_>>()))
-        }
+    match footprints(&feed, &query) {
+        Ok(bars) => fresh(Json(bars.iter().map(ApiExtras).collect::<Vec<_>>())),
         Err(error) => error.into_response(),
     }
+}
+
+/// The footprints a query of `since` and `tf` asks for: those of the run's window, or of the
+/// timeframe `tf` made from those of its windows (a coarse window whose start is at or after
+/// `since`).
+fn footprints(
+    feed: &LiveFeed,
+    query: &HashMap<String, String>,
+) -> Result<Vec<FootprintBar>, ApiError> {
+    let since = since(query)?;
+    Ok(match timeframe(query, feed)? {
+        None => feed.footprints_since(since),
+        Some(tf) => {
+            let fine = feed.footprints_since(since.map(|ts| window_start(ts, tf)));
+            let mut bars = coarsen_footprints(&fine, tf);
+            bars.retain(|bar| since.is_none_or(|since| bar.ts >= since));
+            bars
+        }
+    })
 }
 
 /// `GET /api/prints?min_size=X[&since=TS]`: `[[ts, side, vwap, size, trades], ...]` in event

@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use crate::common::{assert_json_eq, orderflow, process};
 use crate::reliability::child::Child;
 
+mod timeframes;
+
 const START: &str = "2025-01-15T23:53:00Z";
 const END: &str = "2025-01-16T00:03:00Z";
 /// START and END in ms.
@@ -55,6 +57,11 @@ struct Replay {
 
 impl Replay {
     fn start(data: &Path, extra: &[&str]) -> Replay {
+        Replay::start_with(data, &OPTIONS, extra)
+    }
+
+    /// [`Replay::start`] with `options` in place of [`OPTIONS`].
+    fn start_with(data: &Path, options: &[&str], extra: &[&str]) -> Replay {
         let json_dir = tempfile::tempdir().unwrap();
         let mut args = vec![
             "run",
@@ -72,7 +79,7 @@ impl Replay {
             "--emit-ms",
             "20",
         ];
-        args.extend(OPTIONS);
+        args.extend(options);
         args.extend(extra);
         let child = Child::spawn(&args);
         let line = child.wait_for_line("listening on http://", Duration::from_secs(60));

@@ -98,6 +98,7 @@ function windowMs(rows) {
 }
 
 function resetAll() {
+  flow.setTimeframe(timeframes.coarser());
   const bars = Store.sorted(shown.bars);
   const metrics = Store.sorted(shown.metrics);
   price.setAll(bars);

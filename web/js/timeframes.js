@@ -94,6 +94,8 @@ export function createTimeframes(store, select, { onReset, onUpdate }) {
     /** The run's window (from the status, or the spacing of the bars under `serve`). */
     offer,
     current: () => tf ?? base,
+    /** The timeframe shown when coarser than the run's window, else null. */
+    coarser: () => tf,
     /** After a snapshot of the store. */
     reset: reload,
     /** After an update of the store with these changed rows. */

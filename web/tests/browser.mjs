@@ -468,6 +468,48 @@ function layoutProblems() {
   return problems;
 }
 
+/** Zoomed in on bars of `tf` seconds, every footprint cell drawn holds the numbers of
+ *  `/api/footprint?tf=` grouped as shown, every row of each bar, and the delta row has one bar
+ *  per bar of `/api/bar_extras?tf=`. */
+async function coarseFootprintFollows(page, tf) {
+  // Over the newest bars (a few coarse bars fill only the right of the chart).
+  await page.locator('#timeline').scrollIntoViewIfNeeded();
+  const box = await page.locator('#timeline').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.85, box.y + box.height * 0.25);
+  for (let i = 0; i < 40; i++) {
+    if ((await page.evaluate(() => window.__orderflow.flow().mode)) === 'footprint') break;
+    await page.mouse.wheel(0, -300);
+    await page.waitForTimeout(60);
+  }
+  await page.waitForTimeout(400);
+  const drawn = await page.evaluate(() => window.__orderflow.flow());
+  check(drawn.mode === 'footprint' && drawn.timeframe === tf * 1000, `replay: zoomed in on ${tf}-second bars, the footprint is drawn at that timeframe`, `${drawn.mode}, ${drawn.timeframe} ms, ${drawn.spacing} px, tick ${drawn.tick}`);
+  const [api, extras] = await page.evaluate(async (q) => Promise.all(
+    ['/api/footprint', '/api/bar_extras'].map(async (path) => (await fetch(`${path}?tf=${q}`)).json()),
+  ), tf);
+  const footprints = new Map(api);
+  const ticks = drawn.footprint.rowTicks;
+  let compared = 0;
+  for (const cell of drawn.footprint.cells) {
+    if (cell.ts % (tf * 1000) !== 0) throw new Error(`check failed: cell ${JSON.stringify(cell)} is not at a ${tf}-second window`);
+    const want = groupedRows(footprints.get(cell.ts) ?? [], drawn.tick, ticks).get(Math.round(cell.price / drawn.tick));
+    if (!want || !close(want.buy, cell.buy) || !close(want.sell, cell.sell)) {
+      throw new Error(`check failed: cell ${JSON.stringify(cell)} vs /api/footprint?tf=${tf} ${JSON.stringify(want)}`);
+    }
+    compared += 1;
+  }
+  const cellsPerBar = new Map();
+  for (const cell of drawn.footprint.cells) cellsPerBar.set(cell.ts, (cellsPerBar.get(cell.ts) ?? 0) + 1);
+  for (const [ts, n] of cellsPerBar) {
+    if (n !== groupedRows(footprints.get(ts), drawn.tick, ticks).size) throw new Error(`check failed: ${tf}-second bar ${ts} drew ${n} rows`);
+  }
+  check(drawn.footprint.bars >= 2 && compared > 0, `replay: every footprint cell of the ${tf}-second bars holds the numbers of /api/footprint?tf=${tf}`, `${drawn.footprint.bars} bars, ${compared} cells`);
+  check(drawn.deltaBars === extras.length && api.length === extras.length, `replay: the delta row has the ${tf}-second bars of /api/bar_extras?tf=${tf}`, `${drawn.deltaBars} vs ${extras.length}`);
+  const profile = drawn.profile.rows.reduce((sum, r) => sum + r.buy + r.sell, 0);
+  const visible = drawn.footprint.cells.reduce((sum, c) => sum + c.buy + c.sell, 0);
+  check(close(profile, visible), `replay: the visible profile sums the ${tf}-second footprint cells`, `${profile} vs ${visible}`);
+}
+
 async function replayScenario() {
   const dataDir = mkdtempSync(join(tmpdir(), 'orderflow-replay-'));
   const synth = spawnSync(binary, ['synth', '--out', dataDir, '--start', '2025-01-15T10:00:00Z', '--hours', '2', '--seed', '4', '--book-interval-ms', '500', '--trades-per-minute', '300'], { encoding: 'utf8' });
@@ -535,10 +577,12 @@ async function replayScenario() {
 
     await page.selectOption('#tf', '300000');
     await chartsFollow('?tf=300', 'a switch to 5-minute bars');
-    check((await page.evaluate(() => window.__orderflow.shownBars().length)) === 9, 'replay: 45 minutes are 9 five-minute bars');
+    const fiveMinute = await page.evaluate(() => window.__orderflow.shownBars().map((bar) => bar[0]));
+    check(fiveMinute.length === 9, 'replay: 45 minutes are 9 five-minute bars', JSON.stringify(fiveMinute));
     await page.keyboard.press('ArrowRight');
     await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, back + 60_000, { timeout: 10_000 });
     await chartsFollow('?tf=300', 'a step on 5-minute bars');
+    await coarseFootprintFollows(page, 300);
     await page.selectOption('#tf', '60000');
     await chartsFollow('', 'a switch back to 1-minute bars');
 

@@ -45,7 +45,9 @@ export function createTimeline(container, followButton) {
 
   /** The newest bars in view: the first MIN_BARS fill in from the right, then the spacing
    *  shrinks until INITIAL_BARS fit, so a young run is neither a few huge candles nor a sliver. */
+  let laidOut = 0; // the bar count the last `showLatest` laid out
   const showLatest = (count) => {
+    laidOut = count;
     const shown = Math.min(Math.max(count, MIN_BARS), INITIAL_BARS);
     timeScale.setVisibleLogicalRange({ from: count - shown, to: count + 3 });
   };
@@ -84,7 +86,11 @@ export function createTimeline(container, followButton) {
     /** Keeps the newest of `count` bars in view unless the user scrolled back. */
     follow(count) {
       if (!following) return;
-      if (count < INITIAL_BARS) showLatest(count);
+      // Only when bars came: an update of the same bars (paused, or the status) keeps the
+      // trader's zoom.
+      if (count < INITIAL_BARS) {
+        if (count !== laidOut) showLatest(count);
+      }
       else timeScale.scrollToRealTime();
     },
   };

@@ -3,6 +3,7 @@
 
 import { colors } from '../theme.js';
 import { FlowStore } from './store.js';
+import { ShownFlow } from './coarse.js';
 import { View } from './view.js';
 import { createFootprint } from './footprint.js';
 import { createProfiles } from './profile.js';
@@ -19,8 +20,10 @@ const MIN_SIZE_EVERY = 10_000;
  */
 export function createFlow(chart, candles, container) {
   const flow = new FlowStore();
+  // What is drawn: the run's footprints, or those of the timeframe chosen.
+  const shown = new ShownFlow(flow);
   const settings = { rowTicks: 'auto', ratio: 3, sessionProfile: true };
-  const view = new View(chart, candles, flow, settings);
+  const view = new View(chart, candles, shown, settings);
   const candleColors = candles.options();
   const setMode = (mode) => {
     controls.setMode(mode);
@@ -44,8 +47,10 @@ export function createFlow(chart, candles, container) {
     onMinSize: (size) => flow.setMinSize(size),
   });
 
+  const resetDelta = () => delta.setAll([...shown.extras.values()].sort((a, b) => a[0] - b[0]));
   flow.addEventListener('reset', () => {
-    delta.setAll([...flow.extras.values()].sort((a, b) => a[0] - b[0]));
+    shown.rebuild();
+    resetDelta();
     redraw();
   });
   flow.addEventListener('update', () => redraw());
@@ -61,11 +66,21 @@ export function createFlow(chart, candles, container) {
     applySnapshot: (message) => flow.applySnapshot(message),
     applyUpdate(message) {
       flow.applyUpdate(message);
-      if (!delta.upsert(message.extras ?? [])) delta.setAll([...flow.extras.values()].sort((a, b) => a[0] - b[0]));
+      const touched = [...(message.footprints ?? []).map(([ts]) => ts), ...(message.extras ?? []).map((row) => row[0])];
+      const extras = shown.tf ? shown.touch(touched) : message.extras ?? [];
+      if (shown.tf) redraw();
+      if (!delta.upsert(extras)) resetDelta();
+    },
+    /** Shows the footprints, profiles and deltas of timeframe `tf` (ms; null: the run's own). */
+    setTimeframe(tf) {
+      if ((tf || null) === shown.tf) return;
+      shown.setTimeframe(tf);
+      resetDelta();
+      redraw();
     },
     /** The volume bar's colour: by the bar's delta (buy vs sell), not by open vs close. */
     volumeColor: (ts) => {
-      const d = flow.delta(ts);
+      const d = shown.delta(ts);
       return d == null ? null : d >= 0 ? colors.upVolume : colors.downVolume;
     },
     /** What was drawn in the last frame (for the browser test). */
@@ -78,6 +93,8 @@ export function createFlow(chart, candles, container) {
       minSize: flow.minSize,
       tick: flow.tick,
       deltaBars: delta.count(),
+      timeframe: shown.windowMs,
+      spacing: view.barSpacing(),
     }),
   };
 }
