@@ -121,7 +121,7 @@ fn add_footprint(earlier: &mut FootprintBar, later: &FootprintBar) {
     }
     rows.extend_from_slice(&earlier.rows[i..]);
     rows.extend_from_slice(&later.rows[j..]);
-    earlier.rows = rows;
+    earlier.rows = rows.into();
 }
 
 #[cfg(test)]
@@ -271,7 +271,7 @@ mod tests {
             buy_volume: rows.iter().map(|r: &FootprintRow| r.buy).sum(),
             sell_volume: rows.iter().map(|r| r.sell).sum(),
             trades,
-            rows,
+            rows: rows.into(),
         };
         let fine = [
             bar(
@@ -299,7 +299,8 @@ mod tests {
                         row(0.1 + 0.2, 1.0, 0.0),
                         row(2.0, 1.0, 2.5),
                         row(3.0, 4.0, 0.0),
-                    ],
+                    ]
+                    .into(),
                 },
                 fine[2].clone(),
             ]
