@@ -16,8 +16,9 @@
 //! file is written (the link stays); a link to nothing is refused. A folder, a FIFO, a device
 //! or a socket is refused. Anything refused is left exactly as it was.
 //!
-//! A JSON file is judged while it is read, a buffer at a time: its lists are never held in
-//! memory (a day's `footprint_data.json` is megabytes), only the small objects are.
+//! A JSON file is judged without building its lists (a day's `footprint_data.json` is
+//! megabytes), only the small objects: from its bytes in memory up to 8 MiB, above that while
+//! it is read, a buffer at a time.
 
 use std::fmt;
 use std::fs;
@@ -31,6 +32,9 @@ use serde_json::{Map, Value};
 
 /// No output of orderflow comes near this size (the JSON files hold at most 1000 bars).
 pub const MAX_OWN_BYTES: u64 = 64 << 20;
+
+/// Files up to this size are read whole and judged from memory; larger ones a buffer at a time.
+const SLICE_BYTES: u64 = 8 << 20;
 
 /// The first bytes of every SQLite database.
 const SQLITE_HEADER: &[u8] = b"SQLite format 3\0";
@@ -282,9 +286,14 @@ enum Judged {
 
 /// Reads the file at `path` as far as needed to tell whether it is orderflow's own: its first
 /// bytes for the SQLite header, then (below [`MAX_OWN_BYTES`]) the whole file through the JSON
-/// parser, a buffer at a time. Opened without blocking, so that a FIFO put there since it was
+/// parser: from memory up to [`SLICE_BYTES`], a buffer at a time above. Opened without blocking, so that a FIFO put there since it was
 /// looked at cannot hang the run.
 fn judge(path: &Path) -> io::Result<Judged> {
+    judge_with(path, SLICE_BYTES)
+}
+
+/// [`judge`], reading files up to `slice_bytes` whole.
+fn judge_with(path: &Path, slice_bytes: u64) -> io::Result<Judged> {
     let mut options = fs::File::options();
     options.read(true);
     #[cfg(unix)]
@@ -308,12 +317,25 @@ fn judge(path: &Path) -> io::Result<Judged> {
         return Ok(Judged::TooLarge);
     }
     // The limit also holds for a file that grew since its size was looked at.
-    let mut reader = BufReader::new(head.as_slice().chain(file).take(MAX_OWN_BYTES + 1));
-    let shape = match serde_json::from_reader::<_, Shape>(&mut reader) {
-        Err(error) if error.is_io() => return Err(error.into()),
-        shape => shape,
+    let rest = file.take(MAX_OWN_BYTES + 1 - head.len() as u64);
+    let (shape, read_all) = if meta.len() <= slice_bytes {
+        // Parsed from memory: serde_json reads a slice about ten times as fast as a reader,
+        // and a buffer this size is returned to the system as soon as it is dropped.
+        let mut content = Vec::with_capacity(meta.len() as usize + 1);
+        content.extend_from_slice(&head);
+        let mut rest = rest;
+        rest.read_to_end(&mut content)?;
+        let read_all = content.len() as u64 > MAX_OWN_BYTES;
+        (serde_json::from_slice::<Shape>(&content), read_all)
+    } else {
+        let mut reader = BufReader::new(head.as_slice().chain(rest));
+        let shape = match serde_json::from_reader::<_, Shape>(&mut reader) {
+            Err(error) if error.is_io() => return Err(error.into()),
+            shape => shape,
+        };
+        (shape, reader.get_ref().get_ref().1.limit() == 0)
     };
-    if reader.get_ref().limit() == 0 {
+    if read_all {
         return Ok(Judged::TooLarge);
     }
     Ok(match shape {
@@ -358,6 +380,12 @@ mod tests {
         fs::write(&path, content).unwrap();
         let result = check(&path, output);
         assert_eq!(fs::read(&path).unwrap(), content, "never changed");
+        assert_eq!(
+            judge_with(&path, 0).unwrap(),
+            judge_with(&path, SLICE_BYTES).unwrap(),
+            "read a buffer at a time or whole, the file is judged alike: {:?}",
+            String::from_utf8_lossy(content)
+        );
         result
     }
 
