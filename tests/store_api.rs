@@ -136,3 +136,96 @@ fn serve_store_answers_with_the_stored_values_and_signals_recomputes_the_same() 
     assert_eq!(footprint, run.json("footprint_data.json"));
     assert_eq!(signals.as_array().unwrap().len(), signals_of(&store).len());
 }
+
+/// `run` finds its signals in a store in memory that forgets each bar's footprint once the
+/// bar's signals are computed: they equal those of `process --store`, whose store keeps every
+/// footprint row, stacked imbalances included.
+#[test]
+fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
+    let data = tempfile::tempdir().unwrap();
+    synthetic(data.path());
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store.db");
+    let options = ["--big-print", "0.05"];
+    let mut with_store = options.to_vec();
+    with_store.extend(["--store", store.to_str().unwrap()]);
+    let kept = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        &with_store,
+    );
+    assert_eq!(kept.code(), 0, "{}", kept.stderr());
+    let db = Connection::open(&store).unwrap();
+    let mut stored: Vec<(i64, String, Option<f64>)> = db
+        .prepare("SELECT ts, name, value FROM signals")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    type Found = (i64, String, Option<f64>);
+    let in_order = |a: &Found, b: &Found| {
+        let value = |x: &Found| x.2.unwrap_or(f64::NEG_INFINITY);
+        (a.0, &a.1)
+            .cmp(&(b.0, &b.1))
+            .then(value(a).total_cmp(&value(b)))
+    };
+    stored.sort_by(in_order);
+    assert!(
+        stored
+            .iter()
+            .any(|(_, name, _)| name.starts_with("stacked_imbalance")),
+        "the recording gives stacked imbalances: {stored:?}"
+    );
+
+    let json_dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "run",
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-15",
+        "--port",
+        "0",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--json-dir",
+        json_dir.path().to_str().unwrap(),
+        "--no-heatmap",
+    ];
+    args.extend(options);
+    let child = crate::reliability::child::Child::spawn(&args);
+    let line = child.wait_for_line("listening on http://", Duration::from_secs(60));
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    child.wait_for_line("processing finished", Duration::from_secs(120));
+    // The store's writer computes the last bars' signals just after the run's end.
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        let mut list: Vec<Found> = get(address, "/api/signals")
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["ts"].as_i64().unwrap(),
+                    s["name"].as_str().unwrap().to_owned(),
+                    s["value"].as_f64(),
+                )
+            })
+            .collect();
+        list.sort_by(in_order);
+        found = list;
+        if found.len() >= stored.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(found, stored);
+}

@@ -39,6 +39,9 @@ pub(crate) struct DemoArgs {
     /// Heatmap slice length in ms (SPEC 7), at least 100.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
     heatmap_ms: u32,
+    /// Keep no heatmap (less memory).
+    #[arg(long, conflicts_with = "heatmap_ms")]
+    no_heatmap: bool,
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
@@ -63,6 +66,8 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         let demo = DemoRun {
             instrument: DEMO_INSTRUMENT,
             process_args,
+            heatmap_ms: args.heatmap_ms,
+            no_heatmap: args.no_heatmap,
         };
         return demo_follow(args.server, args.hours, args.data_dir, demo, stop);
     }
@@ -91,6 +96,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         paused: args.paused,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
         heatmap_ms: args.heatmap_ms,
+        no_heatmap: args.no_heatmap,
     };
     run::run(run_args, stop)
 }

@@ -20,6 +20,9 @@ const BACKFILL_MINUTES: i64 = 30;
 pub(crate) struct DemoRun {
     pub(crate) instrument: &'static str,
     pub(crate) process_args: fn(&Path, &[&str]) -> anyhow::Result<ProcessArgs>,
+    /// `--heatmap-ms` and `--no-heatmap`, as given to the demo.
+    pub(crate) heatmap_ms: u32,
+    pub(crate) no_heatmap: bool,
 }
 
 pub(crate) fn demo_follow(
@@ -82,8 +85,9 @@ pub(crate) fn demo_follow(
         follow: true,
         paused: false,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
-        // The default slice: the heatmap of a live recording fills as it is written.
-        heatmap_ms: 1000,
+        // The heatmap of a live recording fills as it is written.
+        heatmap_ms: demo.heatmap_ms,
+        no_heatmap: demo.no_heatmap,
     };
     let code = run::run(run_args, stop);
     stop.cancel.store(true, std::sync::atomic::Ordering::SeqCst);

@@ -38,6 +38,10 @@ pub(crate) struct RunArgs {
     /// at `/api/heatmap`; a whole number, at least 100.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
     pub(crate) heatmap_ms: u32,
+    /// Keep no heatmap: the run then costs the memory of the heatmap's store less (about
+    /// 90 MB for a day of a 400-level book) and may read its files in parallel.
+    #[arg(long, conflicts_with = "heatmap_ms")]
+    pub(crate) no_heatmap: bool,
 }
 
 /// The END of `run --follow` without one: the last day SPEC 1.4 finds plausible.
@@ -56,7 +60,7 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         .process
         .job(args.process.json_dir.clone(), args.speed)?;
     job.follow = args.follow;
-    job.heatmap_ms = Some(i64::from(args.heatmap_ms));
+    job.heatmap_ms = (!args.no_heatmap).then_some(i64::from(args.heatmap_ms));
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -45,7 +45,7 @@ impl StoreOutput {
         cancel: Arc<AtomicBool>,
     ) -> Result<StoreOutput, StoreError> {
         let store = Store::open(&path)?;
-        StoreOutput::with_store(store, path, run, strategy, sinks, cancel)
+        StoreOutput::with_store(store, path, run, strategy, sinks, cancel, false)
     }
 
     /// A store in memory: the signals of a run that has no `--store`.
@@ -60,7 +60,11 @@ impl StoreOutput {
     ) -> Result<StoreOutput, StoreError> {
         let store = Store::in_memory()?;
         let path = PathBuf::from("(the signals' store in memory)");
-        StoreOutput::with_store(store, path, run, strategy, sinks, cancel)
+        // Nobody reads this store but the signals: without user rules, which may look at any
+        // bar's footprint, a bar's footprint rows are done with once its signals are computed
+        // (a day's are some 20 MB).
+        let forget_footprint = strategy.rules.is_empty();
+        StoreOutput::with_store(store, path, run, strategy, sinks, cancel, forget_footprint)
     }
 
     fn with_store(
@@ -70,15 +74,17 @@ impl StoreOutput {
         strategy: Strategy,
         sinks: SignalSinks,
         cancel: Arc<AtomicBool>,
+        forget_footprint: bool,
     ) -> Result<StoreOutput, StoreError> {
         let window_ms = run.series.window_s.saturating_mul(1000).max(1);
         let closed_to = window_start(run.range_start, window_ms);
         let big_print = strategy.options.big_print;
-        let writer =
-            WriterThread::start(store, run, strategy, sinks).map_err(|error| StoreError::Open {
+        let writer = WriterThread::start(store, run, strategy, sinks, forget_footprint).map_err(
+            |error| StoreError::Open {
                 path: path.display().to_string(),
                 source: rusqlite::Error::ToSqlConversionFailure(Box::new(error)),
-            })?;
+            },
+        )?;
         Ok(StoreOutput {
             writer,
             path,

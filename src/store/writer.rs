@@ -52,11 +52,14 @@ pub(super) struct WriterThread {
 impl WriterThread {
     /// Starts the writer of `run` on `store`. Its first work, beside the run's, is to delete
     /// the run's rows in its range and add its `runs` row (a day's rows take a while to delete).
+    /// With `forget_footprint`, a bar's footprint rows are deleted once its signals are
+    /// computed.
     pub(super) fn start(
         store: Store,
         run: RunRecord,
         strategy: Strategy,
         sinks: SignalSinks,
+        forget_footprint: bool,
     ) -> std::io::Result<WriterThread> {
         let (queue, messages) = sync_channel(QUEUE);
         let failure = Arc::new(Mutex::new(None));
@@ -70,6 +73,7 @@ impl WriterThread {
             first,
             closed_to: first,
             announced_to: first,
+            forget_footprint,
         };
         let failed = failure.clone();
         let thread = std::thread::Builder::new()
@@ -151,6 +155,8 @@ struct Writer {
     /// Signals below this were handed on already (a run that starts over does not announce
     /// them twice).
     announced_to: Millis,
+    /// The footprint rows of the bars whose signals are computed are deleted.
+    forget_footprint: bool,
 }
 
 impl Writer {
@@ -232,6 +238,11 @@ impl Writer {
             }
         }
         self.announced_to = self.announced_to.max(to);
+        if self.forget_footprint {
+            self.store
+                .forget_footprint(series, to)
+                .map_err(|error| error.to_string())?;
+        }
         Ok(())
     }
 }
