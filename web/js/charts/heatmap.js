@@ -62,6 +62,7 @@ export function createHeatmap(chart, candles, { clipInput, windowMs, enabled, li
     key: '',
     inFlight: false,
     sliceMs: null,
+    absent: false, // the server keeps no heatmap (`run --no-heatmap`): never ask again
   };
   const debug = { fetches: 0, draws: 0, cells: 0, columns: 0, lastColumnTs: null, version: 0, errors: 0 };
 
@@ -137,11 +138,17 @@ export function createHeatmap(chart, candles, { clipInput, windowMs, enabled, li
 
   /** Asks for the visible window when it changed, or always with `force` (live updates). */
   async function refresh(force = false) {
-    if (!enabled() || state.inFlight) return;
+    if (!enabled() || state.inFlight || state.absent) return;
     if (state.sliceMs == null) {
       // Learn the slice length (and whether there is a heatmap at all) once.
       try {
-        state.sliceMs = (await fetchJson('/api/heatmap?step=86400000&row=1e12')).slice_ms;
+        const response = await fetch('/api/heatmap?step=86400000&row=1e12', { cache: 'no-store' });
+        if (response.status === 404) {
+          state.absent = true;
+          return;
+        }
+        if (!response.ok) throw new Error(`/api/heatmap: ${response.status}`);
+        state.sliceMs = (await response.json()).slice_ms;
       } catch {
         debug.errors += 1;
         return;
