@@ -452,3 +452,104 @@ fn chrono_like(ms: i64) -> String {
         in_day % 1000
     )
 }
+
+/// `POST /api/replay` as the page sends it; the status it answers.
+fn command(address: SocketAddr, body: &str) -> Value {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let raw = format!(
+        "POST /api/replay HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
+    let body = answer.split_once("\r\n\r\n").unwrap().1;
+    let body = if body.trim_start().starts_with('{') {
+        body.to_owned()
+    } else {
+        dechunk(body)
+    };
+    serde_json::from_str(&body).unwrap()
+}
+
+/// SPEC 8: after a seek to `T` the heatmap is that of a run whose END is `T` (its last slice
+/// the book after the events below `T`), forward and back, across checkpoints.
+#[test]
+fn after_a_seek_the_heatmap_is_that_of_a_run_ending_there() {
+    let rows = rows(11, 1200, DAY + 3_600_000);
+    let t0 = DAY + 3_600_000;
+    let t1 = match rows.last().unwrap() {
+        Row::Book { ts, .. } | Row::Trade { ts, .. } => *ts,
+    };
+    let file = write(&rows);
+    let start = t0 + (t1 - t0) / 4;
+    let start_text = chrono_like(start);
+    let child = Child::spawn(&[
+        "run",
+        "BTC-USDT",
+        &start_text,
+        "2025-01-15",
+        "--data-dir",
+        file.dir.path().to_str().unwrap(),
+        "--port",
+        "0",
+        "--paused",
+        "--heatmap-ms",
+        "500",
+        "--checkpoint-events",
+        "200",
+    ]);
+    let line = child.wait_for_line("listening on http://", Duration::from_secs(60));
+    let address: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let slice = 500;
+    let span = t1 - start;
+    // Forward, back past a checkpoint, onto a slice edge, between two rows, to the end.
+    let seeks = [
+        start + span / 2 + 137,
+        start + span / 5 + 3,
+        (start + span * 3 / 4) / slice * slice,
+        start + span * 3 / 4 + 1,
+        start + span / 3,
+        t1 + 1,
+    ];
+    for to in seeks {
+        let status = command(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
+        assert_eq!(status["position"], to, "{status}");
+        assert_ne!(status["phase"], "seeking", "{status}");
+        let before: Vec<Row> = rows
+            .iter()
+            .filter(|row| match row {
+                Row::Book { ts, .. } | Row::Trade { ts, .. } => *ts < to,
+            })
+            .cloned()
+            .collect();
+        let states = states(&before, start, slice);
+        for query in [(0, i64::MAX, 500, 0.5), (start, to + 5000, 3500, 2.5)] {
+            let (from, until, step, row) = query;
+            let (code, body) = get(
+                address,
+                &format!("/api/heatmap?from={from}&to={until}&step={step}&row={row}"),
+            );
+            assert_eq!(code, 200, "{body}");
+            let got: Value = serde_json::from_str(&body).unwrap();
+            check(
+                &got,
+                &model(&states, slice, query),
+                &format!("after a seek to {to}: {query:?}"),
+            );
+        }
+    }
+    drop(child);
+}

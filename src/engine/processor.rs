@@ -339,6 +339,16 @@ impl Processor {
         }
     }
 
+    /// With a heatmap whose store is shared ([`Processor::with_heatmap_sink`]): shows it, as
+    /// a provisional end, the slices a run ending now would have (SPEC 8: after a seek or a
+    /// step the heatmap is that of a run whose END is the position). Call right after
+    /// [`Processor::take_changes`].
+    pub fn show_heatmap_tail(&self) {
+        if let Some(sampler) = &self.heatmap {
+            sampler.show_tail(self.counts.last_ts, self.stage.book(), self.initialised);
+        }
+    }
+
     /// With a heatmap, appends large batches of slices straight to `sink` (the store that
     /// [`Processor::take_changes`]' batches go to), so that no batch grows big between frames.
     pub fn with_heatmap_sink(mut self, sink: crate::engine::heatmap::SharedStore) -> Self {

@@ -18,10 +18,13 @@ impl HeatmapFeed {
         HeatmapFeed::default()
     }
 
-    /// Starts an empty heatmap of slices of `slice_ms`, replacing any before.
-    pub fn start(&self, slice_ms: i64) {
+    /// Starts an empty heatmap of slices of `slice_ms`, replacing any before. `repeats`: for a
+    /// replay under control, whose read-ahead and seeks give the same slices again
+    /// ([`HeatmapStore::repeating`]).
+    pub fn start(&self, slice_ms: i64, repeats: bool) {
+        let store = HeatmapStore::new(slice_ms);
         *self.store.write().unwrap_or_else(PoisonError::into_inner) =
-            Some(HeatmapStore::new(slice_ms));
+            Some(if repeats { store.repeating() } else { store });
     }
 
     /// The store itself, for a processor to append large batches to at once.
@@ -46,7 +49,7 @@ impl HeatmapFeed {
         };
         let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(store) = store.as_mut() {
-            store.append(batch);
+            store.show(batch);
         }
     }
 }

@@ -109,6 +109,8 @@ impl Emitter {
         for output in &mut self.outputs {
             show(output.as_mut(), &frame)?;
         }
+        // The heatmap ends, as the rest, where the state is: with the slice still open.
+        processor.show_heatmap_tail();
         Ok(())
     }
 

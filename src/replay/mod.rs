@@ -132,7 +132,7 @@ pub fn play(
     if let Some(live) = live {
         outputs.push(Box::new(live.clone()));
         if let Some(slice_ms) = job.heatmap_ms {
-            live.heatmap().start(slice_ms);
+            live.heatmap().start(slice_ms, controlled.is_some());
             outputs.push(Box::new(live.heatmap().clone()));
             processor = processor
                 .with_heatmap(slice_ms)

@@ -96,6 +96,32 @@ impl HeatmapSampler {
         }
     }
 
+    /// Shows the store what [`HeatmapSampler::finish`] would give now (the slices through the
+    /// one that holds `last_ts`, the last in-range event), as its provisional end: the state
+    /// of a run whose END is now (SPEC 8, after a seek or a step), which the store drops once
+    /// the real slices come. Call right after a [`HeatmapSampler::take`]; nothing without a
+    /// sink.
+    pub fn show_tail(&self, last_ts: Option<Millis>, book: &OrderBook, initialised: bool) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let mut probe = HeatmapSampler {
+            sink: None,
+            ..self.clone()
+        };
+        probe.finish(last_ts, book, initialised);
+        let tail = probe.take();
+        if tail.is_empty() {
+            return;
+        }
+        let mut store = sink
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(store) = store.as_mut() {
+            store.show_tail(&tail);
+        }
+    }
+
     /// The slices sampled since the last call.
     pub fn take(&mut self) -> SliceBatch {
         std::mem::replace(&mut self.pending, SliceBatch::new(self.next))

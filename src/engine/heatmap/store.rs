@@ -53,6 +53,41 @@ pub struct HeatmapStore {
     /// Lowest and highest price ever held, for the server's default row height.
     lowest: f64,
     highest: f64,
+    /// Slices from this one on are held but not shown: a replay's read-ahead appends the
+    /// slices of events the state shown has not reached ([`HeatmapStore::show`]).
+    shown_end: i64,
+    /// The slice the state shown is in, not ended yet: shown as slice `shown_end`, in place
+    /// of any held ([`HeatmapStore::show_tail`]).
+    tail: Option<Tail>,
+    /// A batch that overlaps the slices held repeats them (a replay under control: the same
+    /// events give the same slices) rather than replacing them (a run that started a file over
+    /// from an earlier state, with its trades read again in another order).
+    repeats: bool,
+}
+
+/// The open slice of the state shown: its changes from the slice before, and its mark.
+#[derive(Debug, Clone)]
+struct Tail {
+    changes: Vec<(Key, f64)>,
+    mark: SliceMark,
+}
+
+/// The changes of a slice: held (packed), or the tail's.
+enum SliceChanges<'a, H> {
+    Held(H),
+    Tail(std::slice::Iter<'a, (Key, f64)>),
+}
+
+impl<H: Iterator<Item = (Key, f64)>> Iterator for SliceChanges<'_, H> {
+    type Item = (Key, f64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(Key, f64)> {
+        match self {
+            SliceChanges::Held(held) => held.next(),
+            SliceChanges::Tail(tail) => tail.next().copied(),
+        }
+    }
 }
 
 impl HeatmapStore {
@@ -78,6 +113,9 @@ impl HeatmapStore {
             block_sums: Entries::default(),
             lowest: f64::INFINITY,
             highest: f64::NEG_INFINITY,
+            shown_end: i64::MAX,
+            tail: None,
+            repeats: false,
         }
     }
 
@@ -85,9 +123,31 @@ impl HeatmapStore {
         self.slice_ms
     }
 
-    /// The slices held, `first..end` (empty when none).
+    /// A store whose overlapping batches repeat the slices held (see the field `repeats`).
+    pub fn repeating(mut self) -> Self {
+        self.repeats = true;
+        self
+    }
+
+    /// The slices shown, `first..end` (empty when none): those held up to where the state
+    /// shown is, and its open slice after them, if any.
     pub fn slices(&self) -> std::ops::Range<i64> {
+        match self.tail {
+            Some(_) => self.first..self.shown_end + 1,
+            None => self.first..self.held().end.min(self.shown_end).max(self.first),
+        }
+    }
+
+    /// The slices held, `first..end`.
+    fn held(&self) -> std::ops::Range<i64> {
         self.first..self.first + self.marks.len() as i64
+    }
+
+    /// The index of the tail's slice, when there is a tail.
+    fn tail_index(&self) -> Option<usize> {
+        self.tail
+            .as_ref()
+            .map(|_| (self.shown_end - self.first) as usize)
     }
 
     /// Lowest and highest price of any level held, `None` before any.
@@ -109,22 +169,45 @@ impl HeatmapStore {
             + self.marks.capacity() * size_of::<SliceMark>()
     }
 
-    /// Appends the slices of `batch`. A batch that starts before the end of what is held (the
-    /// run started a file over from an earlier state) first drops the slices from its start.
+    /// Appends the slices of `batch`. A batch that starts before the end of what is held
+    /// repeats what it overlaps (a store that [`HeatmapStore::repeating`]), or replaces it (the
+    /// run started a file over from an earlier state). One that starts after the end (slices
+    /// missing between) replaces all. What is shown does not change ([`HeatmapStore::show`]).
     pub fn append(&mut self, batch: &SliceBatch) {
-        let held = self.slices();
+        self.append_slices(batch, batch.len());
+    }
+
+    /// Appends the first `count` slices of `batch` ([`HeatmapStore::append`]).
+    fn append_slices(&mut self, batch: &SliceBatch, count: usize) {
+        // The tail is the state shown, not what is held: set aside while slices are added.
+        if self.repeats && count == 0 {
+            // Slices are only repeated: none, nothing to change.
+            return;
+        }
+        let mut tail = self.tail.take();
+        let held = self.held();
+        let mut skip = 0;
         if held.is_empty() {
             self.first = batch.first;
+        } else if batch.first > held.end || batch.first < held.start {
+            tail = None;
+            self.truncate(held.start);
+            self.first = batch.first;
         } else if batch.first < held.end {
-            self.truncate(batch.first);
-            if self.marks.is_empty() {
-                self.first = batch.first;
+            if self.repeats {
+                skip = ((held.end - batch.first) as usize).min(count);
+            } else {
+                tail = None;
+                self.truncate(batch.first);
+                if self.marks.is_empty() {
+                    self.first = batch.first;
+                }
             }
         }
         let scale = *self
             .scale
             .get_or_insert_with(|| Scale::for_sizes(batch.changes.iter().map(|c| c.size)));
-        for i in 0..batch.len() {
+        for i in skip..count {
             self.changes.start_group();
             for change in batch.changes_of(i) {
                 let key = self.key(change.price, change.side);
@@ -144,10 +227,49 @@ impl HeatmapStore {
             }
             self.keep_block_if_done();
         }
+        self.tail = tail;
+    }
+
+    /// A frame of the state shown: appends `batch` ([`HeatmapStore::append`]) and shows the
+    /// slices up to its end, the slices of a run that ends where the state shown is (its open
+    /// slice aside: [`HeatmapStore::show_tail`]).
+    pub fn show(&mut self, batch: &SliceBatch) {
+        self.tail = None;
+        self.append(batch);
+        self.shown_end = batch.first + batch.len() as i64;
+    }
+
+    /// Shows the open slice of the state shown: `batch` holds the slices a run ending now
+    /// would have after those shown ([`HeatmapStore::show`]), the last sampled before its end.
+    /// The slices before the last are final and held as any; the last is shown until the next
+    /// frame, in place of any slice held at its place.
+    pub fn show_tail(&mut self, batch: &SliceBatch) {
+        let Some(last) = batch.len().checked_sub(1) else {
+            return;
+        };
+        self.append_slices(batch, last);
+        let at = batch.first + last as i64;
+        if self.held().is_empty() {
+            self.first = at;
+        }
+        if at < self.first || at > self.held().end {
+            return;
+        }
+        let changes = batch
+            .changes_of(last)
+            .iter()
+            .map(|change| (self.key(change.price, change.side), change.size))
+            .collect();
+        self.tail = Some(Tail {
+            changes,
+            mark: batch.marks[last],
+        });
+        self.shown_end = at;
     }
 
     /// Drops the slices from `end` on.
     pub fn truncate(&mut self, end: i64) {
+        self.tail = None;
         let len = usize::try_from(end.saturating_sub(self.first))
             .unwrap_or(0)
             .min(self.marks.len());
@@ -185,20 +307,41 @@ impl HeatmapStore {
     /// The changes of slice `first + i`: each level's key and new size (0: gone).
     #[inline]
     pub(super) fn changes(&self, i: usize) -> impl Iterator<Item = (Key, f64)> + '_ {
+        if let (Some(tail), Some(at)) = (&self.tail, self.tail_index())
+            && i == at
+        {
+            return SliceChanges::Tail(tail.changes.iter());
+        }
         let range = self.offsets[i]..self.offsets[i + 1];
-        self.changes.get(
+        SliceChanges::Held(self.changes.get(
             range,
             self.scale.unwrap_or(Scale::for_sizes(std::iter::empty())),
-        )
+        ))
     }
 
     pub(super) fn mark(&self, i: usize) -> &SliceMark {
-        &self.marks[i]
+        match (&self.tail, self.tail_index()) {
+            (Some(tail), Some(at)) if i == at => &tail.mark,
+            _ => &self.marks[i],
+        }
     }
 
     /// Writes the state of slice `first + i` into `state` (indexed by key, resized to
     /// [`HeatmapStore::key_count`]): its full state before it, then the changes since.
     pub(super) fn load_state(&self, i: usize, state: &mut Vec<f64>) {
+        if self.tail_index() == Some(i) {
+            // The open slice: the state before it, then its changes.
+            if i == 0 {
+                state.clear();
+                state.resize(self.key_count(), 0.0);
+            } else {
+                self.load_state(i - 1, state);
+            }
+            for (key, size) in self.changes(i) {
+                state[key as usize] = size;
+            }
+            return;
+        }
         state.clear();
         state.resize(self.key_count(), 0.0);
         let frame = i / KEYFRAME_EVERY;
@@ -216,6 +359,10 @@ impl HeatmapStore {
 
     /// Block `block` (absolute), when it is held whole and summed: its sums.
     pub(super) fn block(&self, block: i64) -> Option<impl Iterator<Item = (Key, f64)> + '_> {
+        let shown_whole = self.held().end.min(self.shown_end);
+        if (block + 1).saturating_mul(self.block_len as i64) > shown_whole {
+            return None;
+        }
         let b = usize::try_from(block - self.block_first).ok()?;
         let range = *self.block_offsets.get(b)?..*self.block_offsets.get(b + 1)?;
         let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));

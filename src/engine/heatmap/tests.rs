@@ -457,3 +457,71 @@ fn large_batches_go_straight_to_the_store_and_a_start_over_still_drops_what_foll
         assert_eq!(store.columns(&query), straight.columns(&query), "{query:?}");
     }
 }
+
+/// A replay under control: a read-ahead copy of the state appends the slices of events the
+/// state shown has not reached, and seeks go back and forth; what is shown is always the
+/// heatmap of a run ending where the state shown is, its open slice included (SPEC 8).
+#[test]
+fn a_repeating_store_shows_the_state_shown_whatever_was_read_ahead() {
+    let events = events(43, 900, 1_736_899_200_000);
+    let shared: SharedStore = Default::default();
+    *shared.write().unwrap() = Some(HeatmapStore::new(S).repeating());
+    let show = |processor: &mut Processor| {
+        let batch = processor.take_changes().heatmap.unwrap();
+        shared.write().unwrap().as_mut().unwrap().show(&batch);
+        processor.show_heatmap_tail();
+    };
+    let fresh = || {
+        Processor::new(config(0, i64::MAX))
+            .with_heatmap(S)
+            .with_heatmap_sink(shared.clone())
+    };
+    // The read-ahead: every event, its large batches straight into the store, never shown;
+    // a checkpoint (a copy of its state) every 150 events.
+    let mut ahead = fresh();
+    let mut checkpoints = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        if i % 150 == 0 {
+            checkpoints.push((i, ahead.clone()));
+        }
+        ahead.apply(event);
+    }
+    // The state shown, at positions forward and back, each reached from the latest
+    // checkpoint before it, as a seek does; shown in frames every 61 events.
+    for cut in [300, 120, 899, 0, 1, 640, 641, 450, 899] {
+        let (from, checkpoint) = checkpoints.iter().rev().find(|(i, _)| *i <= cut).unwrap();
+        let mut shown = checkpoint.clone();
+        show(&mut shown);
+        for (i, event) in events[*from..cut].iter().enumerate() {
+            shown.apply(event);
+            if i % 61 == 0 {
+                show(&mut shown);
+            }
+        }
+        show(&mut shown);
+        let store = shared.read().unwrap();
+        let store = store.as_ref().unwrap();
+        if cut == 0 {
+            assert!(store.slices().is_empty(), "nothing shown before any event");
+            continue;
+        }
+        let want = store_of(&events[..cut], 0, i64::MAX, 5);
+        if want.slices().is_empty() {
+            assert!(store.slices().is_empty(), "after {cut} events");
+        } else {
+            assert_eq!(store.slices(), want.slices(), "after {cut} events");
+        }
+        for query in queries(&events[..cut]) {
+            assert_eq!(
+                store.columns(&query),
+                want.columns(&query),
+                "after {cut} events: {query:?}"
+            );
+            assert_eq!(
+                store.overlay(query.from, query.to, query.step),
+                want.overlay(query.from, query.to, query.step),
+                "after {cut} events: {query:?}"
+            );
+        }
+    }
+}
