@@ -49,13 +49,51 @@ impl OpenPrint {
     }
 }
 
+/// Prints closed and not yet taken, in event order: full chunks shared between the copies of a
+/// tape, and the chunk being filled. A state that nobody takes from for long (a replay's
+/// read-ahead, whose copies are its checkpoints) holds its prints once, not once a copy.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Closed {
+    full: Vec<std::sync::Arc<[Print]>>,
+    filling: Vec<Print>,
+}
+
+/// Prints in a chunk of [`Closed`].
+const CHUNK: usize = 4096;
+
+impl Closed {
+    fn push(&mut self, print: Print) {
+        self.filling.push(print);
+        if self.filling.len() == CHUNK {
+            self.full.push(std::mem::take(&mut self.filling).into());
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.full.is_empty() && self.filling.is_empty()
+    }
+
+    /// All of them, in order; leaves none.
+    fn take(&mut self) -> Vec<Print> {
+        if self.full.is_empty() {
+            return std::mem::take(&mut self.filling);
+        }
+        let mut all = Vec::with_capacity(self.full.len() * CHUNK + self.filling.len());
+        for chunk in self.full.drain(..) {
+            all.extend_from_slice(&chunk);
+        }
+        all.append(&mut self.filling);
+        all
+    }
+}
+
 /// Cuts the event sequence into prints, holding only the prints not yet taken: memory does
 /// not grow with the run as long as someone takes them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PrintTape {
     open: Option<OpenPrint>,
     /// Prints closed and not yet taken, in event order.
-    closed: Vec<Print>,
+    closed: Closed,
     /// Number of prints closed in the run; the open one, if any, is numbered so.
     made: u64,
     /// Number of prints closed and taken.
@@ -114,7 +152,7 @@ impl PrintTape {
     /// The prints closed since the last call, and the open one last (it may change yet)
     /// unless it was taken as it is.
     pub fn take(&mut self) -> PrintChanges {
-        let mut prints = std::mem::take(&mut self.closed);
+        let mut prints = self.closed.take();
         if !self.open_taken {
             prints.extend(self.open.as_ref().map(OpenPrint::print));
         }
@@ -128,7 +166,7 @@ impl PrintTape {
     /// shows them nowhere, so that a busy stretch between two frames holds no list of them.
     pub fn drop_closed(&mut self) {
         self.dropping = true;
-        self.closed = Vec::new();
+        self.closed = Closed::default();
         self.taken = self.made;
     }
 
@@ -303,5 +341,38 @@ mod tests {
                 prints: vec![print(2, Buy, 2.0, 6.0, 2)]
             }
         );
+    }
+
+    /// A tape nobody takes from for many prints (full chunks, shared by its copies) gives
+    /// them all at the next take, as a tape taken from every event does.
+    #[test]
+    fn prints_kept_over_many_chunks_come_out_whole_and_copies_share_them() {
+        let events: Vec<Ev> = (0..3 * CHUNK as i64 + 17)
+            .map(|i| {
+                let side = if i % 3 == 0 { Sell } else { Buy };
+                T(i / 2, side, 100.0 + (i % 7) as f64, 0.5 + (i % 5) as f64)
+            })
+            .collect();
+        let mut tape = PrintTape::new();
+        for (i, event) in events.iter().enumerate() {
+            if let T(ts, side, price, size) = *event {
+                tape.trade(&Trade {
+                    id: i as i64,
+                    ts,
+                    price,
+                    size,
+                    side,
+                });
+            }
+        }
+        let copy = tape.clone();
+        assert!(copy.closed.full.len() >= 2, "full chunks");
+        assert!(std::sync::Arc::ptr_eq(
+            &copy.closed.full[0],
+            &tape.closed.full[0]
+        ));
+        let taken = tape.take();
+        assert_eq!(taken.first, 0);
+        assert_eq!(taken.prints, tape_of(&events));
     }
 }
