@@ -41,6 +41,26 @@ fn get(address: SocketAddr, target: &str) -> Value {
     serde_json::from_str(&body[start..=end]).unwrap()
 }
 
+/// `POST /api/replay` as the page sends it; the status it answers.
+fn post(address: SocketAddr, body: &str) -> Value {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let raw = format!(
+        "POST /api/replay HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
+    let start = answer.find('{').unwrap();
+    let end = answer.rfind('}').unwrap();
+    serde_json::from_str(&answer[start..=end]).unwrap()
+}
+
 fn signals_of(store: &Path) -> Vec<String> {
     let db = Connection::open(store).unwrap();
     let mut stmt = db
@@ -139,7 +159,8 @@ fn serve_store_answers_with_the_stored_values_and_signals_recomputes_the_same() 
 
 /// `run` finds its signals in a store in memory that forgets each bar's footprint once the
 /// bar's signals are computed: they equal those of `process --store`, whose store keeps every
-/// footprint row, stacked imbalances included.
+/// footprint row, stacked imbalances included; after seeks back and forth, those of the bars
+/// closed where the replay stands.
 #[test]
 fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
     let data = tempfile::tempdir().unwrap();
@@ -193,6 +214,7 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
         "--json-dir",
         json_dir.path().to_str().unwrap(),
         "--no-heatmap",
+        "--paused",
     ];
     args.extend(options);
     let child = crate::reliability::child::Child::spawn(&args);
@@ -204,28 +226,42 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
         .unwrap()
         .parse()
         .unwrap();
-    child.wait_for_line("processing finished", Duration::from_secs(120));
-    // The store's writer computes the last bars' signals just after the run's end.
-    let mut found = Vec::new();
-    for _ in 0..100 {
-        let mut list: Vec<Found> = get(address, "/api/signals")
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                (
-                    s["ts"].as_i64().unwrap(),
-                    s["name"].as_str().unwrap().to_owned(),
-                    s["value"].as_f64(),
-                )
-            })
-            .collect();
-        list.sort_by(in_order);
-        found = list;
-        if found.len() >= stored.len() {
-            break;
+    // Paused at START: seeks to the end, back to the middle and to the end again (a state
+    // read ahead); each time the signals are those of the bars closed there.
+    let signals_now = |want: usize| {
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            let mut list: Vec<Found> = get(address, "/api/signals")
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["ts"].as_i64().unwrap(),
+                        s["name"].as_str().unwrap().to_owned(),
+                        s["value"].as_f64(),
+                    )
+                })
+                .collect();
+            list.sort_by(in_order);
+            found = list;
+            if found.len() == want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        found
+    };
+    let end = 1_736_899_200_000 + 3_600_000 + 1;
+    let middle = 1_736_899_200_000 + 1_800_000;
+    let before_middle: Vec<Found> = stored
+        .iter()
+        .filter(|s| s.0 < middle - 60_000)
+        .cloned()
+        .collect();
+    for (to, want) in [(end, &stored), (middle, &before_middle), (end, &stored)] {
+        let status = post(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
+        assert_eq!(status["position"], to, "{status}");
+        assert_eq!(&signals_now(want.len()), want, "after a seek to {to}");
     }
-    assert_eq!(found, stored);
 }

@@ -22,6 +22,11 @@ impl SignalBoard {
         *self.lock() = signals;
     }
 
+    /// Keeps the signals of the bars before `ts` (the run went back to a state there).
+    pub fn keep_before(&self, ts: crate::engine::Millis) {
+        self.lock().retain(|signal| signal.ts < ts);
+    }
+
     /// The signals from number `from` on, and the number of signals in all.
     pub fn since(&self, from: usize) -> (Vec<Signal>, usize) {
         let list = self.lock();

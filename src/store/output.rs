@@ -27,7 +27,14 @@ pub struct StoreOutput {
     cancel: Arc<AtomicBool>,
     /// The bars below this window start were closed at the last frame.
     closed_to: Millis,
+    /// The window of the range's start.
+    first: Millis,
     finished: bool,
+    /// The signals' store of a run with a page: its end is not final (a replay may go back
+    /// from it), so the writer goes on after it, until the output is dropped.
+    follows_seeks: bool,
+    /// The end of the run was told to the writer (and not gone back from since).
+    end_sent: bool,
 }
 
 impl StoreOutput {
@@ -64,7 +71,11 @@ impl StoreOutput {
         // bar's footprint, a bar's footprint rows are done with once its signals are computed
         // (a day's are some 20 MB).
         let forget_footprint = strategy.rules.is_empty();
-        StoreOutput::with_store(store, path, run, strategy, sinks, cancel, forget_footprint)
+        let follows_seeks = sinks.board.is_some();
+        let mut output =
+            StoreOutput::with_store(store, path, run, strategy, sinks, cancel, forget_footprint)?;
+        output.follows_seeks = follows_seeks;
+        Ok(output)
     }
 
     fn with_store(
@@ -92,7 +103,10 @@ impl StoreOutput {
             big_print,
             cancel,
             closed_to,
+            first: closed_to,
             finished: false,
+            follows_seeks: false,
+            end_sent: false,
         })
     }
 
@@ -141,8 +155,8 @@ impl StoreOutput {
         self.writer
             .send(message)
             .map_err(|error| self.error(error))?;
-        if is_last(frame) && !self.finished {
-            self.finished = true;
+        if is_last(frame) && !self.finished && !self.end_sent {
+            self.end_sent = true;
             let status = if frame.status.phase == Phase::Failed {
                 RunStatus::Failed
             } else if self.cancel.load(Ordering::SeqCst) {
@@ -151,6 +165,10 @@ impl StoreOutput {
                 RunStatus::Finished
             };
             let finish = self.writer.send(Message::Finish(status));
+            if self.follows_seeks {
+                return finish.map_err(|error| self.error(error));
+            }
+            self.finished = true;
             // The run ends with the store written whole.
             finish
                 .and_then(|()| self.writer.join())
@@ -192,8 +210,11 @@ impl Output for StoreOutput {
         self.send(Message::Write { batch, closed_to }, frame)
     }
 
-    /// The state went back: the run's rows are written afresh from it, and its signals
-    /// computed again.
+    /// The state went back (or, in a replay, jumped to a state read ahead): the run's rows
+    /// from the first bar that may differ are written afresh from it, and their signals
+    /// computed again. The bars closed before both this state and the last frame shown are
+    /// those of any run over the same events: they stay, with their signals (a seek in a
+    /// week of one-minute bars rewrites what changed, not the week).
     fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         if self.finished {
             return Ok(());
@@ -205,25 +226,42 @@ impl Output for StoreOutput {
         } else {
             prints.first
         };
+        let closed_to = match processor.counts().last_ts {
+            _ if is_last(frame) => Millis::MAX,
+            Some(ts) => window_start(ts, self.window_ms),
+            // Back to the start, before any event: no bar closed.
+            None => self.first,
+        };
+        let from = self.closed_to.min(closed_to);
+        self.closed_to = closed_to;
+        self.end_sent = false;
         let batch = Batch {
             bars: processor
                 .bars()
                 .iter()
+                .filter(|bar| bar.ts >= from)
                 .map(|bar| bar_record(processor, bar))
                 .collect(),
-            metric_bars: processor.metric_bars().iter().copied().collect(),
-            footprints: processor.footprints().iter().map(footprint_rows).collect(),
+            metric_bars: processor
+                .metric_bars()
+                .iter()
+                .filter(|bar| bar.ts >= from)
+                .copied()
+                .collect(),
+            footprints: processor
+                .footprints()
+                .iter()
+                .filter(|bar| bar.ts >= from)
+                .map(footprint_rows)
+                .collect(),
             prints: self.big_prints(prints.first, &prints.prints),
             signals: Vec::new(),
-        };
-        self.closed_to = match processor.counts().last_ts {
-            Some(ts) if !is_last(frame) => window_start(ts, self.window_ms),
-            _ => self.closed_to(frame),
         };
         let message = Message::Restart {
             batch,
             first_print,
-            closed_to: self.closed_to,
+            closed_to,
+            from,
         };
         self.send(message, frame)
     }

@@ -30,12 +30,14 @@ pub struct SignalSinks {
 pub(super) enum Message {
     /// Write `batch`; the bars below `closed_to` are closed.
     Write { batch: Batch, closed_to: Millis },
-    /// The run went back to an earlier state: its rows are replaced by `batch`, its prints from
-    /// number `first_print` on are deleted, and its signals computed again.
+    /// The run went back to an earlier state (or jumped to one read ahead): its rows from
+    /// `from` on are replaced by `batch`, its prints from number `first_print` on are deleted,
+    /// and the signals from `from` on computed again.
     Restart {
         batch: Batch,
         first_print: u64,
         closed_to: Millis,
+        from: Millis,
     },
     /// The run ended so.
     Finish(RunStatus),
@@ -177,15 +179,16 @@ impl Writer {
                     batch,
                     first_print,
                     closed_to,
+                    from,
                 } => {
-                    let (series, start, end) =
-                        (&self.run.series, self.run.range_start, self.run.range_end);
+                    let (series, end) = (&self.run.series, self.run.range_end);
+                    let from = from.max(self.run.range_start);
                     self.store
-                        .restart_range(series, start, end, first_print)
+                        .restart_range(series, from, end, first_print)
                         .map_err(|error| error.to_string())?;
-                    self.closed_to = self.first;
+                    self.closed_to = window_start(from, window_ms(series)).max(self.first);
                     if let Some(board) = &self.sinks.board {
-                        board.replace(Vec::new());
+                        board.keep_before(self.closed_to);
                     }
                     self.write(&batch, closed_to)?;
                 }
