@@ -32,6 +32,9 @@ pub struct PrintLog {
     tail: Vec<Print>,
     /// Prints per size bucket.
     histogram: Vec<u64>,
+    /// The size bucket of every print, so that cutting prints off (a seek back over a week of
+    /// them) needs no reading of the file: 2 bytes a print.
+    buckets: Vec<u16>,
 }
 
 impl Default for PrintLog {
@@ -75,6 +78,7 @@ impl PrintLog {
             flushed: 0,
             tail: Vec::new(),
             histogram: vec![0; BUCKETS],
+            buckets: Vec::new(),
         }
     }
 
@@ -89,23 +93,17 @@ impl PrintLog {
 
     /// Drops the prints from number `n` on.
     pub fn truncate(&mut self, n: u64) {
+        let keep = usize::try_from(n).unwrap_or(usize::MAX);
+        for bucket in self.buckets.drain(keep.min(self.buckets.len())..) {
+            self.histogram[usize::from(bucket)] -= 1;
+        }
         if n >= self.flushed {
             let keep = usize::try_from(n - self.flushed).unwrap_or(usize::MAX);
-            for print in self.tail.drain(keep.min(self.tail.len())..) {
-                self.histogram[bucket(print.size)] -= 1;
-            }
+            self.tail.truncate(keep);
             return;
         }
-        // Back into the file (a file that started over): its later prints are read to take
-        // them off the histogram, then cut off.
-        for print in self.tail.drain(..) {
-            self.histogram[bucket(print.size)] -= 1;
-        }
-        let (from, to) = (n, self.flushed);
-        let removed = self.read_range(from, to);
-        for print in &removed {
-            self.histogram[bucket(print.size)] -= 1;
-        }
+        // Back into the file (a file that started over, a seek back): cut off.
+        self.tail.clear();
         if let Some(file) = &self.file {
             let _ = file.set_len(n * RECORD as u64);
         }
@@ -114,7 +112,9 @@ impl PrintLog {
 
     /// Appends a print.
     pub fn push(&mut self, print: Print) {
-        self.histogram[bucket(print.size)] += 1;
+        let bucket = bucket(print.size);
+        self.histogram[bucket] += 1;
+        self.buckets.push(bucket as u16);
         self.tail.push(print);
         if self.tail.len() >= 2 * TAIL && self.file.is_some() {
             self.flush(TAIL);
@@ -140,13 +140,6 @@ impl PrintLog {
             // The disk is full, say: from now on every print stays in memory.
             _ => self.file = None,
         }
-    }
-
-    /// Prints `from..to` of those in the file, in order.
-    fn read_range(&self, from: u64, to: u64) -> Vec<Print> {
-        let mut out = Vec::new();
-        self.scan(from, to, |print| out.push(print));
-        out
     }
 
     /// Calls `each` with prints `from..to` of the file, in order, reading in blocks.
@@ -241,6 +234,17 @@ mod tests {
         again.push(print(7));
         assert_eq!(all(&log), again);
         assert_eq!(log.histogram.iter().sum::<u64>(), 1001);
+        // The histogram is that of the prints left, bucket by bucket.
+        let mut sizes: Vec<f64> = again.iter().map(|p| p.size).collect();
+        sizes.sort_by(|a, b| b.total_cmp(a));
+        for share in [0.005, 0.1, 0.5, 1.0] {
+            let top = ((sizes.len() as f64 * share).ceil() as usize).clamp(1, sizes.len());
+            assert_eq!(
+                log.size_at_top(share),
+                Some(sizes[top - 1]),
+                "share {share}"
+            );
+        }
     }
 
     #[test]
