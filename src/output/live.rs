@@ -95,6 +95,9 @@ struct State {
     footprints: BTreeMap<Millis, FootprintBar>,
     /// Every print of the run, in event order (in a temporary file but for the newest).
     prints: PrintLog,
+    /// A replay under control: its states give the same closed prints again, and the log
+    /// shows those of the state shown ([`LiveFeed::repeating`]).
+    repeats: bool,
     depth: Depth,
     status: Status,
 }
@@ -117,6 +120,15 @@ impl LiveFeed {
         }
     }
 
+    /// For a replay under control, whose states (seeks back and forth, a read-ahead) give the
+    /// same closed prints again: the log keeps every closed print and shows those of the state
+    /// shown ([`PrintLog::repeating`]). Call before the first frame.
+    pub fn repeating(&self) {
+        let mut state = self.lock();
+        state.repeats = true;
+        state.prints = std::mem::take(&mut state.prints).repeating();
+    }
+
     /// The run's signals.
     pub fn signals(&self) -> &super::signal_board::SignalBoard {
         &self.inner.signals
@@ -136,7 +148,10 @@ impl LiveFeed {
         for bar in &update.footprints {
             state.footprints.insert(bar.ts, bar.clone());
         }
-        merge_prints(&mut state.prints, &update.prints);
+        if !state.repeats {
+            // (A replay's log is given the state's prints by `show`.)
+            merge_prints(&mut state.prints, &update.prints);
+        }
         state.depth = update.depth.clone();
         state.status = update.status.clone();
         self.send(&mut state, ChangeKind::Update(update));
@@ -268,6 +283,17 @@ impl LiveFeed {
         let _ = self.inner.changes.send(Arc::new(change));
     }
 
+    /// A replay's log: the closed prints of the frame held, those of its state shown.
+    fn show_prints(&self, frame: &Frame<'_>) {
+        let mut state = self.lock();
+        if state.repeats {
+            let tape = frame.processor.print_tape();
+            state
+                .prints
+                .show_state(&frame.changes.prints, tape.closed_count(), tape.open());
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a viewer, so a poisoned lock is used as it is.
@@ -293,6 +319,7 @@ impl std::fmt::Debug for LiveFeed {
 /// them the whole state afresh.
 impl Output for LiveFeed {
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.show_prints(frame);
         self.publish(Update {
             bars: frame.changes.bars.clone(),
             metric_bars: frame.changes.metric_bars.clone(),
@@ -308,14 +335,20 @@ impl Output for LiveFeed {
         let footprints = frame.processor.footprints();
         self.replace_footprints(footprints.tail(usize::MAX).cloned().collect());
         {
-            // The prints of a file that started over: the closed ones up to where the state
-            // went back, then the open one as it is now (it may have been shown longer).
-            let tape = frame.processor.print_tape();
             let mut state = self.lock();
-            merge_prints(&mut state.prints, &frame.changes.prints);
-            state.prints.truncate(tape.closed_count());
-            if let Some(open) = tape.open() {
-                state.prints.push(open);
+            if state.repeats {
+                drop(state);
+                self.show_prints(frame);
+            } else {
+                // The prints of a file that started over: the closed ones up to where the
+                // state went back, then the open one as it is now (it may have been shown
+                // longer).
+                let tape = frame.processor.print_tape();
+                merge_prints(&mut state.prints, &frame.changes.prints);
+                state.prints.truncate(tape.closed_count());
+                if let Some(open) = tape.open() {
+                    state.prints.push(open);
+                }
             }
         }
         self.reset(

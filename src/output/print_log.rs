@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 
-use crate::engine::{Millis, Print, Side};
+use crate::engine::{Millis, Print, PrintChanges, Side};
 
 const RECORD: usize = 32;
 /// Prints kept in memory: when `2 * TAIL` are, the older `TAIL` go to the file.
@@ -35,6 +35,10 @@ pub struct PrintLog {
     /// The size bucket of every print, so that cutting prints off (a seek back over a week of
     /// them) needs no reading of the file: 2 bytes a print.
     buckets: Vec<u16>,
+    /// A replay's log ([`PrintLog::repeating`]): the prints shown are the first `.0` held
+    /// (closed prints, final) and the open print `.1`; the histogram counts those. `None`:
+    /// every print held is shown.
+    shown: Option<(u64, Option<Print>)>,
 }
 
 impl Default for PrintLog {
@@ -79,12 +83,67 @@ impl PrintLog {
             tail: Vec::new(),
             histogram: vec![0; BUCKETS],
             buckets: Vec::new(),
+            shown: None,
         }
     }
 
-    /// The number of prints.
-    pub fn len(&self) -> u64 {
+    /// A log for a replay under control, whose states (seeks back and forth, a read-ahead)
+    /// give the same closed prints again: it holds every closed print it was given, never
+    /// cuts one off, and shows those of the state shown ([`PrintLog::show_state`]).
+    pub fn repeating(mut self) -> PrintLog {
+        self.shown = Some((0, None));
+        self
+    }
+
+    /// Prints held, shown or not.
+    fn held(&self) -> u64 {
         self.flushed + self.tail.len() as u64
+    }
+
+    /// A repeating log: holds the closed prints of `changes` not held yet, and shows the
+    /// first `closed` (the state's closed prints) and `open` (its open print, if any).
+    pub fn show_state(&mut self, changes: &PrintChanges, closed: u64, open: Option<Print>) {
+        let given = changes.first..changes.first + changes.prints.len() as u64;
+        if given.start <= self.held() {
+            for number in self.held().max(given.start)..closed.min(given.end) {
+                self.hold(changes.prints[(number - given.start) as usize]);
+            }
+        }
+        // A state whose closed prints were never given (none in a replay): shows fewer.
+        let closed = closed.min(self.held());
+        let (was, was_open) = self.shown.unwrap_or((self.held(), None));
+        if let Some(print) = was_open {
+            self.histogram[bucket(print.size)] -= 1;
+        }
+        let (from, to) = (was.min(closed) as usize, was.max(closed) as usize);
+        for &bucket in &self.buckets[from..to] {
+            if closed > was {
+                self.histogram[usize::from(bucket)] += 1;
+            } else {
+                self.histogram[usize::from(bucket)] -= 1;
+            }
+        }
+        if let Some(print) = open {
+            self.histogram[bucket(print.size)] += 1;
+        }
+        self.shown = Some((closed, open));
+    }
+
+    /// Appends a closed print to those held, counting it nowhere (a repeating log).
+    fn hold(&mut self, print: Print) {
+        self.buckets.push(bucket(print.size) as u16);
+        self.tail.push(print);
+        if self.tail.len() >= 2 * TAIL && self.file.is_some() {
+            self.flush(TAIL);
+        }
+    }
+
+    /// The number of prints shown.
+    pub fn len(&self) -> u64 {
+        match self.shown {
+            Some((closed, open)) => closed + u64::from(open.is_some()),
+            None => self.held(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -159,10 +218,17 @@ impl PrintLog {
         }
     }
 
-    /// Calls `each` with every print, in order.
+    /// Calls `each` with every print shown, in order.
     pub fn for_each(&self, mut each: impl FnMut(&Print)) {
-        self.scan(0, self.flushed, |print| each(&print));
-        self.tail.iter().for_each(each);
+        let (closed, open) = self.shown.unwrap_or((self.held(), None));
+        self.scan(0, self.flushed.min(closed), |print| each(&print));
+        let in_tail = usize::try_from(closed.saturating_sub(self.flushed)).unwrap_or(usize::MAX);
+        self.tail[..in_tail.min(self.tail.len())]
+            .iter()
+            .for_each(&mut each);
+        if let Some(print) = &open {
+            each(print);
+        }
     }
 
     /// The size of the smallest of the largest `share` of the prints (at least one); `None`
@@ -265,5 +331,50 @@ mod tests {
             );
         }
         assert_eq!(PrintLog::new().size_at_top(0.005), None);
+    }
+
+    /// A replay's log holds every closed print given and shows those of the state shown, its
+    /// open print last; sizes at a share count the prints shown only.
+    #[test]
+    fn a_repeating_log_shows_the_state_shown_whatever_it_holds() {
+        let mut log = PrintLog::new().repeating();
+        let n = 3 * TAIL as u64 + 5;
+        let prints: Vec<Print> = (0..n).map(print).collect();
+        let changes = |first: u64, to: u64| PrintChanges {
+            first,
+            prints: prints[first as usize..to as usize].to_vec(),
+        };
+        let open = |i: u64| Print {
+            size: 99.0,
+            ..print(i)
+        };
+        // Far ahead, back, forward again from a state that gives only its newest prints.
+        for (first, closed, with_open) in [
+            (0, n - 1, true),
+            (0, 10, true),
+            (5, 2 * TAIL as u64, false),
+            (0, 0, true),
+            (100, n, false),
+        ] {
+            let given = changes(first, closed);
+            log.show_state(&given, closed, with_open.then(|| open(closed)));
+            let mut want: Vec<Print> = prints[..closed as usize].to_vec();
+            if with_open {
+                want.push(open(closed));
+            }
+            assert_eq!(all(&log), want, "{closed} closed");
+            assert_eq!(log.len(), want.len() as u64);
+            let mut sizes: Vec<f64> = want.iter().map(|p| p.size).collect();
+            sizes.sort_by(|a, b| b.total_cmp(a));
+            for share in [0.01, 0.5, 1.0] {
+                let top =
+                    ((sizes.len() as f64 * share).ceil() as usize).clamp(1, sizes.len().max(1));
+                assert_eq!(
+                    log.size_at_top(share),
+                    sizes.get(top - 1).copied(),
+                    "{closed}: {share}"
+                );
+            }
+        }
     }
 }

@@ -130,6 +130,9 @@ pub fn play(
     }
     let mut processor = Processor::new(job.config);
     if let Some(live) = live {
+        if controlled.is_some() {
+            live.repeating();
+        }
         outputs.push(Box::new(live.clone()));
         if let Some(slice_ms) = job.heatmap_ms {
             live.heatmap().start(slice_ms, controlled.is_some());

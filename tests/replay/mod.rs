@@ -231,6 +231,35 @@ fn after_a_seek_the_state_is_that_of_a_run_ending_there_in_both_directions() {
     }
 }
 
+/// SPEC 8: after a seek to `T` the prints are those of the events before `T`: the whole
+/// run's with `ts < T` (a print is a run of trades of one timestamp), forward to states read
+/// ahead and back.
+#[test]
+fn after_a_seek_the_prints_are_those_of_the_events_before_it() {
+    let data = recordings();
+    let replay = Replay::start(data.path(), &["--paused"]);
+    replay.seek(END_MS);
+    let all = replay.get("/api/prints").as_array().unwrap().clone();
+    assert!(all.len() > 100, "{} prints", all.len());
+    for to in [
+        START_MS + 400_000,
+        START_MS + 30_000,
+        START_MS + 419_999,
+        END_MS,
+        START_MS + 95_001,
+        START_MS + 250_123,
+    ] {
+        replay.seek(to);
+        let got = replay.get("/api/prints");
+        let want: Vec<Value> = all
+            .iter()
+            .filter(|print| print[0].as_i64().unwrap() < to)
+            .cloned()
+            .collect();
+        assert_eq!(got.as_array().unwrap(), &want, "after a seek to {to}");
+    }
+}
+
 #[test]
 fn pause_stops_the_position_and_step_ends_at_the_window_boundary() {
     let data = recordings();
