@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::Fixture;
+use crate::common::{Fixture, listening_address, replay_command};
 use crate::reliability::child::Child;
 
 /// 2025-01-15T00:00:00Z in ms.
@@ -453,31 +453,6 @@ fn chrono_like(ms: i64) -> String {
     )
 }
 
-/// `POST /api/replay` as the page sends it; the status it answers.
-fn command(address: SocketAddr, body: &str) -> Value {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let raw = format!(
-        "POST /api/replay HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
-    let body = answer.split_once("\r\n\r\n").unwrap().1;
-    let body = if body.trim_start().starts_with('{') {
-        body.to_owned()
-    } else {
-        dechunk(body)
-    };
-    serde_json::from_str(&body).unwrap()
-}
-
 /// SPEC 8: after a seek to `T` the heatmap is that of a run whose END is `T` (its last slice
 /// the book after the events below `T`), forward and back, across checkpoints.
 #[test]
@@ -505,14 +480,8 @@ fn after_a_seek_the_heatmap_is_that_of_a_run_ending_there() {
         "--checkpoint-events",
         "200",
     ]);
-    let line = child.wait_for_line("listening on http://", Duration::from_secs(60));
-    let address: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let address =
+        listening_address(&child.wait_for_line("listening on http://", Duration::from_secs(60)));
     let slice = 500;
     let span = t1 - start;
     // Forward, back past a checkpoint, onto a slice edge, between two rows, to the end.
@@ -525,7 +494,7 @@ fn after_a_seek_the_heatmap_is_that_of_a_run_ending_there() {
         t1 + 1,
     ];
     for to in seeks {
-        let status = command(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
+        let status = replay_command(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
         assert_eq!(status["position"], to, "{status}");
         assert_ne!(status["phase"], "seeking", "{status}");
         let before: Vec<Row> = rows

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::common::{orderflow, process};
+use crate::common::{listening_address, orderflow, process, replay_command};
 
 fn synthetic(dir: &Path) {
     let mut config = orderflow::synth::SynthConfig::new(dir);
@@ -39,26 +39,6 @@ fn get(address: SocketAddr, target: &str) -> Value {
     let start = body.find(['[', '{']).unwrap();
     let end = body.rfind([']', '}']).unwrap();
     serde_json::from_str(&body[start..=end]).unwrap()
-}
-
-/// `POST /api/replay` as the page sends it; the status it answers.
-fn post(address: SocketAddr, body: &str) -> Value {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let raw = format!(
-        "POST /api/replay HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(raw.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
-    let start = answer.find('{').unwrap();
-    let end = answer.rfind('}').unwrap();
-    serde_json::from_str(&answer[start..=end]).unwrap()
 }
 
 fn signals_of(store: &Path) -> Vec<String> {
@@ -218,14 +198,8 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
     ];
     args.extend(options);
     let child = crate::reliability::child::Child::spawn(&args);
-    let line = child.wait_for_line("listening on http://", Duration::from_secs(60));
-    let address: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
+    let address =
+        listening_address(&child.wait_for_line("listening on http://", Duration::from_secs(60)));
     // Paused at START: seeks to the end, back to the middle and to the end again (a state
     // read ahead); each time the signals are those of the bars closed there.
     let signals_now = |want: usize| {
@@ -260,7 +234,7 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
         .cloned()
         .collect();
     for (to, want) in [(end, &stored), (middle, &before_middle), (end, &stored)] {
-        let status = post(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
+        let status = replay_command(address, &format!(r#"{{"action":"seek","to":{to}}}"#));
         assert_eq!(status["position"], to, "{status}");
         assert_eq!(&signals_now(want.len()), want, "after a seek to {to}");
     }

@@ -186,3 +186,34 @@ pub fn process(data_dir: &Path, instrument: &str, start: &str, end: &str, extra:
         json_dir,
     }
 }
+
+/// The address in a server's line `listening on http://ADDR ...`.
+pub fn listening_address(line: &str) -> std::net::SocketAddr {
+    line.split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+}
+
+/// `POST /api/replay` with `body` as the page sends it (its own `Origin`, JSON); the status
+/// it answers, which must be a 200.
+pub fn replay_command(address: std::net::SocketAddr, body: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let raw = format!(
+        "POST /api/replay HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(raw.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{body}: {answer}");
+    let start = answer.find('{').unwrap();
+    let end = answer.rfind('}').unwrap();
+    serde_json::from_str(&answer[start..=end]).unwrap()
+}
