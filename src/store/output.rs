@@ -68,8 +68,9 @@ impl StoreOutput {
         let store = Store::in_memory()?;
         let path = PathBuf::from("(the signals' store in memory)");
         // Nobody reads this store but the signals: without user rules, which may look at any
-        // bar's footprint, a bar's footprint rows are done with once its signals are computed
-        // (a day's are some 20 MB).
+        // bar's footprint, a bar's footprint rows are held in memory only until its signals
+        // are computed, never written (a day's are some 20 MB of SQLite pages, and a seek far
+        // ahead would write them all).
         let forget_footprint = strategy.rules.is_empty();
         let follows_seeks = sinks.board.is_some();
         let mut output =

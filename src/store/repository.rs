@@ -535,19 +535,6 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Deletes the footprint rows of `series` with `ts` below `to`.
-    ///
-    /// # Errors
-    /// When SQLite fails.
-    pub fn forget_footprint(&self, series: &Series, to: Millis) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "DELETE FROM footprint WHERE instrument = ?1 AND window_s = ?2 AND ts < ?3",
-            )?
-            .execute(params![series.instrument, series.window_s, to])?;
-        Ok(())
-    }
-
     /// The prints of `series` with `ts` in `[from, to)`, in event order.
     ///
     /// # Errors

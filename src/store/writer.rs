@@ -8,10 +8,10 @@ use std::thread::JoinHandle;
 
 use crate::engine::{Millis, window_start};
 use crate::output::signal_board::SignalBoard;
-use crate::strategy::evaluate::{Strategy, evaluate};
+use crate::strategy::evaluate::{Strategy, evaluate_with};
 use crate::strategy::notify::OnSignal;
 
-use super::records::{Batch, RunRecord, RunStatus, Series};
+use super::records::{Batch, FootprintRecord, RunRecord, RunStatus, Series};
 use super::repository::Store;
 
 /// Batches waiting for the writer before the run waits for it (memory stays bounded).
@@ -54,8 +54,8 @@ pub(super) struct WriterThread {
 impl WriterThread {
     /// Starts the writer of `run` on `store`. Its first work, beside the run's, is to delete
     /// the run's rows in its range and add its `runs` row (a day's rows take a while to delete).
-    /// With `forget_footprint`, a bar's footprint rows are deleted once its signals are
-    /// computed.
+    /// With `forget_footprint`, the store keeps no footprint: a bar's rows are held until its
+    /// signals are computed.
     pub(super) fn start(
         store: Store,
         run: RunRecord,
@@ -76,6 +76,7 @@ impl WriterThread {
             closed_to: first,
             announced_to: first,
             forget_footprint,
+            held_footprints: std::collections::BTreeMap::new(),
         };
         let failed = failure.clone();
         let thread = std::thread::Builder::new()
@@ -157,8 +158,10 @@ struct Writer {
     /// Signals below this were handed on already (a run that starts over does not announce
     /// them twice).
     announced_to: Millis,
-    /// The footprint rows of the bars whose signals are computed are deleted.
+    /// The store keeps no footprint: a bar's rows are held here until its signals are
+    /// computed, then dropped (the signals' store of a run without user rules).
     forget_footprint: bool,
+    held_footprints: std::collections::BTreeMap<Millis, Vec<FootprintRecord>>,
 }
 
 impl Writer {
@@ -174,7 +177,7 @@ impl Writer {
     fn serve(&mut self, messages: &Receiver<Message>) -> Result<(), String> {
         while let Ok(message) = messages.recv() {
             match message {
-                Message::Write { batch, closed_to } => self.write(&batch, closed_to)?,
+                Message::Write { batch, closed_to } => self.write(batch, closed_to)?,
                 Message::Restart {
                     batch,
                     first_print,
@@ -190,7 +193,8 @@ impl Writer {
                     if let Some(board) = &self.sinks.board {
                         board.keep_before(self.closed_to);
                     }
-                    self.write(&batch, closed_to)?;
+                    self.held_footprints.split_off(&from);
+                    self.write(batch, closed_to)?;
                 }
                 Message::Finish(status) => {
                     self.store
@@ -206,9 +210,14 @@ impl Writer {
     }
 
     /// Writes `batch`, then the signals of the bars that closed since the last write.
-    fn write(&mut self, batch: &Batch, closed_to: Millis) -> Result<(), String> {
+    fn write(&mut self, mut batch: Batch, closed_to: Millis) -> Result<(), String> {
+        if self.forget_footprint {
+            for (ts, rows) in std::mem::take(&mut batch.footprints) {
+                self.held_footprints.insert(ts, rows);
+            }
+        }
         self.store
-            .write(&self.run.series, batch)
+            .write(&self.run.series, &batch)
             .map_err(|error| error.to_string())?;
         if closed_to > self.closed_to {
             self.signals(self.closed_to, closed_to)?;
@@ -220,8 +229,21 @@ impl Writer {
     /// Computes, stores and hands on the signals of the closed bars in `[from, to)`.
     fn signals(&mut self, from: Millis, to: Millis) -> Result<(), String> {
         let series = &self.run.series;
-        let signals = evaluate(&self.store, series, &self.strategy, from, to)
-            .map_err(|error| error.to_string())?;
+        let held: Option<Vec<FootprintRecord>> = self.forget_footprint.then(|| {
+            self.held_footprints
+                .range(from..to)
+                .flat_map(|(_, rows)| rows.iter().copied())
+                .collect()
+        });
+        let signals = evaluate_with(
+            &self.store,
+            series,
+            &self.strategy,
+            from,
+            to,
+            held.as_deref(),
+        )
+        .map_err(|error| error.to_string())?;
         if !signals.is_empty() {
             let batch = Batch {
                 signals,
@@ -241,11 +263,8 @@ impl Writer {
             }
         }
         self.announced_to = self.announced_to.max(to);
-        if self.forget_footprint {
-            self.store
-                .forget_footprint(series, to)
-                .map_err(|error| error.to_string())?;
-        }
+        // Done with: the bars below `to` are closed and their signals computed.
+        self.held_footprints = self.held_footprints.split_off(&to);
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use crate::engine::signals::{
     BarWithMetrics, PriceRow, PrintView, big_print, cvd_divergence, obi_cross, stacked_imbalances,
 };
 use crate::engine::{Millis, Signal, SignalOptions};
-use crate::store::records::Series;
+use crate::store::records::{FootprintRecord, Series};
 use crate::store::repository::{Store, StoreError};
 
 use super::rules::Rule;
@@ -41,6 +41,23 @@ pub fn evaluate(
     strategy: &Strategy,
     from: Millis,
     to: Millis,
+) -> Result<Vec<Signal>, EvaluateError> {
+    evaluate_with(store, series, strategy, from, to, None)
+}
+
+/// [`evaluate`], with the footprint rows of the bars in `[from, to)` (by `ts`, then price)
+/// given rather than read from the store: a store that keeps no footprint (the signals' store
+/// of a run without user rules).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn evaluate_with(
+    store: &Store,
+    series: &Series,
+    strategy: &Strategy,
+    from: Millis,
+    to: Millis,
+    footprint: Option<&[FootprintRecord]>,
 ) -> Result<Vec<Signal>, EvaluateError> {
     let options = &strategy.options;
     let mut signals = Vec::new();
@@ -90,7 +107,14 @@ pub fn evaluate(
     }
 
     // Stacked imbalances: each bar's footprint.
-    let footprint = store.footprint(series, from, to)?;
+    let stored;
+    let footprint = match footprint {
+        Some(rows) => rows,
+        None => {
+            stored = store.footprint(series, from, to)?;
+            &stored[..]
+        }
+    };
     for rows in footprint.chunk_by(|a, b| a.ts == b.ts) {
         let prices: Vec<PriceRow> = rows
             .iter()
