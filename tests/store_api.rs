@@ -195,6 +195,9 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
         json_dir.path().to_str().unwrap(),
         "--no-heatmap",
         "--paused",
+        // Checkpoints, and the read-ahead's hand-overs of its prints, every 300 events.
+        "--checkpoint-events",
+        "300",
     ];
     args.extend(options);
     let child = crate::reliability::child::Child::spawn(&args);

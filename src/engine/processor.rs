@@ -461,6 +461,12 @@ impl Processor {
         self.prints.drop_closed();
     }
 
+    /// The prints made or changed since the last take, taken alone (a replay's read-ahead
+    /// hands them on as it goes; the rest of its changes are never shown).
+    pub fn take_prints(&mut self) -> PrintChanges {
+        self.prints.take()
+    }
+
     /// The prints closed so far, and the open one (which a later trade may extend).
     pub fn print_tape(&self) -> &PrintTape {
         &self.prints

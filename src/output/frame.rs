@@ -5,7 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::status::Status;
-use crate::engine::{Changes, Depth, Processor};
+use crate::engine::{Changes, Depth, PrintChanges, Processor};
 
 /// The state of a run at one moment, as every output is shown it.
 pub struct Frame<'a> {
@@ -37,6 +37,15 @@ pub trait Output {
     fn wants_prints(&self) -> bool {
         false
     }
+
+    /// The run is a replay under control: its states (seeks back and forth, a read-ahead)
+    /// give the same closed prints again, numbered alike.
+    fn replaying(&mut self) {}
+
+    /// Closed prints of a state read ahead of the one shown (a replay's read-ahead): the
+    /// prints of `changes` numbered below `closed`, which every later state has, for an
+    /// output that keeps them before they are shown. Shows nothing.
+    fn hold_prints(&mut self, _changes: &PrintChanges, _closed: u64) {}
 }
 
 /// An output file that could not be written.

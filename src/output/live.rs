@@ -318,6 +318,13 @@ impl std::fmt::Debug for LiveFeed {
 /// The page's feed: each frame's changes are pushed to the connected pages; a restart hands
 /// them the whole state afresh.
 impl Output for LiveFeed {
+    fn hold_prints(&mut self, changes: &PrintChanges, closed: u64) {
+        let mut state = self.lock();
+        if state.repeats {
+            state.prints.hold_closed(changes, closed);
+        }
+    }
+
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         self.show_prints(frame);
         self.publish(Update {

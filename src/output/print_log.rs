@@ -103,12 +103,7 @@ impl PrintLog {
     /// A repeating log: holds the closed prints of `changes` not held yet, and shows the
     /// first `closed` (the state's closed prints) and `open` (its open print, if any).
     pub fn show_state(&mut self, changes: &PrintChanges, closed: u64, open: Option<Print>) {
-        let given = changes.first..changes.first + changes.prints.len() as u64;
-        if given.start <= self.held() {
-            for number in self.held().max(given.start)..closed.min(given.end) {
-                self.hold(changes.prints[(number - given.start) as usize]);
-            }
-        }
+        self.hold_closed(changes, closed);
         // A state whose closed prints were never given (none in a replay): shows fewer.
         let closed = closed.min(self.held());
         let (was, was_open) = self.shown.unwrap_or((self.held(), None));
@@ -127,6 +122,17 @@ impl PrintLog {
             self.histogram[bucket(print.size)] += 1;
         }
         self.shown = Some((closed, open));
+    }
+
+    /// A repeating log: holds the prints of `changes` numbered below `closed` (closed, so
+    /// final) that it does not hold yet; shows nothing new.
+    pub fn hold_closed(&mut self, changes: &PrintChanges, closed: u64) {
+        let given = changes.first..changes.first + changes.prints.len() as u64;
+        if given.start <= self.held() {
+            for number in self.held().max(given.start)..closed.min(given.end) {
+                self.hold(changes.prints[(number - given.start) as usize]);
+            }
+        }
     }
 
     /// Appends a closed print to those held, counting it nowhere (a repeating log).

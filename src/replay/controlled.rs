@@ -105,13 +105,22 @@ impl State<'_> {
         rows_read: u64,
     ) -> Result<Applied, WriteError> {
         let State {
-            player, processor, ..
+            player,
+            processor,
+            emitter,
+            ..
         } = self;
         let player = player.as_mut().expect("a player");
         if player.loader.is_none() {
             player.loader = Some((Box::new(processor.clone()), player.processed_max));
         }
         if player.checkpoint_due() {
+            // Its closed prints go to the outputs that keep them ahead (the page's log, the
+            // store) as it reads, not all at once at a seek far ahead, and the checkpoint
+            // holds none of them.
+            let (loader, _) = player.loader.as_mut().expect("just made");
+            let prints = loader.take_prints();
+            emitter.hold_prints(&prints, loader.print_tape().closed_count());
             let (loader, loaded_max) = player.loader.as_ref().expect("just made");
             let (state, max_ts) = (loader.as_ref().clone(), *loaded_max);
             player.checkpoint(state, max_ts);

@@ -87,6 +87,20 @@ impl Emitter {
 
     /// After a file started over from the state before it: the outputs take the whole state
     /// afresh.
+    /// Hands every output the closed prints of a state read ahead ([`Output::hold_prints`]).
+    pub(super) fn hold_prints(&mut self, changes: &crate::engine::PrintChanges, closed: u64) {
+        for output in &mut self.outputs {
+            output.hold_prints(changes, closed);
+        }
+    }
+
+    /// Tells every output the run is a replay under control ([`Output::replaying`]).
+    pub(super) fn replaying(&mut self) {
+        for output in &mut self.outputs {
+            output.replaying();
+        }
+    }
+
     pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
         self.show(processor, |output, frame| output.restart(frame))
     }

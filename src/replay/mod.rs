@@ -172,7 +172,10 @@ pub fn play(
     status.playback = player
         .as_ref()
         .map(|player| player.playback(Some(job.config.start), job.config.start));
-    let emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
+    let mut emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
+    if controlled.is_some() {
+        emitter.replaying();
+    }
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);

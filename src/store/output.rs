@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::engine::{Bar, FootprintBar, Millis, Print, Processor, window_start};
+use crate::engine::{Bar, FootprintBar, Millis, Print, PrintChanges, Processor, window_start};
 use crate::output::frame::{Frame, Output, WriteError};
 use crate::output::status::Phase;
 use crate::strategy::evaluate::Strategy;
@@ -35,6 +35,9 @@ pub struct StoreOutput {
     follows_seeks: bool,
     /// The end of the run was told to the writer (and not gone back from since).
     end_sent: bool,
+    /// A replay under control: a print stored is the same in every state, so a state that
+    /// goes back deletes none (those read ahead were stored as they were read).
+    replaying: bool,
 }
 
 impl StoreOutput {
@@ -108,6 +111,7 @@ impl StoreOutput {
             finished: false,
             follows_seeks: false,
             end_sent: false,
+            replaying: false,
         })
     }
 
@@ -189,6 +193,35 @@ impl Output for StoreOutput {
         self.big_print.is_some()
     }
 
+    fn replaying(&mut self) {
+        self.replaying = true;
+    }
+
+    /// The big prints a read-ahead closed, stored before they are shown (the signals of a bar
+    /// look at its prints only once it is closed).
+    fn hold_prints(&mut self, changes: &PrintChanges, closed: u64) {
+        if self.finished || self.big_print.is_none() {
+            return;
+        }
+        let count = usize::try_from(closed.saturating_sub(changes.first))
+            .unwrap_or(usize::MAX)
+            .min(changes.prints.len());
+        let batch = Batch {
+            prints: self.big_prints(changes.first, &changes.prints[..count]),
+            ..Batch::default()
+        };
+        if batch.prints.is_empty() {
+            return;
+        }
+        let message = Message::Write {
+            batch,
+            closed_to: self.closed_to,
+        };
+        if let Err(error) = self.writer.send(message) {
+            tracing::warn!("the store stopped: {error}");
+        }
+    }
+
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         if self.finished {
             return Ok(());
@@ -260,7 +293,12 @@ impl Output for StoreOutput {
         };
         let message = Message::Restart {
             batch,
-            first_print,
+            // A replay's prints are the same in every state: none is deleted.
+            first_print: if self.replaying {
+                i64::MAX as u64
+            } else {
+                first_print
+            },
             closed_to,
             from,
         };
