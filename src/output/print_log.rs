@@ -39,6 +39,8 @@ pub struct PrintLog {
     /// (closed prints, final) and the open print `.1`; the histogram counts those. `None`:
     /// every print held is shown.
     shown: Option<(u64, Option<Print>)>,
+    /// A repeating log: the print after those held, given while it was open.
+    pending: Option<Print>,
 }
 
 impl Default for PrintLog {
@@ -84,6 +86,7 @@ impl PrintLog {
             histogram: vec![0; BUCKETS],
             buckets: Vec::new(),
             shown: None,
+            pending: None,
         }
     }
 
@@ -125,12 +128,34 @@ impl PrintLog {
     }
 
     /// A repeating log: holds the prints of `changes` numbered below `closed` (closed, so
-    /// final) that it does not hold yet; shows nothing new.
+    /// final) that it does not hold yet; shows nothing new. A print given open at the end of
+    /// those held waits as `pending` (a tape does not give a print again once it closes as
+    /// it was given): it is held once a state has closed it and gives it no more.
     pub fn hold_closed(&mut self, changes: &PrintChanges, closed: u64) {
         let given = changes.first..changes.first + changes.prints.len() as u64;
-        if given.start <= self.held() {
-            for number in self.held().max(given.start)..closed.min(given.end) {
-                self.hold(changes.prints[(number - given.start) as usize]);
+        if let Some(print) = self.pending
+            && closed > self.held()
+            && (given.is_empty() || given.start > self.held())
+        {
+            self.pending = None;
+            self.hold(print);
+        }
+        if given.is_empty() || given.start > self.held() {
+            return;
+        }
+        for number in self.held().max(given.start)..closed.min(given.end) {
+            self.pending = None;
+            self.hold(changes.prints[(number - given.start) as usize]);
+        }
+        let at = self.held();
+        if closed == at && given.contains(&at) {
+            // Of the versions of an open print, the one with the most trades is the latest.
+            let open = changes.prints[(at - given.start) as usize];
+            if self
+                .pending
+                .is_none_or(|pending| open.trades >= pending.trades)
+            {
+                self.pending = Some(open);
             }
         }
     }
@@ -382,5 +407,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A print given while open is held once a state closes it without giving it again (a
+    /// tape gives a print once more only when it changed), in its latest version.
+    #[test]
+    fn a_print_given_open_is_held_once_closed() {
+        let mut log = PrintLog::new().repeating();
+        let grown = Print {
+            trades: 3,
+            ..print(2)
+        };
+        // Prints 0 and 1 closed, 2 open; then 2 open with more trades; then 2 closed, 3 open.
+        let given = |first: u64, prints: Vec<Print>| PrintChanges { first, prints };
+        log.show_state(
+            &given(0, vec![print(0), print(1), print(2)]),
+            2,
+            Some(print(2)),
+        );
+        log.show_state(&given(2, vec![grown]), 2, Some(grown));
+        log.show_state(&given(3, vec![print(3)]), 3, Some(print(3)));
+        assert_eq!(all(&log), vec![print(0), print(1), grown, print(3)]);
+        // A state that has closed print 3 and gives nothing new: it is held.
+        log.show_state(&given(0, vec![]), 4, None);
+        assert_eq!(all(&log), vec![print(0), print(1), grown, print(3)]);
     }
 }
