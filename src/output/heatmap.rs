@@ -18,13 +18,10 @@ impl HeatmapFeed {
         HeatmapFeed::default()
     }
 
-    /// Starts an empty heatmap of slices of `slice_ms`, replacing any before. `repeats`: for a
-    /// replay under control, whose read-ahead and seeks give the same slices again
-    /// ([`HeatmapStore::repeating`]).
-    pub fn start(&self, slice_ms: i64, repeats: bool) {
-        let store = HeatmapStore::new(slice_ms);
+    /// Starts an empty heatmap of slices of `slice_ms`, replacing any before.
+    pub fn start(&self, slice_ms: i64) {
         *self.store.write().unwrap_or_else(PoisonError::into_inner) =
-            Some(if repeats { store.repeating() } else { store });
+            Some(HeatmapStore::new(slice_ms));
     }
 
     /// The store itself, for a processor to append large batches to at once.
@@ -55,6 +52,13 @@ impl HeatmapFeed {
 }
 
 impl Output for HeatmapFeed {
+    /// A replay's read-ahead and seeks give the same slices again: the store repeats them
+    /// ([`HeatmapStore::repeating`]).
+    fn replaying(&mut self) {
+        let mut store = self.store.write().unwrap_or_else(PoisonError::into_inner);
+        *store = store.take().map(HeatmapStore::repeating);
+    }
+
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         self.append(frame);
         Ok(())

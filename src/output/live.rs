@@ -96,7 +96,7 @@ struct State {
     /// Every print of the run, in event order (in a temporary file but for the newest).
     prints: PrintLog,
     /// A replay under control: its states give the same closed prints again, and the log
-    /// shows those of the state shown ([`LiveFeed::repeating`]).
+    /// shows those of the state shown (`Output::replaying`).
     repeats: bool,
     depth: Depth,
     status: Status,
@@ -118,15 +118,6 @@ impl LiveFeed {
                 heatmap: HeatmapFeed::new(),
             }),
         }
-    }
-
-    /// For a replay under control, whose states (seeks back and forth, a read-ahead) give the
-    /// same closed prints again: the log keeps every closed print and shows those of the state
-    /// shown ([`PrintLog::repeating`]). Call before the first frame.
-    pub fn repeating(&self) {
-        let mut state = self.lock();
-        state.repeats = true;
-        state.prints = std::mem::take(&mut state.prints).repeating();
     }
 
     /// The run's signals.
@@ -318,6 +309,15 @@ impl std::fmt::Debug for LiveFeed {
 /// The page's feed: each frame's changes are pushed to the connected pages; a restart hands
 /// them the whole state afresh.
 impl Output for LiveFeed {
+    /// A replay's states (seeks back and forth, a read-ahead) give the same closed prints
+    /// again: the log keeps every closed print and shows those of the state shown
+    /// ([`PrintLog::repeating`]). Told before the first frame.
+    fn replaying(&mut self) {
+        let mut state = self.lock();
+        state.repeats = true;
+        state.prints = std::mem::take(&mut state.prints).repeating();
+    }
+
     fn hold_prints(&mut self, changes: &PrintChanges, closed: u64) {
         let mut state = self.lock();
         if state.repeats {

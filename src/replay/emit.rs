@@ -94,13 +94,6 @@ impl Emitter {
         }
     }
 
-    /// Tells every output the run is a replay under control ([`Output::replaying`]).
-    pub(super) fn replaying(&mut self) {
-        for output in &mut self.outputs {
-            output.replaying();
-        }
-    }
-
     pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
         self.show(processor, |output, frame| output.restart(frame))
     }

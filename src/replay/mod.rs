@@ -130,12 +130,9 @@ pub fn play(
     }
     let mut processor = Processor::new(job.config);
     if let Some(live) = live {
-        if controlled.is_some() {
-            live.repeating();
-        }
         outputs.push(Box::new(live.clone()));
         if let Some(slice_ms) = job.heatmap_ms {
-            live.heatmap().start(slice_ms, controlled.is_some());
+            live.heatmap().start(slice_ms);
             outputs.push(Box::new(live.heatmap().clone()));
             processor = processor
                 .with_heatmap(slice_ms)
@@ -172,10 +169,12 @@ pub fn play(
     status.playback = player
         .as_ref()
         .map(|player| player.playback(Some(job.config.start), job.config.start));
-    let mut emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
     if controlled.is_some() {
-        emitter.replaying();
+        for output in &mut outputs {
+            output.replaying();
+        }
     }
+    let emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);
