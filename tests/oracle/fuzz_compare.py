@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -819,7 +820,10 @@ def run_oracle(inst, start, end, data, opts):
         "footprint_data.json": flow["footprint_file"],
     }
     out["integrity"] = integrity
-    return status, json.loads(json.dumps(out)), notes, json.loads(json.dumps(flow))
+    slices = flow.pop("heatmap_slices", {})
+    flow = json.loads(json.dumps(flow))
+    flow["heatmap_slices"] = slices
+    return status, json.loads(json.dumps(out)), notes, flow
 
 
 def close(a, b):
@@ -896,7 +900,7 @@ def api_differences(binary, inst, start, end, data, opts, flow):
         base = line.split("listening on ", 1)[1].split()[0]
 
         def get(path):
-            with urllib.request.urlopen(base + path, timeout=10) as answer:
+            with urllib.request.urlopen(base + path, timeout=60) as answer:
                 return json.loads(answer.read())
 
         deadline = time.time() + 120
@@ -931,6 +935,7 @@ def api_differences(binary, inst, start, end, data, opts, flow):
             d = first_list_difference(f"/api/prints{query}", strip(got), strip(want))
             if d or not sides:
                 diffs.append(d or f"/api/prints{query}: sides differ")
+        diffs += heatmap_differences(get, flow["heatmap_slices"], "")
         return diffs
     finally:
         p.send_signal(2)
@@ -938,6 +943,115 @@ def api_differences(binary, inst, start, end, data, opts, flow):
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def heatmap_differences(get, slices, label):
+    """/api/heatmap (SPEC 7, 1-second slices) against the oracle's slices: the whole heatmap
+    in one-minute columns, and a stretch at its start and at its end (where a run that stops,
+    or a seek, leaves the last slice) at finer zooms, each starting inside a column."""
+    diffs = []
+    first = min(slices) * 1000 if slices else 0
+    last = max(slices) * 1000 if slices else 0
+    queries = [(0, 2**62, 60_000, 2.5)]
+    for step, row in ((1000, 0.5), (7000, 2.5)) if slices else ():
+        queries += [
+            (first + 1, first + 45 * step, step, row),
+            (max(0, last - 30 * step + 1), 2**62, step, row),
+        ]
+    for lo, hi, step, row in queries:
+        got = get(f"/api/heatmap?from={lo}&to={hi}&step={step}&row={row}")
+        want = spec_oracle.heatmap_columns(slices, 1000, lo, hi, step, row)
+        flat = lambda cols: [[c[0]] + [x for r in c[1] for x in r] for c in cols]  # noqa: E731
+        d = first_list_difference(
+            f"{label}/api/heatmap?from={lo}&to={hi}&step={step}&row={row}",
+            flat(got["columns"]),
+            flat(want),
+        )
+        if d:
+            diffs.append(d)
+    return diffs
+
+
+def seek_differences(binary, inst, start, end, data, opts, want):
+    """SPEC 8: `orderflow run --paused`, sought forward and back; after each seek to T the
+    JSON files, /api/prints and /api/heatmap are those of the oracle's run ending at T."""
+    s = spec_oracle.parse_bound(start, False)
+    e_ms = spec_oracle.parse_bound(end, True)
+    if not (want["ohlc_data.json"] or want["metrics_data.json"]):
+        return []
+    last = min(e_ms - 1, s + 7 * DAY_MS)
+    instants = [s + int((last - s) * f) for f in (0.7, 0.25, 0.55, 1.0)]
+    json_dir = tempfile.mkdtemp(prefix="orderflow-seek-")
+    cmd = [binary, "run", inst, start, end, "--data-dir", data, "--port", "0", "--paused",
+           "--json-dir", json_dir, "--checkpoint-events", "97", *opts]
+    env = dict(os.environ)
+    env.pop("ORDERFLOW_DATA_DIR", None)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    window, depth, obi = 60, 50, None
+    it = iter(opts)
+    for flag in it:
+        v = int(next(it))
+        if flag == "--window-seconds":
+            window = v
+        elif flag == "--depth-levels":
+            depth = v
+        else:
+            obi = v
+    try:
+        line = p.stdout.readline()
+        if "listening on " not in line:
+            return [f"run --paused: no address line ({line!r})"]
+        base = line.split("listening on ", 1)[1].split()[0]
+
+        def get(path):
+            with urllib.request.urlopen(base + path, timeout=60) as answer:
+                return json.loads(answer.read())
+
+        diffs = []
+        for t in instants:
+            body = json.dumps({"action": "seek", "to": t}).encode()
+            request = urllib.request.Request(
+                base + "/api/replay",
+                data=body,
+                headers={"Content-Type": "application/json", "Origin": base},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=120) as answer:
+                    status = json.loads(answer.read())
+            except urllib.error.HTTPError as e:
+                diffs.append(f"seek to {t} in [{s}, {e_ms}): {e.code} {e.read()[:300]!r}")
+                continue
+            if status.get("position") != t or status.get("phase") == "seeking":
+                diffs.append(f"seek to {t}: not completed: {status}")
+                continue
+            flow = {}
+            ohlc, metrics, dep, code, _ = spec_oracle.run(inst, s, t, data, window, depth, obi, flow)
+            if code == 2:
+                continue
+            label = f"after a seek to {t}: "
+            oracle = json.loads(json.dumps({
+                "ohlc_data.json": ohlc, "metrics_data.json": metrics, "depth_data.json": dep,
+                "footprint_data.json": flow["footprint_file"], "prints": flow["prints"],
+            }))
+            for name in FILES:
+                with open(os.path.join(json_dir, name)) as f:
+                    d = first_difference(name, json.load(f), oracle[name])
+                if d:
+                    diffs.append(label + d)
+            got = get("/api/prints")
+            strip = lambda rows: [[r[0]] + r[2:] for r in rows]  # noqa: E731
+            d = first_list_difference(label + "/api/prints", strip(got), strip(oracle["prints"]))
+            if d or [g[1] for g in got] != [w[1] for w in oracle["prints"]]:
+                diffs.append(d or label + "/api/prints: sides differ")
+            diffs += heatmap_differences(get, flow["heatmap_slices"], label)
+        return diffs
+    finally:
+        p.send_signal(2)
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        shutil.rmtree(json_dir, ignore_errors=True)
 
 
 def compare(binary, inst, start, end, data, opts, work, api=False):
@@ -954,6 +1068,7 @@ def compare(binary, inst, start, end, data, opts, work, api=False):
         diffs.append(f"integrity: rust {got['integrity']} oracle {want['integrity']}")
     if api and status != 2:
         diffs += api_differences(binary, inst, start, end, data, opts, flow)
+        diffs += seek_differences(binary, inst, start, end, data, opts, want)
     return diffs, notes, status, want
 
 
@@ -969,7 +1084,8 @@ def main():
     ap.add_argument(
         "--api",
         action="store_true",
-        help="also compare /api/footprint, /api/bar_extras and /api/prints of `orderflow run`",
+        help="also compare /api/footprint, /api/bar_extras, /api/prints and /api/heatmap of "
+        "`orderflow run`, and its JSON files, prints and heatmap after seeks (SPEC 6-8)",
     )
     a = ap.parse_args()
     binary = os.path.abspath(a.binary)

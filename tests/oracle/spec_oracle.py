@@ -477,6 +477,23 @@ class Run:
         self.extras = {}
         self.prints = []  # [ts, side, vwap, size, trades]
         self.open_print = None  # [ts, side, notional, size, trades]
+        # SPEC 7: slice k -> the book (bids, asks) at its end, for the present slices; one
+        # copy shared by the slices in which nothing changed
+        self.slice_ms = 1000
+        self.slices = {}
+        self.next_slice = start // self.slice_ms
+        self.last_in_range = None
+
+    def sample_through(self, upto):
+        """SPEC 7: slices up to `upto` end before the next event: their state is the book as
+        it stands (not present while the book is not initialised)."""
+        if upto < self.next_slice:
+            return
+        if self.initialised:
+            book = (dict(self.bids), dict(self.asks))
+            for k in range(self.next_slice, upto + 1):
+                self.slices[k] = book
+        self.next_slice = upto + 1
 
     def end_print(self):
         """SPEC 6.3: any event other than a trade of the same ms and side ends a print."""
@@ -581,6 +598,11 @@ class Run:
         for ev in merged(fd):
             if ev.ts >= self.end:
                 break  # reading of each file stops at its first event at or after the end
+            if isinstance(ev, BookRow) or ev.ts >= self.start:
+                self.sample_through(ev.ts // self.slice_ms - 1)
+                if ev.ts >= self.start:
+                    # the latest in time (overlapping files may go back)
+                    self.last_in_range = max(self.last_in_range or ev.ts, ev.ts)
             if isinstance(ev, BookRow):
                 self.end_print()
                 self.apply_book(ev)
@@ -612,6 +634,15 @@ class Run:
             "asks": [[p, s] for p, s in self.best(self.asks, False, depth_levels)],
         }
         return ohlc, metrics, depth
+
+    def heatmap_slices(self):
+        """SPEC 7: the present slices, slice -> (bids, asks): through the one that holds the
+        last in-range event."""
+        if self.last_in_range is None:
+            return {}
+        last = self.last_in_range // self.slice_ms
+        self.sample_through(last)
+        return {k: book for k, book in self.slices.items() if k <= last}
 
     def flow_outputs(self):
         """footprint_data.json (newest 1000 bars), every footprint, the extras, the prints."""
@@ -671,7 +702,8 @@ def run(
     integrity=None,
 ):
     """Returns (ohlc, metrics, depth, exit_status, notes). With a dict `flow`, also fills it
-    with SPEC 6: `footprint_file`, `footprints` (every bar), `extras`, `prints`; fills the dict
+    with SPEC 6: `footprint_file`, `footprints` (every bar), `extras`, `prints`, and SPEC 7's
+    `heatmap_slices` (slice -> book, 1-second slices); fills the dict
     `integrity`, when given, with the counts of SPEC 10.2."""
     notes = []
     candidates = discover(data_dir, instrument)
@@ -695,6 +727,7 @@ def run(
     if flow is not None:
         keys = ("footprint_file", "footprints", "extras", "prints")
         flow.update(zip(keys, r.flow_outputs()))
+        flow["heatmap_slices"] = r.heatmap_slices()
     if integrity is not None:
         integrity.update(r.integrity)
     if not candidates or not files or r.in_range_events == 0:
@@ -703,12 +736,41 @@ def run(
         # book that only warm-up rows built either.
         ohlc, metrics, depth = [], [], {"bids": [], "asks": []}
         if flow is not None:
-            flow.update(footprint_file=[], footprints=[], extras=[], prints=[])
+            flow.update(footprint_file=[], footprints=[], extras=[], prints=[], heatmap_slices={})
     elif unusable:
         status = 1
     else:
         status = 0
     return ohlc, metrics, depth, status, notes
+
+
+def heatmap_columns(slices, slice_ms, t0, t1, step, row):
+    """SPEC 7's answer for `from=t0&to=t1&step=step&row=row` over `slices` (slice -> book):
+    `[[ts, [[price, bid, ask], ...]], ...]`, each value the mean over the column's present
+    slices of the row's summed size."""
+    columns = {}
+    for k, book in slices.items():
+        ts = k * slice_ms
+        column = ts // step * step
+        if t0 <= column < t1:
+            columns.setdefault(column, {}).setdefault(id(book), [book, 0])[1] += 1
+    out = []
+    for column in sorted(columns):
+        groups = columns[column].values()
+        present = sum(n for _, n in groups)
+        rows = {}
+        for (bids, asks), n in groups:
+            for side, levels in ((0, bids), (1, asks)):
+                for price, size in levels.items():
+                    number = math.floor(price / row)
+                    rows.setdefault(number, [0.0, 0.0])[side] += size * n
+        cells = [
+            [number * row, bid / present, ask / present]
+            for number, (bid, ask) in sorted(rows.items())
+            if bid != 0 or ask != 0
+        ]
+        out.append([column, cells])
+    return out
 
 
 def main(argv=None):
