@@ -129,20 +129,24 @@ pub fn play(
         outputs.push(Box::new(footprint));
     }
     let mut processor = Processor::new(job.config);
-    if let Some(live) = live {
-        outputs.push(Box::new(live.clone()));
-        if let Some(slice_ms) = job.heatmap_ms {
-            live.heatmap().start(slice_ms);
-            outputs.push(Box::new(live.heatmap().clone()));
-            processor = processor
-                .with_heatmap(slice_ms)
-                .with_heatmap_sink(live.heatmap().shared());
-        }
+    if let Some(live) = live
+        && let Some(slice_ms) = job.heatmap_ms
+    {
+        live.heatmap().start(slice_ms);
+        outputs.push(Box::new(live.heatmap().clone()));
+        processor = processor
+            .with_heatmap(slice_ms)
+            .with_heatmap_sink(live.heatmap().shared());
     }
     // More outputs (the store) may take every footprint, and the prints.
     let more_footprints = !more.is_empty();
     let more_prints = more.iter().any(|output| output.wants_prints());
     outputs.extend(more);
+    if let Some(live) = live {
+        // Last: when the page is told of a frame (the run is done, say), every other output
+        // has shown it (the heatmap its slices, the store the signals).
+        outputs.push(Box::new(live.clone()));
+    }
     if live.is_none() {
         // Only the live feed (and a store) shows prints and footprints beyond the newest 1000
         // bars of footprint_data.json: `process` counts prints and keeps none, and keeps the

@@ -171,7 +171,15 @@ impl StoreOutput {
             };
             let finish = self.writer.send(Message::Finish(status));
             if self.follows_seeks {
-                return finish.map_err(|error| self.error(error));
+                // The writer goes on (a seek may come), but the end's signals are on the
+                // board before the run says it is done.
+                let (done, flushed) = std::sync::mpsc::channel();
+                return finish
+                    .and_then(|()| self.writer.send(Message::Flush(done)))
+                    .map(|()| {
+                        let _ = flushed.recv();
+                    })
+                    .map_err(|error| self.error(error));
             }
             self.finished = true;
             // The run ends with the store written whole.

@@ -41,6 +41,8 @@ pub(super) enum Message {
     },
     /// The run ended so.
     Finish(RunStatus),
+    /// Answers once everything sent before is done.
+    Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// The writer thread and the way to it.
@@ -203,6 +205,9 @@ impl Writer {
                     if let Some(on_signal) = self.sinks.on_signal.take() {
                         on_signal.finish();
                     }
+                }
+                Message::Flush(done) => {
+                    let _ = done.send(());
                 }
             }
         }
