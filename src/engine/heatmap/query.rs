@@ -161,7 +161,14 @@ impl HeatmapStore {
 
     /// Each level's sum of its size over the held slices `slices` (indices from the first).
     pub(super) fn sums(&self, slices: Range<usize>) -> Vec<(Key, f64)> {
-        let mut sweep = Sweep::new(self, slices.start);
+        self.sums_with(slices, &mut Sweep::default())
+    }
+
+    /// [`HeatmapStore::sums`] in `sweep`, whose room is reused: the store sums a block at every
+    /// minute of slices, and a sweep of a busy day's levels is larger than what the allocator
+    /// keeps at hand (each new one would be fresh pages from the system).
+    pub(super) fn sums_with(&self, slices: Range<usize>, sweep: &mut Sweep) -> Vec<(Key, f64)> {
+        sweep.reset(self, slices.start);
         for slice in slices.start + 1..slices.end {
             sweep.apply(self, slice, 0);
         }
@@ -265,12 +272,15 @@ fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64, rows: &mut Vec<H
 
 /// The sweep of [`HeatmapStore::columns`]: per level, its current run and the total of the
 /// column in progress, side by side so that a change touches one cache line.
-struct Sweep {
+#[derive(Default)]
+pub(super) struct Sweep {
     levels: Vec<Run>,
     /// The levels touched in this column.
     touched: Vec<Key>,
     /// Levels with a size.
     live: Vec<Key>,
+    /// The sizes of the state the sweep starts from.
+    start: Vec<f64>,
 }
 
 /// One level in the sweep.
@@ -293,30 +303,78 @@ const NOT_LIVE: u32 = u32::MAX;
 impl Sweep {
     /// A sweep from the state of slice `start` (indices from the store's first).
     fn new(store: &HeatmapStore, start: usize) -> Self {
-        let mut size = Vec::new();
-        store.load_state(start, &mut size);
-        let mut live = Vec::new();
-        let levels = size
-            .iter()
-            .enumerate()
-            .map(|(key, held)| Run {
-                size: *held,
+        let mut sweep = Sweep::default();
+        sweep.reset(store, start);
+        sweep
+    }
+
+    /// Starts the sweep over from the state of slice `start`, in the room it has.
+    fn reset(&mut self, store: &HeatmapStore, start: usize) {
+        let mut state = std::mem::take(&mut self.start);
+        store.load_state(start, &mut state);
+        self.start_from(&state, start);
+        self.start = state;
+    }
+
+    /// Starts the sweep over from `state` (sizes by key), the state of slice `start`.
+    pub(super) fn start_from(&mut self, state: &[f64], start: usize) {
+        self.touched.clear();
+        self.live.clear();
+        self.levels.clear();
+        self.levels.reserve(state.len());
+        for (key, &held) in state.iter().enumerate() {
+            let position = if held > 0.0 {
+                self.live.push(key as Key);
+                (self.live.len() - 1) as u32
+            } else {
+                NOT_LIVE
+            };
+            self.levels.push(Run {
+                size: held,
                 total: 0.0,
                 since: start as u32,
                 stamp: u32::MAX,
-                position: if *held > 0.0 {
-                    live.push(key as Key);
-                    (live.len() - 1) as u32
-                } else {
-                    NOT_LIVE
-                },
+                position,
+            });
+        }
+    }
+
+    /// Makes room for `keys` levels; the new ones have no size.
+    pub(super) fn cover(&mut self, keys: usize) {
+        if self.levels.len() < keys {
+            let none = Run {
+                size: 0.0,
+                total: 0.0,
+                since: 0,
+                stamp: u32::MAX,
+                position: NOT_LIVE,
+            };
+            self.levels.resize(keys, none);
+        }
+    }
+
+    /// Applies the changes of `slice` to a sweep kept running from one column to the next
+    /// ([`Sweep::take_column`]).
+    pub(super) fn apply_running(&mut self, store: &HeatmapStore, slice: usize) {
+        self.apply(store, slice, 0);
+    }
+
+    /// Ends the column at slice `end`: each level's sum of its size over the column, by key,
+    /// as [`HeatmapStore::sums`] gives it. The sweep goes on from `end` with the sums at zero.
+    pub(super) fn take_column(&mut self, end: usize) -> Vec<(Key, f64)> {
+        self.close_column(end, 0);
+        let levels = &mut self.levels;
+        let mut sums: Vec<(Key, f64)> = self
+            .touched
+            .drain(..)
+            .map(|key| {
+                let level = &mut levels[key as usize];
+                level.stamp = u32::MAX;
+                (key, std::mem::take(&mut level.total))
             })
             .collect();
-        Sweep {
-            levels,
-            touched: Vec::new(),
-            live,
-        }
+        sums.sort_unstable_by_key(|(key, _)| *key);
+        sums
     }
 
     /// Applies the changes of `slice`, in column `column`: each level that changes closes its

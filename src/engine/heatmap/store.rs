@@ -1,10 +1,11 @@
 //! The slices of a run: the changes from each slice's state to the next, with a full state
 //! every [`KEYFRAME_EVERY`] slices, so that any range starts from a state near it.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::batch::{SliceBatch, SliceMark};
 use super::packed::{Entries, Key, Scale};
+use super::query::Sweep;
 use crate::engine::book::BookSide;
 
 /// Slices between two full states: a query replays at most this many slices' changes before
@@ -63,6 +64,36 @@ pub struct HeatmapStore {
     /// events give the same slices) rather than replacing them (a run that started a file over
     /// from an earlier state, with its trades read again in another order).
     repeats: bool,
+    /// The sums of the block being appended, kept as its slices come.
+    block_sweep: Scratch,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Blocks summed by the running sweep and checked against a sweep afresh, on this thread.
+    pub(super) static SWEPT_BLOCKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A [`Sweep`] kept running over the slices appended, so that a block's sums cost its
+/// changes, not a rebuilt state and a pass over every level ever seen. `next`: the slice it
+/// takes next (`None`: not running; the block is then summed afresh). A copy starts with
+/// none, and it prints as nothing.
+#[derive(Default)]
+struct Scratch {
+    sweep: Sweep,
+    next: Option<usize>,
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
 }
 
 /// The open slice of the state shown: its changes from the slice before, and its mark.
@@ -97,7 +128,7 @@ impl HeatmapStore {
             slice_ms: slice_ms.max(1),
             first: 0,
             prices: Vec::new(),
-            numbers: HashMap::new(),
+            numbers: HashMap::default(),
             scale: None,
             offsets: vec![0],
             changes: Entries::default(),
@@ -116,6 +147,7 @@ impl HeatmapStore {
             shown_end: i64::MAX,
             tail: None,
             repeats: false,
+            block_sweep: Scratch::default(),
         }
     }
 
@@ -222,6 +254,7 @@ impl HeatmapStore {
                 self.marks.reserve_exact(self.marks.len() / 8 + 4096);
             }
             self.marks.push(batch.marks[i]);
+            self.feed_block_sweep(self.marks.len() - 1);
             if (self.marks.len() - 1) % KEYFRAME_EVERY == 0 {
                 self.keep_frame();
             }
@@ -270,6 +303,7 @@ impl HeatmapStore {
     /// Drops the slices from `end` on.
     pub fn truncate(&mut self, end: i64) {
         self.tail = None;
+        self.block_sweep.next = None;
         let len = usize::try_from(end.saturating_sub(self.first))
             .unwrap_or(0)
             .min(self.marks.len());
@@ -383,7 +417,11 @@ impl HeatmapStore {
     fn keep_block_if_done(&mut self) {
         let len = self.block_len as i64;
         let end = self.first + self.marks.len() as i64;
-        if end % len != 0 || end - len < self.first {
+        if end % len != 0 {
+            return;
+        }
+        let swept = self.take_block_sweep((end - self.first) as usize);
+        if end - len < self.first {
             return;
         }
         let block = end / len - 1;
@@ -394,13 +432,55 @@ impl HeatmapStore {
             return;
         }
         let start = (end - len - self.first) as usize;
-        let sums = self.sums(start..start + self.block_len);
+        #[cfg(test)]
+        if let Some(sums) = &swept {
+            // The running sweep gives what a sweep of the block afresh gives, to the bit.
+            assert_eq!(
+                sums,
+                &self.sums(start..start + self.block_len),
+                "block {block}"
+            );
+            SWEPT_BLOCKS.set(SWEPT_BLOCKS.get() + 1);
+        }
+        let sums = match swept {
+            Some(sums) => sums,
+            None => {
+                let mut scratch = std::mem::take(&mut self.block_sweep);
+                let sums = self.sums_with(start..start + self.block_len, &mut scratch.sweep);
+                scratch.next = None;
+                self.block_sweep = scratch;
+                sums
+            }
+        };
         let scale = self.scale.unwrap_or(Scale::for_sizes(std::iter::empty()));
         self.block_sums.start_group();
         for (key, sum) in sums {
             self.block_sums.push_sum(key, sum, scale);
         }
         self.block_offsets.push(self.block_sums.len());
+    }
+
+    /// Slice `i` was appended: the running sweep takes it, or starts at it if a block starts
+    /// there.
+    fn feed_block_sweep(&mut self, i: usize) {
+        let mut scratch = std::mem::take(&mut self.block_sweep);
+        if scratch.next == Some(i) {
+            scratch.sweep.cover(self.key_count());
+            scratch.sweep.apply_running(self, i);
+            scratch.next = Some(i + 1);
+        } else if (self.first + i as i64).rem_euclid(self.block_len as i64) == 0 {
+            scratch.sweep.start_from(&self.state, i);
+            scratch.next = Some(i + 1);
+        } else {
+            scratch.next = None;
+        }
+        self.block_sweep = scratch;
+    }
+
+    /// The sums of the block that ends at slice `end`, from the running sweep if it took all
+    /// its slices.
+    fn take_block_sweep(&mut self, end: usize) -> Option<Vec<(Key, f64)>> {
+        (self.block_sweep.next == Some(end)).then(|| self.block_sweep.sweep.take_column(end))
     }
 
     fn keep_frame(&mut self) {

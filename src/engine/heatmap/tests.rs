@@ -525,3 +525,17 @@ fn a_repeating_store_shows_the_state_shown_whatever_was_read_ahead() {
         }
     }
 }
+
+#[test]
+fn the_running_sweep_sums_blocks_as_a_sweep_afresh_does() {
+    // The store checks every block its running sweep sums against a sweep afresh.
+    let swept = || super::store::SWEPT_BLOCKS.get();
+    let before = swept();
+    for seed in 1..=3 {
+        let events = events(seed, 900, 1_736_899_200_000 + seed as i64 * 777);
+        for every in [1, 13, 400, 10_000] {
+            store_of(&events, 0, i64::MAX, every);
+        }
+    }
+    assert!(swept() > before, "no block was summed by the running sweep");
+}
