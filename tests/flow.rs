@@ -286,13 +286,13 @@ fn the_push_stream_carries_footprints_and_prints() {
         footprints: vec![bar],
         prints: orderflow::engine::PrintChanges {
             first: 7,
-            prints: vec![orderflow::engine::Print {
+            prints: std::sync::Arc::new(vec![orderflow::engine::Print {
                 ts: t + 5,
                 side: orderflow::engine::Side::Sell,
                 vwap: 100.0,
                 size: 1.0,
                 trades: 1,
-            }],
+            }]),
         },
         ..Default::default()
     };

@@ -20,10 +20,13 @@ pub struct Print {
 /// numbered `first + i` in the run (numbered from 0). The last one may still be open (a later
 /// trade can extend it): a reader drops what it holds from `first` on and appends `prints`.
 /// With nothing new, `prints` is empty (and `first` 0): the reader keeps what it holds.
+///
+/// The list is shared: the outputs that keep it (the live feed's push) hold it without a copy,
+/// and a frame of a run at full speed carries a hundred thousand prints and more.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PrintChanges {
     pub first: u64,
-    pub prints: Vec<Print>,
+    pub prints: std::sync::Arc<Vec<Print>>,
 }
 
 /// The run being built.
@@ -73,12 +76,12 @@ impl Closed {
         self.full.is_empty() && self.filling.is_empty()
     }
 
-    /// All of them, in order; leaves none.
-    fn take(&mut self) -> Vec<Print> {
-        if self.full.is_empty() {
+    /// All of them, in order, with room for `more`; leaves none.
+    fn take(&mut self, more: usize) -> Vec<Print> {
+        if self.full.is_empty() && self.filling.capacity() >= self.filling.len() + more {
             return std::mem::take(&mut self.filling);
         }
-        let mut all = Vec::with_capacity(self.full.len() * CHUNK + self.filling.len());
+        let mut all = Vec::with_capacity(self.full.len() * CHUNK + self.filling.len() + more);
         for chunk in self.full.drain(..) {
             all.extend_from_slice(&chunk);
         }
@@ -152,14 +155,16 @@ impl PrintTape {
     /// The prints closed since the last call, and the open one last (it may change yet)
     /// unless it was taken as it is.
     pub fn take(&mut self) -> PrintChanges {
-        let mut prints = self.closed.take();
-        if !self.open_taken {
-            prints.extend(self.open.as_ref().map(OpenPrint::print));
-        }
+        let open = self.open.as_ref().filter(|_| !self.open_taken);
+        let mut prints = self.closed.take(usize::from(open.is_some()));
+        prints.extend(open.map(OpenPrint::print));
         self.open_taken = true;
         let first = if prints.is_empty() { 0 } else { self.taken };
         self.taken = self.made;
-        PrintChanges { first, prints }
+        PrintChanges {
+            first,
+            prints: prints.into(),
+        }
     }
 
     /// From now on, prints are counted but not kept for [`PrintTape::take`]: for a run that
@@ -219,7 +224,7 @@ mod tests {
             let changes = tape.take();
             if !changes.prints.is_empty() {
                 all.truncate(changes.first as usize);
-                all.extend(changes.prints);
+                all.extend(changes.prints.iter().copied());
             }
         }
         all
@@ -299,7 +304,7 @@ mod tests {
         let changes = tape.take();
         assert_eq!(
             changes.prints,
-            vec![print(4, Buy, 1.0, 1.0, 1)],
+            vec![print(4, Buy, 1.0, 1.0, 1)].into(),
             "the open one only"
         );
     }
@@ -319,7 +324,7 @@ mod tests {
             tape.take(),
             PrintChanges {
                 first: 0,
-                prints: vec![print(1, Buy, 2.0, 1.0, 1)]
+                prints: std::sync::Arc::new(vec![print(1, Buy, 2.0, 1.0, 1)])
             }
         );
         tape.trade(&trade(1, 2.0));
@@ -328,7 +333,10 @@ mod tests {
             tape.take(),
             PrintChanges {
                 first: 0,
-                prints: vec![print(1, Buy, 2.0, 3.0, 2), print(2, Buy, 2.0, 5.0, 1)]
+                prints: std::sync::Arc::new(vec![
+                    print(1, Buy, 2.0, 3.0, 2),
+                    print(2, Buy, 2.0, 5.0, 1)
+                ])
             }
         );
         assert_eq!(tape.len(), 2);
@@ -338,7 +346,7 @@ mod tests {
             tape.take(),
             PrintChanges {
                 first: 1,
-                prints: vec![print(2, Buy, 2.0, 6.0, 2)]
+                prints: std::sync::Arc::new(vec![print(2, Buy, 2.0, 6.0, 2)])
             }
         );
     }
@@ -373,6 +381,6 @@ mod tests {
         ));
         let taken = tape.take();
         assert_eq!(taken.first, 0);
-        assert_eq!(taken.prints, tape_of(&events));
+        assert_eq!(*taken.prints, tape_of(&events));
     }
 }

@@ -377,7 +377,7 @@ impl Output for LiveFeed {
 fn merge_prints(prints: &mut PrintLog, changes: &PrintChanges) {
     if !changes.prints.is_empty() {
         prints.truncate(changes.first);
-        for print in &changes.prints {
+        for print in changes.prints.iter() {
             prints.push(*print);
         }
     }

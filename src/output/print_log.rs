@@ -373,7 +373,7 @@ mod tests {
         let prints: Vec<Print> = (0..n).map(print).collect();
         let changes = |first: u64, to: u64| PrintChanges {
             first,
-            prints: prints[first as usize..to as usize].to_vec(),
+            prints: prints[first as usize..to as usize].to_vec().into(),
         };
         let open = |i: u64| Print {
             size: 99.0,
@@ -419,7 +419,10 @@ mod tests {
             ..print(2)
         };
         // Prints 0 and 1 closed, 2 open; then 2 open with more trades; then 2 closed, 3 open.
-        let given = |first: u64, prints: Vec<Print>| PrintChanges { first, prints };
+        let given = |first: u64, prints: Vec<Print>| PrintChanges {
+            first,
+            prints: prints.into(),
+        };
         log.show_state(
             &given(0, vec![print(0), print(1), print(2)]),
             2,

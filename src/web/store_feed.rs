@@ -101,7 +101,7 @@ impl StoreFeed {
             footprints,
             prints: PrintChanges {
                 first: first_print,
-                prints,
+                prints: prints.into(),
             },
             depth: Default::default(),
             status,

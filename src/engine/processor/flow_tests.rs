@@ -57,7 +57,7 @@ impl Seen {
         }
         if !changes.prints.prints.is_empty() {
             self.prints.truncate(changes.prints.first as usize);
-            self.prints.extend(changes.prints.prints);
+            self.prints.extend(changes.prints.prints.iter().copied());
         }
     }
 }
