@@ -198,6 +198,9 @@ fn run_finds_the_signals_of_a_store_that_keeps_every_footprint() {
         // Checkpoints, and the read-ahead's hand-overs of its prints, every 300 events.
         "--checkpoint-events",
         "300",
+        // Closed prints handed on between frames as soon as there are 40.
+        "--prints-between-frames",
+        "40",
     ];
     args.extend(options);
     let child = crate::reliability::child::Child::spawn(&args);

@@ -95,6 +95,7 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         follow: false,
         paused: args.paused,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
+        prints_between_frames: orderflow::replay::PRINTS_BETWEEN_FRAMES,
         heatmap_ms: args.heatmap_ms,
         no_heatmap: args.no_heatmap,
     };

@@ -85,6 +85,7 @@ pub(crate) fn demo_follow(
         follow: true,
         paused: false,
         checkpoint_events: orderflow::replay::CHECKPOINT_EVERY,
+        prints_between_frames: orderflow::replay::PRINTS_BETWEEN_FRAMES,
         // The heatmap of a live recording fills as it is written.
         heatmap_ms: demo.heatmap_ms,
         no_heatmap: demo.no_heatmap,

@@ -34,6 +34,9 @@ pub(crate) struct RunArgs {
     /// Events between two checkpoints of the state that a seek goes back to (for tests).
     #[arg(long, hide = true, default_value_t = replay::CHECKPOINT_EVERY)]
     pub(crate) checkpoint_events: usize,
+    /// Closed prints held at most between two frames before they are handed on (for tests).
+    #[arg(long, hide = true, default_value_t = replay::PRINTS_BETWEEN_FRAMES)]
+    pub(crate) prints_between_frames: usize,
     /// Heatmap slice length in ms (SPEC 7): the book is sampled at every slice end and served
     /// at `/api/heatmap`; a whole number, at least 100.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(100..))]
@@ -110,6 +113,7 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         control: &control,
         paused: args.paused,
         checkpoint_every: args.checkpoint_events,
+        prints_between_frames: args.prints_between_frames,
     });
     let more = store.into_iter().collect();
     // The summary and the exit status are the processing's, once the range has been

@@ -76,6 +76,10 @@ impl Closed {
         self.full.is_empty() && self.filling.is_empty()
     }
 
+    fn len(&self) -> usize {
+        self.full.len() * CHUNK + self.filling.len()
+    }
+
     /// All of them, in order, with room for `more`; leaves none.
     fn take(&mut self, more: usize) -> Vec<Print> {
         if self.full.is_empty() && self.filling.capacity() >= self.filling.len() + more {
@@ -167,6 +171,23 @@ impl PrintTape {
         }
     }
 
+    /// The prints closed since the last call or [`PrintTape::take`], without the open one,
+    /// which is given by a later take as it is then.
+    pub fn take_closed(&mut self) -> PrintChanges {
+        let prints = self.closed.take(0);
+        let first = if prints.is_empty() { 0 } else { self.taken };
+        self.taken = self.made;
+        PrintChanges {
+            first,
+            prints: prints.into(),
+        }
+    }
+
+    /// The number of closed prints not taken yet.
+    pub fn waiting(&self) -> usize {
+        self.closed.len()
+    }
+
     /// From now on, prints are counted but not kept for [`PrintTape::take`]: for a run that
     /// shows them nowhere, so that a busy stretch between two frames holds no list of them.
     pub fn drop_closed(&mut self) {
@@ -207,6 +228,15 @@ mod tests {
     use Side::{Buy, Sell};
 
     fn tape_of(events: &[Ev]) -> Vec<Print> {
+        tape_taken(events, |tape, _| tape.take())
+    }
+
+    /// The prints a reader ends with when it takes `take(tape, i)` after event `i`, and all
+    /// at the end.
+    fn tape_taken(
+        events: &[Ev],
+        take: impl Fn(&mut PrintTape, usize) -> PrintChanges,
+    ) -> Vec<Print> {
         let mut tape = PrintTape::new();
         let mut all: Vec<Print> = Vec::new();
         for (i, event) in events.iter().enumerate() {
@@ -221,11 +251,17 @@ mod tests {
                 Book => tape.interrupt(),
             }
             // Taking after every event must not change what the reader ends with.
-            let changes = tape.take();
+            let changes = take(&mut tape, i);
             if !changes.prints.is_empty() {
                 all.truncate(changes.first as usize);
                 all.extend(changes.prints.iter().copied());
             }
+        }
+        // A frame follows the last event.
+        let changes = tape.take();
+        if !changes.prints.is_empty() {
+            all.truncate(changes.first as usize);
+            all.extend(changes.prints.iter().copied());
         }
         all
     }
@@ -382,5 +418,30 @@ mod tests {
         let taken = tape.take();
         assert_eq!(taken.first, 0);
         assert_eq!(*taken.prints, tape_of(&events));
+    }
+
+    #[test]
+    fn closed_prints_taken_between_takes_leave_the_reader_with_the_same_prints() {
+        let mut events = Vec::new();
+        for i in 0..200_i64 {
+            let side = if i % 7 < 4 { Buy } else { Sell };
+            events.push(T(i / 3, side, 100.0 + (i % 5) as f64, 0.5 + (i % 3) as f64));
+            if i % 11 == 0 {
+                events.push(Book);
+            }
+        }
+        let want = tape_of(&events);
+        for every in [1, 2, 3, 5, 17] {
+            let got = tape_taken(&events, |tape, i| {
+                if i % every == 0 {
+                    tape.take()
+                } else {
+                    let closed = tape.take_closed();
+                    assert!(closed.prints.len() <= 1 || tape.waiting() == 0);
+                    closed
+                }
+            });
+            assert_eq!(got, want, "closed prints taken except every {every} events");
+        }
     }
 }

@@ -467,6 +467,12 @@ impl Processor {
         self.prints.take()
     }
 
+    /// The prints closed since the last take, without the open one (a run at full speed hands
+    /// them on between frames: [`PrintTape::take_closed`]).
+    pub fn take_closed_prints(&mut self) -> PrintChanges {
+        self.prints.take_closed()
+    }
+
     /// The prints closed so far, and the open one (which a later trade may extend).
     pub fn print_tape(&self) -> &PrintTape {
         &self.prints

@@ -46,6 +46,19 @@ pub trait Output {
     /// prints of `changes` numbered below `closed`, which every later state has, for an
     /// output that keeps them before they are shown. Shows nothing.
     fn hold_prints(&mut self, _changes: &PrintChanges, _closed: u64) {}
+
+    /// Closed prints of the state shown, handed on between two frames so that a run at full
+    /// speed holds no frame's worth of them (a hundred thousand and more): `frame` changes
+    /// nothing but its prints, all closed, and the next frame follows on from them. An output
+    /// that shows prints shows them now; the others hold them ([`Output::hold_prints`]).
+    ///
+    /// # Errors
+    /// As [`Output::show`].
+    fn show_prints(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        let closed = frame.processor.print_tape().closed_count();
+        self.hold_prints(&frame.changes.prints, closed);
+        Ok(())
+    }
 }
 
 /// An output file that could not be written.

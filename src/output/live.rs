@@ -275,7 +275,7 @@ impl LiveFeed {
     }
 
     /// A replay's log: the closed prints of the frame held, those of its state shown.
-    fn show_prints(&self, frame: &Frame<'_>) {
+    fn log_prints(&self, frame: &Frame<'_>) {
         let mut state = self.lock();
         if state.repeats {
             let tape = frame.processor.print_tape();
@@ -318,6 +318,11 @@ impl Output for LiveFeed {
         state.prints = std::mem::take(&mut state.prints).repeating();
     }
 
+    /// The page sees the prints as they are handed on, in an update of their own.
+    fn show_prints(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.show(frame)
+    }
+
     fn hold_prints(&mut self, changes: &PrintChanges, closed: u64) {
         let mut state = self.lock();
         if state.repeats {
@@ -326,7 +331,7 @@ impl Output for LiveFeed {
     }
 
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
-        self.show_prints(frame);
+        self.log_prints(frame);
         self.publish(Update {
             bars: frame.changes.bars.clone(),
             metric_bars: frame.changes.metric_bars.clone(),
@@ -345,7 +350,7 @@ impl Output for LiveFeed {
             let mut state = self.lock();
             if state.repeats {
                 drop(state);
-                self.show_prints(frame);
+                self.log_prints(frame);
             } else {
                 // The prints of a file that started over: the closed ones up to where the
                 // state went back, then the open one as it is now (it may have been shown

@@ -225,6 +225,7 @@ impl State<'_> {
             self.show_player()?;
             self.emitter
                 .emit_if_due(&mut self.processor, rows_read, self.rows_estimate)?;
+            self.emitter.show_prints_if_many(&mut self.processor)?;
             if self.cancel.load(Ordering::Relaxed) {
                 tracing::warn!("interrupted: writing the state reached so far");
                 return Ok(ControlFlow::Break(()));

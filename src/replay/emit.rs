@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::Processor;
+use crate::engine::{Changes, Processor};
 use crate::output::json_files::WriteError;
 use crate::output::live::{Phase, Status};
 use crate::output::status::{IntegrityExample, IntegrityStatus};
@@ -50,6 +50,9 @@ pub(super) struct Emitter {
     pub(super) status: Status,
     /// The run's files by their number, to name integrity examples.
     pub(super) files: Vec<String>,
+    /// A replay under control: the closed prints its state shown holds at most before they
+    /// are handed on between frames ([`Emitter::show_prints_if_many`]).
+    pub(super) prints_between_frames: Option<usize>,
 }
 
 impl Emitter {
@@ -68,6 +71,7 @@ impl Emitter {
             started: now,
             status,
             files: Vec::new(),
+            prints_between_frames: None,
         };
         emitter.emit(processor, 0, 0)?;
         Ok(emitter)
@@ -92,6 +96,35 @@ impl Emitter {
         for output in &mut self.outputs {
             output.hold_prints(changes, closed);
         }
+    }
+
+    /// When the state shown of a replay under control holds `prints_between_frames` closed
+    /// prints or more, not shown yet: hands them to the outputs in a frame of their own ([`Output::show_prints`]).
+    pub(super) fn show_prints_if_many(
+        &mut self,
+        processor: &mut Processor,
+    ) -> Result<(), WriteError> {
+        let Some(most) = self.prints_between_frames else {
+            return Ok(());
+        };
+        if processor.print_tape().waiting() < most.max(1) {
+            return Ok(());
+        }
+        let changes = Changes {
+            prints: processor.take_closed_prints(),
+            ..Changes::default()
+        };
+        let depth = processor.depth();
+        let frame = Frame {
+            processor,
+            changes: &changes,
+            depth: &depth,
+            status: &self.status,
+        };
+        for output in &mut self.outputs {
+            output.show_prints(&frame)?;
+        }
+        Ok(())
     }
 
     pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
@@ -139,6 +172,10 @@ impl Emitter {
         self.show(processor, |output, frame| output.show(frame))
     }
 }
+
+/// Closed prints a replay's state shown holds at most between two frames (1 MB): a run at full
+/// speed makes some 300,000 a second, which a frame every 500 ms would hold at once.
+pub const PRINTS_BETWEEN_FRAMES: usize = 32_768;
 
 /// Spans of uncertainty the status carries at most (the latest).
 const MAX_SPANS: usize = 1000;

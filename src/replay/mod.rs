@@ -38,6 +38,7 @@ mod verdict;
 
 use attempt::Account;
 use control::Control;
+pub use emit::PRINTS_BETWEEN_FRAMES;
 use emit::{Emitter, progress_bar, status_for};
 pub use job::{Job, Speed};
 use pace::Pacer;
@@ -96,6 +97,9 @@ pub struct Controlled<'c> {
     /// Events between two checkpoints of the whole state (a seek goes over at most this
     /// many): [`CHECKPOINT_EVERY`] unless a test wants them closer.
     pub checkpoint_every: usize,
+    /// Closed prints the state shown holds at most between two frames before it hands them
+    /// on ([`PRINTS_BETWEEN_FRAMES`] unless a test wants them handed on sooner).
+    pub prints_between_frames: usize,
 }
 
 /// Runs `job` as [`run`] does; under control, `on_end` is given the report once the whole
@@ -178,7 +182,10 @@ pub fn play(
             output.replaying();
         }
     }
-    let emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
+    let mut emitter = Emitter::new(outputs, job.emit_every, status, &mut processor)?;
+    emitter.prints_between_frames = controlled
+        .as_ref()
+        .map(|controlled| controlled.prints_between_frames);
 
     let candidates = find_candidates(&job.data_dir, &job.instrument)?;
     let mut recordings = files::open_in_range(&candidates, job, &mut summary);

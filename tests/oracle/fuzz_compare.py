@@ -983,7 +983,7 @@ def seek_differences(binary, inst, start, end, data, opts, want):
     instants = [s + int((last - s) * f) for f in (0.7, 0.25, 0.55, 1.0)]
     json_dir = tempfile.mkdtemp(prefix="orderflow-seek-")
     cmd = [binary, "run", inst, start, end, "--data-dir", data, "--port", "0", "--paused",
-           "--json-dir", json_dir, "--checkpoint-events", "97", *opts]
+           "--json-dir", json_dir, "--checkpoint-events", "97", "--prints-between-frames", "13", *opts]
     env = dict(os.environ)
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)

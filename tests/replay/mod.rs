@@ -76,6 +76,9 @@ impl Replay {
             json_dir.path().to_str().unwrap(),
             "--checkpoint-events",
             "300",
+            // Closed prints handed on between frames as soon as there are 40.
+            "--prints-between-frames",
+            "40",
             "--emit-ms",
             "20",
         ];
