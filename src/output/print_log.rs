@@ -162,7 +162,7 @@ impl PrintLog {
 
     /// Appends a closed print to those held, counting it nowhere (a repeating log).
     fn hold(&mut self, print: Print) {
-        self.buckets.push(bucket(print.size) as u16);
+        self.keep_bucket(bucket(print.size));
         self.tail.push(print);
         if self.tail.len() >= 2 * TAIL && self.file.is_some() {
             self.flush(TAIL);
@@ -200,11 +200,20 @@ impl PrintLog {
         self.flushed = n;
     }
 
+    /// Notes the size bucket of the next print, growing the list by an eighth at a time, not
+    /// twice over: a day holds a million prints and more.
+    fn keep_bucket(&mut self, bucket: usize) {
+        if self.buckets.len() == self.buckets.capacity() {
+            self.buckets.reserve_exact(self.buckets.len() / 8 + 4096);
+        }
+        self.buckets.push(bucket as u16);
+    }
+
     /// Appends a print.
     pub fn push(&mut self, print: Print) {
         let bucket = bucket(print.size);
         self.histogram[bucket] += 1;
-        self.buckets.push(bucket as u16);
+        self.keep_bucket(bucket);
         self.tail.push(print);
         if self.tail.len() >= 2 * TAIL && self.file.is_some() {
             self.flush(TAIL);
