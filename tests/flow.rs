@@ -146,6 +146,7 @@ fn job(data: &Path, jobs: usize) -> Job {
         jobs,
         follow: false,
         heatmap_ms: None,
+        trade_bars: None,
     }
 }
 

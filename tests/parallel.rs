@@ -473,6 +473,7 @@ fn a_file_that_starts_over_resets_the_live_page() {
     let run = |jobs: usize| {
         let job = Job {
             heatmap_ms: None,
+            trade_bars: None,
             instrument: "BTC-USDT".to_owned(),
             data_dir: data.path().to_owned(),
             config: ProcessorConfig {

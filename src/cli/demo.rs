@@ -98,6 +98,8 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         prints_between_frames: orderflow::replay::PRINTS_BETWEEN_FRAMES,
         heatmap_ms: args.heatmap_ms,
         no_heatmap: args.no_heatmap,
+        tick_bars: None,
+        volume_bars: None,
     };
     run::run(run_args, stop)
 }

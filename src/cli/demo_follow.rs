@@ -89,6 +89,8 @@ pub(crate) fn demo_follow(
         // The heatmap of a live recording fills as it is written.
         heatmap_ms: demo.heatmap_ms,
         no_heatmap: demo.no_heatmap,
+        tick_bars: None,
+        volume_bars: None,
     };
     let code = run::run(run_args, stop);
     stop.cancel.store(true, std::sync::atomic::Ordering::SeqCst);

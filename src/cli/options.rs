@@ -101,6 +101,7 @@ impl ProcessArgs {
             jobs: jobs(self.jobs),
             follow: false,
             heatmap_ms: None,
+            trade_bars: None,
         })
     }
 }

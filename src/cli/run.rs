@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 use clap::Args;
+use orderflow::engine::TradeBarSize;
 use orderflow::output::live::{LiveFeed, Status};
 use orderflow::output::status::Playback;
 use orderflow::replay::control::Control;
@@ -45,6 +46,22 @@ pub(crate) struct RunArgs {
     /// 90 MB for a day of a 400-level book) and may read its files in parallel.
     #[arg(long, conflicts_with = "heatmap_ms")]
     pub(crate) no_heatmap: bool,
+    /// Also cut the trades into tick bars of N trades each (the last may hold fewer), shown
+    /// under the charts and served at `/api/trade_bars`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "volume_bars")]
+    pub(crate) tick_bars: Option<u64>,
+    /// Also cut the trades into volume bars of V each (base currency): the trade that brings a
+    /// bar's volume to V or more is its last (no trade is split).
+    #[arg(long, value_name = "V", value_parser = positive)]
+    pub(crate) volume_bars: Option<f64>,
+}
+
+/// A finite number above 0.
+fn positive(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!("{text:?} is not a number above 0")),
+    }
 }
 
 /// The END of `run --follow` without one: the last day SPEC 1.4 finds plausible.
@@ -64,6 +81,11 @@ pub(crate) fn run(mut args: RunArgs, stop: &Stop) -> anyhow::Result<u8> {
         .job(args.process.json_dir.clone(), args.speed)?;
     job.follow = args.follow;
     job.heatmap_ms = (!args.no_heatmap).then_some(i64::from(args.heatmap_ms));
+    job.trade_bars = match (args.tick_bars, args.volume_bars) {
+        (Some(n), _) => Some(TradeBarSize::Trades(n)),
+        (None, Some(v)) => Some(TradeBarSize::Volume(v)),
+        (None, None) => None,
+    };
     check_summary_file(summary_file, job.json_dir.as_deref())?;
     let cancel = &stop.cancel;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

@@ -16,6 +16,7 @@ pub mod prints;
 pub mod processor;
 pub mod signals;
 pub mod timeframe;
+pub mod trade_bars;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
@@ -29,3 +30,4 @@ pub use price::Price;
 pub use prints::{Print, PrintChanges, PrintTape};
 pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};
 pub use signals::{Signal, SignalOptions};
+pub use trade_bars::{TradeBar, TradeBarSize, TradeBars};

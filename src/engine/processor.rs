@@ -11,6 +11,7 @@ use super::heatmap::{HeatmapSampler, SliceBatch};
 use super::integrity::{Chain, Integrity, Link, is_crossed};
 use super::metrics::{MetricBar, obi};
 use super::prints::{PrintChanges, PrintTape};
+use super::trade_bars::{TradeBarSize, TradeBars};
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -264,6 +265,8 @@ pub struct Processor {
     window: std::ops::Range<Millis>,
     /// The book at every slice end (SPEC 7), when a heatmap is asked for.
     heatmap: Option<HeatmapSampler>,
+    /// Tick or volume bars, when asked for.
+    trade_bars: Option<TradeBars>,
 }
 
 impl Processor {
@@ -291,7 +294,20 @@ impl Processor {
             obi: 0.0,
             window: 0..0,
             heatmap: None,
+            trade_bars: None,
         }
+    }
+
+    /// The same processor, also cutting the in-range trades into bars of trades (tick or
+    /// volume bars, see [`TradeBars`]).
+    pub fn with_trade_bars(mut self, size: TradeBarSize) -> Self {
+        self.trade_bars = Some(TradeBars::new(size));
+        self
+    }
+
+    /// The bars of trades, when asked for.
+    pub fn trade_bars(&self) -> Option<&TradeBars> {
+        self.trade_bars.as_ref()
     }
 
     /// The same processor, sampling the book at the end of every slice of `slice_ms` for the
@@ -565,6 +581,9 @@ impl Processor {
             self.footprints.keep_newest(keep);
         }
         self.prints.trade(trade);
+        if let Some(bars) = &mut self.trade_bars {
+            bars.trade(trade);
+        }
         self.cvd += match trade.side {
             Side::Buy => size,
             Side::Sell => -size,

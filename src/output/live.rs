@@ -18,7 +18,10 @@ use tokio::sync::broadcast;
 use super::frame::{Frame, Output, WriteError};
 use super::heatmap::HeatmapFeed;
 use super::print_log::PrintLog;
-use crate::engine::{Bar, Depth, FootprintBar, MetricBar, Millis, Print, PrintChanges};
+use crate::engine::{
+    Bar, Depth, FootprintBar, MetricBar, Millis, Print, PrintChanges, TradeBar, TradeBarSize,
+    TradeBars,
+};
 
 pub use super::status::{Phase, Status};
 
@@ -98,6 +101,9 @@ struct State {
     /// A replay under control: its states give the same closed prints again, and the log
     /// shows those of the state shown (`Output::replaying`).
     repeats: bool,
+    /// The tick or volume bars of the state shown, when the run makes them (a copy shares
+    /// the closed ones).
+    trade_bars: Option<TradeBars>,
     depth: Depth,
     status: Status,
 }
@@ -118,6 +124,20 @@ impl LiveFeed {
                 heatmap: HeatmapFeed::new(),
             }),
         }
+    }
+
+    /// The tick or volume bars from number `from` on, or from the last if there are fewer
+    /// (it may be open, and a state that went back has fewer), with the count of all and
+    /// their size; `None` when the run makes none.
+    pub fn trade_bars(&self, from: usize) -> Option<(TradeBarSize, usize, Vec<TradeBar>)> {
+        let state = self.lock();
+        let bars = state.trade_bars.as_ref()?;
+        let count = bars.len();
+        Some((
+            bars.size(),
+            count,
+            bars.from(from.min(count.saturating_sub(1))),
+        ))
     }
 
     /// The run's signals.
@@ -285,6 +305,13 @@ impl LiveFeed {
         }
     }
 
+    /// Keeps the bars of trades of the frame's state.
+    fn keep_trade_bars(&self, frame: &Frame<'_>) {
+        if let Some(bars) = frame.processor.trade_bars() {
+            self.lock().trade_bars = Some(bars.clone());
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the maps half-updated in a way that
         // matters to a viewer, so a poisoned lock is used as it is.
@@ -332,6 +359,7 @@ impl Output for LiveFeed {
 
     fn show(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
         self.log_prints(frame);
+        self.keep_trade_bars(frame);
         self.publish(Update {
             bars: frame.changes.bars.clone(),
             metric_bars: frame.changes.metric_bars.clone(),
@@ -344,6 +372,7 @@ impl Output for LiveFeed {
     }
 
     fn restart(&mut self, frame: &Frame<'_>) -> Result<(), WriteError> {
+        self.keep_trade_bars(frame);
         let footprints = frame.processor.footprints();
         self.replace_footprints(footprints.tail(usize::MAX).cloned().collect());
         {

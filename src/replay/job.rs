@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::ProcessorConfig;
+use crate::engine::{ProcessorConfig, TradeBarSize};
 
 /// How fast events are replayed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +56,8 @@ pub struct Job {
     /// no heatmap. A run with one reads its files one after another (the book must be seen
     /// at every slice end), each still read ahead on threads with `--jobs` above 1.
     pub heatmap_ms: Option<i64>,
+    /// Tick or volume bars for the live page (`--tick-bars`, `--volume-bars`); `None`: none.
+    pub trade_bars: Option<TradeBarSize>,
 }
 
 #[cfg(test)]

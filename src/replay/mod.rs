@@ -142,6 +142,11 @@ pub fn play(
             .with_heatmap(slice_ms)
             .with_heatmap_sink(live.heatmap().shared());
     }
+    if live.is_some()
+        && let Some(size) = job.trade_bars
+    {
+        processor = processor.with_trade_bars(size);
+    }
     // More outputs (the store) may take every footprint, and the prints.
     let more_footprints = !more.is_empty();
     let more_prints = more.iter().any(|output| output.wants_prints());
@@ -231,7 +236,8 @@ pub fn play(
         && recordings.len() >= 2
         && pace == Speed::Max
         && state.player.is_none()
-        && state.processor.heatmap_ms().is_none();
+        && state.processor.heatmap_ms().is_none()
+        && state.processor.trade_bars().is_none();
     if parallel {
         parallel::process_files(&mut state, job, &mut recordings, &mut summary)?;
     } else {

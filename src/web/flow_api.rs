@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::api::{ApiError, fresh, since, timeframe};
 use crate::engine::timeframe::coarsen_footprints;
-use crate::engine::{FootprintBar, Millis, window_start};
+use crate::engine::{FootprintBar, Millis, TradeBarSize, window_start};
 use crate::output::flow_json::{ApiExtras, ApiFootprint, ApiPrint};
 use crate::output::live::LiveFeed;
 
@@ -114,4 +114,61 @@ pub async fn print_size(
     };
     let (prints, min_size) = feed.print_size_at_top(share);
     fresh(Json(json!({ "prints": prints, "min_size": min_size })))
+}
+
+/// `GET /api/trade_bars[?from=I]`: the run's tick or volume bars from number `I` on (0 when
+/// absent; the last may be open and change):
+/// `{"size": {"trades": N} | {"volume": V}, "count": n, "first": i, "bars": [[first_ts,
+/// last_ts, open, high, low, close, volume, buy_volume, sell_volume, trades], ...]}`, where
+/// `first` is the number of the first bar given: `I`, or the last bar's when `I` is beyond
+/// it (a state that went back has fewer). 404 when the run makes none.
+pub async fn trade_bars(
+    State(feed): State<LiveFeed>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let from = match query.iter().find(|(key, _)| key.as_str() != "from") {
+        Some(_) => Err(ApiError::bad_request(
+            "unknown query parameter: only `from` is understood",
+        )),
+        None => match query.get("from").map(|text| text.trim().parse::<usize>()) {
+            None => Ok(0),
+            Some(Ok(from)) => Ok(from),
+            Some(Err(_)) => Err(ApiError::bad_request(
+                "`from` must be a bar number (0, 1, 2, ...)",
+            )),
+        },
+    };
+    let from = match from {
+        Ok(from) => from,
+        Err(error) => return error.into_response(),
+    };
+    let Some((size, count, bars)) = feed.trade_bars(from) else {
+        return ApiError::not_found("/api/trade_bars (the run makes no tick or volume bars)")
+            .into_response();
+    };
+    let first = count - bars.len();
+    let size = match size {
+        TradeBarSize::Trades(n) => json!({ "trades": n }),
+        TradeBarSize::Volume(v) => json!({ "volume": v }),
+    };
+    let rows: Vec<_> = bars
+        .iter()
+        .map(|bar| {
+            json!([
+                bar.first_ts,
+                bar.last_ts,
+                bar.open,
+                bar.high,
+                bar.low,
+                bar.close,
+                bar.volume,
+                bar.buy_volume,
+                bar.sell_volume,
+                bar.trades
+            ])
+        })
+        .collect();
+    fresh(Json(
+        json!({ "size": size, "count": count, "first": first, "bars": rows }),
+    ))
 }

@@ -75,6 +75,7 @@ fn app(state: AppState, control: Option<Control>, local: SocketAddr) -> Router {
         .route("/api/bar_extras", get(flow_api::bar_extras))
         .route("/api/prints", get(flow_api::prints))
         .route("/api/print_size", get(flow_api::print_size))
+        .route("/api/trade_bars", get(flow_api::trade_bars))
         .route("/api/signals", get(signals_api::signals))
         .route("/api/heatmap", get(heatmap::heatmap))
         .route("/api/heatmap/overlay", get(heatmap::overlay))

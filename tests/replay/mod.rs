@@ -13,6 +13,7 @@ use crate::common::{assert_json_eq, orderflow, process};
 use crate::reliability::child::Child;
 
 mod timeframes;
+mod trade_bars;
 
 const START: &str = "2025-01-15T23:53:00Z";
 const END: &str = "2025-01-16T00:03:00Z";
