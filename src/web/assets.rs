@@ -79,6 +79,7 @@ pub static ASSETS: &[Asset] = &[
     ours!("js/flow/coarse.js", JS),
     ours!("js/panels/integrity.js", JS),
     ours!("js/charts/integrity.js", JS),
+    ours!("js/charts/trade_bars.js", JS),
     ours!("js/panels/replay.js", JS),
     ours!("js/timeframes.js", JS),
 ];

@@ -121,7 +121,8 @@ pub async fn print_size(
 /// `{"size": {"trades": N} | {"volume": V}, "count": n, "first": i, "bars": [[first_ts,
 /// last_ts, open, high, low, close, volume, buy_volume, sell_volume, trades], ...]}`, where
 /// `first` is the number of the first bar given: `I`, or the last bar's when `I` is beyond
-/// it (a state that went back has fewer). 404 when the run makes none.
+/// it (a state that went back has fewer). A run that makes none answers `"size": null` and no
+/// bar (the page asks before it knows).
 pub async fn trade_bars(
     State(feed): State<LiveFeed>,
     Query(query): Query<HashMap<String, String>>,
@@ -143,8 +144,9 @@ pub async fn trade_bars(
         Err(error) => return error.into_response(),
     };
     let Some((size, count, bars)) = feed.trade_bars(from) else {
-        return ApiError::not_found("/api/trade_bars (the run makes no tick or volume bars)")
-            .into_response();
+        return fresh(Json(
+            json!({ "size": null, "count": 0, "first": 0, "bars": [] }),
+        ));
     };
     let first = count - bars.len();
     let size = match size {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{END_MS, Replay, START_MS, exchange, recordings};
+use super::{END_MS, Replay, START_MS, recordings};
 
 /// `(ts, price, size, is_buy)` of the trades in `[START, END)`, in event order.
 fn trades(data: &Path) -> Vec<(i64, f64, f64, bool)> {
@@ -125,15 +125,14 @@ fn after_seeks_the_tick_and_volume_bars_are_those_of_the_trades_before_the_insta
 }
 
 #[test]
-fn a_run_without_tick_or_volume_bars_answers_404_and_the_options_are_checked() {
+fn a_run_without_tick_or_volume_bars_has_none_and_the_options_are_checked() {
     let data = recordings();
     let replay = Replay::start(data.path(), &["--paused"]);
-    let raw = format!(
-        "GET /api/trade_bars HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        replay.address
+    replay.seek(END_MS);
+    assert_eq!(
+        replay.get("/api/trade_bars"),
+        json!({ "size": null, "count": 0, "first": 0, "bars": [] })
     );
-    let (code, body) = exchange(replay.address, raw.as_bytes());
-    assert_eq!(code, 404, "{body}");
     for bad in [
         ["--tick-bars", "0"],
         ["--volume-bars", "0"],

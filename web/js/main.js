@@ -17,6 +17,7 @@ import { createIntegrityWarning } from './panels/integrity.js';
 import { createSignals } from './panels/signals.js';
 import { createReplayBar } from './panels/replay.js';
 import { createTimeframes } from './timeframes.js';
+import { createTradeBars } from './charts/trade_bars.js';
 import { colors } from './theme.js';
 import { compact, fixed, decimalsOf } from './format.js';
 
@@ -53,6 +54,8 @@ const timeframes = createTimeframes(store, $('tf'), { onReset: () => resetAll(),
 const shown = timeframes.shown;
 const legend = createLegend(timeline.chart, shown, { priceSeries: price.candles });
 const debug = { snapshots: 0, updates: 0, connection: 'connecting' };
+// Tick or volume bars, when the run makes them (`--tick-bars`, `--volume-bars`).
+const tradeBars = createTradeBars($('trade-bars-card'), $('trade-bars'), $('trade-bars-title'));
 
 function renderBook() {
   const { bids, asks } = store.depth;
@@ -118,12 +121,14 @@ store.addEventListener('reset', () => {
   const rows = Store.sorted(store.bars);
   timeframes.offer(store.status?.window_ms || windowMs(rows.length ? rows : Store.sorted(store.metrics)));
   timeframes.reset();
+  if (store.status?.instrument) tradeBars.reset();
 });
 
 store.addEventListener('update', ({ detail }) => {
   debug.updates += 1;
   if (store.status?.window_ms) timeframes.offer(store.status.window_ms);
   timeframes.update(detail);
+  if (store.status?.instrument) tradeBars.update();
 });
 
 function updateAll(detail) {
@@ -180,6 +185,8 @@ window.__orderflow = {
   shownMetrics: () => Store.sorted(shown.metrics),
   replay,
   heatmap: () => heatmap.debug(),
+  /** Tick or volume bars held and drawn, and the last. */
+  tradeBars: () => ({ count: tradeBars.count(), drawn: tradeBars.drawn(), last: tradeBars.last() }),
   heatmapProbe: (ms) => heatmap.probe(ms),
   connection: () => $('connection').dataset.state || debug.connection,
   colors,

@@ -245,6 +245,17 @@ function launchBrowser() {
 }
 
 /** A page that records console errors, page errors and failed requests into `problems`. */
+/** Polls `predicate(arg)` in the page until it is true, awaiting it: Playwright's
+ *  `waitForFunction` takes the promise of an async predicate for a true value at once. */
+async function waitUntil(page, predicate, arg, { timeout }, what) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(predicate, arg)) return;
+    if (Date.now() > until) throw new Error(`waited ${timeout} ms in vain: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function openPage(browser) {
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 }, deviceScaleFactor: 1 });
   const problems = [];
@@ -515,7 +526,7 @@ async function replayScenario() {
   const synth = spawnSync(binary, ['synth', '--out', dataDir, '--start', '2025-01-15T10:00:00Z', '--hours', '2', '--seed', '4', '--book-interval-ms', '500', '--trades-per-minute', '300'], { encoding: 'utf8' });
   check(synth.status === 0, 'replay: orderflow synth writes a recording', synth.stderr);
   const start = Date.UTC(2025, 0, 15, 10, 0);
-  const server = startServer(['run', 'BTC-USDT', '2025-01-15T10:00:00Z', '2025-01-15T12:00:00Z', '--data-dir', dataDir, '--paused', '--speed', '300', '--emit-ms', '100']);
+  const server = startServer(['run', 'BTC-USDT', '2025-01-15T10:00:00Z', '2025-01-15T12:00:00Z', '--data-dir', dataDir, '--paused', '--speed', '300', '--emit-ms', '100', '--tick-bars', '50']);
   let browser;
   try {
     const url = await server.url;
@@ -530,13 +541,26 @@ async function replayScenario() {
     const apiBars = (query = '') => page.evaluate(async (q) => (await fetch(`/api/bars${q}`)).json(), query);
     /** The price pane shows exactly the API's bars (of the timeframe asked). */
     const chartsFollow = async (query, what) => {
-      await page.waitForFunction(async (q) => {
+      await waitUntil(page, async (q) => {
         const api = await (await fetch(`/api/bars${q}`)).json();
         const shown = window.__orderflow.shownBars();
         return window.__orderflow.counts().candles === api.length && JSON.stringify(shown) === JSON.stringify(api);
-      }, query, { timeout: 10_000 });
+      }, query, { timeout: 10_000 }, `the charts follow ${what}`);
       const counts = await page.evaluate(() => window.__orderflow.counts());
       check(true, `replay: the charts follow ${what}`, JSON.stringify(counts));
+    };
+
+    /** The tick bars' card holds and draws exactly the API's bars. */
+    const tradeBarsFollow = async (what) => {
+      await waitUntil(page, async () => {
+        const api = await (await fetch('/api/trade_bars')).json();
+        const shown = window.__orderflow.tradeBars();
+        return api.count > 0 && shown.count === api.count && shown.drawn === api.count
+          && JSON.stringify(shown.last) === JSON.stringify(api.bars[api.bars.length - 1])
+          && !document.getElementById('trade-bars-card').hidden;
+      }, null, { timeout: 10_000 }, `the tick bars follow ${what}`);
+      const shown = await page.evaluate(() => window.__orderflow.tradeBars());
+      check(true, `replay: the tick bars follow ${what}`, `${shown.count} bars`);
     };
 
     await page.click('#rp-play');
@@ -561,6 +585,8 @@ async function replayScenario() {
     const goTo = Date.UTC(2025, 0, 15, 11, 30);
     await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, goTo, { timeout: 30_000 });
     await chartsFollow('', '"go to" forward');
+    await tradeBarsFollow('"go to" forward');
+    const forward = (await page.evaluate(() => window.__orderflow.tradeBars())).count;
     const last = await page.evaluate(() => window.__orderflow.lastBarTs());
     check(last === goTo - 60_000, 'replay: after "go to" 11:30 the newest bar is 11:29', `${last}`);
 
@@ -573,6 +599,10 @@ async function replayScenario() {
     }, back);
     await page.waitForFunction((t) => Number(document.getElementById('replay-controls').dataset.position) === t, back, { timeout: 15_000 });
     await chartsFollow('', 'a seek back with the slider');
+    await tradeBarsFollow('a seek back with the slider');
+    const backCount = (await page.evaluate(() => window.__orderflow.tradeBars())).count;
+    const apiCount = (await page.evaluate(async () => (await fetch('/api/trade_bars?from=999999')).json())).count;
+    check(backCount < forward, 'replay: a seek back leaves fewer tick bars', `${forward} → ${backCount} (the API: ${apiCount}, position ${(await status()).position})`);
     check((await apiBars()).length === 45, 'replay: after a seek back to 10:45 there are 45 one-minute bars');
 
     await page.selectOption('#tf', '300000');
