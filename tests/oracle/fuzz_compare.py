@@ -972,6 +972,29 @@ def heatmap_differences(get, slices, label):
     return diffs
 
 
+# Trades per tick bar in the runs sought (`run --tick-bars`).
+TICK_BARS = 7
+
+
+def tick_bars(trades, n):
+    """Tick bars of `n` trades (README, "Tick and volume bars"): the in-range trades in
+    event order, cut every `n`; the last may hold fewer."""
+    bars = []
+    for i in range(0, len(trades), n):
+        group = trades[i:i + n]
+        volume = buy = sell = 0.0
+        for _, _, size, is_buy in group:
+            volume += size
+            if is_buy:
+                buy += size
+            else:
+                sell += size
+        prices = [t[1] for t in group]
+        bars.append([group[0][0], group[-1][0], prices[0], max(prices), min(prices), prices[-1],
+                     volume, buy, sell, len(group)])
+    return bars
+
+
 def seek_differences(binary, inst, start, end, data, opts, want):
     """SPEC 8: `orderflow run --paused`, sought forward and back; after each seek to T the
     JSON files, /api/prints and /api/heatmap are those of the oracle's run ending at T."""
@@ -983,7 +1006,8 @@ def seek_differences(binary, inst, start, end, data, opts, want):
     instants = [s + int((last - s) * f) for f in (0.7, 0.25, 0.55, 1.0)]
     json_dir = tempfile.mkdtemp(prefix="orderflow-seek-")
     cmd = [binary, "run", inst, start, end, "--data-dir", data, "--port", "0", "--paused",
-           "--json-dir", json_dir, "--checkpoint-events", "97", "--prints-between-frames", "13", *opts]
+           "--json-dir", json_dir, "--checkpoint-events", "97", "--prints-between-frames", "13",
+           "--tick-bars", str(TICK_BARS), *opts]
     env = dict(os.environ)
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -1044,6 +1068,11 @@ def seek_differences(binary, inst, start, end, data, opts, want):
             if d or [g[1] for g in got] != [w[1] for w in oracle["prints"]]:
                 diffs.append(d or label + "/api/prints: sides differ")
             diffs += heatmap_differences(get, flow["heatmap_slices"], label)
+            got = get("/api/trade_bars")
+            want = tick_bars(flow["trades"], TICK_BARS)
+            d = first_list_difference(label + "/api/trade_bars", got["bars"], want)
+            if d or got["count"] != len(want) or got["size"] != {"trades": TICK_BARS}:
+                diffs.append(d or f"{label}/api/trade_bars: count {got['count']}, size {got['size']}")
         return diffs
     finally:
         p.send_signal(2)

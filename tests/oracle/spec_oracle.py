@@ -477,6 +477,9 @@ class Run:
         self.extras = {}
         self.prints = []  # [ts, side, vwap, size, trades]
         self.open_print = None  # [ts, side, notional, size, trades]
+        # The in-range trades in event order (ts, price, size, buy), for tick bars (beyond
+        # the SPEC: README, "Tick and volume bars")
+        self.trades = []
         # SPEC 7: slice k -> the book (bids, asks) at its end, for the present slices; one
         # copy shared by the slices in which nothing changed
         self.slice_ms = 1000
@@ -503,6 +506,7 @@ class Run:
             self.open_print = None
 
     def take_trade(self, ev):
+        self.trades.append((ev.ts, ev.price, ev.size, ev.buy))
         w = self.window(ev.ts)
         side = "buy" if ev.buy else "sell"
         row = self.footprint.setdefault(w, {}).setdefault(ev.price, [0.0, 0.0])
@@ -728,6 +732,7 @@ def run(
         keys = ("footprint_file", "footprints", "extras", "prints")
         flow.update(zip(keys, r.flow_outputs()))
         flow["heatmap_slices"] = r.heatmap_slices()
+        flow["trades"] = r.trades
     if integrity is not None:
         integrity.update(r.integrity)
     if not candidates or not files or r.in_range_events == 0:
@@ -736,7 +741,8 @@ def run(
         # book that only warm-up rows built either.
         ohlc, metrics, depth = [], [], {"bids": [], "asks": []}
         if flow is not None:
-            flow.update(footprint_file=[], footprints=[], extras=[], prints=[], heatmap_slices={})
+            flow.update(footprint_file=[], footprints=[], extras=[], prints=[], heatmap_slices={},
+                        trades=[])
     elif unusable:
         status = 1
     else:
