@@ -12,6 +12,7 @@ mod packed;
 mod query;
 mod sampler;
 mod store;
+mod sweep;
 
 pub use batch::{LevelChange, SliceBatch, SliceMark, slice_of};
 pub use query::{HeatmapColumn, HeatmapQuery, HeatmapRow, OverlayColumn};

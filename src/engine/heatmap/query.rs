@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::packed::{Key, side_of};
 use super::store::HeatmapStore;
+use super::sweep::Sweep;
 use crate::engine::book::BookSide;
 use crate::engine::event::Millis;
 
@@ -89,14 +90,15 @@ impl HeatmapStore {
         if per_column % block_len == 0 {
             return self.columns_of_blocks(query, &spans, column);
         }
-        let mut sweep = Sweep::new(self, start);
+        let mut sweep = Sweep::default();
+        sweep.reset(|state| self.load_state(start, state), start);
         let mut rows_out = Vec::new();
         let mut cells: Vec<(f64, BookSide, f64)> = Vec::new();
         for (number, span) in spans.iter().enumerate() {
             let number = number as u32;
             for slice in span.slices.clone() {
                 if slice != start {
-                    sweep.apply(self, slice, number);
+                    sweep.apply(self.changes(slice), slice, number);
                 }
             }
             sweep.close_column(span.slices.end, number);
@@ -168,9 +170,9 @@ impl HeatmapStore {
     /// minute of slices, and a sweep of a busy day's levels is larger than what the allocator
     /// keeps at hand (each new one would be fresh pages from the system).
     pub(super) fn sums_with(&self, slices: Range<usize>, sweep: &mut Sweep) -> Vec<(Key, f64)> {
-        sweep.reset(self, slices.start);
+        sweep.reset(|state| self.load_state(slices.start, state), slices.start);
         for slice in slices.start + 1..slices.end {
-            sweep.apply(self, slice, 0);
+            sweep.apply(self.changes(slice), slice, 0);
         }
         sweep.close_column(slices.end, 0);
         let mut sums: Vec<(Key, f64)> = sweep
@@ -267,160 +269,5 @@ fn rows(cells: &[(f64, BookSide, f64)], row: f64, present: f64, rows: &mut Vec<H
     }
     if let Some(done) = current {
         finish(done);
-    }
-}
-
-/// The sweep of [`HeatmapStore::columns`]: per level, its current run and the total of the
-/// column in progress, side by side so that a change touches one cache line.
-#[derive(Default)]
-pub(super) struct Sweep {
-    levels: Vec<Run>,
-    /// The levels touched in this column.
-    touched: Vec<Key>,
-    /// Levels with a size.
-    live: Vec<Key>,
-    /// The sizes of the state the sweep starts from.
-    start: Vec<f64>,
-}
-
-/// One level in the sweep.
-#[derive(Clone, Copy)]
-struct Run {
-    /// Its current size (0: none).
-    size: f64,
-    /// Sum over the column's slices of its size.
-    total: f64,
-    /// The slice its current size holds since.
-    since: u32,
-    /// The column that last touched its total.
-    stamp: u32,
-    /// Where it is in `live`.
-    position: u32,
-}
-
-const NOT_LIVE: u32 = u32::MAX;
-
-impl Sweep {
-    /// A sweep from the state of slice `start` (indices from the store's first).
-    fn new(store: &HeatmapStore, start: usize) -> Self {
-        let mut sweep = Sweep::default();
-        sweep.reset(store, start);
-        sweep
-    }
-
-    /// Starts the sweep over from the state of slice `start`, in the room it has.
-    fn reset(&mut self, store: &HeatmapStore, start: usize) {
-        let mut state = std::mem::take(&mut self.start);
-        store.load_state(start, &mut state);
-        self.start_from(&state, start);
-        self.start = state;
-    }
-
-    /// Starts the sweep over from `state` (sizes by key), the state of slice `start`.
-    pub(super) fn start_from(&mut self, state: &[f64], start: usize) {
-        self.touched.clear();
-        self.live.clear();
-        self.levels.clear();
-        self.levels.reserve(state.len());
-        for (key, &held) in state.iter().enumerate() {
-            let position = if held > 0.0 {
-                self.live.push(key as Key);
-                (self.live.len() - 1) as u32
-            } else {
-                NOT_LIVE
-            };
-            self.levels.push(Run {
-                size: held,
-                total: 0.0,
-                since: start as u32,
-                stamp: u32::MAX,
-                position,
-            });
-        }
-    }
-
-    /// Makes room for `keys` levels; the new ones have no size.
-    pub(super) fn cover(&mut self, keys: usize) {
-        if self.levels.len() < keys {
-            let none = Run {
-                size: 0.0,
-                total: 0.0,
-                since: 0,
-                stamp: u32::MAX,
-                position: NOT_LIVE,
-            };
-            self.levels.resize(keys, none);
-        }
-    }
-
-    /// Applies the changes of `slice` to a sweep kept running from one column to the next
-    /// ([`Sweep::take_column`]).
-    pub(super) fn apply_running(&mut self, store: &HeatmapStore, slice: usize) {
-        self.apply(store, slice, 0);
-    }
-
-    /// Ends the column at slice `end`: each level's sum of its size over the column, by key,
-    /// as [`HeatmapStore::sums`] gives it. The sweep goes on from `end` with the sums at zero.
-    pub(super) fn take_column(&mut self, end: usize) -> Vec<(Key, f64)> {
-        self.close_column(end, 0);
-        let levels = &mut self.levels;
-        let mut sums: Vec<(Key, f64)> = self
-            .touched
-            .drain(..)
-            .map(|key| {
-                let level = &mut levels[key as usize];
-                level.stamp = u32::MAX;
-                (key, std::mem::take(&mut level.total))
-            })
-            .collect();
-        sums.sort_unstable_by_key(|(key, _)| *key);
-        sums
-    }
-
-    /// Applies the changes of `slice`, in column `column`: each level that changes closes its
-    /// run.
-    fn apply(&mut self, store: &HeatmapStore, slice: usize, column: u32) {
-        let slice = slice as u32;
-        for (key, new) in store.changes(slice as usize) {
-            let level = &mut self.levels[key as usize];
-            let old = level.size;
-            level.size = new;
-            let since = std::mem::replace(&mut level.since, slice);
-            if old > 0.0 {
-                if slice > since {
-                    level.total += old * f64::from(slice - since);
-                    if level.stamp != column {
-                        level.stamp = column;
-                        self.touched.push(key);
-                    }
-                }
-                if new <= 0.0 {
-                    let at = std::mem::replace(&mut level.position, NOT_LIVE) as usize;
-                    self.live.swap_remove(at);
-                    if let Some(&moved) = self.live.get(at) {
-                        self.levels[moved as usize].position = at as u32;
-                    }
-                }
-            } else if new > 0.0 {
-                level.position = self.live.len() as u32;
-                self.live.push(key);
-            }
-        }
-    }
-
-    /// Closes the runs of the live levels at `end`, the column's end.
-    fn close_column(&mut self, end: usize, column: u32) {
-        let end = end as u32;
-        for &key in &self.live {
-            let level = &mut self.levels[key as usize];
-            if end > level.since {
-                level.total += level.size * f64::from(end - level.since);
-                if level.stamp != column {
-                    level.stamp = column;
-                    self.touched.push(key);
-                }
-            }
-            level.since = end;
-        }
     }
 }

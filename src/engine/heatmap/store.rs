@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::batch::{SliceBatch, SliceMark};
 use super::packed::{Entries, Key, Scale};
-use super::query::Sweep;
+use super::sweep::Sweep;
 use crate::engine::book::BookSide;
 
 /// Slices between two full states: a query replays at most this many slices' changes before
@@ -466,7 +466,7 @@ impl HeatmapStore {
         let mut scratch = std::mem::take(&mut self.block_sweep);
         if scratch.next == Some(i) {
             scratch.sweep.cover(self.key_count());
-            scratch.sweep.apply_running(self, i);
+            scratch.sweep.apply_running(self.changes(i), i);
             scratch.next = Some(i + 1);
         } else if (self.first + i as i64).rem_euclid(self.block_len as i64) == 0 {
             scratch.sweep.start_from(&self.state, i);
