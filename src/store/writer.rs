@@ -234,10 +234,12 @@ impl Writer {
     /// Computes, stores and hands on the signals of the closed bars in `[from, to)`.
     fn signals(&mut self, from: Millis, to: Millis) -> Result<(), String> {
         let series = &self.run.series;
-        let held: Option<Vec<FootprintRecord>> = self.forget_footprint.then(|| {
+        // Each bar's rows as they are held, not copied into one list (a frame at full speed
+        // closes a hundred bars and more).
+        let held: Option<Vec<&[FootprintRecord]>> = self.forget_footprint.then(|| {
             self.held_footprints
                 .range(from..to)
-                .flat_map(|(_, rows)| rows.iter().copied())
+                .map(|(_, rows)| rows.as_slice())
                 .collect()
         });
         let signals = evaluate_with(

@@ -45,8 +45,8 @@ pub fn evaluate(
     evaluate_with(store, series, strategy, from, to, None)
 }
 
-/// [`evaluate`], with the footprint rows of the bars in `[from, to)` (by `ts`, then price)
-/// given rather than read from the store: a store that keeps no footprint (the signals' store
+/// [`evaluate`], with the footprint rows of the bars in `[from, to)` (a list per bar, each by
+/// price, the bars by `ts`) given rather than read from the store: a store that keeps no footprint (the signals' store
 /// of a run without user rules).
 ///
 /// # Errors
@@ -57,7 +57,7 @@ pub fn evaluate_with(
     strategy: &Strategy,
     from: Millis,
     to: Millis,
-    footprint: Option<&[FootprintRecord]>,
+    footprint: Option<&[&[FootprintRecord]]>,
 ) -> Result<Vec<Signal>, EvaluateError> {
     let options = &strategy.options;
     let mut signals = Vec::new();
@@ -108,14 +108,14 @@ pub fn evaluate_with(
 
     // Stacked imbalances: each bar's footprint.
     let stored;
-    let footprint = match footprint {
-        Some(rows) => rows,
+    let footprint: Vec<&[FootprintRecord]> = match footprint {
+        Some(bars) => bars.to_vec(),
         None => {
             stored = store.footprint(series, from, to)?;
-            &stored[..]
+            stored.chunk_by(|a, b| a.ts == b.ts).collect()
         }
     };
-    for rows in footprint.chunk_by(|a, b| a.ts == b.ts) {
+    for rows in footprint.into_iter().filter(|rows| !rows.is_empty()) {
         let prices: Vec<PriceRow> = rows
             .iter()
             .map(|row| PriceRow {
