@@ -42,6 +42,17 @@ pub(crate) struct DemoArgs {
     /// Keep no heatmap (less memory).
     #[arg(long, conflicts_with = "heatmap_ms")]
     no_heatmap: bool,
+    /// Tick bars of N trades in the page's card (0: none). Not with `--follow`.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100,
+        conflicts_with = "volume_bars"
+    )]
+    tick_bars: u64,
+    /// Volume bars of V in the card instead of tick bars. Not with `--follow`.
+    #[arg(long, value_name = "V", value_parser = run::positive)]
+    volume_bars: Option<f64>,
 }
 
 /// The demo's instrument and day: the recording is generated for them once and then reused.
@@ -98,8 +109,8 @@ pub(crate) fn demo(args: DemoArgs, stop: &Stop) -> anyhow::Result<u8> {
         prints_between_frames: orderflow::replay::PRINTS_BETWEEN_FRAMES,
         heatmap_ms: args.heatmap_ms,
         no_heatmap: args.no_heatmap,
-        tick_bars: None,
-        volume_bars: None,
+        tick_bars: (args.volume_bars.is_none() && args.tick_bars > 0).then_some(args.tick_bars),
+        volume_bars: args.volume_bars,
     };
     run::run(run_args, stop)
 }
