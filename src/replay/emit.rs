@@ -99,7 +99,8 @@ impl Emitter {
     }
 
     /// When the state shown of a replay under control holds `prints_between_frames` closed
-    /// prints or more, not shown yet: hands them to the outputs in a frame of their own ([`Output::show_prints`]).
+    /// prints or more, not shown yet: hands them to the outputs in a frame of their own
+    /// ([`Output::show_prints`]).
     pub(super) fn show_prints_if_many(
         &mut self,
         processor: &mut Processor,
@@ -114,17 +115,9 @@ impl Emitter {
             prints: processor.take_closed_prints(),
             ..Changes::default()
         };
-        let depth = processor.depth();
-        let frame = Frame {
-            processor,
-            changes: &changes,
-            depth: &depth,
-            status: &self.status,
-        };
-        for output in &mut self.outputs {
-            output.show_prints(&frame)?;
-        }
-        Ok(())
+        self.show_frame(processor, &changes, |output, frame| {
+            output.show_prints(frame)
+        })
     }
 
     pub(super) fn start_over(&mut self, processor: &mut Processor) -> Result<(), WriteError> {
@@ -139,18 +132,29 @@ impl Emitter {
         show: impl Fn(&mut dyn Output, &Frame<'_>) -> Result<(), WriteError>,
     ) -> Result<(), WriteError> {
         let changes = processor.take_changes();
+        self.show_frame(processor, &changes, show)?;
+        // The heatmap ends, as the rest, where the state is: with the slice still open.
+        processor.show_heatmap_tail();
+        Ok(())
+    }
+
+    /// Shows every output, through `show`, the frame of `processor`'s state with `changes`.
+    fn show_frame(
+        &mut self,
+        processor: &Processor,
+        changes: &Changes,
+        show: impl Fn(&mut dyn Output, &Frame<'_>) -> Result<(), WriteError>,
+    ) -> Result<(), WriteError> {
         let depth = processor.depth();
         let frame = Frame {
             processor,
-            changes: &changes,
+            changes,
             depth: &depth,
             status: &self.status,
         };
         for output in &mut self.outputs {
             show(output.as_mut(), &frame)?;
         }
-        // The heatmap ends, as the rest, where the state is: with the slice still open.
-        processor.show_heatmap_tail();
         Ok(())
     }
 
