@@ -886,6 +886,21 @@ def first_list_difference(label, got, want):
     return None
 
 
+def served(p):
+    """The address `orderflow run` (process `p`) prints, and a JSON getter on it; `(None,
+    line)` when its first line is not the address."""
+    line = p.stdout.readline()
+    if "listening on " not in line:
+        return None, line
+    base = line.split("listening on ", 1)[1].split()[0]
+
+    def get(path):
+        with urllib.request.urlopen(base + path, timeout=60) as answer:
+            return json.loads(answer.read())
+
+    return base, get
+
+
 def api_differences(binary, inst, start, end, data, opts, flow):
     """`orderflow run` on the same range: /api/footprint, /api/bar_extras and /api/prints
     (all, and with min_size and since) against the oracle's SPEC 6 (every bar of the run)."""
@@ -894,14 +909,9 @@ def api_differences(binary, inst, start, end, data, opts, flow):
     env.pop("ORDERFLOW_DATA_DIR", None)
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
-        line = p.stdout.readline()
-        if "listening on " not in line:
-            return [f"run: no address line ({line!r})"]
-        base = line.split("listening on ", 1)[1].split()[0]
-
-        def get(path):
-            with urllib.request.urlopen(base + path, timeout=60) as answer:
-                return json.loads(answer.read())
+        base, get = served(p)
+        if base is None:
+            return [f"run: no address line ({get!r})"]
 
         deadline = time.time() + 120
         while get("/api/status")["phase"] not in ("done", "failed"):
@@ -1022,14 +1032,9 @@ def seek_differences(binary, inst, start, end, data, opts, want):
         else:
             obi = v
     try:
-        line = p.stdout.readline()
-        if "listening on " not in line:
-            return [f"run --paused: no address line ({line!r})"]
-        base = line.split("listening on ", 1)[1].split()[0]
-
-        def get(path):
-            with urllib.request.urlopen(base + path, timeout=60) as answer:
-                return json.loads(answer.read())
+        base, get = served(p)
+        if base is None:
+            return [f"run --paused: no address line ({get!r})"]
 
         diffs = []
         for t in instants:
