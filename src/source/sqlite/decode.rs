@@ -7,8 +7,9 @@
 
 use std::sync::mpsc::Receiver;
 
-use rusqlite::Row;
 use rusqlite::types::ValueRef;
+
+use super::cursor::Columns;
 
 use crate::engine::{BookAction, BookRow, Event, Level, Millis, SeqIds, Side, Trade};
 
@@ -21,19 +22,19 @@ use crate::source::record::{BadReason, BadRow, Record, Table};
 
 /// Turns one row of a table into an item.
 pub(crate) trait Decode {
-    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item>;
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item>;
 }
 
 impl Decode for BookDecoder {
     #[inline]
-    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
         BookDecoder::decode(self, row)
     }
 }
 
 impl Decode for TradeDecoder {
     #[inline]
-    fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
+    fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
         TradeDecoder::decode(self, row)
     }
 }
@@ -58,9 +59,9 @@ pub(crate) struct BookDecoder {
 }
 
 impl BookDecoder {
-    pub fn decode(&mut self, row: &Row<'_>) -> rusqlite::Result<Item> {
-        let id = id_of(row.get_ref(0)?);
-        let ts_value = row.get_ref(1)?;
+    pub fn decode(&mut self, row: &impl Columns) -> rusqlite::Result<Item> {
+        let id = id_of(row.value(0)?);
+        let ts_value = row.value(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Book,
@@ -70,23 +71,23 @@ impl BookDecoder {
                 describe(ts_value),
             ));
         };
-        let bids = match self.side(row.get_ref(2)?) {
+        let bids = match self.side(row.value(2)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "bids", e)),
         };
-        let asks = match self.side(row.get_ref(3)?) {
+        let asks = match self.side(row.value(3)?) {
             Ok(levels) => levels,
             Err(e) => return Ok(level_bad(id, ts, "asks", e)),
         };
         let action = if self.has_action {
-            action_of(row.get_ref(4)?)
+            action_of(row.value(4)?)
         } else if self.seen_valid {
             BookAction::Update
         } else {
             BookAction::Snapshot
         };
         let seq = match self.seq_column {
-            Some(column) => seq_ids(row.get_ref(column)?, row.get_ref(column + 1)?),
+            Some(column) => seq_ids(row.value(column)?, row.value(column + 1)?),
             None => None,
         };
         self.seen_valid = true;
@@ -235,9 +236,9 @@ pub(crate) struct TradeDecoder {
 }
 
 impl TradeDecoder {
-    pub fn decode(&self, row: &Row<'_>) -> rusqlite::Result<Item> {
-        let id = id_of(row.get_ref(0)?);
-        let ts_value = row.get_ref(1)?;
+    pub fn decode(&self, row: &impl Columns) -> rusqlite::Result<Item> {
+        let id = id_of(row.value(0)?);
+        let ts_value = row.value(1)?;
         let Some(ts) = millis(self.unit, ts_value) else {
             return Ok(bad(
                 Table::Trades,
@@ -247,7 +248,7 @@ impl TradeDecoder {
                 describe(ts_value),
             ));
         };
-        let price_value = row.get_ref(2)?;
+        let price_value = row.value(2)?;
         let price = match number_of(price_value) {
             Some(p) if p > 0.0 && p <= MAX_VALUE => p,
             _ => {
@@ -260,7 +261,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let size_value = row.get_ref(3)?;
+        let size_value = row.value(3)?;
         let size = match number_of(size_value) {
             Some(s) if s > 0.0 && s <= MAX_VALUE => s,
             _ => {
@@ -273,7 +274,7 @@ impl TradeDecoder {
                 ));
             }
         };
-        let side_value = row.get_ref(4)?;
+        let side_value = row.value(4)?;
         let side = match side_value {
             ValueRef::Text(text) | ValueRef::Blob(text) => {
                 let text = text.trim_ascii();

@@ -21,11 +21,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
+use std::rc::Rc;
+
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
 use crate::engine::Event;
 
+use super::cursor::{Columns, Cursor};
 use super::decode::Decode;
 use super::guard;
 use super::plan::{Copy, Pieces, Resume};
@@ -120,7 +123,7 @@ impl Fetcher {
     /// sends them in batches until the end, an error, or the receiver going away.
     pub(super) fn run(
         &self,
-        conn: &Connection,
+        conn: &Rc<Connection>,
         copy: Option<&Copy>,
         pieces: &Pieces,
         decoder: &mut impl Decode,
@@ -130,7 +133,7 @@ impl Fetcher {
         {
             return self.fail(self.error(e));
         }
-        let mut stmt = match conn.prepare(&pieces.sql) {
+        let mut stmt = match Cursor::prepare(conn, &pieces.sql) {
             Ok(stmt) => stmt,
             Err(e) => return self.fail(self.error(e)),
         };
@@ -144,7 +147,7 @@ impl Fetcher {
     /// `(from, upto)` after `params`, as book thread number `worker`.
     pub fn run_range(
         &self,
-        stmt: &mut rusqlite::Statement<'_>,
+        stmt: &mut Cursor,
         params: &[Value],
         (from, upto): (i64, i64),
         worker: usize,
@@ -172,7 +175,7 @@ impl Fetcher {
     /// first whose key is past `until`.
     pub(super) fn send_rows(
         &self,
-        stmt: &mut rusqlite::Statement<'_>,
+        stmt: &mut Cursor,
         mut params: Vec<Value>,
         resume: Resume,
         until: Option<i64>,
@@ -181,13 +184,10 @@ impl Fetcher {
         loop {
             guard::touch();
             let started = Instant::now();
-            let mut rows = match stmt.query(rusqlite::params_from_iter(&params)) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    self.fail(self.error(e));
-                    return false;
-                }
-            };
+            if let Err(e) = stmt.start(&params) {
+                self.fail(self.error(e));
+                return false;
+            }
             // A batch that found no room, to send once the statement is reset.
             let waiting = loop {
                 let mut batch = self
@@ -198,8 +198,8 @@ impl Fetcher {
                 // The key of the last row, where it is not the record's id (a copy's rowid).
                 let mut last_key = None;
                 let failed = loop {
-                    match rows.next() {
-                        Ok(Some(row)) => match decoder.decode(row) {
+                    match stmt.next() {
+                        Ok(Some(row)) => match decoder.decode(&row) {
                             Ok(item) if until.is_some_and(|until| item.record.id() > until) => {
                                 break Some(None);
                             }
@@ -207,7 +207,7 @@ impl Fetcher {
                                 levels += weight(&item);
                                 batch.push_back(item);
                                 if resume.key != 0 {
-                                    match row.get::<_, i64>(resume.key) {
+                                    match row.integer(resume.key) {
                                         Ok(key) => last_key = Some(key),
                                         Err(e) => break Some(Some(e)),
                                     }
@@ -252,13 +252,13 @@ impl Fetcher {
                 {
                     if !resume.after(&mut params, last) {
                         // The largest key there is: nothing can follow.
-                        drop(rows);
+                        stmt.reset();
                         return sent.is_none_or(|batch| self.sender.send(batch).is_ok());
                     }
                     break sent;
                 }
             };
-            drop(rows);
+            stmt.reset();
             if let Some(batch) = waiting {
                 if self.sender.send(batch).is_err() {
                     return false;

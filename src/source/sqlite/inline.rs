@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use rusqlite::Connection;
 
+use super::cursor::{Columns, Cursor};
 use super::decode::Decode;
 use super::fetch::PIECE;
 use super::guard;
@@ -29,6 +30,8 @@ const CLOCK_ROWS: usize = 64;
 /// One table read in pieces on a connection shared with the other table.
 pub(super) struct InlineTable<D> {
     conn: Rc<Connection>,
+    /// The table's query, prepared at the first piece and started again at each.
+    cursor: Option<Cursor>,
     /// Rows per piece, at most.
     piece_rows: usize,
     pieces: Pieces,
@@ -54,6 +57,7 @@ impl<D: Decode> InlineTable<D> {
     ) -> Self {
         InlineTable {
             conn,
+            cursor: None,
             piece_rows,
             pieces,
             decoder,
@@ -67,14 +71,19 @@ impl<D: Decode> InlineTable<D> {
 
     /// Reads the next piece into the buffer.
     fn read(&mut self) -> rusqlite::Result<()> {
-        let mut stmt = self.conn.prepare_cached(&self.pieces.sql)?;
+        let stmt = match &mut self.cursor {
+            Some(cursor) => cursor,
+            None => self
+                .cursor
+                .insert(Cursor::prepare(&self.conn, &self.pieces.sql)?),
+        };
         guard::touch();
         let started = Instant::now();
-        let mut rows = stmt.query(rusqlite::params_from_iter(&self.pieces.params))?;
+        stmt.start(&self.pieces.params)?;
         let key = self.pieces.resume.key;
         let mut last_key = None;
         let read = loop {
-            let row = match rows.next() {
+            let row = match stmt.next() {
                 Ok(Some(row)) => row,
                 Ok(None) => {
                     self.done = true;
@@ -82,7 +91,7 @@ impl<D: Decode> InlineTable<D> {
                 }
                 Err(e) => break Err(e),
             };
-            match self.decoder.decode(row) {
+            match self.decoder.decode(&row) {
                 Ok(item)
                     if self
                         .pieces
@@ -96,7 +105,7 @@ impl<D: Decode> InlineTable<D> {
                 Err(e) => break Err(e),
             }
             if key != 0 {
-                match row.get::<_, i64>(key) {
+                match row.integer(key) {
                     Ok(value) => last_key = Some(value),
                     Err(e) => break Err(e),
                 }
@@ -106,6 +115,7 @@ impl<D: Decode> InlineTable<D> {
                 break Ok(());
             }
         };
+        stmt.reset();
         let last = match key {
             0 => self.buffer.back().map(|item| item.record.id()),
             _ => last_key,

@@ -10,6 +10,7 @@
 //! recorder is still writing (`run --follow`).
 
 mod connection;
+mod cursor;
 mod decode;
 mod fetch;
 pub mod guard;

@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,7 @@ use std::thread::JoinHandle;
 use rusqlite::{Connection, InterruptHandle};
 
 use super::connection::{BOOK, TRADES, connect, fail};
+use super::cursor::Cursor;
 use super::decode::TradeDecoder;
 use super::fetch::{self, Fetcher, Fetching};
 use super::order::TradeOrder;
@@ -123,12 +125,13 @@ impl Threads {
                     let Some(b) = &plan.book else { return };
                     let mut decoder = b.decoder(Some(recycled));
                     let params = plan.instrument_params(b.filtered);
+                    let conn = Rc::new(conn);
                     let mut stmt = None;
                     // The lock is held while waiting: the other thread would wait too.
                     while let Ok(Ok(task)) = tasks.lock().map(|tasks| tasks.recv()) {
                         let stmt = match &mut stmt {
                             Some(stmt) => stmt,
-                            None => match conn.prepare(&b.range_sql) {
+                            None => match Cursor::prepare(&conn, &b.range_sql) {
                                 Ok(prepared) => stmt.insert(prepared),
                                 Err(e) => {
                                     let error = FileError::from_sqlite(&plan.path, BOOK, e);
@@ -164,7 +167,7 @@ impl Threads {
                 let plan = thread_plan;
                 let Some(b) = &plan.book else { return };
                 let mut decoder = b.decoder(Some(recycled));
-                fetcher.run(&conn, b.copy.as_ref(), &b.read, &mut decoder);
+                fetcher.run(&Rc::new(conn), b.copy.as_ref(), &b.read, &mut decoder);
             })?;
             stream.spare.push(Returns {
                 sender: spare,
@@ -186,7 +189,7 @@ impl Threads {
                 match t.prepare(&conn, &plan.path, order) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
-                    Ok(pieces) => fetcher.run(&conn, None, pieces, &mut decoder),
+                    Ok(pieces) => fetcher.run(&Rc::new(conn), None, pieces, &mut decoder),
                     Err(error) => fetcher.fail(error),
                 }
             })?;
