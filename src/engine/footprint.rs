@@ -2,7 +2,7 @@
 //! and the footprint, the buy and sell volume at each exact trade price.
 
 use std::cmp::Ordering;
-use std::sync::Arc;
+use triomphe::Arc;
 
 use super::event::{Millis, Side};
 

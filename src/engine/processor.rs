@@ -555,7 +555,7 @@ impl Processor {
             // give back the room they grew into.
             if let Some(bar) = self.last_footprint.and_then(|w| self.footprints.get_mut(w)) {
                 // Not shared yet: the copies take the shrunk rows at the next frame.
-                if let Some(rows) = std::sync::Arc::get_mut(&mut bar.rows) {
+                if let Some(rows) = triomphe::Arc::get_mut(&mut bar.rows) {
                     rows.shrink_to_fit();
                 }
             }

@@ -174,9 +174,9 @@ pub fn parse_footprints(text: &str) -> Result<Vec<FootprintBar>, ContentError> {
             };
             bar.buy_volume += buy;
             bar.sell_volume += sell;
-            std::sync::Arc::make_mut(&mut bar.rows).push(FootprintRow { price, buy, sell });
+            triomphe::Arc::make_mut(&mut bar.rows).push(FootprintRow { price, buy, sell });
         }
-        std::sync::Arc::make_mut(&mut bar.rows).sort_by(|a, b| a.price.total_cmp(&b.price));
+        triomphe::Arc::make_mut(&mut bar.rows).sort_by(|a, b| a.price.total_cmp(&b.price));
         by_ts.insert(ts, bar);
     }
     Ok(by_ts.into_values().collect())

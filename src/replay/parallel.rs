@@ -255,16 +255,18 @@ impl State<'_> {
     /// Replays the outcomes of `spill` through the accounting stage. Returns whether it got
     /// to the end (not interrupted).
     fn replay(&mut self, spill: Spill, file: &mut FileSummary) -> Result<bool, WriteOrIo> {
-        for outcome in spill {
-            let outcome = outcome.map_err(WriteOrIo::Io)?;
-            let applied = self.processor.account(&outcome);
-            count(file, outcome.is_book(), applied);
-            let rows = self.rows_before;
-            if self.tick(rows, false).map_err(WriteOrIo::Write)?.is_break() {
-                return Ok(false);
+        std::thread::scope(|scope| {
+            for outcome in spill.read_ahead(scope) {
+                let outcome = outcome.map_err(WriteOrIo::Io)?;
+                let applied = self.processor.account(&outcome);
+                count(file, outcome.is_book(), applied);
+                let rows = self.rows_before;
+                if self.tick(rows, false).map_err(WriteOrIo::Write)?.is_break() {
+                    return Ok(false);
+                }
             }
-        }
-        Ok(true)
+            Ok(true)
+        })
     }
 }
 

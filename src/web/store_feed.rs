@@ -57,7 +57,7 @@ impl StoreFeed {
             .collect();
         for row in store.footprint(series, from, Millis::MAX)? {
             if let Ok(index) = footprints.binary_search_by_key(&row.ts, |bar| bar.ts) {
-                std::sync::Arc::make_mut(&mut footprints[index].rows).push(FootprintRow {
+                triomphe::Arc::make_mut(&mut footprints[index].rows).push(FootprintRow {
                     price: row.price,
                     buy: row.buy,
                     sell: row.sell,
