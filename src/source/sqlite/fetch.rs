@@ -65,11 +65,16 @@ pub(crate) const BOOK: Shape = Shape {
 pub(crate) const RANGE: Shape = Shape { depth: 4, ..BOOK };
 
 /// Trades: consumed at the pace of the book rows, so the trades thread mostly waits for room;
-/// large batches wake it less often.
+/// large batches wake it less often. Eight of them let it run ahead while the consumer waits
+/// for a range of book rows: with two, on a trade-heavy hour (3,400 trades a minute) it could
+/// only get 36 s of market time ahead of the merge against the book threads' minutes, and
+/// often stopped while the consumer waited on a book thread, leaving a core idle
+/// (`perf sched`: a fifth of one core idle in 1–3 ms gaps). 4–10 % less wall time there in
+/// three sittings, for 0.75 MB more in flight (BENCHMARKS.md, ninth round).
 pub(crate) const TRADES: Shape = Shape {
     items: 1024,
     levels: usize::MAX,
-    depth: 2,
+    depth: 8,
 };
 
 /// What a fetching thread sends.
