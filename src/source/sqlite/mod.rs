@@ -5,9 +5,9 @@
 //! on helper threads (`threads.rs`) or on the calling thread (`inline.rs`).
 //!
 //! Inside: `connection` opens files, `guard` watches their queries, `schema` finds tables and
-//! columns, `plan` writes the queries, `decode` turns rows into records, `fetch` hands batches
-//! between threads, `order` brings the trades into time order, `tail` follows a file that a
-//! recorder is still writing (`run --follow`).
+//! columns, `plan` writes the queries, `cursor` steps them row by row, `decode` turns rows into
+//! records, `fetch` hands batches between threads, `order` brings the trades into time order,
+//! `tail` follows a file that a recorder is still writing (`run --follow`).
 
 mod connection;
 mod cursor;
