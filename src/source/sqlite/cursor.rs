@@ -121,20 +121,20 @@ impl Cursor {
                     Value::Null => ffi::sqlite3_bind_null(stmt, index),
                     Value::Integer(v) => ffi::sqlite3_bind_int64(stmt, index, *v),
                     Value::Real(v) => ffi::sqlite3_bind_double(stmt, index, *v),
-                    Value::Text(text) => ffi::sqlite3_bind_text(
-                        stmt,
-                        index,
-                        text.as_ptr().cast(),
-                        c_int::try_from(text.len()).map_err(|_| rusqlite::Error::InvalidQuery)?,
-                        ffi::SQLITE_TRANSIENT(),
-                    ),
-                    Value::Blob(blob) => ffi::sqlite3_bind_blob(
-                        stmt,
-                        index,
-                        blob.as_ptr().cast(),
-                        c_int::try_from(blob.len()).map_err(|_| rusqlite::Error::InvalidQuery)?,
-                        ffi::SQLITE_TRANSIENT(),
-                    ),
+                    Value::Text(text) => {
+                        let (data, len) = raw_bytes(text.as_bytes())?;
+                        ffi::sqlite3_bind_text(stmt, index, data, len, ffi::SQLITE_TRANSIENT())
+                    }
+                    Value::Blob(blob) => {
+                        let (data, len) = raw_bytes(blob)?;
+                        ffi::sqlite3_bind_blob(
+                            stmt,
+                            index,
+                            data.cast(),
+                            len,
+                            ffi::SQLITE_TRANSIENT(),
+                        )
+                    }
                 };
                 if code != ffi::SQLITE_OK {
                     return Err(failure(&self.conn, code));
@@ -228,6 +228,12 @@ impl Columns for Row<'_> {
             })
         }
     }
+}
+
+/// `bytes` as SQLite's binding functions take them: a pointer and a length.
+fn raw_bytes(bytes: &[u8]) -> rusqlite::Result<(*const std::ffi::c_char, c_int)> {
+    let len = c_int::try_from(bytes.len()).map_err(|_| rusqlite::Error::InvalidQuery)?;
+    Ok((bytes.as_ptr().cast(), len))
 }
 
 /// The `len` bytes at `data`; none for a null pointer (an empty blob, or out of memory).
