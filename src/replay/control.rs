@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::job::Speed;
 use crate::engine::Millis;
+use crate::output::status::Status;
 
 /// The slowest and the fastest multiple of real time the control accepts (besides `max`).
 pub const SPEEDS: std::ops::RangeInclusive<f64> = 0.25..=1000.0;
@@ -98,8 +99,17 @@ struct Shared {
     queue: Mutex<Queue>,
     /// Rung when a command is queued, so that a waiting loop takes it at once.
     queued: Condvar,
-    /// The number of the last command carried out.
-    done: watch::Sender<u64>,
+    /// The last command carried out.
+    done: watch::Sender<Carried>,
+}
+
+/// A command carried out: its number, and the status the outputs were shown right then (a
+/// request's answer; a replay playing on has moved on by the time the request reads the
+/// live status).
+#[derive(Default)]
+struct Carried {
+    number: u64,
+    status: Option<Status>,
 }
 
 #[derive(Default)]
@@ -115,7 +125,7 @@ impl Default for Control {
             shared: Arc::new(Shared {
                 queue: Mutex::new(Queue::default()),
                 queued: Condvar::new(),
-                done: watch::channel(0).0,
+                done: watch::channel(Carried::default()).0,
             }),
         }
     }
@@ -133,11 +143,14 @@ impl Control {
     }
 
     /// Waits until command `number` has been carried out (a seek: completed), or `limit`.
-    /// Returns whether it was.
-    pub async fn carried_out(&self, number: u64, limit: Duration) -> bool {
+    /// Returns the status shown when it (or a later command) was, `None` after `limit`.
+    pub async fn carried_out(&self, number: u64, limit: Duration) -> Option<Status> {
         let mut done = self.shared.done.subscribe();
-        let wait = done.wait_for(|done| *done >= number);
-        matches!(tokio::time::timeout(limit, wait).await, Ok(Ok(_)))
+        let wait = done.wait_for(|done| done.number >= number);
+        match tokio::time::timeout(limit, wait).await {
+            Ok(Ok(done)) => done.status.clone(),
+            _ => None,
+        }
     }
 
     /// The next command queued, if any (for the loop).
@@ -153,9 +166,13 @@ impl Control {
         }
     }
 
-    /// Tells the waiting requests that command `number` has been carried out.
-    pub(super) fn carried(&self, number: u64) {
-        self.shared.done.send_replace(number);
+    /// Tells the waiting requests that command `number` has been carried out, and the status
+    /// the outputs have just been shown.
+    pub(super) fn carried(&self, number: u64, status: &Status) {
+        self.shared.done.send_replace(Carried {
+            number,
+            status: Some(status.clone()),
+        });
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -235,10 +252,23 @@ mod tests {
     async fn a_command_is_carried_out_once_the_loop_says_so() {
         let control = Control::default();
         let number = control.send(Command::Pause);
-        assert!(!control.carried_out(number, Duration::from_millis(10)).await);
+        assert!(
+            control
+                .carried_out(number, Duration::from_millis(10))
+                .await
+                .is_none()
+        );
         assert_eq!(control.take(), Some((number, Command::Pause)));
         assert_eq!(control.take(), None);
-        control.carried(number);
-        assert!(control.carried_out(number, Duration::from_millis(10)).await);
+        let status = Status {
+            message: "paused at 1000".into(),
+            ..Status::default()
+        };
+        control.carried(number, &status);
+        // The answer is the status shown when the command was carried out.
+        assert_eq!(
+            control.carried_out(number, Duration::from_millis(10)).await,
+            Some(status)
+        );
     }
 }

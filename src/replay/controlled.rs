@@ -172,6 +172,13 @@ impl State<'_> {
         Ok(())
     }
 
+    /// Answers the requests waiting for command `number`, with the status just shown.
+    fn carried(&self, number: u64) {
+        if let Some(player) = &self.player {
+            player.control.carried(number, &self.emitter.status);
+        }
+    }
+
     /// Shows the outputs the state now.
     fn emit(&mut self) -> Result<(), WriteError> {
         let rows = self.player.as_ref().map_or(0, |player| player.rows_read);
@@ -256,7 +263,7 @@ impl State<'_> {
         }
         self.show_player()?;
         self.emit()?;
-        self.player().control.carried(number);
+        self.carried(number);
         Ok(())
     }
 
@@ -266,11 +273,14 @@ impl State<'_> {
     /// it can, and [`State::reach_goal`] ends the seek.
     fn start_seek(&mut self, to: Millis, pause_after: bool, number: u64) -> Result<(), WriteError> {
         let State {
-            player, processor, ..
+            player,
+            processor,
+            emitter,
+            ..
         } = self;
         let player = player.as_mut().expect("a player");
         if let Some(replaced) = player.goal.take() {
-            player.control.carried(replaced.number);
+            player.control.carried(replaced.number, &emitter.status);
         }
         let checkpoint = player.checkpoint_for(to);
         let current_holds = player.processed_max.is_none_or(|max| max < to);
@@ -317,7 +327,7 @@ impl State<'_> {
         }
         self.show_player()?;
         self.emit()?;
-        self.player().control.carried(goal.number);
+        self.carried(goal.number);
         Ok(true)
     }
 

@@ -54,10 +54,16 @@ async fn control(State(route): State<ReplayRoute>, headers: HeaderMap, body: Byt
         Err(message) => return ApiError::bad_request(message).into_response(),
     };
     let number = route.control.send(command);
-    route.control.carried_out(number, ANSWER_WITHIN).await;
+    // The status shown when the command was carried out: a replay playing on at full speed
+    // has moved on by the time the live status could be read.
+    let status = route
+        .control
+        .carried_out(number, ANSWER_WITHIN)
+        .await
+        .unwrap_or_else(|| route.feed.status());
     (
         [(header::CACHE_CONTROL, "no-store")],
-        Json(json::status(&route.feed.status())),
+        Json(json::status(&status)),
     )
         .into_response()
 }
