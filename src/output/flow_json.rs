@@ -23,8 +23,8 @@ pub const FOOTPRINT_FILE: &str = "footprint_data.json";
 /// The text of `footprint_data.json`: the newest [`MAX_BARS`] of `bars`, one bar per line.
 ///
 /// A large file (the last frame of a trade-heavy run, when nothing else is left to do) is
-/// rendered in two halves at once, the later one on a thread of its own: formatting the
-/// numbers is most of the run's last milliseconds.
+/// rendered in two parts at once, the later one (up to half, at most [`LATER_ROWS`] rows) on a
+/// thread of its own: formatting the numbers is most of the run's last milliseconds.
 pub fn render_footprints<'a>(
     out: &mut impl Write,
     bars: impl IntoIterator<Item = &'a FootprintBar>,
@@ -36,16 +36,20 @@ pub fn render_footprints<'a>(
     if rows < SPLIT_ROWS {
         render_bars(out, newest, true)?;
     } else {
-        // The first bar past half the rows starts the later half.
-        let mut seen = 0;
-        let half = newest
+        // The later part is held in memory until the first is written: at most half the rows,
+        // and at most LATER_ROWS of them (a frame of `run` over a busy day renders this file
+        // twice a second).
+        let most = (rows / 2).min(LATER_ROWS);
+        let mut later_rows = 0;
+        let later_len = newest
             .iter()
-            .position(|bar| {
-                seen += bar.rows.len();
-                seen > rows / 2
+            .rev()
+            .take_while(|bar| {
+                later_rows += bar.rows.len();
+                later_rows <= most
             })
-            .map_or(newest.len(), |i| i + 1);
-        let (first, later) = newest.split_at(half);
+            .count();
+        let (first, later) = newest.split_at(newest.len() - later_len);
         let later_text = std::thread::scope(|scope| {
             let later = scope.spawn(|| {
                 let mut text = String::with_capacity(later.len() * 64);
@@ -66,6 +70,9 @@ pub fn render_footprints<'a>(
 /// Footprint rows above which [`render_footprints`] renders in two halves at once (a thread
 /// costs some tens of microseconds; these rows take about a millisecond).
 const SPLIT_ROWS: usize = 8192;
+
+/// Rows of the later part rendered on the other thread, at most: about 1 MB of text held.
+const LATER_ROWS: usize = 32_768;
 
 /// The lines of `bars`, each after a line break (and a comma unless `first`).
 fn render_bars(out: &mut impl Write, bars: &[&FootprintBar], first: bool) -> fmt::Result {
