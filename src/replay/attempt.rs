@@ -156,8 +156,8 @@ impl State<'_> {
             }
             // Its level vectors go back to the reader, which parses the next rows into them
             // instead of allocating.
-            if let Record::Event(event) = record {
-                reader.recycle(event);
+            if let Record::Event(Event::Book(row)) = record {
+                reader.recycle(row);
             }
         }
     }

@@ -14,7 +14,7 @@ use super::order::{self, Ending, TradeOrder};
 use super::plan::Plan;
 use super::recording::Recording;
 use super::threads::Threads;
-use crate::engine::{Event, Millis};
+use crate::engine::{BookRow, Millis};
 use crate::source::merge::{Merge, OrderWatch};
 use crate::source::record::{FileError, Record};
 
@@ -197,14 +197,15 @@ impl<'r> Reader<'r> {
         self.merge.rows
     }
 
-    /// Hands an event the caller is done with back to the reader, which then parses its next
+    /// Hands a book row the caller is done with back to the reader, which then parses its next
     /// rows into the level vectors that fit them (on threads, see [`Threads::recycle`]).
-    /// Optional: an event simply dropped costs only that.
-    pub fn recycle(&mut self, event: Event) {
+    /// Optional: a row simply dropped costs only that. (Book rows only: a trade, moved here
+    /// to be dropped, cost a copy of the event and two calls a trade.)
+    pub fn recycle(&mut self, row: BookRow) {
         match &mut self.tables {
-            Tables::Threads(threads) => threads.recycle(event),
+            Tables::Threads(threads) => threads.recycle(row),
             Tables::Inline(inline) => {
-                if let (Some(book), Event::Book(row)) = (&mut inline.book, event) {
+                if let Some(book) = &mut inline.book {
                     let decoder = book.decoder_mut();
                     decoder.take_back(row.bids);
                     decoder.take_back(row.asks);

@@ -27,7 +27,7 @@ use super::decode::TradeDecoder;
 use super::fetch::{self, Fetcher, Fetching};
 use super::order::TradeOrder;
 use super::plan::Plan;
-use crate::engine::{Event, Level};
+use crate::engine::{BookRow, Level};
 use crate::source::merge::{Item, Source};
 use crate::source::record::FileError;
 
@@ -218,19 +218,16 @@ impl Threads {
 }
 
 impl Threads {
-    /// Hands an event the caller is done with back to the book thread, which copies its next
+    /// Hands a book row the caller is done with back to the book thread, which copies its next
     /// rows into the level vectors that fit them and frees the others: that thread then
     /// allocates little per row, and no vector is freed on this thread after being allocated
-    /// on the other (which made the two threads contend for the allocator). Optional: an event
+    /// on the other (which made the two threads contend for the allocator). Optional: a row
     /// simply dropped costs only that.
     ///
     /// The vectors go to the book thread whose range the stream is in, which is the one that
-    /// parsed the event when it is recycled before the next record is taken: each thread
+    /// parsed the row when it is recycled before the next record is taken: each thread
     /// allocates from an arena of its own, and vectors passed between arenas fragment both.
-    pub(super) fn recycle(&mut self, event: Event) {
-        let Event::Book(row) = event else {
-            return;
-        };
+    pub(super) fn recycle(&mut self, row: BookRow) {
         let worker = self.book.as_ref().map_or(0, Book::worker);
         let Some(returns) = self.spare.get_mut(worker) else {
             return;
