@@ -7,6 +7,15 @@
 //! (`sqlite3_column_value`) and reads its type and contents from it. Everything else (opening,
 //! the schema, the plans, errors) stays with rusqlite; errors come out as rusqlite's, so
 //! that `FileError::from_sqlite` tells them apart as before.
+//!
+//! Even one call a column was a fifth of that thread's work (about 90 instructions a column:
+//! the call, SQLite's checks, then one call for the type and one for the value). So with the
+//! SQLite this crate bundles, whose `struct sqlite3_value` [`Register`] mirrors, a row's
+//! columns are read from the registers SQLite holds them in: one call a row for where they
+//! are, then plain loads. Any form of value not plainly an integer, a real, UTF-8 text, a
+//! blob or NULL (a zero-filled blob, text of a UTF-16 database, a number SQLite also holds as
+//! text) is read through the API, as is every value of any other SQLite release. A test fails
+//! when the bundled release changes, so that the mirror is checked against its source.
 
 use std::ffi::{CStr, c_int};
 use std::marker::PhantomData;
@@ -53,6 +62,8 @@ pub(crate) struct Cursor {
     conn: Rc<Connection>,
     stmt: NonNull<ffi::sqlite3_stmt>,
     columns: usize,
+    /// Whether rows are read from SQLite's registers directly ([`REGISTERS_KNOWN`]).
+    direct: bool,
 }
 
 impl Cursor {
@@ -89,6 +100,8 @@ impl Cursor {
             conn: Rc::clone(conn),
             stmt,
             columns: usize::try_from(columns).unwrap_or(0),
+            // SAFETY: a plain query of the library's version.
+            direct: unsafe { ffi::sqlite3_libversion_number() } == REGISTERS_KNOWN,
         };
         // SAFETY: `tail` points into `sql`, at or before its end.
         let rest = unsafe { tail.cast::<u8>().offset_from(sql.as_ptr()) };
@@ -156,6 +169,7 @@ impl Cursor {
             ffi::SQLITE_ROW => Ok(Some(Row {
                 stmt: self.stmt,
                 columns: self.columns,
+                registers: self.registers(),
                 _cursor: PhantomData,
             })),
             ffi::SQLITE_DONE => {
@@ -168,6 +182,20 @@ impl Cursor {
                 Err(error)
             }
         }
+    }
+
+    /// The row's registers in SQLite's own layout, when that is the layout [`Register`]
+    /// mirrors (see [`REGISTERS_KNOWN`]); `None` otherwise, and the row is read through the API.
+    #[inline]
+    fn registers(&self) -> Option<NonNull<Register>> {
+        if !self.direct || self.columns == 0 {
+            return None;
+        }
+        // SAFETY: the statement has just given a row and has at least one column. The value
+        // SQLite hands back for column 0 is the first of the row's registers (`columnMem`:
+        // `&pVm->pResultRow[0]`), which hold the columns in order.
+        let first = unsafe { ffi::sqlite3_column_value(self.stmt.as_ptr(), 0) };
+        NonNull::new(first.cast::<Register>())
     }
 
     /// Ends the query where it is: SQLite releases the statement's read lock.
@@ -194,14 +222,86 @@ impl Drop for Cursor {
 pub(crate) struct Row<'r> {
     stmt: NonNull<ffi::sqlite3_stmt>,
     columns: usize,
+    registers: Option<NonNull<Register>>,
     _cursor: PhantomData<&'r ()>,
 }
 
+/// The SQLite release whose `struct sqlite3_value` (`Mem`) [`Register`] mirrors: the one
+/// bundled by `libsqlite3-sys` 0.35 (Cargo.lock). Any other reads every value through the API.
+const REGISTERS_KNOWN: c_int = 3_050_002;
+
+/// SQLite's `struct sqlite3_value` (`Mem` in sqlite3.c of [`REGISTERS_KNOWN`], built without
+/// `SQLITE_DEBUG`, as `libsqlite3-sys` builds it): a row's columns are an array of these.
+/// Only the first fields are read; the others give the array its stride.
+#[repr(C)]
+#[allow(dead_code)]
+struct Register {
+    /// `u`: the value of an INTEGER (`i64`) or REAL (`f64`).
+    value: u64,
+    z: *const u8,
+    n: c_int,
+    flags: u16,
+    enc: u8,
+    subtype: u8,
+    db: *const (),
+    size_malloc: c_int,
+    temp: u32,
+    malloc: *const u8,
+    destructor: *const (),
+}
+
+const _: () = assert!(std::mem::size_of::<Register>() == 56);
+
+// `Mem.flags` (sqlite3.c).
+const MEM_NULL: u16 = 0x0001;
+const MEM_STR: u16 = 0x0002;
+const MEM_INT: u16 = 0x0004;
+const MEM_REAL: u16 = 0x0008;
+const MEM_BLOB: u16 = 0x0010;
+/// The bits that tell the type (`MEM_AffMask`).
+const MEM_TYPE: u16 = 0x003f;
+/// A blob with `value` zero bytes appended (`zeroblob()`).
+const MEM_ZERO: u16 = 0x0400;
+
+impl Row<'_> {
+    /// The value of `column` read from its register, when it is one of the plain forms the
+    /// columns of a table take (see [`Register`]); `None` for anything else.
+    ///
+    /// # Safety
+    /// `registers` must be this row's (from [`Cursor::registers`]) and `column` one of its
+    /// columns.
+    #[inline(always)]
+    unsafe fn direct<'a>(registers: NonNull<Register>, column: usize) -> Option<ValueRef<'a>> {
+        // SAFETY: as the caller promises; the registers stay as they are until the next step.
+        let register = unsafe { &*registers.as_ptr().add(column) };
+        Some(match register.flags & MEM_TYPE {
+            MEM_NULL => ValueRef::Null,
+            MEM_INT => ValueRef::Integer(register.value as i64),
+            MEM_REAL => ValueRef::Real(f64::from_bits(register.value)),
+            MEM_STR if register.enc == ffi::SQLITE_UTF8 as u8 => {
+                // SAFETY: a string register points to `n` bytes of its text.
+                ValueRef::Text(unsafe { bytes(register.z, register.n) })
+            }
+            MEM_BLOB if register.flags & MEM_ZERO == 0 => {
+                // SAFETY: a blob register points to `n` bytes.
+                ValueRef::Blob(unsafe { bytes(register.z, register.n) })
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl Columns for Row<'_> {
-    #[inline]
+    #[inline(always)]
     fn value(&self, column: usize) -> rusqlite::Result<ValueRef<'_>> {
         if column >= self.columns {
             return Err(rusqlite::Error::InvalidColumnIndex(column));
+        }
+        if let Some(registers) = self.registers {
+            // SAFETY: this row's registers, and one of its columns.
+            if let Some(value) = unsafe { Row::direct(registers, column) } {
+                return Ok(value);
+            }
         }
         // SAFETY: the statement is on a row (a `Row` exists only between a step that gave
         // one and the next step) and `column` is one of its columns. The value is SQLite's
@@ -280,19 +380,42 @@ mod tests {
         Rc::new(conn)
     }
 
+    /// A value as read, kept whole: text as its bytes (which need not be UTF-8), reals by
+    /// their bits.
+    #[derive(Debug, PartialEq)]
+    enum Owned {
+        Null,
+        Integer(i64),
+        Real(u64),
+        Text(Vec<u8>),
+        Blob(Vec<u8>),
+    }
+
+    impl From<ValueRef<'_>> for Owned {
+        fn from(value: ValueRef<'_>) -> Owned {
+            match value {
+                ValueRef::Null => Owned::Null,
+                ValueRef::Integer(v) => Owned::Integer(v),
+                ValueRef::Real(v) => Owned::Real(v.to_bits()),
+                ValueRef::Text(text) => Owned::Text(text.to_vec()),
+                ValueRef::Blob(blob) => Owned::Blob(blob.to_vec()),
+            }
+        }
+    }
+
     /// Every row of `sql` with `params`, through a cursor and through rusqlite.
     fn both(
         conn: &Rc<Connection>,
         sql: &str,
         params: &[Value],
-    ) -> (Vec<Vec<Value>>, Vec<Vec<Value>>) {
+    ) -> (Vec<Vec<Owned>>, Vec<Vec<Owned>>) {
         let mut cursor = Cursor::prepare(conn, sql).unwrap();
         cursor.start(params).unwrap();
         let mut ours = Vec::new();
         while let Some(row) = cursor.next().unwrap() {
             ours.push(
                 (0..3)
-                    .map(|c| Value::from(row.value(c).unwrap()))
+                    .map(|c| Owned::from(row.value(c).unwrap()))
                     .collect::<Vec<_>>(),
             );
         }
@@ -300,7 +423,7 @@ mod tests {
         let theirs = stmt
             .query_map(rusqlite::params_from_iter(params), |row| {
                 (0..3)
-                    .map(|c| Columns::value(row, c).map(Value::from))
+                    .map(|c| Columns::value(row, c).map(Owned::from))
                     .collect::<rusqlite::Result<Vec<_>>>()
             })
             .unwrap()
@@ -309,14 +432,97 @@ mod tests {
         (ours, theirs)
     }
 
+    /// Which of the three columns of the first row of `sql` are read from the registers.
+    fn direct_forms(conn: &Rc<Connection>, sql: &str) -> [bool; 3] {
+        let mut cursor = Cursor::prepare(conn, sql).unwrap();
+        cursor.start(&[]).unwrap();
+        let row = cursor.next().unwrap().unwrap();
+        let registers = row.registers.unwrap();
+        // SAFETY: the row's registers, and its three columns.
+        [0, 1, 2].map(|c| unsafe { Row::direct(registers, c) }.is_some())
+    }
+
     #[test]
     fn a_cursor_reads_every_type_as_rusqlite_does() {
         let conn = db();
         let (ours, theirs) = both(&conn, "SELECT id, a, b FROM t ORDER BY id", &[]);
         assert_eq!(ours.len(), 4);
         assert_eq!(ours, theirs);
-        assert_eq!(ours[2][2], Value::Text(String::new()));
-        assert_eq!(ours[1][2], Value::Blob(vec![1, 2]));
+        assert_eq!(ours[2][2], Owned::Text(Vec::new()));
+        assert_eq!(ours[1][2], Owned::Blob(vec![1, 2]));
+    }
+
+    /// The bundled SQLite is the release [`Register`] mirrors. When this fails after an
+    /// update of `libsqlite3-sys`, compare `Register` and the `MEM_` flags with the new
+    /// sqlite3.c's `struct sqlite3_value`, then set [`REGISTERS_KNOWN`] (until then every value
+    /// is read through the API, correct but slower).
+    #[test]
+    fn the_bundled_sqlite_is_the_release_whose_registers_are_read() {
+        // SAFETY: a plain query of the library's version.
+        assert_eq!(unsafe { ffi::sqlite3_libversion_number() }, REGISTERS_KNOWN);
+        assert_eq!(ffi::SQLITE_VERSION_NUMBER, REGISTERS_KNOWN);
+        let conn = db();
+        let mut cursor = Cursor::prepare(&conn, "SELECT id, a, b FROM t").unwrap();
+        cursor.start(&[]).unwrap();
+        assert!(cursor.next().unwrap().unwrap().registers.is_some());
+    }
+
+    /// Every form a column's value can take in the registers, read directly or through the
+    /// API, gives what rusqlite gives: computed values, zero-filled blobs, long text on
+    /// overflow pages, numbers with text affinity, and integers kept in REAL columns.
+    #[test]
+    fn a_cursor_reads_values_of_every_form_as_rusqlite_does() {
+        let conn = Rc::new(Connection::open_in_memory().unwrap());
+        conn.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, a REAL, b TEXT);
+             INSERT INTO t VALUES (1, 3, '42'), (2, 2.5, 'buy'), (3, -7, NULL),
+                                  (4, NULL, '  1e3 '), (5, 1e300, ''), (6, 0, x'00ff');",
+        )
+        .unwrap();
+        conn.execute("INSERT INTO t VALUES (7, 1, ?1)", [&"x".repeat(20_000)])
+            .unwrap();
+        for sql in [
+            "SELECT id, a, b FROM t ORDER BY id",
+            "SELECT id, a + 0, b || '' FROM t ORDER BY id",
+            "SELECT zeroblob(id), CAST(a AS TEXT), CAST(b AS BLOB) FROM t ORDER BY id",
+            "SELECT a, id * 1.0, length(b) FROM t ORDER BY id",
+        ] {
+            let (ours, theirs) = both(&conn, sql, &[]);
+            assert_eq!(ours.len(), 7, "{sql}");
+            assert_eq!(ours, theirs, "{sql}");
+        }
+        let (ours, _) = both(&conn, "SELECT id, a, b FROM t ORDER BY id", &[]);
+        assert_eq!(ours[0][1], Owned::Real(3.0f64.to_bits()));
+        assert_eq!(ours[6][2], Owned::Text(vec![b'x'; 20_000]));
+        let (zeros, _) = both(&conn, "SELECT zeroblob(2), 1, 2", &[]);
+        assert_eq!(zeros[0][0], Owned::Blob(vec![0, 0]));
+        assert_eq!(
+            direct_forms(&conn, "SELECT x'01', 2.5, NULL"),
+            [true, true, true]
+        );
+        let (bytes, _) = both(&conn, "SELECT b || '', 1, 2 FROM t WHERE id = 6", &[]);
+        assert_eq!(bytes[0][0], Owned::Text(vec![0, 0xff]));
+    }
+
+    /// Text of a UTF-16 database is held as UTF-16 in the registers: read through the API,
+    /// which gives it as UTF-8.
+    #[test]
+    fn a_cursor_reads_the_text_of_a_utf16_database() {
+        let conn = Rc::new(Connection::open_in_memory().unwrap());
+        conn.execute_batch(
+            "PRAGMA encoding = 'UTF-16le';
+             CREATE TABLE t (id INTEGER PRIMARY KEY, a, b);
+             INSERT INTO t VALUES (1, 'BTC-USDT', 'sell'), (2, 'é', 5);",
+        )
+        .unwrap();
+        let (ours, theirs) = both(&conn, "SELECT id, a, b FROM t ORDER BY id", &[]);
+        assert_eq!(ours, theirs);
+        assert_eq!(ours[0][2], Owned::Text(b"sell".to_vec()));
+        assert_eq!(
+            direct_forms(&conn, "SELECT id, a, b FROM t"),
+            [true, false, false]
+        );
+        assert_eq!(ours[1][1], Owned::Text("é".as_bytes().to_vec()));
     }
 
     #[test]

@@ -276,6 +276,9 @@ impl TradeDecoder {
         };
         let side_value = row.value(4)?;
         let side = match side_value {
+            // As OKX writes them first, then any case and spacing.
+            ValueRef::Text(b"buy") => Some(Side::Buy),
+            ValueRef::Text(b"sell") => Some(Side::Sell),
             ValueRef::Text(text) | ValueRef::Blob(text) => {
                 let text = text.trim_ascii();
                 if text.eq_ignore_ascii_case(b"buy") {
