@@ -1,12 +1,13 @@
 //! The events the engine consumes: a book row or a trade, already parsed and validated.
 
+use bitcode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
 /// Taker side of a trade.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub enum Side {
     Buy,
     Sell,
@@ -53,7 +54,7 @@ pub struct SeqIds {
 }
 
 /// One valid row of the `trades` table.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub struct Trade {
     /// Row id in its file.
     pub id: i64,

@@ -8,13 +8,14 @@
 //! and the spans of time when the book was uncertain (in the accounting stage, so a `--jobs`
 //! run counts in the same order as a one-thread run).
 
+use bitcode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use super::book::OrderBook;
 use super::event::{BookAction, BookRow, Millis, SeqIds};
 
 /// How a valid book row links to the row before it in its file (SPEC 10.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub enum Link {
     /// The row has no message numbers (the columns are absent, or its values are NULL or not
     /// integers): nothing is said about it.

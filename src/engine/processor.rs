@@ -1,5 +1,6 @@
 //! The processor: applies events in order to the book, the bars and the metrics (SPEC 2).
 
+use bitcode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use super::bars::{Bar, BarSeries, window_start};
@@ -82,7 +83,7 @@ fn classify(is_book: bool, ts: Millis, config: &ProcessorConfig) -> Applied {
 /// What the book stage hands the accounting stage for one event: all that the bars, the
 /// metrics and the counts need, without the book. Serializable, so that a `--jobs` worker can
 /// spill it to disk whatever it holds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Encode, Decode)]
 pub enum Outcome {
     /// A book row: its id and timestamp, whether it was a snapshot, the OBI of the book after
     /// it (0 for a row at or after the range end, which the book stage does not apply), how
