@@ -3,7 +3,7 @@
 //! encoding of a list of outcomes after its length, and read back block by block, in order: a
 //! new field of [`Outcome`] passes through with its `bitcode` derive, no layout of our own.
 //! (bitcode's serde mode cost 930 instructions an outcome there and back, a tenth of a
-//! `--jobs 2` run's work on trade-heavy days; its derive a seventh of that.)
+//! `--jobs 2` run's work on trade-heavy days; its derive about 220, a quarter.)
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
