@@ -432,3 +432,44 @@ fn a_file_read_again_with_its_trades_sorted_leaves_the_store_equal_to_the_json_f
     let trades = numbers(&store, "SELECT sum(trades) FROM bars");
     assert_eq!(trades, [[400.0]]);
 }
+
+#[test]
+fn two_days_stitched_by_jobs_leave_the_store_of_one_job() {
+    // Two day files: with `--jobs 2` the second is read by a worker and its bars and
+    // footprints are built beside the stitcher's accounting, with no frame written meanwhile;
+    // the store must still get every bar, metric bar and footprint row of `--jobs 1`.
+    let data = tempfile::tempdir().unwrap();
+    let mut config = orderflow::synth::SynthConfig::new(data.path());
+    config.start_ms = 1_736_983_800_000; // 2025-01-15T23:30:00Z
+    config.hours = 1.0;
+    config.book_interval_ms = 1000;
+    config.trades_per_minute = 300.0;
+    config.snapshot_levels = 20;
+    orderflow::synth::generate(&config, None).unwrap();
+    let tables = ["bars", "metric_bars", "footprint", "prints", "signals"];
+    let mut dumps = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = tempfile::tempdir().unwrap();
+        let store = out.path().join("store.db");
+        let run = process(
+            data.path(),
+            "BTC-USDT",
+            "2025-01-15",
+            "2025-01-16",
+            &["--store", store.to_str().unwrap(), "--jobs", jobs],
+        );
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        let bars = numbers(
+            &store,
+            "SELECT ts, open, high, low, close, volume FROM bars ORDER BY ts",
+        );
+        assert_eq!(bars.len(), 60, "--jobs {jobs}");
+        assert_eq!(
+            bars,
+            json_rows(&run.json("ohlc_data.json")),
+            "--jobs {jobs}"
+        );
+        dumps.push(tables.map(|table| dump(&store, table)));
+    }
+    assert_eq!(dumps[0], dumps[1]);
+}

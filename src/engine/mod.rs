@@ -17,6 +17,7 @@ pub mod processor;
 pub mod signals;
 pub mod timeframe;
 pub mod trade_bars;
+pub mod trade_windows;
 
 pub use bars::{Bar, BarSeries, window_start};
 pub use book::{BookSide, ExactSizeSums, OrderBook, SizeSums};
@@ -28,6 +29,8 @@ pub use integrity::{Chain, Example, Finding, Integrity, Link, Uncertain};
 pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use prints::{Print, PrintChanges, PrintTape};
-pub use processor::{Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig};
+pub use processor::{
+    Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig, WindowsAway,
+};
 pub use signals::{Signal, SignalOptions};
 pub use trade_bars::{TradeBar, TradeBarSize, TradeBars};

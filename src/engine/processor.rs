@@ -13,6 +13,7 @@ use super::integrity::{Chain, Integrity, Link, is_crossed};
 use super::metrics::{MetricBar, obi};
 use super::prints::{PrintChanges, PrintTape};
 use super::trade_bars::{TradeBarSize, TradeBars};
+use super::trade_windows::TradeWindows;
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,6 +110,26 @@ impl Outcome {
 
     pub fn is_book(&self) -> bool {
         matches!(self, Outcome::Book { .. })
+    }
+}
+
+/// The bars and footprints of a processor, taken away to be built apart from its other
+/// accounting ([`Processor::take_windows`]).
+#[derive(Debug)]
+pub struct WindowsAway {
+    windows: TradeWindows,
+    config: ProcessorConfig,
+}
+
+impl WindowsAway {
+    /// What [`Processor::account`] adds to the bars and footprints for `outcome`: an
+    /// in-range trade goes to its window.
+    pub fn account(&mut self, outcome: &Outcome) {
+        if let Outcome::Trade(trade) = outcome {
+            if classify(false, trade.ts, &self.config) == Applied::InRange {
+                self.windows.take(trade);
+            }
+        }
     }
 }
 
@@ -244,25 +265,20 @@ pub struct Processor {
     stage: BookStage,
     /// Whether a snapshot has been applied (SPEC 2.2); never reset.
     initialised: bool,
-    bars: BarSeries<Bar>,
+    /// The bars and footprints (SPEC 2.3, 6.1, 6.2).
+    windows: TradeWindows,
+    /// Whether the windows are away ([`Processor::take_windows`]): the trades leave them be.
+    windows_away: bool,
     metric_bars: BarSeries<MetricBar>,
-    /// The bar extras and footprint of each bar's window (SPEC 6.1, 6.2).
-    footprints: BarSeries<FootprintBar>,
     /// The prints of the run (SPEC 6.3), held until taken with the changes.
     prints: PrintTape,
-    /// The footprints kept: all (`None`), or the newest this many windows.
-    keep_footprints: Option<usize>,
-    /// The window of the last footprint a trade went to.
-    last_footprint: Option<Millis>,
-    /// The footprint row of the last trade, looked at first for the next one.
-    footprint_row: usize,
     cvd: f64,
     counts: Counts,
     integrity: Integrity,
     /// OBI of the book after the last book row applied.
     obi: f64,
-    /// The window of the last event sampled or traded, `window.start..window.end`: nearly
-    /// every event falls in it, and then its start needs no division (see `window_of`).
+    /// The window of the last event sampled, `window.start..window.end`: nearly every event
+    /// falls in it, and then its start needs no division (see `window_of`).
     window: std::ops::Range<Millis>,
     /// The book at every slice end (SPEC 7), when a heatmap is asked for.
     heatmap: Option<HeatmapSampler>,
@@ -282,13 +298,10 @@ impl Processor {
             config,
             stage: BookStage::new(config),
             initialised: false,
-            bars: BarSeries::new(),
+            windows: TradeWindows::new(config.window_ms),
+            windows_away: false,
             metric_bars: BarSeries::new(),
-            footprints: BarSeries::new(),
             prints: PrintTape::new(),
-            keep_footprints: None,
-            last_footprint: None,
-            footprint_row: 0,
             cvd: 0.0,
             counts: Counts::default(),
             integrity: Integrity::default(),
@@ -448,7 +461,7 @@ impl Processor {
     }
 
     pub fn bars(&self) -> &BarSeries<Bar> {
-        &self.bars
+        self.windows.bars()
     }
 
     pub fn metric_bars(&self) -> &BarSeries<MetricBar> {
@@ -457,7 +470,27 @@ impl Processor {
 
     /// The bar extras and footprint of every bar's window (SPEC 6.1, 6.2).
     pub fn footprints(&self) -> &BarSeries<FootprintBar> {
-        &self.footprints
+        self.windows.footprints()
+    }
+
+    /// Takes the bars and footprints away, for another thread to build from the same
+    /// outcomes ([`WindowsAway::account`]) while this processor accounts for the rest; until
+    /// they are given back ([`Processor::give_back_windows`]), it shows none and its trades
+    /// leave them be. Both sides take every outcome, in the same order, so the windows come
+    /// back as [`Processor::account`] would have left them.
+    pub fn take_windows(&mut self) -> WindowsAway {
+        self.windows_away = true;
+        let empty = TradeWindows::new(self.config.window_ms);
+        WindowsAway {
+            windows: std::mem::replace(&mut self.windows, empty),
+            config: self.config,
+        }
+    }
+
+    /// Puts back the windows of [`Processor::take_windows`].
+    pub fn give_back_windows(&mut self, away: WindowsAway) {
+        self.windows = away.windows;
+        self.windows_away = false;
     }
 
     /// The number of prints of the run so far (the open one included).
@@ -468,8 +501,7 @@ impl Processor {
     /// Keeps the footprints of the newest `n` windows only (a run whose outputs show no more
     /// than those): memory then does not grow with the number of windows.
     pub fn keep_newest_footprints(&mut self, n: usize) {
-        self.keep_footprints = Some(n);
-        self.footprints.keep_newest(n);
+        self.windows.keep_newest_footprints(n);
     }
 
     /// Prints are counted but not kept for [`Processor::take_changes`] (a run that shows them
@@ -518,10 +550,11 @@ impl Processor {
 
     /// Bars and metric bars touched since the last call (for throttled output).
     pub fn take_changes(&mut self) -> Changes {
+        let (bars, footprints) = self.windows.take_changed();
         Changes {
-            bars: self.bars.take_changed(),
+            bars,
             metric_bars: self.metric_bars.take_changed(),
-            footprints: self.footprints.take_changed(),
+            footprints,
             prints: self.prints.take(),
             heatmap: self.heatmap.as_mut().map(HeatmapSampler::take),
         }
@@ -543,49 +576,15 @@ impl Processor {
     }
 
     fn take_trade(&mut self, trade: &Trade) {
-        let window = self.window_of(trade.ts);
-        let (price, size) = (trade.price, trade.size);
-        self.bars.upsert(
-            window,
-            || Bar::new(window, price, size),
-            |bar| bar.update(price, size),
-        );
-        let side = trade.side;
-        if self.last_footprint != Some(window) {
-            // The trades have moved on from that window (nearly always for good): its rows
-            // give back the room they grew into.
-            if let Some(bar) = self.last_footprint.and_then(|w| self.footprints.get_mut(w)) {
-                // Not shared yet: the copies take the shrunk rows at the next frame.
-                if let Some(rows) = triomphe::Arc::get_mut(&mut bar.rows) {
-                    rows.shrink_to_fit();
-                }
-            }
-            self.last_footprint = Some(window);
+        if !self.windows_away {
+            self.windows.take(trade);
         }
-        let hint = std::cell::Cell::new(self.footprint_row);
-        let add = |bar: &mut FootprintBar| {
-            let mut row = hint.get();
-            bar.add_near(&mut row, price, size, side);
-            hint.set(row);
-        };
-        self.footprints.upsert(
-            window,
-            || {
-                let mut bar = FootprintBar::new(window);
-                add(&mut bar);
-                bar
-            },
-            add,
-        );
-        self.footprint_row = hint.get();
-        if let Some(keep) = self.keep_footprints {
-            self.footprints.keep_newest(keep);
-        }
+        let (side, size) = (trade.side, trade.size);
         self.prints.trade(trade);
         if let Some(bars) = &mut self.trade_bars {
             bars.trade(trade);
         }
-        self.cvd += match trade.side {
+        self.cvd += match side {
             Side::Buy => size,
             Side::Sell => -size,
         };

@@ -12,10 +12,11 @@
 use std::collections::VecDeque;
 use std::io;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::summary::{FileSummary, RunSummary};
-use crate::engine::{BookAction, BookStage, Event, ProcessorConfig};
+use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig};
 use crate::output::json_files::WriteError;
 use crate::source::{BadRow, Ending, FileError, Next, ReadMode, Record, Recording, TradeOrder};
 
@@ -103,7 +104,9 @@ pub(super) fn process_files(
                     Work::Sequential(recording) => {
                         state.process_file(job, false, recording, account)?
                     }
-                    Work::Done(work) => state.stitch(*work, account)?,
+                    // The last file's accounting runs alone at the end: its bars and
+                    // footprints are built beside it, on the core no worker needs any more.
+                    Work::Done(work) => state.stitch(*work, account, pending.is_empty())?,
                 }
             }
             Ok(())
@@ -206,7 +209,12 @@ impl State<'_> {
     /// Applies a file read ahead: its prefix in full, then its outcomes to the accounting
     /// stage, then its book; bad rows and a midway failure are reported as the sequential
     /// loop reports them.
-    fn stitch(&mut self, work: FileWork, mut account: Account<'_>) -> Result<(), WriteError> {
+    fn stitch(
+        &mut self,
+        work: FileWork,
+        mut account: Account<'_>,
+        alone: bool,
+    ) -> Result<(), WriteError> {
         let FileWork {
             prefix,
             spill,
@@ -224,7 +232,12 @@ impl State<'_> {
         }
         let mut replay_error = None;
         if let (false, Some(spill)) = (interrupted, spill) {
-            match self.replay(spill, account.file) {
+            let replayed = if alone {
+                self.replay_beside_windows(spill, account.file)
+            } else {
+                self.replay(spill, account.file)
+            };
+            match replayed {
                 Ok(done) => interrupted = !done,
                 Err(error) => replay_error = Some(error),
             }
@@ -266,6 +279,57 @@ impl State<'_> {
                 }
             }
             Ok(true)
+        })
+    }
+}
+
+impl State<'_> {
+    /// [`State::replay`] with the bars and footprints built on a thread of their own from the
+    /// same outcomes, block by block
+    /// ([`Processor::take_windows`](crate::engine::Processor::take_windows)); the outputs are written
+    /// once they are back, so none is written from this replay. A run told to stop stops at
+    /// the end of a block, which both threads have taken whole.
+    fn replay_beside_windows(
+        &mut self,
+        spill: Spill,
+        file: &mut FileSummary,
+    ) -> Result<bool, WriteOrIo> {
+        std::thread::scope(|scope| {
+            let (to_windows, blocks) = std::sync::mpsc::sync_channel::<Arc<Vec<Outcome>>>(4);
+            let mut away = self.processor.take_windows();
+            let windows = scope.spawn(move || {
+                for block in blocks {
+                    for outcome in block.iter() {
+                        away.account(outcome);
+                    }
+                }
+                away
+            });
+            let replayed = (|| {
+                for block in spill.blocks_ahead(scope) {
+                    let block = Arc::new(block.map_err(WriteOrIo::Io)?);
+                    if to_windows.send(Arc::clone(&block)).is_err() {
+                        break; // The windows' thread panicked: its join says so.
+                    }
+                    let mut stop = false;
+                    for outcome in block.iter() {
+                        let applied = self.processor.account(outcome);
+                        count(file, outcome.is_book(), applied);
+                        let rows = self.rows_before;
+                        stop |= self.tick_apart(rows).map_err(WriteOrIo::Write)?.is_break();
+                    }
+                    if stop {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })();
+            drop(to_windows);
+            match windows.join() {
+                Ok(away) => self.processor.give_back_windows(away),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            replayed
         })
     }
 }

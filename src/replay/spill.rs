@@ -98,10 +98,10 @@ impl Spill {
     /// Reads and decodes the blocks on a thread of `scope`, a few blocks ahead of the
     /// caller: the stitcher's accounting runs alone at the end of a `--jobs` run, so the
     /// decoding (a third of that time) is better done beside it.
-    pub(super) fn read_ahead<'scope>(
+    pub(super) fn blocks_ahead<'scope>(
         mut self,
         scope: &'scope std::thread::Scope<'scope, '_>,
-    ) -> impl Iterator<Item = io::Result<Outcome>> + use<'scope> {
+    ) -> impl Iterator<Item = io::Result<Vec<Outcome>>> + use<'scope> {
         let (sender, blocks) = std::sync::mpsc::sync_channel(AHEAD);
         scope.spawn(move || {
             // Until the end, or the caller stops taking blocks.
@@ -111,7 +111,15 @@ impl Spill {
                 }
             }
         });
-        blocks.into_iter().flat_map(|block| match block {
+        blocks.into_iter()
+    }
+
+    /// The outcomes of [`Spill::blocks_ahead`] one by one.
+    pub(super) fn read_ahead<'scope>(
+        self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+    ) -> impl Iterator<Item = io::Result<Outcome>> + use<'scope> {
+        self.blocks_ahead(scope).flat_map(|block| match block {
             Ok(block) => Box::new(block.into_iter().map(Ok)) as Box<dyn Iterator<Item = _>>,
             Err(e) => Box::new(std::iter::once(Err(e))),
         })

@@ -158,6 +158,7 @@ proptest! {
         sorted in any::<bool>(),
         split in 0usize..120,
         takes in prop::collection::vec(0usize..120, 0..6),
+        windows_away in any::<bool>(),
     ) {
         if sorted {
             events.sort_by_key(Event::ts);
@@ -173,17 +174,32 @@ proptest! {
         let mut parts = Processor::new(config());
         let mut stage = parts.new_book_stage();
         let mut seen = Seen::default();
+        // With `windows_away`, the bars and footprints of the accounted part are built apart,
+        // as a `--jobs` stitcher builds them on a thread of their own.
+        let mut away = None;
         for (i, event) in events.iter().enumerate() {
             if i < split {
                 parts.apply(event);
             } else {
-                parts.account(&stage.apply(event));
+                if windows_away && away.is_none() {
+                    away = Some(parts.take_windows());
+                }
+                let outcome = stage.apply(event);
+                parts.account(&outcome);
+                if let Some(away) = &mut away {
+                    away.account(&outcome);
+                }
             }
             if takes.contains(&i) {
                 seen.take(&mut parts);
             }
         }
+        if let Some(away) = away {
+            parts.give_back_windows(away);
+        }
         seen.take(&mut parts);
+        prop_assert_eq!(parts.counts(), whole.counts());
+        prop_assert_eq!(parts.cvd().to_bits(), whole.cvd().to_bits());
         prop_assert_eq!(&seen, &expected);
         prop_assert_eq!(
             expected.footprints.values().cloned().collect::<Vec<_>>(),
