@@ -235,26 +235,6 @@ impl State<'_> {
     }
 }
 
-impl State<'_> {
-    /// [`State::tick`] for events whose bars and footprints are away
-    /// ([`Processor::take_windows`](crate::engine::Processor::take_windows)): the progress,
-    /// the prints handed on, and whether the run was told to stop, but no frame of the
-    /// outputs, which would show the windows missing.
-    #[inline]
-    pub(super) fn tick_apart(&mut self, rows_read: u64) -> Result<ControlFlow<()>, WriteError> {
-        self.events += 1;
-        if self.events % CLOCK_EVERY == 0 {
-            self.progress.set_position(rows_read);
-            self.emitter.show_prints_if_many(&mut self.processor)?;
-            if self.cancel.load(Ordering::Relaxed) {
-                tracing::warn!("interrupted: writing the state reached so far");
-                return Ok(ControlFlow::Break(()));
-            }
-        }
-        Ok(ControlFlow::Continue(()))
-    }
-}
-
 /// Counts an event in its file's summary: book rows applied (in range or warm-up), and every
 /// valid trade.
 pub(super) fn count(file: &mut FileSummary, book: bool, applied: Applied) {
