@@ -414,21 +414,7 @@ fn a_file_read_again_with_its_trades_sorted_leaves_the_store_equal_to_the_json_f
         ));
     }
     crate::common::recording(data.path(), "BTC-USDT-2025-01-15.db", &rows);
-    let out = tempfile::tempdir().unwrap();
-    let store = out.path().join("store.db");
-    let run = process(
-        data.path(),
-        "BTC-USDT",
-        "2025-01-15",
-        "2025-01-15",
-        &["--store", store.to_str().unwrap()],
-    );
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    let bars = numbers(
-        &store,
-        "SELECT ts, open, high, low, close, volume FROM bars ORDER BY ts",
-    );
-    assert_eq!(bars, json_rows(&run.json("ohlc_data.json")));
+    let (_out, store, _) = process_into_store(data.path(), "2025-01-15", "2025-01-15", &[]);
     let trades = numbers(&store, "SELECT sum(trades) FROM bars");
     assert_eq!(trades, [[400.0]]);
 }
@@ -449,27 +435,33 @@ fn two_days_stitched_by_jobs_leave_the_store_of_one_job() {
     let tables = ["bars", "metric_bars", "footprint", "prints", "signals"];
     let mut dumps = Vec::new();
     for jobs in ["1", "2"] {
-        let out = tempfile::tempdir().unwrap();
-        let store = out.path().join("store.db");
-        let run = process(
-            data.path(),
-            "BTC-USDT",
-            "2025-01-15",
-            "2025-01-16",
-            &["--store", store.to_str().unwrap(), "--jobs", jobs],
-        );
-        assert_eq!(run.code(), 0, "{}", run.stderr());
-        let bars = numbers(
-            &store,
-            "SELECT ts, open, high, low, close, volume FROM bars ORDER BY ts",
-        );
+        let (_out, store, bars) =
+            process_into_store(data.path(), "2025-01-15", "2025-01-16", &["--jobs", jobs]);
         assert_eq!(bars.len(), 60, "--jobs {jobs}");
-        assert_eq!(
-            bars,
-            json_rows(&run.json("ohlc_data.json")),
-            "--jobs {jobs}"
-        );
         dumps.push(tables.map(|table| dump(&store, table)));
     }
     assert_eq!(dumps[0], dumps[1]);
+}
+
+/// `process --store` of BTC-USDT over `data` from `start` to `end` (with `more` options) into
+/// a new folder, kept while the returned guard lives; checks that it succeeds and that the
+/// store's bars equal `ohlc_data.json`, and returns them.
+fn process_into_store(
+    data: &Path,
+    start: &str,
+    end: &str,
+    more: &[&str],
+) -> (tempfile::TempDir, std::path::PathBuf, Vec<Vec<f64>>) {
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().join("store.db");
+    let mut args = vec!["--store", store.to_str().unwrap()];
+    args.extend_from_slice(more);
+    let run = process(data, "BTC-USDT", start, end, &args);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let bars = numbers(
+        &store,
+        "SELECT ts, open, high, low, close, volume FROM bars ORDER BY ts",
+    );
+    assert_eq!(bars, json_rows(&run.json("ohlc_data.json")), "{more:?}");
+    (out, store, bars)
 }

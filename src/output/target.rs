@@ -109,6 +109,54 @@ impl Shape {
     }
 }
 
+/// The shape of a list, told from its elements one at a time (by both readers of lists: the
+/// JSON parser's visitor and [`lists_of_numbers`]).
+struct ListShape {
+    numbers: bool,
+    rows: bool,
+    bars: bool,
+    len: usize,
+    first_number: bool,
+    second_rows: bool,
+}
+
+impl ListShape {
+    fn new() -> ListShape {
+        ListShape {
+            numbers: true,
+            rows: true,
+            bars: true,
+            len: 0,
+            first_number: false,
+            second_rows: false,
+        }
+    }
+
+    fn add(&mut self, element: Shape) {
+        self.numbers &= element.number;
+        self.rows &= element.row;
+        self.bars &= element.bar;
+        match self.len {
+            0 => self.first_number = element.number,
+            1 => self.second_rows = element.rows,
+            _ => {}
+        }
+        self.len += 1;
+    }
+
+    /// A list of numbers is a row; of rows, rows; `[number, rows]` a footprint bar; of those,
+    /// footprint bars (an empty list is all of these but a bar).
+    fn shape(self) -> Shape {
+        Shape {
+            row: self.numbers,
+            rows: self.rows,
+            bar: self.len == 2 && self.first_number && self.second_rows,
+            bars: self.bars,
+            ..Shape::default()
+        }
+    }
+}
+
 /// Reads one value as a [`Shape`]; `outermost` says whether it is the whole file (only there
 /// an object can be ours, and it is small enough to be read whole).
 #[derive(Clone, Copy)]
@@ -163,26 +211,11 @@ impl<'de> Visitor<'de> for ShapeOf {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
         let inner = ShapeOf { outermost: false };
-        let (mut numbers, mut rows, mut bars) = (true, true, true);
-        let (mut len, mut first_number, mut second_rows) = (0usize, false, false);
+        let mut list = ListShape::new();
         while let Some(element) = seq.next_element_seed(inner)? {
-            numbers &= element.number;
-            rows &= element.row;
-            bars &= element.bar;
-            match len {
-                0 => first_number = element.number,
-                1 => second_rows = element.rows,
-                _ => {}
-            }
-            len += 1;
+            list.add(element);
         }
-        Ok(Shape {
-            row: numbers,
-            rows,
-            bar: len == 2 && first_number && second_rows,
-            bars,
-            ..Shape::default()
-        })
+        Ok(list.shape())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
@@ -365,8 +398,7 @@ fn lists_of_numbers(content: &[u8]) -> Option<Shape> {
 /// Lists nested deeper than this are left to the JSON parser, whose own limit is 128.
 const MAX_LIST_DEPTH: usize = 100;
 
-/// Reads one list or number from `at` ([`lists_of_numbers`]); its shape as
-/// [`ShapeOf::visit_seq`] gives it.
+/// Reads one list or number from `at` ([`lists_of_numbers`]).
 fn list_or_number(content: &[u8], at: &mut usize, depth: usize) -> Option<Shape> {
     skip_blanks(content, at);
     match content.get(*at)? {
@@ -376,23 +408,13 @@ fn list_or_number(content: &[u8], at: &mut usize, depth: usize) -> Option<Shape>
         }
         b'[' if depth < MAX_LIST_DEPTH => {
             *at += 1;
-            let (mut numbers, mut rows, mut bars) = (true, true, true);
-            let (mut len, mut first_number, mut second_rows) = (0usize, false, false);
+            let mut list = ListShape::new();
             skip_blanks(content, at);
             if content.get(*at) == Some(&b']') {
                 *at += 1;
             } else {
                 loop {
-                    let element = list_or_number(content, at, depth + 1)?;
-                    numbers &= element.number;
-                    rows &= element.row;
-                    bars &= element.bar;
-                    match len {
-                        0 => first_number = element.number,
-                        1 => second_rows = element.rows,
-                        _ => {}
-                    }
-                    len += 1;
+                    list.add(list_or_number(content, at, depth + 1)?);
                     skip_blanks(content, at);
                     match content.get(*at)? {
                         b',' => *at += 1,
@@ -404,13 +426,7 @@ fn list_or_number(content: &[u8], at: &mut usize, depth: usize) -> Option<Shape>
                     }
                 }
             }
-            Some(Shape {
-                row: numbers,
-                rows,
-                bar: len == 2 && first_number && second_rows,
-                bars,
-                ..Shape::default()
-            })
+            Some(list.shape())
         }
         _ => None,
     }
