@@ -175,16 +175,16 @@ impl Integrity {
             Link::Heartbeat => Some((&mut self.heartbeats, Finding::Heartbeat)),
             Link::Unchecked | Link::Start | Link::Continue => None,
         };
-        let mut found = Vec::with_capacity(2);
-        if let Some((count, kind)) = kind {
+        // What the row shows, in this order (no list allocated: this runs for every row).
+        let linked = kind.map(|(count, kind)| {
             *count += 1;
-            found.push((*count, kind));
-        }
-        if crossed {
+            (*count, kind)
+        });
+        let crossed = crossed.then(|| {
             self.crossed += 1;
-            found.push((self.crossed, Finding::Crossed));
-        }
-        for (count, kind) in found {
+            (self.crossed, Finding::Crossed)
+        });
+        for (count, kind) in linked.into_iter().chain(crossed) {
             if count as usize <= EXAMPLES_PER_KIND {
                 self.examples.push(Example {
                     file: self.file,
