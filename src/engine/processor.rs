@@ -579,14 +579,13 @@ impl Processor {
         if !self.windows_away {
             self.windows.take(trade);
         }
-        let (side, size) = (trade.side, trade.size);
         self.prints.trade(trade);
         if let Some(bars) = &mut self.trade_bars {
             bars.trade(trade);
         }
-        self.cvd += match side {
-            Side::Buy => size,
-            Side::Sell => -size,
+        self.cvd += match trade.side {
+            Side::Buy => trade.size,
+            Side::Sell => -trade.size,
         };
         self.counts.trades += 1;
     }

@@ -104,8 +104,8 @@ pub(super) fn process_files(
                     Work::Sequential(recording) => {
                         state.process_file(job, false, recording, account)?
                     }
-                    // The last file's accounting runs alone at the end: its bars and
-                    // footprints are built beside it, on the core no worker needs any more.
+                    // The last file's accounting runs alone at the end: it is split over
+                    // two threads, using the core no worker needs any more.
                     Work::Done(work) => state.stitch(*work, account, pending.is_empty())?,
                 }
             }
