@@ -464,6 +464,47 @@ fn trades_out_of_time_order_by_id_read_ahead_as_inline() {
 }
 
 #[test]
+fn a_file_its_worker_gives_up_midway_is_taken_back_and_read_again() {
+    // The stitcher, done with a short first day, follows the worker through the long second
+    // one; near its end the worker meets a trade back in time and gives the file up: what was
+    // stitched of it is taken back, and the file is read as `--jobs 1` reads it.
+    let data = tempfile::tempdir().unwrap();
+    day_file(
+        data.path(),
+        "BTC-USDT-2025-01-15.db",
+        DAY,
+        10,
+        Opening::Snapshot,
+        1,
+    );
+    let second = tempfile::tempdir().unwrap();
+    large_book_file(second.path(), 40_000);
+    let path = data.path().join("BTC-USDT-2025-01-16.db");
+    std::fs::copy(second.path().join("BTC-USDT-2025-01-15.db"), &path).unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(&format!(
+        "UPDATE book SET timestamp = timestamp + {DAYS};
+         UPDATE trades SET timestamp = timestamp + {DAYS};
+         UPDATE trades SET timestamp = timestamp - 1500000 WHERE id = 39000;"
+    ))
+    .unwrap();
+    db.close().unwrap();
+    age(&path);
+    let run = check_same_as_sequential(data.path(), "2025-01-15", "2025-01-16", &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let ahead = process(
+        data.path(),
+        "BTC-USDT",
+        "2025-01-15",
+        "2025-01-16",
+        &["--jobs", "2"],
+    );
+    let stderr = ahead.stderr();
+    assert!(stderr.contains("its worker gave it up midway"), "{stderr}");
+    assert!(stderr.contains("not in time order by id"), "{stderr}");
+}
+
+#[test]
 fn a_file_that_starts_over_resets_the_live_page() {
     use orderflow::engine::ProcessorConfig;
     use orderflow::output::live::{ChangeKind, LiveFeed, Status};

@@ -14,6 +14,8 @@ use std::io;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::ScopedJoinHandle;
 
 use super::summary::{FileSummary, RunSummary};
 use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, WindowsAway};
@@ -33,23 +35,32 @@ const MAX_PREFIX: usize = 200_000;
 enum Work<'a> {
     /// No use reading ahead (a long prefix, or the spill file failed), or the file needs the
     /// sequential loop's policy (its trades are not in time order by id, or its reading
-    /// failed): the stitcher reads it.
+    /// failed): the stitcher reads it. Whatever the worker spilled before is given up (see
+    /// `spill.rs`).
     Sequential(&'a mut Recording),
-    Done(Box<FileWork>),
+    Done(Box<FileEnd>),
 }
 
-/// A file read ahead.
-struct FileWork {
+/// What a worker sends as soon as it has it: the records before its file's first snapshot,
+/// and the reader of the spill it goes on writing.
+struct Started {
     /// The records before the first snapshot, bad rows included, in order.
     prefix: Vec<Record>,
-    /// The outcomes of the events from the first snapshot on, spilled.
-    spill: Option<Spill>,
+    /// The outcomes of the events from the first snapshot on, as they are spilled.
+    spill: Spill,
+}
+
+/// The rest of a file read ahead, once read.
+struct FileEnd {
     /// The bad rows from the first snapshot on, in order.
     bad: Vec<BadRow>,
     /// The book stage after the file's last event.
     stage: Option<BookStage>,
     rows_read: u64,
 }
+
+/// A file being read ahead: the worker, and where it says it has started.
+type Ahead<'scope, 'a> = (usize, ScopedJoinHandle<'scope, Work<'a>>, Receiver<Started>);
 
 /// Processes the files of `recordings` (at least two) in order with `job.jobs - 1` workers.
 pub(super) fn process_files(
@@ -69,11 +80,12 @@ pub(super) fn process_files(
             return Ok(());
         };
         let first_index = *first_index;
-        let mut pending = VecDeque::new();
+        let mut pending: VecDeque<Ahead> = VecDeque::new();
         let mut spawn_next = |pending: &mut VecDeque<_>| {
             if let Some((index, recording)) = files.next() {
-                let handle = scope.spawn(move || work(recording, config, cancel, stop));
-                pending.push_back((*index, handle));
+                let (starts, started) = channel();
+                let handle = scope.spawn(move || work(recording, config, cancel, stop, starts));
+                pending.push_back((*index, handle, started));
             }
         };
         for _ in 0..ahead {
@@ -86,12 +98,8 @@ pub(super) fn process_files(
             };
             state.processor.start_file(first_index);
             state.process_file(job, false, first, account)?;
-            while let Some((index, handle)) = pending.pop_front() {
+            while let Some((index, handle, started)) = pending.pop_front() {
                 spawn_next(&mut pending);
-                let work = match handle.join() {
-                    Ok(work) => work,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                };
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
@@ -100,13 +108,18 @@ pub(super) fn process_files(
                     skipped: &mut summary.skipped,
                 };
                 state.processor.start_file(index);
-                match work {
-                    Work::Sequential(recording) => {
-                        state.process_file(job, false, recording, account)?
-                    }
-                    // The last file's accounting runs alone at the end: it is split over
-                    // two threads, using the core no worker needs any more.
-                    Work::Done(work) => state.stitch(*work, account, pending.is_empty())?,
+                // The last file's accounting runs alone at the end: it is split over two
+                // threads, using the core no worker needs any more.
+                let alone = pending.is_empty();
+                match started.recv() {
+                    Ok(started) => state.stitch(job, started, handle, account, alone)?,
+                    // The worker gave the file up before its first snapshot.
+                    Err(_) => match join(handle) {
+                        Work::Sequential(recording) => {
+                            state.process_file(job, false, recording, account)?
+                        }
+                        Work::Done(_) => unreachable!("a worker done with its file has started"),
+                    },
                 }
             }
             Ok(())
@@ -116,28 +129,49 @@ pub(super) fn process_files(
     })
 }
 
-/// Reads `recording`: the prefix as records, then the book stage's outcomes into a spill.
+/// The worker's work, its panic passed on.
+fn join<'a>(handle: ScopedJoinHandle<'_, Work<'a>>) -> Work<'a> {
+    match handle.join() {
+        Ok(work) => work,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Reads `recording`: the prefix as records, sent on `starts` with the spill's reader at the
+/// first snapshot (or at the end, if there is none), then the book stage's outcomes into the
+/// spill.
 fn work<'a>(
     recording: &'a mut Recording,
     config: ProcessorConfig,
     cancel: &AtomicBool,
     stop: &AtomicBool,
+    starts: Sender<Started>,
 ) -> Work<'a> {
-    let Ok(mut spill) = SpillWriter::new() else {
+    let Ok((mut spill, reader)) = SpillWriter::new() else {
         return Work::Sequential(recording);
     };
+    let mut reader = Some(reader);
     let mut outcomes: u64 = 0;
     let mut prefix = Vec::new();
     let mut bad = Vec::new();
     let mut stage: Option<BookStage> = None;
     let mut rows_read = 0;
     let mut give_up = false;
+    let mut start = |prefix: &mut Vec<Record>| {
+        let started = Started {
+            prefix: std::mem::take(prefix),
+            spill: reader.take().expect("a worker starts once"),
+        };
+        // A stitcher gone has stopped the run.
+        let _ = starts.send(started);
+    };
     let mut consume = |record: Record| {
         let stage = match (&mut stage, &record) {
             (Some(stage), _) => stage,
             (None, Record::Event(Event::Book(row)))
                 if row.action == BookAction::Snapshot && row.ts < config.end =>
             {
+                start(&mut prefix);
                 stage.insert(BookStage::new(config))
             }
             (None, _) => {
@@ -190,15 +224,16 @@ fn work<'a>(
         Err(FileError::Interrupted { .. }) => {}
         Err(_) => give_up = true,
     }
-    if give_up {
+    // Given up, the spill is dropped unfinished: a stitcher reading it takes back what it
+    // took.
+    if give_up || spill.finish().is_err() {
         return Work::Sequential(recording);
     }
-    let Ok(spill) = spill.finish() else {
-        return Work::Sequential(recording);
-    };
-    Work::Done(Box::new(FileWork {
-        prefix,
-        spill: Some(spill),
+    if stage.is_none() {
+        // No snapshot: the whole file is its prefix, and the spill is empty.
+        start(&mut prefix);
+    }
+    Work::Done(Box::new(FileEnd {
         bad,
         stage,
         rows_read,
@@ -206,22 +241,38 @@ fn work<'a>(
 }
 
 impl State<'_> {
-    /// Applies a file read ahead: its prefix in full, then its outcomes to the accounting
-    /// stage, then its book; bad rows and a midway failure are reported as the sequential
-    /// loop reports them.
+    /// Applies a file read ahead, following its worker if it is still at it: its prefix in
+    /// full, then its outcomes to the accounting stage, then its book; bad rows and a midway
+    /// failure are reported as the sequential loop reports them. Should the worker give the
+    /// file up after the stitching began, the state goes back to what it was before the file
+    /// and the file is read here, as `--jobs 1` reads it.
     fn stitch(
         &mut self,
-        work: FileWork,
+        job: &Job,
+        started: Started,
+        handle: ScopedJoinHandle<'_, Work<'_>>,
         mut account: Account<'_>,
         alone: bool,
     ) -> Result<(), WriteError> {
-        let FileWork {
-            prefix,
-            spill,
-            bad,
-            stage,
-            rows_read,
-        } = work;
+        let Started { prefix, spill } = started;
+        // A worker done can no longer give its file up: nothing need be kept to go back to.
+        let (handle, finished) = if handle.is_finished() {
+            match join(handle) {
+                Work::Sequential(recording) => {
+                    return self.process_file(job, false, recording, account);
+                }
+                Work::Done(end) => (None, Some(end)),
+            }
+        } else {
+            (Some(handle), None)
+        };
+        let before = handle.is_some().then(|| {
+            (
+                self.processor.clone(),
+                account.file.clone(),
+                account.skipped.clone(),
+            )
+        });
         let path = account.file.path.clone();
         let mut interrupted = false;
         for record in prefix {
@@ -231,7 +282,7 @@ impl State<'_> {
             }
         }
         let mut replay_error = None;
-        if let (false, Some(spill)) = (interrupted, spill) {
+        if !interrupted {
             let replayed = if alone {
                 self.replay_beside_windows(spill, account.file)
             } else {
@@ -239,9 +290,39 @@ impl State<'_> {
             };
             match replayed {
                 Ok(done) => interrupted = !done,
-                Err(error) => replay_error = Some(error),
+                // The run stops here, and its workers with it.
+                Err(WriteOrIo::Write(error)) => return Err(error),
+                Err(WriteOrIo::Io(error)) => replay_error = Some(error),
             }
         }
+        let end = match (finished, handle) {
+            (Some(end), _) => end,
+            (None, Some(handle)) => match join(handle) {
+                Work::Done(end) => end,
+                Work::Sequential(recording) => {
+                    // Given up midway: what was taken from its spill is taken back.
+                    tracing::info!(
+                        "{}: its worker gave it up midway: taking back what was stitched of it, \
+                         and reading it here",
+                        path.display()
+                    );
+                    if let Some(before) = before {
+                        (self.processor, *account.file, *account.skipped) = before;
+                    }
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    self.emitter.start_over(&mut self.processor)?;
+                    return self.process_file(job, false, recording, account);
+                }
+            },
+            (None, None) => unreachable!("either the worker's end or its handle is at hand"),
+        };
+        let FileEnd {
+            bad,
+            stage,
+            rows_read,
+        } = *end;
         if !interrupted && replay_error.is_none() {
             if let Some(stage) = stage {
                 self.processor.continue_with(stage);
@@ -250,16 +331,14 @@ impl State<'_> {
         for row in &bad {
             account.skipped.record(&path, row);
         }
-        match replay_error {
-            Some(WriteOrIo::Io(error)) => report_midway(
+        if let Some(error) = replay_error {
+            report_midway(
                 account.file,
                 &format!(
                     "{}: cannot read back the temporary file of its events: {error}",
                     path.display()
                 ),
-            ),
-            Some(WriteOrIo::Write(error)) => return Err(error),
-            None => {}
+            );
         }
         self.rows_before += rows_read;
         Ok(())

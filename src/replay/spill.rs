@@ -4,33 +4,103 @@
 //! new field of [`Outcome`] passes through with its `bitcode` derive, no layout of our own.
 //! (bitcode's serde mode cost 930 instructions an outcome there and back, a tenth of a
 //! `--jobs 2` run's work on trade-heavy days; its derive about 220, a quarter.)
+//!
+//! The stitcher may read a spill while its worker still writes it ([`SpillWriter::new`] gives
+//! both ends at once): the writer publishes the blocks it has written, and the reader waits for
+//! them. A stitcher done with the file before it need not wait for the worker to finish: it
+//! follows it. A writer dropped before [`SpillWriter::finish`] (its worker gave the file up)
+//! ends the reading with an error after the blocks published before.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::engine::Outcome;
 
 /// Outcomes per block: a block is encoded and decoded in one go.
 const BLOCK: usize = 1024;
 
+/// Encoded blocks are written, and published, once they hold this many bytes.
+const WRITE: usize = 1 << 16;
+
+/// Bytes a reader takes from the file at most in one read.
+const READ: usize = 1 << 16;
+
+/// How far a spill has been written, shared by its two ends.
+#[derive(Default)]
+struct Shared {
+    published: Mutex<Published>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Published {
+    /// Bytes of whole blocks in the file.
+    bytes: u64,
+    /// Whether the writer finished (`Some(true)`) or was dropped first (`Some(false)`).
+    finished: Option<bool>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Published> {
+        // A writer that panicked holding the lock left whole numbers behind: go on.
+        self.published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn publish(&self, bytes: u64, finished: Option<bool>) {
+        let mut published = self.lock();
+        published.bytes = bytes;
+        if published.finished.is_none() {
+            published.finished = finished;
+        }
+        drop(published);
+        self.changed.notify_all();
+    }
+}
+
+/// The error a reader meets after the last block published by a writer dropped unfinished.
+#[derive(Debug, thiserror::Error)]
+#[error("the worker gave the file up")]
+struct Abandoned;
+
 /// Outcomes being spilled.
 pub(super) struct SpillWriter {
-    file: BufWriter<File>,
+    file: Arc<File>,
+    /// Encoded blocks not written yet.
+    encoded: Vec<u8>,
+    written: u64,
     block: Vec<Outcome>,
     encoder: bitcode::Buffer,
+    shared: Arc<Shared>,
 }
 
 impl SpillWriter {
-    /// A spill in a new anonymous temporary file.
+    /// A spill in a new anonymous temporary file, and its reader.
     ///
     /// # Errors
     /// When the temporary file cannot be made.
-    pub(super) fn new() -> io::Result<SpillWriter> {
-        Ok(SpillWriter {
-            file: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+    pub(super) fn new() -> io::Result<(SpillWriter, Spill)> {
+        let file = Arc::new(tempfile::tempfile()?);
+        let shared = Arc::new(Shared::default());
+        let writer = SpillWriter {
+            file: Arc::clone(&file),
+            encoded: Vec::with_capacity(WRITE + (WRITE >> 2)),
+            written: 0,
             block: Vec::with_capacity(BLOCK),
             encoder: bitcode::Buffer::new(),
-        })
+            shared: Arc::clone(&shared),
+        };
+        let reader = Spill {
+            file,
+            shared,
+            offset: 0,
+            buffer: Vec::new(),
+            at: 0,
+            decoder: bitcode::Buffer::new(),
+        };
+        Ok((writer, reader))
     }
 
     /// Adds an outcome at the end.
@@ -40,59 +110,118 @@ impl SpillWriter {
     pub(super) fn push(&mut self, outcome: Outcome) -> io::Result<()> {
         self.block.push(outcome);
         if self.block.len() == BLOCK {
-            self.write_block()?;
+            self.encode_block();
+            if self.encoded.len() >= WRITE {
+                self.write(None)?;
+            }
         }
         Ok(())
     }
 
-    fn write_block(&mut self) -> io::Result<()> {
+    fn encode_block(&mut self) {
         let bytes = self.encoder.encode(&self.block);
-        self.file.write_all(&(bytes.len() as u64).to_le_bytes())?;
-        self.file.write_all(bytes)?;
+        self.encoded
+            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        self.encoded.extend_from_slice(bytes);
         self.block.clear();
+    }
+
+    /// Writes the encoded blocks and publishes them (and `finished`).
+    fn write(&mut self, finished: Option<bool>) -> io::Result<()> {
+        write_all_at(&self.file, &self.encoded, self.written)?;
+        self.written += self.encoded.len() as u64;
+        self.encoded.clear();
+        self.shared.publish(self.written, finished);
         Ok(())
     }
 
-    /// The outcomes spilled, to be read back from the first.
+    /// Writes what is left: the reader reads to the end.
     ///
     /// # Errors
-    /// When the file cannot be written or rewound.
-    pub(super) fn finish(mut self) -> io::Result<Spill> {
+    /// When the file cannot be written (the reader then finds the spill given up).
+    pub(super) fn finish(mut self) -> io::Result<()> {
         if !self.block.is_empty() {
-            self.write_block()?;
+            self.encode_block();
         }
-        let mut file = self.file.into_inner().map_err(|e| e.into_error())?;
-        file.seek(SeekFrom::Start(0))?;
-        Ok(Spill {
-            file: BufReader::with_capacity(1 << 16, file),
-            bytes: Vec::new(),
-            decoder: bitcode::Buffer::new(),
-        })
+        self.write(Some(true))
+    }
+}
+
+impl Drop for SpillWriter {
+    fn drop(&mut self) {
+        // After `finish` this changes nothing; before, the reader stops at what it has.
+        self.shared.publish(self.written, Some(false));
     }
 }
 
 /// Spilled outcomes, read back in order.
 pub(super) struct Spill {
-    file: BufReader<File>,
-    bytes: Vec<u8>,
+    file: Arc<File>,
+    shared: Arc<Shared>,
+    /// Where in the file `buffer` ends.
+    offset: u64,
+    buffer: Vec<u8>,
+    /// Where in `buffer` the bytes not decoded yet start.
+    at: usize,
     decoder: bitcode::Buffer,
 }
 
 impl Spill {
-    /// The next block of outcomes, `None` after the last.
+    /// The next block of outcomes, `None` after the last; waits for the writer to publish it.
     fn next_block(&mut self) -> Option<io::Result<Vec<Outcome>>> {
-        let mut length = [0; 8];
-        match self.file.read_exact(&mut length) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return None,
+        match self.fill(8) {
+            Ok(true) => {}
+            Ok(false) => return None,
             Err(e) => return Some(Err(e)),
         }
-        let length = usize::try_from(u64::from_le_bytes(length)).map_err(io::Error::other);
-        Some(length.and_then(|length| {
-            self.bytes.resize(length, 0);
-            self.file.read_exact(&mut self.bytes)?;
-            self.decoder.decode(&self.bytes).map_err(io::Error::other)
-        }))
+        let mut length = [0; 8];
+        length.copy_from_slice(&self.buffer[self.at..self.at + 8]);
+        self.at += 8;
+        let block = usize::try_from(u64::from_le_bytes(length))
+            .map_err(io::Error::other)
+            .and_then(|length| {
+                if !self.fill(length)? {
+                    return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+                }
+                let bytes = &self.buffer[self.at..self.at + length];
+                self.at += length;
+                self.decoder.decode(bytes).map_err(io::Error::other)
+            });
+        Some(block)
+    }
+
+    /// Makes `need` bytes not decoded yet be at hand, reading what the writer has published
+    /// and waiting for more as needed; false at the end of a finished spill.
+    fn fill(&mut self, need: usize) -> io::Result<bool> {
+        while self.buffer.len() - self.at < need {
+            let published = {
+                let shared = Arc::clone(&self.shared);
+                let mut published = shared.lock();
+                while published.bytes == self.offset && published.finished.is_none() {
+                    published = shared
+                        .changed
+                        .wait(published)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                (published.bytes, published.finished)
+            };
+            match published {
+                (bytes, Some(true)) if bytes == self.offset => return Ok(false),
+                (bytes, Some(false)) if bytes == self.offset => {
+                    return Err(io::Error::other(Abandoned));
+                }
+                _ => {}
+            }
+            let available = usize::try_from(published.0 - self.offset).unwrap_or(usize::MAX);
+            let take = available.min(READ.max(need));
+            self.buffer.drain(..self.at);
+            self.at = 0;
+            let start = self.buffer.len();
+            self.buffer.resize(start + take, 0);
+            read_exact_at(&self.file, &mut self.buffer[start..], self.offset)?;
+            self.offset += take as u64;
+        }
+        Ok(true)
     }
 
     /// Reads and decodes the blocks on a thread of `scope`, a few blocks ahead of the
@@ -104,9 +233,10 @@ impl Spill {
     ) -> impl Iterator<Item = io::Result<Vec<Outcome>>> + use<'scope> {
         let (sender, blocks) = std::sync::mpsc::sync_channel(AHEAD);
         scope.spawn(move || {
-            // Until the end, or the caller stops taking blocks.
+            // Until the end, an error, or the caller stops taking blocks.
             while let Some(block) = self.next_block() {
-                if sender.send(block).is_err() {
+                let failed = block.is_err();
+                if sender.send(block).is_err() || failed {
                     break;
                 }
             }
@@ -129,14 +259,45 @@ impl Spill {
 /// Blocks decoded ahead of the stitcher, at most.
 const AHEAD: usize = 4;
 
+#[cfg(unix)]
+fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, bytes, offset)
+}
+
+#[cfg(windows)]
+fn write_all_at(file: &File, mut bytes: &[u8], mut offset: u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match std::os::windows::fs::FileExt::seek_write(file, bytes, offset)? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => (bytes, offset) = (&bytes[n..], offset + n as u64),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut bytes: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, bytes, offset)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => (bytes, offset) = (&mut bytes[n..], offset + n as u64),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{Link, Side, Trade};
 
-    #[test]
-    fn outcomes_come_back_in_order_bit_for_bit() {
-        let outcomes: Vec<Outcome> = (0..10_000)
+    fn outcomes(n: i64) -> Vec<Outcome> {
+        (0..n)
             .map(|i| match i % 3 {
                 0 => Outcome::Book {
                     id: i * 3,
@@ -154,26 +315,94 @@ mod tests {
                     side: if i % 2 == 0 { Side::Buy } else { Side::Sell },
                 }),
             })
-            .collect();
-        let mut writer = SpillWriter::new().unwrap();
-        for outcome in &outcomes {
-            writer.push(*outcome).unwrap();
-        }
-        let spill = writer.finish().unwrap();
-        let back: Vec<Outcome> =
-            std::thread::scope(|scope| spill.read_ahead(scope).map(Result::unwrap).collect());
-        assert_eq!(back.len(), outcomes.len());
-        for (a, b) in back.iter().zip(&outcomes) {
+            .collect()
+    }
+
+    fn abandoned(error: &io::Error) -> bool {
+        error.get_ref().is_some_and(|inner| inner.is::<Abandoned>())
+    }
+
+    fn same(a: &[Outcome], b: &[Outcome]) {
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(b) {
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
         }
     }
 
     #[test]
+    fn outcomes_come_back_in_order_bit_for_bit() {
+        let outcomes = outcomes(10_000);
+        let (mut writer, spill) = SpillWriter::new().unwrap();
+        for outcome in &outcomes {
+            writer.push(*outcome).unwrap();
+        }
+        writer.finish().unwrap();
+        let back: Vec<Outcome> =
+            std::thread::scope(|scope| spill.read_ahead(scope).map(Result::unwrap).collect());
+        same(&back, &outcomes);
+    }
+
+    #[test]
     fn nothing_spilled_reads_nothing() {
-        let spill = SpillWriter::new().unwrap().finish().unwrap();
+        let (writer, spill) = SpillWriter::new().unwrap();
+        writer.finish().unwrap();
         assert_eq!(
             std::thread::scope(|scope| spill.read_ahead(scope).count()),
             0
         );
+    }
+
+    #[test]
+    fn a_reader_follows_its_writer() {
+        let outcomes = outcomes(300_000);
+        let (mut writer, spill) = SpillWriter::new().unwrap();
+        let back: Vec<Outcome> = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| {
+                std::thread::scope(|scope| spill.read_ahead(scope).map(Result::unwrap).collect())
+            });
+            for (i, outcome) in outcomes.iter().enumerate() {
+                writer.push(*outcome).unwrap();
+                if i % 50_000 == 0 {
+                    // Let the reader catch up and wait.
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            writer.finish().unwrap();
+            reading.join().unwrap()
+        });
+        same(&back, &outcomes);
+    }
+
+    #[test]
+    fn a_writer_dropped_unfinished_ends_the_reading_with_abandoned() {
+        let outcomes = outcomes(200_000);
+        let (mut writer, spill) = SpillWriter::new().unwrap();
+        for outcome in &outcomes {
+            writer.push(*outcome).unwrap();
+        }
+        let published = writer.written;
+        assert!(published > 0, "some blocks were written");
+        let (read, error) = std::thread::scope(|scope| {
+            let reading = scope.spawn(|| {
+                let mut read = Vec::new();
+                for outcome in spill.read_ahead(scope) {
+                    match outcome {
+                        Ok(outcome) => read.push(outcome),
+                        Err(error) => return (read, Some(error)),
+                    }
+                }
+                (read, None)
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(writer);
+            reading.join().unwrap()
+        });
+        // The blocks written before the drop were read, whole, and nothing after them.
+        assert_eq!(read.len() % BLOCK, 0);
+        assert!(!read.is_empty() && read.len() < outcomes.len());
+        same(&read, &outcomes[..read.len()]);
+        let error = error.expect("the reading ends in an error");
+        assert!(abandoned(&error), "{error}");
+        assert!(!abandoned(&io::Error::other("another")));
     }
 }
