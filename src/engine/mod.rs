@@ -30,7 +30,7 @@ pub use metrics::{MetricBar, Ohlc, obi};
 pub use price::Price;
 pub use prints::{Print, PrintChanges, PrintTape};
 pub use processor::{
-    Applied, BookStage, Changes, Counts, Outcome, Processor, ProcessorConfig, WindowsAway,
+    Applied, BookStage, Changes, Counts, FootprintsAway, Outcome, Processor, ProcessorConfig,
 };
 pub use signals::{Signal, SignalOptions};
 pub use trade_bars::{TradeBar, TradeBarSize, TradeBars};

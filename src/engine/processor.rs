@@ -13,7 +13,7 @@ use super::integrity::{Chain, Integrity, Link, is_crossed};
 use super::metrics::{MetricBar, obi};
 use super::prints::{PrintChanges, PrintTape};
 use super::trade_bars::{TradeBarSize, TradeBars};
-use super::trade_windows::TradeWindows;
+use super::trade_windows::{Footprints, TradeWindows};
 
 /// How the processor aggregates (SPEC 2 and 5).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,21 +113,21 @@ impl Outcome {
     }
 }
 
-/// The bars and footprints of a processor, taken away to be built apart from its other
-/// accounting ([`Processor::take_windows`]).
+/// The footprints of a processor, taken away to be built apart from its other accounting
+/// ([`Processor::take_footprints`]).
 #[derive(Debug)]
-pub struct WindowsAway {
-    windows: TradeWindows,
+pub struct FootprintsAway {
+    footprints: Footprints,
     config: ProcessorConfig,
 }
 
-impl WindowsAway {
-    /// What [`Processor::account`] adds to the bars and footprints for `outcome`: an
-    /// in-range trade goes to its window.
+impl FootprintsAway {
+    /// What [`Processor::account`] adds to the footprints for `outcome`: an in-range trade
+    /// goes to its window.
     pub fn account(&mut self, outcome: &Outcome) {
         if let Outcome::Trade(trade) = outcome {
             if classify(false, trade.ts, &self.config) == Applied::InRange {
-                self.windows.take(trade);
+                self.footprints.take(trade);
             }
         }
     }
@@ -267,8 +267,9 @@ pub struct Processor {
     initialised: bool,
     /// The bars and footprints (SPEC 2.3, 6.1, 6.2).
     windows: TradeWindows,
-    /// Whether the windows are away ([`Processor::take_windows`]): the trades leave them be.
-    windows_away: bool,
+    /// Whether the footprints are away ([`Processor::take_footprints`]): the trades leave them
+    /// be.
+    footprints_away: bool,
     metric_bars: BarSeries<MetricBar>,
     /// The prints of the run (SPEC 6.3), held until taken with the changes.
     prints: PrintTape,
@@ -299,7 +300,7 @@ impl Processor {
             stage: BookStage::new(config),
             initialised: false,
             windows: TradeWindows::new(config.window_ms),
-            windows_away: false,
+            footprints_away: false,
             metric_bars: BarSeries::new(),
             prints: PrintTape::new(),
             cvd: 0.0,
@@ -473,24 +474,24 @@ impl Processor {
         self.windows.footprints()
     }
 
-    /// Takes the bars and footprints away, for another thread to build from the same
-    /// outcomes ([`WindowsAway::account`]) while this processor accounts for the rest; until
-    /// they are given back ([`Processor::give_back_windows`]), it shows none and its trades
-    /// leave them be. Both sides take every outcome, in the same order, so the windows come
-    /// back as [`Processor::account`] would have left them.
-    pub fn take_windows(&mut self) -> WindowsAway {
-        self.windows_away = true;
-        let empty = TradeWindows::new(self.config.window_ms);
-        WindowsAway {
-            windows: std::mem::replace(&mut self.windows, empty),
+    /// Takes the footprints away, for another thread to build from the same outcomes
+    /// ([`FootprintsAway::account`]) while this processor accounts for the rest (the bars
+    /// included); until they are given back ([`Processor::give_back_footprints`]), it shows
+    /// none and its trades leave them be. Both sides take every outcome, in the same order, so
+    /// the footprints come back as [`Processor::account`] would have left them.
+    pub fn take_footprints(&mut self) -> FootprintsAway {
+        self.footprints_away = true;
+        let empty = self.windows.footprints.empty_like();
+        FootprintsAway {
+            footprints: std::mem::replace(&mut self.windows.footprints, empty),
             config: self.config,
         }
     }
 
-    /// Puts back the windows of [`Processor::take_windows`].
-    pub fn give_back_windows(&mut self, away: WindowsAway) {
-        self.windows = away.windows;
-        self.windows_away = false;
+    /// Puts back the footprints of [`Processor::take_footprints`].
+    pub fn give_back_footprints(&mut self, away: FootprintsAway) {
+        self.windows.footprints = away.footprints;
+        self.footprints_away = false;
     }
 
     /// The number of prints of the run so far (the open one included).
@@ -576,8 +577,9 @@ impl Processor {
     }
 
     fn take_trade(&mut self, trade: &Trade) {
-        if !self.windows_away {
-            self.windows.take(trade);
+        self.windows.bars.take(trade);
+        if !self.footprints_away {
+            self.windows.footprints.take(trade);
         }
         self.prints.trade(trade);
         if let Some(bars) = &mut self.trade_bars {

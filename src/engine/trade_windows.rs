@@ -1,7 +1,8 @@
 //! The bars and footprints of the time windows (SPEC 2.3, 6.1, 6.2): what each in-range trade
 //! adds to its window, and nothing else. They depend on the trades alone, in their order, so a
-//! `--jobs` stitcher can build them on a thread of their own while it replays the rest of the
-//! accounting (see [`Processor::take_windows`](super::processor::Processor::take_windows)).
+//! `--jobs` stitcher can build the footprints (the larger part) on a thread of their own while
+//! it replays the rest of the accounting (see
+//! [`Processor::take_footprints`](super::processor::Processor::take_footprints)).
 
 use std::ops::Range;
 
@@ -9,85 +10,133 @@ use super::bars::{Bar, BarSeries, window_start};
 use super::event::{Millis, Trade};
 use super::footprint::FootprintBar;
 
-/// The bars and footprints of the windows, and what makes adding to them cheap.
+/// The bars and footprints of the windows.
 #[derive(Debug, Clone)]
 pub struct TradeWindows {
-    /// The window length in ms (at least 1).
-    window_ms: i64,
-    bars: BarSeries<Bar>,
-    /// The bar extras and footprint of each bar's window (SPEC 6.1, 6.2).
-    footprints: BarSeries<FootprintBar>,
-    /// The footprints kept: all (`None`), or the newest this many windows.
-    keep_footprints: Option<usize>,
-    /// The window of the last footprint a trade went to.
-    last_footprint: Option<Millis>,
-    /// The footprint row of the last trade, looked at first for the next one.
-    footprint_row: usize,
-    /// The window of the last trade, `window.start..window.end`: nearly every trade falls in
-    /// it, and then its start needs no division (see [`TradeWindows::window_of`]).
-    window: Range<Millis>,
+    pub(super) bars: Bars,
+    pub(super) footprints: Footprints,
 }
 
 impl TradeWindows {
     pub fn new(window_ms: i64) -> TradeWindows {
         TradeWindows {
-            window_ms: window_ms.max(1),
-            bars: BarSeries::new(),
-            footprints: BarSeries::new(),
-            keep_footprints: None,
-            last_footprint: None,
-            footprint_row: 0,
-            window: 0..0,
+            bars: Bars::new(window_ms),
+            footprints: Footprints::new(window_ms),
         }
     }
 
     pub fn bars(&self) -> &BarSeries<Bar> {
-        &self.bars
+        &self.bars.series
     }
 
     pub fn footprints(&self) -> &BarSeries<FootprintBar> {
-        &self.footprints
+        &self.footprints.series
     }
 
     /// Keeps the footprints of the newest `n` windows only.
     pub fn keep_newest_footprints(&mut self, n: usize) {
-        self.keep_footprints = Some(n);
-        self.footprints.keep_newest(n);
+        self.footprints.keep = Some(n);
+        self.footprints.series.keep_newest(n);
     }
 
     /// The bars and footprints touched since the last call.
     pub fn take_changed(&mut self) -> (Vec<Bar>, Vec<FootprintBar>) {
-        (self.bars.take_changed(), self.footprints.take_changed())
+        (
+            self.bars.series.take_changed(),
+            self.footprints.series.take_changed(),
+        )
     }
 
     /// Adds an in-range trade to its window's bar and footprint.
     pub fn take(&mut self, trade: &Trade) {
-        let window = self.window_of(trade.ts);
+        self.bars.take(trade);
+        self.footprints.take(trade);
+    }
+}
+
+/// The bars of the windows.
+#[derive(Debug, Clone)]
+pub(super) struct Bars {
+    series: BarSeries<Bar>,
+    window: Window,
+}
+
+impl Bars {
+    fn new(window_ms: i64) -> Bars {
+        Bars {
+            series: BarSeries::new(),
+            window: Window::new(window_ms),
+        }
+    }
+
+    /// Adds an in-range trade to its window's bar.
+    #[inline]
+    pub(super) fn take(&mut self, trade: &Trade) {
+        let window = self.window.of(trade.ts);
         let (price, size) = (trade.price, trade.size);
-        self.bars.upsert(
+        self.series.upsert(
             window,
             || Bar::new(window, price, size),
             |bar| bar.update(price, size),
         );
-        let side = trade.side;
-        if self.last_footprint != Some(window) {
+    }
+}
+
+/// The footprints of the windows, and what makes adding to them cheap.
+#[derive(Debug, Clone)]
+pub struct Footprints {
+    /// The bar extras and footprint of each bar's window (SPEC 6.1, 6.2).
+    series: BarSeries<FootprintBar>,
+    /// The footprints kept: all (`None`), or the newest this many windows.
+    keep: Option<usize>,
+    /// The window of the last footprint a trade went to.
+    last: Option<Millis>,
+    /// The footprint row of the last trade, looked at first for the next one.
+    row: usize,
+    window: Window,
+}
+
+impl Footprints {
+    fn new(window_ms: i64) -> Footprints {
+        Footprints {
+            series: BarSeries::new(),
+            keep: None,
+            last: None,
+            row: 0,
+            window: Window::new(window_ms),
+        }
+    }
+
+    /// No footprints, kept as these are (for a processor whose footprints are away).
+    pub(super) fn empty_like(&self) -> Footprints {
+        Footprints {
+            keep: self.keep,
+            ..Footprints::new(self.window.ms)
+        }
+    }
+
+    /// Adds an in-range trade to its window's footprint.
+    pub fn take(&mut self, trade: &Trade) {
+        let window = self.window.of(trade.ts);
+        let (price, size, side) = (trade.price, trade.size, trade.side);
+        if self.last != Some(window) {
             // The trades have moved on from that window (nearly always for good): its rows
             // give back the room they grew into.
-            if let Some(bar) = self.last_footprint.and_then(|w| self.footprints.get_mut(w)) {
+            if let Some(bar) = self.last.and_then(|w| self.series.get_mut(w)) {
                 // Not shared yet: the copies take the shrunk rows at the next frame.
                 if let Some(rows) = triomphe::Arc::get_mut(&mut bar.rows) {
                     rows.shrink_to_fit();
                 }
             }
-            self.last_footprint = Some(window);
+            self.last = Some(window);
         }
-        let hint = std::cell::Cell::new(self.footprint_row);
+        let hint = std::cell::Cell::new(self.row);
         let add = |bar: &mut FootprintBar| {
             let mut row = hint.get();
             bar.add_near(&mut row, price, size, side);
             hint.set(row);
         };
-        self.footprints.upsert(
+        self.series.upsert(
             window,
             || {
                 let mut bar = FootprintBar::new(window);
@@ -96,27 +145,45 @@ impl TradeWindows {
             },
             add,
         );
-        self.footprint_row = hint.get();
-        if let Some(keep) = self.keep_footprints {
-            self.footprints.keep_newest(keep);
+        self.row = hint.get();
+        if let Some(keep) = self.keep {
+            self.series.keep_newest(keep);
+        }
+    }
+}
+
+/// The window of the last trade, `range.start..range.end`: nearly every trade falls in it,
+/// and then its start needs no division (see [`Window::of`]).
+#[derive(Debug, Clone)]
+struct Window {
+    /// The window length in ms (at least 1).
+    ms: i64,
+    range: Range<Millis>,
+}
+
+impl Window {
+    fn new(ms: i64) -> Window {
+        Window {
+            ms: ms.max(1),
+            range: 0..0,
         }
     }
 
-    /// `window_start(ts, window_ms)`, from the window of the last call when `ts` is in it.
+    /// `window_start(ts, ms)`, from the window of the last call when `ts` is in it.
     #[inline]
-    fn window_of(&mut self, ts: Millis) -> Millis {
-        if self.window.contains(&ts) {
-            return self.window.start;
+    fn of(&mut self, ts: Millis) -> Millis {
+        if self.range.contains(&ts) {
+            return self.range.start;
         }
-        let start = window_start(ts, self.window_ms);
+        let start = window_start(ts, self.ms);
         // A start that saturated at the beginning of time is not where its window begins:
         // keep no window then. An end that saturates at the end of time is still right.
         let end = if start == Millis::MIN {
             start
         } else {
-            start.saturating_add(self.window_ms)
+            start.saturating_add(self.ms)
         };
-        self.window = start..end;
+        self.range = start..end;
         start
     }
 }

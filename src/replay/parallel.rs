@@ -18,7 +18,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::ScopedJoinHandle;
 
 use super::summary::{FileSummary, RunSummary};
-use crate::engine::{BookAction, BookStage, Event, Outcome, ProcessorConfig, WindowsAway};
+use crate::engine::{BookAction, BookStage, Event, FootprintsAway, Outcome, ProcessorConfig};
 use crate::output::json_files::WriteError;
 use crate::source::{BadRow, Ending, FileError, Next, ReadMode, Record, Recording, TradeOrder};
 
@@ -284,7 +284,7 @@ impl State<'_> {
         let mut replay_error = None;
         if !interrupted {
             let replayed = if alone {
-                self.replay_beside_windows(spill, account.file)
+                self.replay_beside_footprints(spill, account.file)
             } else {
                 self.replay(spill, account.file)
             };
@@ -364,19 +364,21 @@ impl State<'_> {
 
 impl State<'_> {
     /// [`State::replay`] with the accounting split in two over the same outcomes, block by
-    /// block: the bars and footprints here
-    /// ([`Processor::take_windows`](crate::engine::Processor::take_windows)), the rest on a
-    /// thread of its own. The windows stay on this thread, where their rows were allocated
-    /// before: built on another, they took a heap arena of their own (7-9 MB more at the peak
-    /// of two days). They follow the rest a few blocks behind, taking only the blocks it has
-    /// taken, so a run told to stop (at the end of a block) leaves both alike. No output is
-    /// written until the windows are back.
-    fn replay_beside_windows(
+    /// block: the footprints here
+    /// ([`Processor::take_footprints`](crate::engine::Processor::take_footprints)), the rest
+    /// (the bars included) on a thread of its own. On trade-heavy days the footprints are
+    /// two thirds of the bars' and footprints' work, as much as the rest of the accounting.
+    /// They stay on this thread, where their rows were allocated before: built on another,
+    /// they took a heap arena of their own (7-9 MB more at the peak of two days). They
+    /// follow the rest a few blocks behind, taking only the blocks it has taken, so a run told
+    /// to stop (at the end of a block) leaves both alike. No output is written until the
+    /// footprints are back.
+    fn replay_beside_footprints(
         &mut self,
         spill: Spill,
         file: &mut FileSummary,
     ) -> Result<bool, WriteOrIo> {
-        let mut away = self.processor.take_windows();
+        let mut away = self.processor.take_footprints();
         let processor = &mut self.processor;
         let (progress, cancel) = (&self.progress, self.cancel);
         let rows = self.rows_before;
@@ -420,7 +422,7 @@ impl State<'_> {
                 }
                 pending.push_back(block);
                 while taken.try_recv().is_ok() {
-                    account_windows(&mut away, pending.pop_front());
+                    account_footprints(&mut away, pending.pop_front());
                 }
             }
             drop(to_rest);
@@ -430,20 +432,20 @@ impl State<'_> {
             };
             // Whatever the rest took, and nothing more.
             while taken.try_recv().is_ok() {
-                account_windows(&mut away, pending.pop_front());
+                account_footprints(&mut away, pending.pop_front());
             }
             match read_error {
                 Some(error) => Err(WriteOrIo::Io(error)),
                 None => Ok(complete),
             }
         });
-        self.processor.give_back_windows(away);
+        self.processor.give_back_footprints(away);
         replayed
     }
 }
 
-/// Adds a block of outcomes to the bars and footprints taken away.
-fn account_windows(away: &mut WindowsAway, block: Option<Arc<Vec<Outcome>>>) {
+/// Adds a block of outcomes to the footprints taken away.
+fn account_footprints(away: &mut FootprintsAway, block: Option<Arc<Vec<Outcome>>>) {
     for outcome in block.iter().flat_map(|block| block.iter()) {
         away.account(outcome);
     }

@@ -158,7 +158,7 @@ proptest! {
         sorted in any::<bool>(),
         split in 0usize..120,
         takes in prop::collection::vec(0usize..120, 0..6),
-        windows_away in any::<bool>(),
+        footprints_away in any::<bool>(),
     ) {
         if sorted {
             events.sort_by_key(Event::ts);
@@ -174,15 +174,15 @@ proptest! {
         let mut parts = Processor::new(config());
         let mut stage = parts.new_book_stage();
         let mut seen = Seen::default();
-        // With `windows_away`, the bars and footprints of the accounted part are built apart,
+        // With `footprints_away`, the footprints of the accounted part are built apart,
         // as a `--jobs` stitcher builds them on a thread of their own.
         let mut away = None;
         for (i, event) in events.iter().enumerate() {
             if i < split {
                 parts.apply(event);
             } else {
-                if windows_away && away.is_none() {
-                    away = Some(parts.take_windows());
+                if footprints_away && away.is_none() {
+                    away = Some(parts.take_footprints());
                 }
                 let outcome = stage.apply(event);
                 parts.account(&outcome);
@@ -195,7 +195,7 @@ proptest! {
             }
         }
         if let Some(away) = away {
-            parts.give_back_windows(away);
+            parts.give_back_footprints(away);
         }
         seen.take(&mut parts);
         prop_assert_eq!(parts.counts(), whole.counts());
