@@ -32,7 +32,8 @@ pub(crate) fn check_same_as_sequential(data: &Path, start: &str, end: &str, extr
         assert_eq!(
             parallel.code(),
             sequential.code(),
-            "exit status, --jobs {jobs}: {}", parallel.stderr()
+            "exit status, --jobs {jobs}: {}",
+            parallel.stderr()
         );
         for name in [
             "ohlc_data.json",

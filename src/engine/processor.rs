@@ -577,9 +577,10 @@ impl Processor {
     }
 
     fn take_trade(&mut self, trade: &Trade) {
-        self.windows.bars.take(trade);
-        if !self.footprints_away {
-            self.windows.footprints.take(trade);
+        if self.footprints_away {
+            self.windows.bars.take(trade);
+        } else {
+            self.windows.take(trade);
         }
         self.prints.trade(trade);
         if let Some(bars) = &mut self.trade_bars {

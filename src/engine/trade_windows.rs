@@ -48,9 +48,11 @@ impl TradeWindows {
     }
 
     /// Adds an in-range trade to its window's bar and footprint.
+    #[inline]
     pub fn take(&mut self, trade: &Trade) {
-        self.bars.take(trade);
-        self.footprints.take(trade);
+        let window = self.bars.window.of(trade.ts);
+        self.bars.take_in(window, trade);
+        self.footprints.take_in(window, trade);
     }
 }
 
@@ -73,6 +75,12 @@ impl Bars {
     #[inline]
     pub(super) fn take(&mut self, trade: &Trade) {
         let window = self.window.of(trade.ts);
+        self.take_in(window, trade);
+    }
+
+    /// Adds an in-range trade to the bar of `window`, its window.
+    #[inline]
+    fn take_in(&mut self, window: Millis, trade: &Trade) {
         let (price, size) = (trade.price, trade.size);
         self.series.upsert(
             window,
@@ -116,8 +124,15 @@ impl Footprints {
     }
 
     /// Adds an in-range trade to its window's footprint.
+    #[inline]
     pub fn take(&mut self, trade: &Trade) {
         let window = self.window.of(trade.ts);
+        self.take_in(window, trade);
+    }
+
+    /// Adds an in-range trade to the footprint of `window`, its window.
+    #[inline]
+    fn take_in(&mut self, window: Millis, trade: &Trade) {
         let (price, size, side) = (trade.price, trade.size, trade.side);
         if self.last != Some(window) {
             // The trades have moved on from that window (nearly always for good): its rows
