@@ -125,6 +125,7 @@ impl Merge {
     /// A table's next row is read only when the record before it has gone out, at the next
     /// call: should that read fail (a corrupt page), the record read before it is kept
     /// (SPEC 4).
+    #[inline]
     pub(super) fn next(
         &mut self,
         book: &mut impl Source,
