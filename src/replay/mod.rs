@@ -130,6 +130,8 @@ pub fn play(
         let mut footprint = FootprintFile::check(dir)?;
         outputs.push(Box::new(JsonFiles::create(dir)?));
         footprint.reset()?;
+        // `--jobs 1` runs on one thread.
+        footprint.write_apart(job.jobs > 1);
         outputs.push(Box::new(footprint));
     }
     let mut processor = Processor::new(job.config);
