@@ -154,6 +154,16 @@ impl Drop for SpillWriter {
     }
 }
 
+/// Whether a spill's writer has finished it ([`Spill::finished`]).
+pub(super) struct Finished(Arc<Shared>);
+
+impl Finished {
+    /// True once the writer has finished the spill: it can no longer give it up.
+    pub(super) fn get(&self) -> bool {
+        self.0.lock().finished == Some(true)
+    }
+}
+
 /// Spilled outcomes, read back in order.
 pub(super) struct Spill {
     file: Arc<File>,
@@ -167,6 +177,11 @@ pub(super) struct Spill {
 }
 
 impl Spill {
+    /// Tells whether the writer has finished the spill, wherever the reading is.
+    pub(super) fn finished(&self) -> Finished {
+        Finished(Arc::clone(&self.shared))
+    }
+
     /// The next block of outcomes, `None` after the last; waits for the writer to publish it.
     fn next_block(&mut self) -> Option<io::Result<Vec<Outcome>>> {
         match self.fill(8) {
