@@ -149,6 +149,11 @@ fn day_file(dir: &Path, name: &str, from: i64, minutes: i64, opening: Opening, s
     recording(dir, name, &sql);
 }
 
+/// The first ten minutes of 2025-01-15, opening with a snapshot.
+fn ten_minutes_of_the_first_day(dir: &Path) {
+    day_file(dir, "BTC-USDT-2025-01-15.db", DAY, 10, Opening::Snapshot, 1);
+}
+
 /// Three day files, 20 minutes around each midnight, in the shapes of `openings`.
 fn three_days(openings: [Opening; 3]) -> tempfile::TempDir {
     let data = tempfile::tempdir().unwrap();
@@ -299,14 +304,7 @@ fn bad_rows_and_an_unusable_file_are_reported_alike() {
 #[test]
 fn a_long_run_of_large_updates_before_the_first_snapshot() {
     let data = tempfile::tempdir().unwrap();
-    day_file(
-        data.path(),
-        "BTC-USDT-2025-01-15.db",
-        DAY,
-        10,
-        Opening::Snapshot,
-        1,
-    );
+    ten_minutes_of_the_first_day(data.path());
     // 300 updates of 1000 levels a side before the first snapshot, on the carried-over book.
     let mut rng = Lcg(7);
     let mut sql = String::new();
@@ -470,14 +468,7 @@ fn a_file_its_worker_gives_up_midway_is_taken_back_and_read_again() {
     // one; near its end the worker meets a trade back in time and gives the file up: what was
     // stitched of it is taken back, and the file is read as `--jobs 1` reads it.
     let data = tempfile::tempdir().unwrap();
-    day_file(
-        data.path(),
-        "BTC-USDT-2025-01-15.db",
-        DAY,
-        10,
-        Opening::Snapshot,
-        1,
-    );
+    ten_minutes_of_the_first_day(data.path());
     let second = tempfile::tempdir().unwrap();
     large_book_file(second.path(), 40_000);
     let path = data.path().join("BTC-USDT-2025-01-16.db");

@@ -337,6 +337,15 @@ mod tests {
         error.get_ref().is_some_and(|inner| inner.is::<Abandoned>())
     }
 
+    /// A spill of `outcomes`, not finished.
+    fn spilled(outcomes: &[Outcome]) -> (SpillWriter, Spill) {
+        let (mut writer, spill) = SpillWriter::new().unwrap();
+        for outcome in outcomes {
+            writer.push(*outcome).unwrap();
+        }
+        (writer, spill)
+    }
+
     fn same(a: &[Outcome], b: &[Outcome]) {
         assert_eq!(a.len(), b.len());
         for (a, b) in a.iter().zip(b) {
@@ -347,10 +356,7 @@ mod tests {
     #[test]
     fn outcomes_come_back_in_order_bit_for_bit() {
         let outcomes = outcomes(10_000);
-        let (mut writer, spill) = SpillWriter::new().unwrap();
-        for outcome in &outcomes {
-            writer.push(*outcome).unwrap();
-        }
+        let (writer, spill) = spilled(&outcomes);
         writer.finish().unwrap();
         let back: Vec<Outcome> =
             std::thread::scope(|scope| spill.read_ahead(scope).map(Result::unwrap).collect());
@@ -391,10 +397,7 @@ mod tests {
     #[test]
     fn a_writer_dropped_unfinished_ends_the_reading_with_abandoned() {
         let outcomes = outcomes(200_000);
-        let (mut writer, spill) = SpillWriter::new().unwrap();
-        for outcome in &outcomes {
-            writer.push(*outcome).unwrap();
-        }
+        let (writer, spill) = spilled(&outcomes);
         let published = writer.written;
         assert!(published > 0, "some blocks were written");
         let (read, error) = std::thread::scope(|scope| {
