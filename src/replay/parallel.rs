@@ -258,18 +258,19 @@ impl State<'_> {
     ) -> Result<(), WriteError> {
         let Started { prefix, spill } = started;
         // A worker done can no longer give its file up: nothing need be kept to go back to.
-        let (handle, finished) = if handle.is_finished() {
+        // The worker's end, or the worker still at it.
+        let worker = if handle.is_finished() {
             match join(handle) {
                 Work::Sequential(recording) => {
                     return self.process_file(job, false, recording, account);
                 }
-                Work::Done(end) => (None, Some(end)),
+                Work::Done(end) => Ok(end),
             }
         } else {
-            (Some(handle), None)
+            Err(handle)
         };
         let mut rollback = Rollback {
-            before: handle.is_some().then(|| {
+            before: worker.is_err().then(|| {
                 (
                     self.processor.clone(),
                     account.file.clone(),
@@ -300,9 +301,9 @@ impl State<'_> {
                 Err(WriteOrIo::Io(error)) => replay_error = Some(error),
             }
         }
-        let end = match (finished, handle) {
-            (Some(end), _) => end,
-            (None, Some(handle)) => match join(handle) {
+        let end = match worker {
+            Ok(end) => end,
+            Err(handle) => match join(handle) {
                 Work::Done(end) => end,
                 Work::Sequential(recording) => {
                     // Given up midway: what was taken from its spill is taken back.
@@ -321,7 +322,6 @@ impl State<'_> {
                     return self.process_file(job, false, recording, account);
                 }
             },
-            (None, None) => unreachable!("either the worker's end or its handle is at hand"),
         };
         let FileEnd {
             bad,
