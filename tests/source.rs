@@ -363,6 +363,41 @@ fn only_rows_of_the_instrument_are_read() {
     assert_eq!(brief(&records), ["B2S", "T1", "B3"]);
 }
 
+/// Rows written before `ALTER TABLE … ADD COLUMN` hold no value for the column, and SQLite
+/// gives them its default: the table's pages (read directly where they can be, `pages.rs`)
+/// leave such rows to SQLite, and every trade of the instrument is read.
+#[test]
+fn rows_older_than_an_added_instrument_column_take_its_default() {
+    let mut f = Fixture::new("r.db").sql(
+        "CREATE TABLE trades (id INTEGER PRIMARY KEY, timestamp INTEGER, price REAL, size REAL, side TEXT);
+         BEGIN;",
+    );
+    for id in 1..=3000 {
+        f = f.row(
+            "trades",
+            "id, timestamp, price, size, side",
+            &[&id, &(T + id), &100, &1.0, &"buy"],
+        );
+    }
+    f = f.sql("COMMIT; ALTER TABLE trades ADD COLUMN instId TEXT DEFAULT 'BTC-USDT'; BEGIN;");
+    for id in 3001..=6000 {
+        let instrument = if id % 2 == 0 { "BTC-USDT" } else { "ETH-USDT" };
+        f = f.row(
+            "trades",
+            "id, timestamp, price, size, side, instId",
+            &[&id, &(T + id), &100.5, &1.0, &"sell", &instrument],
+        );
+    }
+    let f = f.sql("COMMIT").done();
+    let (_, records) = read(&f.path, "BTC-USDT", NO_END);
+    assert_eq!(records.len(), 4500);
+    let ids: Vec<i64> = records.iter().map(Record::id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(ids[2999..3002], [3000, 3002, 3004]);
+    // An integer in a REAL column is a real, as SQLite reads it.
+    assert!(matches!(&records[0], Record::Event(Event::Trade(t)) if t.price == 100.0));
+}
+
 // ---- book actions ----
 
 #[test]

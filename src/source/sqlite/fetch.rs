@@ -31,6 +31,7 @@ use crate::engine::Event;
 use super::cursor::{Columns, Cursor};
 use super::decode::Decode;
 use super::guard;
+use super::pages::{self, Pages};
 use super::plan::{Copy, Pieces, Resume};
 use crate::source::merge::Item;
 use crate::source::record::{FileError, Record};
@@ -143,7 +144,11 @@ impl Fetcher {
             Err(e) => return self.fail(self.error(e)),
         };
         let (params, resume, until) = (pieces.params.clone(), pieces.resume, pieces.until);
-        if self.send_rows(&mut stmt, params, resume, until, decoder) {
+        let mut pages = pieces
+            .direct
+            .as_ref()
+            .and_then(|direct| pages::open(conn, direct, &self.path));
+        if self.send_rows(&mut stmt, params, resume, until, decoder, &mut pages) {
             let _ = self.sender.send(Fetched::End);
         }
     }
@@ -157,6 +162,7 @@ impl Fetcher {
         (from, upto): (i64, i64),
         worker: usize,
         decoder: &mut impl Decode,
+        pages: &mut Option<Pages>,
     ) {
         let mut bound = params.to_vec();
         let resume = Resume {
@@ -165,7 +171,7 @@ impl Fetcher {
         };
         bound.extend([Value::Integer(from), Value::Integer(upto)]);
         if self.sender.send(Fetched::By(worker)).is_ok()
-            && self.send_rows(stmt, bound, resume, None, decoder)
+            && self.send_rows(stmt, bound, resume, None, decoder, pages)
         {
             let _ = self.sender.send(Fetched::End);
         }
@@ -185,6 +191,7 @@ impl Fetcher {
         resume: Resume,
         until: Option<i64>,
         decoder: &mut impl Decode,
+        pages: &mut Option<Pages>,
     ) -> bool {
         loop {
             guard::touch();
@@ -193,6 +200,14 @@ impl Fetcher {
                 self.fail(self.error(e));
                 return false;
             }
+            // Whether this piece reads from the table's pages: after SQLite's first row, whose
+            // step took the read lock (`pages.rs`).
+            let mut scanning = false;
+            // The pages met something they cannot read: the piece ends, and the next one (and
+            // the rest of the table) is read through SQLite after the last row read.
+            let mut surprised = false;
+            // The id of the last row read in this piece (for a table keyed by its id).
+            let mut read_last = None;
             // A batch that found no room, to send once the statement is reset.
             let waiting = loop {
                 let mut batch = self
@@ -203,32 +218,58 @@ impl Fetcher {
                 // The key of the last row, where it is not the record's id (a copy's rowid).
                 let mut last_key = None;
                 let failed = loop {
-                    match stmt.next() {
-                        Ok(Some(row)) => match decoder.decode(&row) {
-                            Ok(item) if until.is_some_and(|until| item.record.id() > until) => {
-                                break Some(None);
+                    let decoded = match pages.as_mut().filter(|_| scanning) {
+                        Some(reader) => match reader.next() {
+                            Ok(Some(row)) => decoder.decode(&row),
+                            Ok(None) => break Some(None),
+                            Err(surprise) => {
+                                pages::give_up(pages, &self.path, surprise);
+                                surprised = true;
+                                break None;
                             }
-                            Ok(item) => {
-                                levels += weight(&item);
-                                batch.push_back(item);
+                        },
+                        None => match stmt.next() {
+                            Ok(Some(row)) => {
+                                let decoded = decoder.decode(&row);
                                 if resume.key != 0 {
                                     match row.integer(resume.key) {
                                         Ok(key) => last_key = Some(key),
                                         Err(e) => break Some(Some(e)),
                                     }
                                 }
-                                if batch.len() >= self.shape.items || levels >= self.shape.levels {
-                                    break None;
-                                }
+                                decoded
                             }
+                            Ok(None) => break Some(None),
                             Err(e) => break Some(Some(e)),
                         },
-                        Ok(None) => break Some(None),
+                    };
+                    match decoded {
+                        Ok(item) if until.is_some_and(|until| item.record.id() > until) => {
+                            break Some(None);
+                        }
+                        Ok(item) => {
+                            levels += weight(&item);
+                            let id = item.record.id();
+                            read_last = Some(id);
+                            batch.push_back(item);
+                            if !scanning
+                                && resume.key == 0
+                                && let Some(reader) = pages.as_mut()
+                            {
+                                match reader.scan_after(id, &params) {
+                                    Ok(()) => scanning = true,
+                                    Err(surprise) => pages::give_up(pages, &self.path, surprise),
+                                }
+                            }
+                            if batch.len() >= self.shape.items || levels >= self.shape.levels {
+                                break None;
+                            }
+                        }
                         Err(e) => break Some(Some(e)),
                     }
                 };
                 let last = match resume.key {
-                    0 => batch.back().map(|item| item.record.id()),
+                    0 => read_last,
                     _ => last_key,
                 };
                 let sent = match failed {
@@ -236,24 +277,33 @@ impl Fetcher {
                     None => match self.sender.try_send(Fetched::Items(batch)) {
                         Ok(()) => None,
                         Err(TrySendError::Full(batch)) => Some(batch),
-                        Err(TrySendError::Disconnected(_)) => return false,
+                        Err(TrySendError::Disconnected(_)) => {
+                            stmt.reset();
+                            return false;
+                        }
                     },
                     _ if batch.is_empty() => None,
-                    _ => match self.sender.send(Fetched::Items(batch)) {
-                        Ok(()) => None,
-                        Err(_) => return false,
-                    },
+                    _ => {
+                        stmt.reset();
+                        match self.sender.send(Fetched::Items(batch)) {
+                            Ok(()) => None,
+                            Err(_) => return false,
+                        }
+                    }
                 };
                 match failed {
                     None => {}
-                    Some(None) => return true,
+                    Some(None) => {
+                        stmt.reset();
+                        return true;
+                    }
                     Some(Some(e)) => {
                         self.fail(self.error(e));
                         return false;
                     }
                 }
                 if let Some(last) = last
-                    && (sent.is_some() || started.elapsed() >= PIECE)
+                    && (sent.is_some() || surprised || started.elapsed() >= PIECE)
                 {
                     if !resume.after(&mut params, last) {
                         // The largest key there is: nothing can follow.

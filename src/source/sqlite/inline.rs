@@ -13,6 +13,7 @@ use super::cursor::{Columns, Cursor};
 use super::decode::Decode;
 use super::fetch::PIECE;
 use super::guard;
+use super::pages::{self, Pages};
 use super::plan::Pieces;
 use crate::source::merge::{Item, Source};
 use crate::source::record::FileError;
@@ -32,6 +33,9 @@ pub(super) struct InlineTable<D> {
     conn: Rc<Connection>,
     /// The table's query, prepared at the first piece and started again at each.
     cursor: Option<Cursor>,
+    /// The table's pages, which answer the query after its first row where they can
+    /// (`pages.rs`); opened with the cursor.
+    pages: Option<Pages>,
     /// Rows per piece, at most.
     piece_rows: usize,
     pieces: Pieces,
@@ -58,6 +62,7 @@ impl<D: Decode> InlineTable<D> {
         InlineTable {
             conn,
             cursor: None,
+            pages: None,
             piece_rows,
             pieces,
             decoder,
@@ -73,25 +78,54 @@ impl<D: Decode> InlineTable<D> {
     fn read(&mut self) -> rusqlite::Result<()> {
         let stmt = match &mut self.cursor {
             Some(cursor) => cursor,
-            None => self
-                .cursor
-                .insert(Cursor::prepare(&self.conn, &self.pieces.sql)?),
+            None => {
+                let cursor = Cursor::prepare(&self.conn, &self.pieces.sql)?;
+                self.pages = (self.pieces.direct.as_ref())
+                    .and_then(|direct| pages::open(&self.conn, direct, &self.path));
+                self.cursor.insert(cursor)
+            }
         };
         guard::touch();
         let started = Instant::now();
         stmt.start(&self.pieces.params)?;
         let key = self.pieces.resume.key;
         let mut last_key = None;
+        // Whether the piece reads from the pages: after SQLite's first row, whose step took
+        // the read lock.
+        let mut scanning = false;
         let read = loop {
-            let row = match stmt.next() {
-                Ok(Some(row)) => row,
-                Ok(None) => {
-                    self.done = true;
-                    break Ok(());
-                }
-                Err(e) => break Err(e),
+            let decoded = match self.pages.as_mut().filter(|_| scanning) {
+                Some(reader) => match reader.next() {
+                    Ok(Some(row)) => self.decoder.decode(&row),
+                    Ok(None) => {
+                        self.done = true;
+                        break Ok(());
+                    }
+                    Err(surprise) => {
+                        // The next piece reads on through SQLite, after the last row read.
+                        pages::give_up(&mut self.pages, &self.path, surprise);
+                        break Ok(());
+                    }
+                },
+                None => match stmt.next() {
+                    Ok(Some(row)) => {
+                        let decoded = self.decoder.decode(&row);
+                        if key != 0 {
+                            match row.integer(key) {
+                                Ok(value) => last_key = Some(value),
+                                Err(e) => break Err(e),
+                            }
+                        }
+                        decoded
+                    }
+                    Ok(None) => {
+                        self.done = true;
+                        break Ok(());
+                    }
+                    Err(e) => break Err(e),
+                },
             };
-            match self.decoder.decode(&row) {
+            match decoded {
                 Ok(item)
                     if self
                         .pieces
@@ -101,14 +135,20 @@ impl<D: Decode> InlineTable<D> {
                     self.done = true;
                     break Ok(());
                 }
-                Ok(item) => self.buffer.push_back(item),
-                Err(e) => break Err(e),
-            }
-            if key != 0 {
-                match row.integer(key) {
-                    Ok(value) => last_key = Some(value),
-                    Err(e) => break Err(e),
+                Ok(item) => {
+                    let id = item.record.id();
+                    self.buffer.push_back(item);
+                    if !scanning
+                        && key == 0
+                        && let Some(reader) = self.pages.as_mut()
+                    {
+                        match reader.scan_after(id, &self.pieces.params) {
+                            Ok(()) => scanning = true,
+                            Err(surprise) => pages::give_up(&mut self.pages, &self.path, surprise),
+                        }
+                    }
                 }
+                Err(e) => break Err(e),
             }
             let read = self.buffer.len();
             if read >= self.piece_rows || (read % CLOCK_ROWS == 0 && started.elapsed() >= PIECE) {

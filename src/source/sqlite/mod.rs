@@ -16,6 +16,7 @@ mod fetch;
 pub mod guard;
 mod inline;
 mod order;
+mod pages;
 mod plan;
 mod read;
 mod recording;

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::connection::fail;
 use super::decode::BookDecoder;
 use super::guard;
+use super::pages::Direct;
 use super::recording::Recording;
 use super::schema::{quote, seeks_by_rowid};
 use super::time_sql::millis_key;
@@ -36,6 +37,8 @@ pub(super) struct Pieces {
     /// The last key to read (the cut), where the query itself does not stop there: the
     /// reader stops at the first row past it.
     pub(super) until: Option<i64>,
+    /// The same query answered from the table's pages, where it can be (`pages.rs`).
+    pub(super) direct: Option<Direct>,
 }
 
 /// Where a query read in pieces resumes: its parameter number `from` is the first key it
@@ -69,6 +72,8 @@ pub(super) struct BookPlan {
     /// The same query for one range of ids, its last two parameters (`from <= id <= upto`); only
     /// for a table keyed by its rowid.
     pub(super) range_sql: String,
+    /// The same from the table's pages (`pages.rs`).
+    pub(super) range_direct: Option<Direct>,
     /// The smallest id, and the cut (the largest id when reading began).
     pub(super) first_id_sql: String,
     pub(super) cut: Option<i64>,
@@ -213,6 +218,7 @@ impl Plan {
             params: vec![Value::Integer(0)],
             resume: Resume { from: 0, key },
             until: None,
+            direct: None,
         };
         let instrument_only = |filtered: bool| {
             if filtered {
@@ -255,6 +261,21 @@ impl Plan {
                 Some(col) => format!(" WHERE {} AND {range}", same_instrument(col)),
                 None => format!(" WHERE {range}"),
             };
+            // The same from the table's pages: the columns in the select's order.
+            let direct = |upto: Option<usize>| {
+                let mut columns = vec![c.id.clone(), c.timestamp.clone(), c.bids.clone()];
+                columns.push(c.asks.clone());
+                columns.extend(c.action.clone());
+                if let Some((seq, prev)) = seq_columns {
+                    columns.extend([seq.clone(), prev.clone()]);
+                }
+                Direct {
+                    table: c.table.clone(),
+                    columns,
+                    instrument: c.instrument.clone().zip(Some(recording.instrument.clone())),
+                    upto,
+                }
+            };
             let (copy, read) = match book_cut {
                 Some(cut) => {
                     let (params, resume) = bind(filtered, None);
@@ -269,6 +290,7 @@ impl Plan {
                             params,
                             resume,
                             until: Some(cut),
+                            direct: Some(direct(None)),
                         },
                     )
                 }
@@ -298,6 +320,7 @@ impl Plan {
                 copy,
                 read,
                 range_sql: format!("{select}{range_filter} ORDER BY {id}"),
+                range_direct: book_cut.map(|_| direct(Some(first))),
                 first_id_sql: format!("SELECT min({id}) FROM {table}"),
                 cut: book_cut,
                 unit: info.book_unit,
@@ -350,6 +373,14 @@ impl Plan {
                         ),
                         cut,
                     };
+                    let direct = Direct {
+                        table: c.table.clone(),
+                        columns: [&c.id, &c.timestamp, &c.price, &c.size, &c.side]
+                            .map(String::clone)
+                            .to_vec(),
+                        instrument: c.instrument.clone().zip(Some(recording.instrument.clone())),
+                        upto: None,
+                    };
                     TradePlan {
                         copy: None,
                         by_id: Pieces {
@@ -360,6 +391,7 @@ impl Plan {
                             params: by_id_params.clone(),
                             resume,
                             until: Some(cut),
+                            direct: Some(direct),
                         },
                         check: Pieces {
                             sql: format!(
@@ -369,6 +401,8 @@ impl Plan {
                             params: by_id_params.clone(),
                             resume,
                             until: None,
+                            // Read through rusqlite (`order.rs`).
+                            direct: None,
                         },
                         unread: Pieces {
                             sql: format!(
@@ -377,6 +411,7 @@ impl Plan {
                             params,
                             resume,
                             until: None,
+                            direct: None,
                         },
                         sort: sort(Some(fill)),
                         keyed: true,

@@ -26,6 +26,7 @@ use super::cursor::Cursor;
 use super::decode::TradeDecoder;
 use super::fetch::{self, Fetcher, Fetching};
 use super::order::TradeOrder;
+use super::pages;
 use super::plan::Plan;
 use crate::engine::{BookRow, Level};
 use crate::source::merge::{Item, Source};
@@ -127,12 +128,19 @@ impl Threads {
                     let params = plan.instrument_params(b.filtered);
                     let conn = Rc::new(conn);
                     let mut stmt = None;
+                    let mut pages = None;
                     // The lock is held while waiting: the other thread would wait too.
                     while let Ok(Ok(task)) = tasks.lock().map(|tasks| tasks.recv()) {
                         let stmt = match &mut stmt {
                             Some(stmt) => stmt,
                             None => match Cursor::prepare(&conn, &b.range_sql) {
-                                Ok(prepared) => stmt.insert(prepared),
+                                Ok(prepared) => {
+                                    pages = b
+                                        .range_direct
+                                        .as_ref()
+                                        .and_then(|direct| pages::open(&conn, direct, &plan.path));
+                                    stmt.insert(prepared)
+                                }
                                 Err(e) => {
                                     let error = FileError::from_sqlite(&plan.path, BOOK, e);
                                     task.fetcher.fail(error);
@@ -140,8 +148,14 @@ impl Threads {
                                 }
                             },
                         };
-                        task.fetcher
-                            .run_range(stmt, &params, task.ids, worker, &mut decoder);
+                        task.fetcher.run_range(
+                            stmt,
+                            &params,
+                            task.ids,
+                            worker,
+                            &mut decoder,
+                            &mut pages,
+                        );
                     }
                 })?;
                 stream.spare.push(Returns {
