@@ -20,6 +20,7 @@
 //!   order, a serial type it does not know) is a [`Surprise`]: the reading goes back to SQLite
 //!   after the last row read, for the rest of the table, and SQLite says what is wrong.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_int, c_void};
 use std::path::Path;
 use std::ptr::{self, NonNull};
@@ -60,6 +61,10 @@ enum Take {
     },
 }
 
+/// The bytes of interior pages kept at most: with 4 KiB pages, those of a table of tens of
+/// gigabytes.
+const MAX_INTERIORS: usize = 8 << 20;
+
 /// The deepest b-tree walked (SQLite's own limit, `BTCURSOR_MAX_DEPTH`).
 const MAX_DEPTH: usize = 20;
 
@@ -81,11 +86,18 @@ pub(super) struct Pages {
     filter: Option<(usize, Box<[u8]>)>,
     /// Pages in the file when the current scan began.
     page_count: u64,
+    /// Pages read together (`CHUNK_PAGES`), from `chunk_first` on.
     chunk: Vec<u8>,
     chunk_first: u64,
     chunk_len: u64,
+    /// Interior pages read before, by number.
+    interiors: HashMap<u32, Rc<[u8]>>,
+    /// What SQLite checks to know the file unchanged since its last read (the change counter,
+    /// the page count, the free list: header bytes 24 to 40): while it is, what was read from
+    /// the file before holds. Only in rollback-journal mode, where every commit changes it.
+    version: Option<[u8; 16]>,
     stack: Vec<Interior>,
-    leaf: Vec<u8>,
+    leaf: Rc<[u8]>,
     leaf_header: usize,
     leaf_cells: usize,
     leaf_next: usize,
@@ -101,7 +113,7 @@ pub(super) struct Pages {
 
 /// An interior page on the way down, and the next of its children to visit.
 struct Interior {
-    page: Vec<u8>,
+    page: Rc<[u8]>,
     header: usize,
     cells: usize,
     next: usize,
@@ -212,8 +224,10 @@ impl Pages {
             chunk: Vec::new(),
             chunk_first: 0,
             chunk_len: 0,
+            interiors: HashMap::new(),
+            version: None,
             stack: Vec::new(),
-            leaf: Vec::new(),
+            leaf: Rc::from(Vec::new()),
             leaf_header: 0,
             leaf_cells: 0,
             leaf_next: 0,
@@ -260,7 +274,14 @@ impl Pages {
         }
         self.page_size = page_size;
         self.usable = usable;
-        self.page_count = size_of_file(self.file)? / page_size as u64;
+        let version: [u8; 16] = header[24..40].try_into().unwrap();
+        let unchanged = header[18] == 1 && self.version == Some(version);
+        if !unchanged {
+            self.chunk_len = 0;
+            self.interiors.clear();
+            self.version = (header[18] == 1).then_some(version);
+            self.page_count = size_of_file(self.file)? / page_size as u64;
+        }
         Ok(())
     }
 
@@ -289,7 +310,6 @@ impl Pages {
     /// lock is released.
     pub(super) fn scan(&mut self, from: i64, upto: i64) -> Result<(), Surprise> {
         self.check_header()?;
-        self.chunk_len = 0;
         self.stack.clear();
         self.upto = upto;
         self.last = from.checked_sub(1);
@@ -448,7 +468,7 @@ impl Pages {
         Ok(())
     }
 
-    fn set_leaf(&mut self, buf: Vec<u8>, header: usize, cells: usize, next: usize) {
+    fn set_leaf(&mut self, buf: Rc<[u8]>, header: usize, cells: usize, next: usize) {
         self.leaf = buf;
         self.leaf_header = header;
         self.leaf_cells = cells;
@@ -502,13 +522,19 @@ impl Pages {
     }
 
     /// A b-tree page's bytes and where its header starts (after the file header on page 1).
-    fn page(&mut self, page: u32) -> Result<(Vec<u8>, usize), Surprise> {
+    /// Interior pages are kept (see [`Pages::interiors`]): each piece walks down from the root.
+    fn page(&mut self, page: u32) -> Result<(Rc<[u8]>, usize), Surprise> {
+        let header = if page == 1 { 100 } else { 0 };
+        if let Some(buf) = self.interiors.get(&page) {
+            return Ok((Rc::clone(buf), header));
+        }
         let offset = self.page_offset(page)?;
         let number = u64::from(page);
         if !(self.chunk_first..self.chunk_first + self.chunk_len).contains(&number) {
             let len = CHUNK_PAGES.min(self.page_count + 1 - number);
             let mut chunk = std::mem::take(&mut self.chunk);
             chunk.resize(len as usize * self.page_size, 0);
+            self.chunk_len = 0;
             let read = self.read_at(offset, &mut chunk);
             self.chunk = chunk;
             read?;
@@ -516,10 +542,15 @@ impl Pages {
             self.chunk_len = len;
         }
         let start = (number - self.chunk_first) as usize * self.page_size;
-        let buf = self.chunk[start..start + self.usable].to_vec();
-        let header = if page == 1 { 100 } else { 0 };
+        let buf: Rc<[u8]> = Rc::from(&self.chunk[start..start + self.usable]);
         if buf.len() < header + 12 {
             return Err(Surprise("a page too small"));
+        }
+        if buf[header] == 0x05 {
+            if self.interiors.len() * self.usable >= MAX_INTERIORS {
+                self.interiors.clear();
+            }
+            self.interiors.insert(page, Rc::clone(&buf));
         }
         Ok((buf, header))
     }
@@ -683,9 +714,19 @@ fn value(record: &[u8], kind: u64, start: usize, real: bool) -> ValueRef<'_> {
     }
 }
 
-/// SQLite's variable-length integer at `at`, and where the next byte is.
-#[inline]
+/// SQLite's variable-length integer at `at`, and where the next byte is. Serial types and
+/// the lengths of short records take one byte: that case is kept inline.
+#[inline(always)]
 fn varint(bytes: &[u8], at: usize) -> Result<(u64, usize), Surprise> {
+    match bytes.get(at) {
+        Some(&b) if b < 0x80 => Ok((u64::from(b), at + 1)),
+        _ => long_varint(bytes, at),
+    }
+}
+
+/// [`varint`] of two bytes or more.
+#[inline(never)]
+fn long_varint(bytes: &[u8], at: usize) -> Result<(u64, usize), Surprise> {
     let mut v = 0u64;
     for i in 0..8 {
         let b = *bytes
@@ -1005,6 +1046,36 @@ mod tests {
         let (ours, theirs) = both(&conn, None, (100, 200));
         assert_eq!(theirs.len(), 33);
         assert_eq!(ours.unwrap(), theirs);
+    }
+
+    /// What the pages keep between two scans (interior pages, the last pages read) is
+    /// dropped once a commit has changed the file.
+    #[test]
+    fn a_scan_after_a_commit_sees_the_commit() {
+        let (_dir, conn) = db(1024, 0);
+        let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+                    INSERT OR REPLACE INTO t SELECT i, i, ?1, i, 'BTC-USDT' FROM n";
+        conn.execute(fill, ["before"]).unwrap();
+        let mut pages = Pages::open(&conn, &direct(None)).unwrap();
+        let mut notes = |pages: &mut Pages| {
+            pages.scan(0, i64::MAX).unwrap();
+            let mut notes = Vec::new();
+            while let Some(row) = pages.next().unwrap() {
+                notes.push(Owned::from(row.value(2).unwrap()));
+            }
+            notes
+        };
+        assert_eq!(
+            notes(&mut pages),
+            vec![Owned::Text(b"before".to_vec()); 3000]
+        );
+        conn.execute(fill, ["after, and longer"]).unwrap();
+        conn.execute("DELETE FROM t WHERE id > 2000", []).unwrap();
+        let after = notes(&mut pages);
+        assert_eq!(
+            after,
+            vec![Owned::Text(b"after, and longer".to_vec()); 2000]
+        );
     }
 
     #[test]
