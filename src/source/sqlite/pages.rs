@@ -1057,7 +1057,7 @@ mod tests {
                     INSERT OR REPLACE INTO t SELECT i, i, ?1, i, 'BTC-USDT' FROM n";
         conn.execute(fill, ["before"]).unwrap();
         let mut pages = Pages::open(&conn, &direct(None)).unwrap();
-        let mut notes = |pages: &mut Pages| {
+        let notes = |pages: &mut Pages| {
             pages.scan(0, i64::MAX).unwrap();
             let mut notes = Vec::new();
             while let Some(row) = pages.next().unwrap() {
