@@ -5,7 +5,8 @@
 //! on helper threads (`threads.rs`) or on the calling thread (`inline.rs`).
 //!
 //! Inside: `connection` opens files, `guard` watches their queries, `schema` finds tables and
-//! columns, `plan` writes the queries, `cursor` steps them row by row, `decode` turns rows into
+//! columns, `plan` writes the queries, `cursor` steps them row by row, `pages` reads a
+//! rowid table's rows from its pages where that is exact, `decode` turns rows into
 //! records, `fetch` hands batches between threads, `order` brings the trades into time order,
 //! `tail` follows a file that a recorder is still writing (`run --follow`).
 
