@@ -98,6 +98,8 @@ pub(super) struct Pages {
     version: Option<[u8; 16]>,
     stack: Vec<Interior>,
     leaf: Rc<[u8]>,
+    /// An empty page, in place of the leaf while the next one is read.
+    no_leaf: Rc<[u8]>,
     leaf_header: usize,
     leaf_cells: usize,
     leaf_next: usize,
@@ -228,6 +230,7 @@ impl Pages {
             version: None,
             stack: Vec::new(),
             leaf: Rc::from(Vec::new()),
+            no_leaf: Rc::from(Vec::new()),
             leaf_header: 0,
             leaf_cells: 0,
             leaf_next: 0,
@@ -542,9 +545,22 @@ impl Pages {
             self.chunk_len = len;
         }
         let start = (number - self.chunk_first) as usize * self.page_size;
-        let buf: Rc<[u8]> = Rc::from(&self.chunk[start..start + self.usable]);
-        if buf.len() < header + 12 {
+        let bytes = &self.chunk[start..start + self.usable];
+        if bytes.len() < header + 12 {
             return Err(Surprise("a page too small"));
+        }
+        // A leaf goes where the last one was, which no row borrows any more: no allocation
+        // for each leaf.
+        let mut leaf = std::mem::replace(&mut self.leaf, Rc::clone(&self.no_leaf));
+        if bytes[header] == 0x0d
+            && let Some(spare) = Rc::get_mut(&mut leaf).filter(|spare| spare.len() == bytes.len())
+        {
+            spare.copy_from_slice(bytes);
+            return Ok((leaf, header));
+        }
+        let buf: Rc<[u8]> = Rc::from(bytes);
+        if !leaf.is_empty() {
+            self.leaf = leaf;
         }
         if buf[header] == 0x05 {
             if self.interiors.len() * self.usable >= MAX_INTERIORS {
