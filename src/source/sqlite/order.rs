@@ -1,15 +1,19 @@
 //! Bringing the trades into time order (SPEC 2.1): by `id` when the table is in time order
 //! (checked first, or trusted and watched), otherwise sorted by SQLite in a temporary table.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 use rusqlite::Connection;
+use rusqlite::types::ValueRef;
 
 use super::connection::{TRADES, connect, fail};
+use super::cursor::Columns;
 use super::decode::raw_of;
 use super::fetch::PIECE;
 use super::guard;
+use super::pages;
 use super::plan::{Pieces, Plan, TradePlan};
 use crate::engine::Millis;
 use crate::source::merge::Merge;
@@ -67,7 +71,7 @@ pub(super) fn confirm(plan: &Plan, merge: &Merge) -> Result<Ending, FileError> {
     else {
         return Ok(Ending::Complete);
     };
-    let conn = connect(&plan.path)?;
+    let conn = Rc::new(connect(&plan.path)?);
     let mut unread = t.unread.clone();
     if let Some(last) = watch.last_id
         && !unread.resume.after(&mut unread.params, last)
@@ -93,7 +97,7 @@ impl TradePlan {
     /// disk.
     pub(super) fn prepare(
         &self,
-        conn: &Connection,
+        conn: &Rc<Connection>,
         path: &Path,
         order: TradeOrder,
     ) -> Result<&Pieces, FileError> {
@@ -119,7 +123,10 @@ impl TradePlan {
 
 /// Whether the valid trade timestamps, in `id` order, never go down once converted to ms:
 /// then streaming by `id` is streaming in `(timestamp, id)` order.
-pub(super) fn trades_in_time_order(conn: &Connection, plan: &TradePlan) -> rusqlite::Result<bool> {
+pub(super) fn trades_in_time_order(
+    conn: &Rc<Connection>,
+    plan: &TradePlan,
+) -> rusqlite::Result<bool> {
     let Some(unit) = plan.unit else {
         // No valid timestamp at all: every row is bad, order does not matter.
         return Ok(true);
@@ -135,9 +142,10 @@ pub(super) fn trades_in_time_order(conn: &Connection, plan: &TradePlan) -> rusql
 
 /// Runs `check`, whose first columns are a trade's id and timestamp, and tells whether `found`
 /// holds for any valid timestamp (in ms, by the decoder's test), stopping at the first; in
-/// pieces that resume after the last key read.
+/// pieces that resume after the last key read. Within a piece, the rows after SQLite's first
+/// come from the table's pages where they can (`pages.rs`).
 pub(super) fn any_timestamp(
-    conn: &Connection,
+    conn: &Rc<Connection>,
     check: &Pieces,
     unit: TimeUnit,
     mut found: impl FnMut(Millis) -> bool,
@@ -145,17 +153,63 @@ pub(super) fn any_timestamp(
     let mut stmt = conn.prepare(&check.sql)?;
     let mut params = check.params.clone();
     let resume = check.resume;
-    loop {
+    let path = PathBuf::from(conn.path().unwrap_or_default());
+    let mut pages = (check.direct.as_ref()).and_then(|direct| pages::open(conn, direct, &path));
+    let mut is_found = |value: ValueRef<'_>| {
+        raw_of(value)
+            .and_then(|raw| unit.to_millis(raw))
+            .is_some_and(&mut found)
+    };
+    'pieces: loop {
         guard::touch();
         let started = Instant::now();
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
         let mut read: u32 = 0;
+        // SQLite's first row has taken the read lock: the pages read on under it.
+        if let Some(reader) = pages.as_mut() {
+            let Some(row) = rows.next()? else {
+                return Ok(false);
+            };
+            if is_found(row.get_ref(1)?) {
+                return Ok(true);
+            }
+            let mut last: i64 = row.get(resume.key)?;
+            let scanned = reader.scan_after(last, &params);
+            loop {
+                let surprise = match &scanned {
+                    Err(surprise) => *surprise,
+                    Ok(()) => match reader.next() {
+                        Ok(Some(row)) => {
+                            if is_found(row.value(1)?) {
+                                return Ok(true);
+                            }
+                            last = row.integer(0)?;
+                            read += 1;
+                            if read % 1024 == 0 && started.elapsed() >= PIECE {
+                                if !resume.after(&mut params, last) {
+                                    return Ok(false);
+                                }
+                                continue 'pieces;
+                            }
+                            continue;
+                        }
+                        Ok(None) => return Ok(false),
+                        Err(surprise) => surprise,
+                    },
+                };
+                // SQLite reads on, after the last row read.
+                pages::give_up(&mut pages, &path, surprise);
+                if !resume.after(&mut params, last) {
+                    return Ok(false);
+                }
+                continue 'pieces;
+            }
+        }
         loop {
             let Some(row) = rows.next()? else {
                 return Ok(false);
             };
-            let ms = raw_of(row.get_ref(1)?).and_then(|raw| unit.to_millis(raw));
-            if ms.is_some_and(&mut found) {
+            if is_found(row.get_ref(1)?) {
                 return Ok(true);
             }
             read += 1;

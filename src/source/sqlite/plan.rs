@@ -391,7 +391,7 @@ impl Plan {
                             params: by_id_params.clone(),
                             resume,
                             until: Some(cut),
-                            direct: Some(direct),
+                            direct: Some(direct.clone()),
                         },
                         check: Pieces {
                             sql: format!(
@@ -401,8 +401,10 @@ impl Plan {
                             params: by_id_params.clone(),
                             resume,
                             until: None,
-                            // Read through rusqlite (`order.rs`).
-                            direct: None,
+                            direct: Some(Direct {
+                                columns: direct.columns[..2].to_vec(),
+                                ..direct.clone()
+                            }),
                         },
                         unread: Pieces {
                             sql: format!(
@@ -411,7 +413,11 @@ impl Plan {
                             params,
                             resume,
                             until: None,
-                            direct: None,
+                            direct: Some(Direct {
+                                columns: direct.columns[..2].to_vec(),
+                                upto: Some(resume.from + 1),
+                                ..direct.clone()
+                            }),
                         },
                         sort: sort(Some(fill)),
                         keyed: true,

@@ -200,10 +200,11 @@ impl Threads {
                 // The pass that checks the order of the trades (or sorts them) runs here,
                 // while the book thread reads ahead.
                 let order = if trusted { TradeOrder::Trusted } else { order };
+                let conn = Rc::new(conn);
                 match t.prepare(&conn, &plan.path, order) {
                     // Between the two statements an interrupt finds nothing to stop.
                     Ok(_) if stop.load(Ordering::Relaxed) => {}
-                    Ok(pieces) => fetcher.run(&Rc::new(conn), None, pieces, &mut decoder),
+                    Ok(pieces) => fetcher.run(&conn, None, pieces, &mut decoder),
                     Err(error) => fetcher.fail(error),
                 }
             })?;
