@@ -92,10 +92,12 @@ pub(super) struct Pages {
     chunk_len: u64,
     /// Interior pages read before, by number.
     interiors: HashMap<u32, Rc<[u8]>>,
-    /// What SQLite checks to know the file unchanged since its last read (the change counter,
-    /// the page count, the free list: header bytes 24 to 40): while it is, what was read from
-    /// the file before holds. Only in rollback-journal mode, where every commit changes it.
-    version: Option<[u8; 16]>,
+    /// What tells SQLite the file unchanged since its last read: the header's change counter,
+    /// page count and free list (bytes 24 to 40), which every commit changes in
+    /// rollback-journal mode, and the pager's data version (`SQLITE_FCNTL_DATA_VERSION`),
+    /// which any change by any connection moves. While both are as they were, what was read
+    /// from the file before holds; in WAL mode nothing is kept.
+    version: Option<[u8; 20]>,
     stack: Vec<Interior>,
     leaf: Rc<[u8]>,
     /// An empty page, in place of the leaf while the next one is read.
@@ -277,7 +279,9 @@ impl Pages {
         }
         self.page_size = page_size;
         self.usable = usable;
-        let version: [u8; 16] = header[24..40].try_into().unwrap();
+        let mut version = [0u8; 20];
+        version[..16].copy_from_slice(&header[24..40]);
+        version[16..].copy_from_slice(&data_version(self.db)?.to_ne_bytes());
         let unchanged = header[18] == 1 && self.version == Some(version);
         if !unchanged {
             self.chunk_len = 0;
@@ -852,6 +856,24 @@ fn file_pointer(db: NonNull<ffi::sqlite3>, op: c_int) -> Option<NonNull<ffi::sql
     let file = NonNull::new(file).filter(|_| code == ffi::SQLITE_OK)?;
     // SAFETY: a file object SQLite gave; an unopened one has no methods.
     (!unsafe { (*file.as_ptr()).pMethods }.is_null()).then_some(file)
+}
+
+/// The pager's data version of the main database (`SQLITE_FCNTL_DATA_VERSION`).
+fn data_version(db: NonNull<ffi::sqlite3>) -> Result<u32, Surprise> {
+    let mut version: u32 = 0;
+    // SAFETY: `db` is open; the call writes one unsigned int.
+    let code = unsafe {
+        ffi::sqlite3_file_control(
+            db.as_ptr(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_DATA_VERSION,
+            (&raw mut version).cast::<c_void>(),
+        )
+    };
+    if code != ffi::SQLITE_OK {
+        return Err(Surprise("the data version"));
+    }
+    Ok(version)
 }
 
 fn size_of_file(file: NonNull<ffi::sqlite3_file>) -> Result<u64, Surprise> {
