@@ -1114,6 +1114,13 @@ mod tests {
             after,
             vec![Owned::Text(b"after, and longer".to_vec()); 2000]
         );
+        // A commit by another connection, as a recorder's.
+        let writer = Connection::open(conn.path().unwrap()).unwrap();
+        writer
+            .execute("UPDATE t SET note = 'by another'", [])
+            .unwrap();
+        let other = notes(&mut pages);
+        assert_eq!(other, vec![Owned::Text(b"by another".to_vec()); 2000]);
     }
 
     #[test]
