@@ -640,7 +640,7 @@ pub(super) struct PageRow<'r> {
 }
 
 impl Columns for PageRow<'_> {
-    #[inline]
+    #[inline(always)]
     fn value(&self, column: usize) -> rusqlite::Result<ValueRef<'_>> {
         match self.takes.get(column) {
             Some(Take::Rowid) => Ok(ValueRef::Integer(self.rowid)),
@@ -655,7 +655,7 @@ impl Columns for PageRow<'_> {
 
 /// Finds the serial type and the start of each of the record's first `spots.len()` columns,
 /// and checks that each value lies within the record.
-#[inline]
+#[inline(always)]
 fn locate(record: &[u8], spots: &mut [(u64, usize)]) -> Result<(), Surprise> {
     let (header_size, mut at) = varint(record, 0)?;
     let header_end = usize::try_from(header_size)
@@ -689,22 +689,22 @@ fn locate(record: &[u8], spots: &mut [(u64, usize)]) -> Result<(), Surprise> {
 
 /// The value of serial type `kind` at `start` (checked by [`locate`]); `real`: an integer
 /// reads as a real (REAL affinity).
-#[inline]
+#[inline(always)]
 fn value(record: &[u8], kind: u64, start: usize, real: bool) -> ValueRef<'_> {
-    let int = |n: usize| {
-        let bytes = &record[start..start + n];
-        // Sign-extend from the first byte.
-        let mut v = i64::from(bytes[0] as i8);
-        for &b in &bytes[1..] {
-            v = (v << 8) | i64::from(b);
-        }
-        v
-    };
+    // The `N` big-endian bytes at `start`, sign-extended from the first.
+    fn int<const N: usize>(record: &[u8], start: usize) -> i64 {
+        let mut bytes = [0u8; 8];
+        bytes[8 - N..].copy_from_slice(&record[start..start + N]);
+        i64::from_be_bytes(bytes) << (64 - 8 * N) >> (64 - 8 * N)
+    }
     let integer = match kind {
         0 => return ValueRef::Null,
-        1..=4 => int(kind as usize),
-        5 => int(6),
-        6 => int(8),
+        1 => int::<1>(record, start),
+        2 => int::<2>(record, start),
+        3 => int::<3>(record, start),
+        4 => int::<4>(record, start),
+        5 => int::<6>(record, start),
+        6 => int::<8>(record, start),
         7 => {
             let bits = u64::from_be_bytes(record[start..start + 8].try_into().unwrap());
             let v = f64::from_bits(bits);
@@ -771,7 +771,7 @@ fn cell_count(page: &[u8], header: usize) -> Result<usize, Surprise> {
 }
 
 /// Where cell `i` of a page starts (`size`: the page header's, 8 for a leaf, 12 interior).
-#[inline]
+#[inline(always)]
 fn cell_offset(page: &[u8], header: usize, size: usize, i: usize) -> Result<usize, Surprise> {
     let at = header + size + 2 * i;
     let bytes = page
