@@ -367,7 +367,7 @@ fn failure(conn: &Connection, code: c_int) -> rusqlite::Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn db() -> Rc<Connection> {
@@ -381,9 +381,9 @@ mod tests {
     }
 
     /// A value as read, kept whole: text as its bytes (which need not be UTF-8), reals by
-    /// their bits.
-    #[derive(Debug, PartialEq)]
-    enum Owned {
+    /// their bits. (Also what the tests of `pages.rs` compare.)
+    #[derive(Debug, Clone, PartialEq)]
+    pub(in crate::source::sqlite) enum Owned {
         Null,
         Integer(i64),
         Real(u64),
@@ -419,17 +419,25 @@ mod tests {
                     .collect::<Vec<_>>(),
             );
         }
+        (ours, rows_of(conn, sql, params, 3))
+    }
+
+    /// The first `columns` values of every row of `sql`, as rusqlite reads them.
+    pub(in crate::source::sqlite) fn rows_of(
+        conn: &Connection,
+        sql: &str,
+        params: &[Value],
+        columns: usize,
+    ) -> Vec<Vec<Owned>> {
         let mut stmt = conn.prepare(sql).unwrap();
-        let theirs = stmt
-            .query_map(rusqlite::params_from_iter(params), |row| {
-                (0..3)
-                    .map(|c| Columns::value(row, c).map(Owned::from))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        (ours, theirs)
+        stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            (0..columns)
+                .map(|c| Columns::value(row, c).map(Owned::from))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap()
     }
 
     /// Which of the three columns of the first row of `sql` are read from the registers.

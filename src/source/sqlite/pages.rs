@@ -840,19 +840,21 @@ fn collation(conn: &Connection, table: &str, column: &str) -> Result<String, Sur
         .into_owned())
 }
 
+/// `sqlite3_file_control` on the main database: `op` reads or writes `arg`.
+///
+/// # Safety
+/// `db` must be open, and `T` the type `op` reads or writes.
+unsafe fn file_control<T>(db: *mut ffi::sqlite3, op: c_int, arg: &mut T) -> c_int {
+    // SAFETY: as the caller promises.
+    unsafe { ffi::sqlite3_file_control(db, c"main".as_ptr(), op, (arg as *mut T).cast::<c_void>()) }
+}
+
 /// SQLite's handle of the main database file (`SQLITE_FCNTL_FILE_POINTER`) or of its journal
 /// or WAL (`SQLITE_FCNTL_JOURNAL_POINTER`), if open.
 fn file_pointer(db: NonNull<ffi::sqlite3>, op: c_int) -> Option<NonNull<ffi::sqlite3_file>> {
     let mut file: *mut ffi::sqlite3_file = ptr::null_mut();
-    // SAFETY: `db` is open; the call writes one pointer, owned by SQLite.
-    let code = unsafe {
-        ffi::sqlite3_file_control(
-            db.as_ptr(),
-            c"main".as_ptr(),
-            op,
-            (&raw mut file).cast::<c_void>(),
-        )
-    };
+    // SAFETY: `db` is open; both operations write one pointer, owned by SQLite.
+    let code = unsafe { file_control(db.as_ptr(), op, &mut file) };
     let file = NonNull::new(file).filter(|_| code == ffi::SQLITE_OK)?;
     // SAFETY: a file object SQLite gave; an unopened one has no methods.
     (!unsafe { (*file.as_ptr()).pMethods }.is_null()).then_some(file)
@@ -861,15 +863,8 @@ fn file_pointer(db: NonNull<ffi::sqlite3>, op: c_int) -> Option<NonNull<ffi::sql
 /// The pager's data version of the main database (`SQLITE_FCNTL_DATA_VERSION`).
 fn data_version(db: NonNull<ffi::sqlite3>) -> Result<u32, Surprise> {
     let mut version: u32 = 0;
-    // SAFETY: `db` is open; the call writes one unsigned int.
-    let code = unsafe {
-        ffi::sqlite3_file_control(
-            db.as_ptr(),
-            c"main".as_ptr(),
-            ffi::SQLITE_FCNTL_DATA_VERSION,
-            (&raw mut version).cast::<c_void>(),
-        )
-    };
+    // SAFETY: `db` is open; the operation writes one unsigned int.
+    let code = unsafe { file_control(db.as_ptr(), ffi::SQLITE_FCNTL_DATA_VERSION, &mut version) };
     if code != ffi::SQLITE_OK {
         return Err(Surprise("the data version"));
     }
@@ -894,31 +889,10 @@ fn size_of_file(file: NonNull<ffi::sqlite3_file>) -> Result<u64, Surprise> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cursor::tests::{Owned, rows_of};
     use super::*;
     use proptest::prelude::*;
     use rusqlite::params_from_iter;
-
-    /// A value as both readings give it, comparable (reals by their bits).
-    #[derive(Debug, Clone, PartialEq)]
-    enum Owned {
-        Null,
-        Integer(i64),
-        Real(u64),
-        Text(Vec<u8>),
-        Blob(Vec<u8>),
-    }
-
-    impl From<ValueRef<'_>> for Owned {
-        fn from(value: ValueRef<'_>) -> Owned {
-            match value {
-                ValueRef::Null => Owned::Null,
-                ValueRef::Integer(v) => Owned::Integer(v),
-                ValueRef::Real(v) => Owned::Real(v.to_bits()),
-                ValueRef::Text(text) => Owned::Text(text.to_vec()),
-                ValueRef::Blob(blob) => Owned::Blob(blob.to_vec()),
-            }
-        }
-    }
 
     type Rows = Vec<Vec<Owned>>;
 
@@ -938,15 +912,9 @@ mod tests {
         conn.execute_batch(&format!("PRAGMA page_size = {page_size}"))
             .unwrap();
         let mut bytes = c_int::from(reserved);
-        // SAFETY: an open connection, and a pointer to an int.
-        let code = unsafe {
-            ffi::sqlite3_file_control(
-                conn.handle(),
-                c"main".as_ptr(),
-                ffi::SQLITE_FCNTL_RESERVE_BYTES,
-                (&raw mut bytes).cast::<c_void>(),
-            )
-        };
+        // SAFETY: an open connection; the operation reads an int.
+        let code =
+            unsafe { file_control(conn.handle(), ffi::SQLITE_FCNTL_RESERVE_BYTES, &mut bytes) };
         assert_eq!(code, ffi::SQLITE_OK);
         conn.execute_batch(
             "CREATE TABLE t(id INTEGER PRIMARY KEY, price REAL, note TEXT, n, instId TEXT)",
@@ -990,17 +958,7 @@ mod tests {
         let sql = format!(
             "SELECT id, price, note, n FROM t WHERE id >= ?1 AND id <= ?2 {filter} ORDER BY id"
         );
-        let mut stmt = conn.prepare(&sql).unwrap();
-        let theirs = stmt
-            .query_map(params_from_iter(params), |row| {
-                (0..4)
-                    .map(|c| Columns::value(row, c).map(Owned::from))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .unwrap();
-        (ours, theirs)
+        (ours, rows_of(conn, &sql, &params, 4))
     }
 
     /// A value of every form a record holds: each size of integer, reals, text, blobs, NULL.
