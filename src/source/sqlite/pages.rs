@@ -61,15 +61,16 @@ enum Take {
     },
 }
 
-/// The bytes of interior pages kept at most: with 4 KiB pages, those of a table of tens of
-/// gigabytes.
-const MAX_INTERIORS: usize = 8 << 20;
+/// The bytes of interior pages kept at most. A piece walks down from the root to the leaf after
+/// the last one read: mostly the pages the last piece walked through, a handful.
+const MAX_INTERIORS: usize = 256 << 10;
 
 /// The deepest b-tree walked (SQLite's own limit, `BTCURSOR_MAX_DEPTH`).
 const MAX_DEPTH: usize = 20;
 
-/// Pages read from the file at once: the leaves of a table written in order lie together.
-const CHUNK_PAGES: u64 = 32;
+/// Bytes read from the file at once (whole pages, at least one): the leaves of a table written
+/// in order lie together.
+const CHUNK_BYTES: usize = 128 << 10;
 
 /// One table of one connection, read from its pages.
 pub(super) struct Pages {
@@ -86,7 +87,7 @@ pub(super) struct Pages {
     filter: Option<(usize, Box<[u8]>)>,
     /// Pages in the file when the current scan began.
     page_count: u64,
-    /// Pages read together (`CHUNK_PAGES`), from `chunk_first` on.
+    /// Pages read together (`CHUNK_BYTES`), from `chunk_first` on.
     chunk: Vec<u8>,
     chunk_first: u64,
     chunk_len: u64,
@@ -538,7 +539,8 @@ impl Pages {
         let offset = self.page_offset(page)?;
         let number = u64::from(page);
         if !(self.chunk_first..self.chunk_first + self.chunk_len).contains(&number) {
-            let len = CHUNK_PAGES.min(self.page_count + 1 - number);
+            let pages = (CHUNK_BYTES / self.page_size).max(1) as u64;
+            let len = pages.min(self.page_count + 1 - number);
             let mut chunk = std::mem::take(&mut self.chunk);
             chunk.resize(len as usize * self.page_size, 0);
             self.chunk_len = 0;
