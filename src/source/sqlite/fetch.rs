@@ -273,6 +273,8 @@ impl Fetcher {
                     _ => last_key,
                 };
                 let sent = match failed {
+                    // The pages gave up before the batch's first row.
+                    None if batch.is_empty() => None,
                     // More rows may follow: wait for room only once the lock is released.
                     None => match self.sender.try_send(Fetched::Items(batch)) {
                         Ok(()) => None,

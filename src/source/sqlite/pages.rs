@@ -30,6 +30,7 @@ use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, ffi};
 
 use super::cursor::Columns;
+use super::guard;
 
 /// A query the pages can answer: `SELECT columns FROM table [WHERE instrument matches] AND
 /// id >= from [AND id <= upto] ORDER BY id`, where the first column is the rowid.
@@ -87,6 +88,10 @@ pub(super) struct Pages {
     filter: Option<(usize, Box<[u8]>)>,
     /// Pages in the file when the current scan began.
     page_count: u64,
+    /// The schema cookie (header bytes 40 to 44) when the schema was read.
+    schema: Option<[u8; 4]>,
+    /// An overflow page, read into the record being put together.
+    overflow: Vec<u8>,
     /// Pages read together (`CHUNK_BYTES`), from `chunk_first` on.
     chunk: Vec<u8>,
     chunk_first: u64,
@@ -127,7 +132,20 @@ struct Interior {
 impl Pages {
     /// The pages of `direct`'s table on `conn`, or `None` (with the reason) when they cannot
     /// answer its query exactly.
+    ///
+    /// What it learns of the schema (the root page, the columns' places) is read in one
+    /// transaction with the header, whose schema cookie each scan then checks: a schema
+    /// changed since (a `VACUUM` moving the root, a column dropped) is a [`Surprise`].
     pub(super) fn open(conn: &Rc<Connection>, direct: &Direct) -> Result<Pages, Surprise> {
+        conn.execute_batch("BEGIN")
+            .map_err(|_| Surprise("a transaction already open"))?;
+        let opened = Pages::open_in_transaction(conn, direct);
+        // A read-only transaction: ending it cannot fail in a way that matters here.
+        let _ = conn.execute_batch("COMMIT");
+        opened
+    }
+
+    fn open_in_transaction(conn: &Rc<Connection>, direct: &Direct) -> Result<Pages, Surprise> {
         let encoding: String = conn
             .query_row("PRAGMA encoding", [], |row| row.get(0))
             .map_err(|_| Surprise("the encoding"))?;
@@ -226,6 +244,8 @@ impl Pages {
             takes,
             filter,
             page_count: 0,
+            schema: None,
+            overflow: Vec::new(),
             chunk: Vec::new(),
             chunk_first: 0,
             chunk_len: 0,
@@ -266,14 +286,25 @@ impl Pages {
         if usable < 480 || u32::from_be_bytes(header[56..60].try_into().unwrap()) != 1 {
             return Err(Surprise("the page layout or the text encoding"));
         }
-        match header[18] {
-            1 => {}
-            // WAL mode: the file alone holds the rows only while the WAL holds no frame.
-            2 => match file_pointer(self.db, ffi::SQLITE_FCNTL_JOURNAL_POINTER) {
+        // The read and write versions: 1 in rollback-journal mode, 2 in WAL mode (SQLite
+        // decides by the write version).
+        let wal = match (header[18], header[19]) {
+            (1, 1) => false,
+            (2, 2) => true,
+            _ => return Err(Surprise("a file format version the pages do not read")),
+        };
+        if wal {
+            // The file alone holds the rows only while the WAL holds no frame.
+            match file_pointer(self.db, ffi::SQLITE_FCNTL_JOURNAL_POINTER) {
                 Some(wal) if size_of_file(wal)? <= 32 => {}
                 _ => return Err(Surprise("rows in the WAL")),
-            },
-            _ => return Err(Surprise("a file format version SQLite may not read")),
+            }
+        }
+        let cookie: [u8; 4] = header[40..44].try_into().unwrap();
+        match self.schema {
+            None => self.schema = Some(cookie),
+            Some(schema) if schema != cookie => return Err(Surprise("the schema changed")),
+            Some(_) => {}
         }
         if self.page_size != 0 && self.page_size != page_size {
             return Err(Surprise("the page size changed"));
@@ -283,11 +314,11 @@ impl Pages {
         let mut version = [0u8; 20];
         version[..16].copy_from_slice(&header[24..40]);
         version[16..].copy_from_slice(&data_version(self.db)?.to_ne_bytes());
-        let unchanged = header[18] == 1 && self.version == Some(version);
+        let unchanged = !wal && self.version == Some(version);
         if !unchanged {
             self.chunk_len = 0;
             self.interiors.clear();
-            self.version = (header[18] == 1).then_some(version);
+            self.version = (!wal).then_some(version);
             self.page_count = size_of_file(self.file)? / page_size as u64;
         }
         Ok(())
@@ -324,7 +355,7 @@ impl Pages {
         let mut page = self.root;
         loop {
             let (buf, header) = self.page(page)?;
-            let cells = cell_count(&buf, header)?;
+            let cells = cell_count(&buf, header, page == self.root)?;
             match buf[header] {
                 0x05 => {
                     // The first child that can hold `from`: the first cell whose key is at
@@ -392,10 +423,11 @@ impl Pages {
                 return Err(Surprise("rowids out of order"));
             }
             self.last = Some(rowid);
+            // No record is longer than the file.
             let length = usize::try_from(length)
                 .ok()
-                .filter(|&l| l <= 1 << 31)
-                .ok_or(Surprise("a record too long"))?;
+                .filter(|&l| (l as u64) <= self.page_count * self.usable as u64)
+                .ok_or(Surprise("a record longer than the file"))?;
             let on_leaf = if self.local_size(length) < length {
                 self.gather(at, length)?;
                 None
@@ -433,6 +465,10 @@ impl Pages {
 
     /// Moves to the leaf after the current one; false at the end of the table.
     fn next_leaf(&mut self) -> Result<bool, Surprise> {
+        if guard::reading_cancelled() {
+            // SQLite, reading on, is interrupted and says so.
+            return Err(Surprise("the reading was cancelled"));
+        }
         loop {
             let Some(top) = self.stack.last_mut() else {
                 return Ok(false);
@@ -446,7 +482,7 @@ impl Pages {
             // Down the leftmost side to a leaf.
             loop {
                 let (buf, header) = self.page(page)?;
-                let cells = cell_count(&buf, header)?;
+                let cells = cell_count(&buf, header, false)?;
                 match buf[header] {
                     0x05 => {
                         let interior = Interior {
@@ -512,11 +548,14 @@ impl Pages {
                 return Err(Surprise("an overflow chain that ends early"));
             }
             let offset = self.page_offset(next)?;
-            let mut page = vec![0u8; self.usable];
-            self.read_at(offset, &mut page)?;
-            next = u32::from_be_bytes(page[..4].try_into().unwrap());
+            let mut page = std::mem::take(&mut self.overflow);
+            page.resize(self.usable, 0);
+            let read = self.read_at(offset, &mut page);
+            self.overflow = page;
+            read?;
+            next = u32::from_be_bytes(self.overflow[..4].try_into().unwrap());
             let take = (length - spilled.len()).min(self.usable - 4);
-            spilled.extend_from_slice(&page[4..4 + take]);
+            spilled.extend_from_slice(&self.overflow[4..4 + take]);
         }
         self.spilled = spilled;
         Ok(())
@@ -765,11 +804,18 @@ fn long_varint(bytes: &[u8], at: usize) -> Result<(u64, usize), Surprise> {
     Ok(((v << 8) | u64::from(b), at + 9))
 }
 
-fn cell_count(page: &[u8], header: usize) -> Result<usize, Surprise> {
+/// The cells of a page. Only the root may have none (an empty table, or a root whose one child
+/// is its rightmost): SQLite holds any other empty page corrupt, and walking such pages could
+/// go on for as long as a malformed file makes it.
+fn cell_count(page: &[u8], header: usize, root: bool) -> Result<usize, Surprise> {
     let bytes = page
         .get(header + 3..header + 5)
         .ok_or(Surprise("a page too small"))?;
-    Ok(usize::from(u16::from_be_bytes([bytes[0], bytes[1]])))
+    let cells = usize::from(u16::from_be_bytes([bytes[0], bytes[1]]));
+    if cells == 0 && !root {
+        return Err(Surprise("an empty page below the root"));
+    }
+    Ok(cells)
 }
 
 /// Where cell `i` of a page starts (`size`: the page header's, 8 for a leaf, 12 interior).
@@ -1167,6 +1213,105 @@ mod tests {
             .execute("INSERT INTO t VALUES (2, 2.0, 'b', 2)", [])
             .unwrap();
         assert_eq!(scan(&mut pages), Err(Surprise("rows in the WAL")));
+    }
+
+    /// The rows of `t` after SQLite's first, as a piece reads them: `None` when the pages
+    /// give up.
+    fn piece(conn: &Rc<Connection>, pages: &mut Pages) -> Option<Rows> {
+        let mut stmt = conn
+            .prepare("SELECT id FROM t WHERE id >= 0 ORDER BY id")
+            .unwrap();
+        let mut sqlite = stmt.query([]).unwrap();
+        let first: i64 = sqlite.next().unwrap()?.get(0).unwrap();
+        pages.scan_after(first, &[]).ok()?;
+        let mut rows = Vec::new();
+        while let Some(row) = pages.next().ok()? {
+            rows.push((0..4).map(|c| Owned::from(row.value(c).unwrap())).collect());
+        }
+        Some(rows)
+    }
+
+    /// A `VACUUM` by another connection can give the table's root page to another table.
+    #[test]
+    fn a_schema_changed_by_another_connection_is_a_surprise() {
+        let (_dir, conn) = file();
+        conn.execute_batch(
+            "CREATE TABLE t0(x);
+             CREATE TABLE t(id INTEGER PRIMARY KEY, price REAL, note TEXT, n, instId TEXT);
+             CREATE TABLE u(id INTEGER PRIMARY KEY, price REAL, note TEXT, n, instId TEXT);
+             INSERT INTO t VALUES (1, 1.0, 'from t', 1, 'X'), (2, 1.0, 'from t', 2, 'X');
+             INSERT INTO u VALUES (1, 2.0, 'from u', 1, 'X'), (2, 3.0, 'from u', 2, 'X');",
+        )
+        .unwrap();
+        let mut pages = Pages::open(&conn, &direct(None)).unwrap();
+        assert_eq!(piece(&conn, &mut pages).unwrap().len(), 1);
+        let writer = Connection::open(conn.path().unwrap()).unwrap();
+        writer.execute_batch("DROP TABLE t0; VACUUM;").unwrap();
+        assert_eq!(piece(&conn, &mut pages), None);
+        // A column dropped rewrites every record: the columns move.
+        let mut pages = Pages::open(&conn, &direct(None)).unwrap();
+        writer
+            .execute_batch("ALTER TABLE t DROP COLUMN instId;")
+            .unwrap();
+        assert_eq!(piece(&conn, &mut pages), None);
+    }
+
+    /// A malformed file whose interior pages all point at the next, down to an empty leaf:
+    /// 60 children a level, 18 levels. SQLite calls it corrupt; the pages stop at the first
+    /// empty leaf instead of walking 60^18 paths to it.
+    #[test]
+    fn an_empty_page_below_the_root_is_a_surprise() {
+        const SIZE: usize = 512;
+        let (dir, conn) = db(512, 0);
+        conn.execute("INSERT INTO t VALUES (1, 1.5, 'a', 1, 'X')", [])
+            .unwrap();
+        drop(conn);
+        let path = dir.path().join("t.db");
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 2 * SIZE, "the table's root is page 2, a leaf");
+        let leaf = bytes[SIZE..].to_vec();
+        let interior = |cells: &[(u32, u8)], right: u32| {
+            let mut page = vec![0u8; SIZE];
+            page[0] = 0x05;
+            page[3..5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+            page[8..12].copy_from_slice(&right.to_be_bytes());
+            let mut at = SIZE;
+            for (i, (child, key)) in cells.iter().enumerate() {
+                at -= 5;
+                page[at..at + 4].copy_from_slice(&child.to_be_bytes());
+                page[at + 4] = *key;
+                page[12 + 2 * i..14 + 2 * i].copy_from_slice(&(at as u16).to_be_bytes());
+            }
+            page[5..7].copy_from_slice(&(at as u16).to_be_bytes());
+            page
+        };
+        bytes.truncate(SIZE);
+        bytes.extend(interior(&[(3, 1), (4, 2)], 4));
+        bytes.extend(leaf);
+        for page in 4..=21u32 {
+            bytes.extend(interior(&[(page + 1, 2); 60], page + 1));
+        }
+        let mut empty = vec![0u8; SIZE];
+        empty[0] = 0x0d;
+        empty[5..7].copy_from_slice(&(SIZE as u16).to_be_bytes());
+        bytes.extend(empty);
+        let pages_now = (bytes.len() / SIZE) as u32;
+        bytes[28..32].copy_from_slice(&pages_now.to_be_bytes());
+        let counter: [u8; 4] = bytes[24..28].try_into().unwrap();
+        bytes[92..96].copy_from_slice(&counter);
+        std::fs::write(&path, &bytes).unwrap();
+
+        let conn = Rc::new(Connection::open(&path).unwrap());
+        let mut pages = Pages::open(&conn, &direct(None)).unwrap();
+        pages.scan(0, i64::MAX).unwrap();
+        assert_eq!(
+            pages.next().unwrap().unwrap().value(0).unwrap(),
+            ValueRef::Integer(1)
+        );
+        assert_eq!(
+            pages.next().err(),
+            Some(Surprise("an empty page below the root"))
+        );
     }
 
     #[test]
