@@ -383,7 +383,7 @@ pub(super) mod tests {
     /// A value as read, kept whole: text as its bytes (which need not be UTF-8), reals by
     /// their bits. (Also what the tests of `pages.rs` compare.)
     #[derive(Debug, Clone, PartialEq)]
-    pub(in crate::source::sqlite) enum Owned {
+    pub(crate) enum Owned {
         Null,
         Integer(i64),
         Real(u64),
@@ -423,7 +423,7 @@ pub(super) mod tests {
     }
 
     /// The first `columns` values of every row of `sql`, as rusqlite reads them.
-    pub(in crate::source::sqlite) fn rows_of(
+    pub(crate) fn rows_of(
         conn: &Connection,
         sql: &str,
         params: &[Value],
