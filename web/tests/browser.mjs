@@ -528,10 +528,13 @@ async function replayScenario() {
   const start = Date.UTC(2025, 0, 15, 10, 0);
   const server = startServer(['run', 'BTC-USDT', '2025-01-15T10:00:00Z', '2025-01-15T12:00:00Z', '--data-dir', dataDir, '--paused', '--speed', '300', '--emit-ms', '100', '--tick-bars', '50']);
   let browser;
+  let problems = [];
   try {
     const url = await server.url;
     browser = await launchBrowser();
-    const { page, problems } = await openPage(browser);
+    const opened = await openPage(browser);
+    const { page } = opened;
+    problems = opened.problems;
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForFunction(() => window.__orderflow?.connection() === 'live' && !document.getElementById('replay-controls').hidden, null, { timeout: 15_000 });
     const status = () => page.evaluate(async () => (await fetch('/api/status')).json());
@@ -627,6 +630,12 @@ async function replayScenario() {
       check(statSync(file).size > 10_000, `replay: screenshot ${file}`);
     }
     check(problems.length === 0, 'replay: no console errors, page errors or failed requests', problems.join('\n'));
+  } catch (error) {
+    // What the server and the page said, to tell a slow machine from a stuck replay.
+    const status = await fetch(`${await server.url}/api/status`).then((r) => r.text(), (e) => `(no status: ${e.message})`);
+    error.message += `\nreplay status: ${status.slice(0, 600)}\npage problems: ${problems.join('; ') || 'none'}`
+      + `\nserver stderr (last 3000 characters):\n${server.stderr().slice(-3000)}`;
+    throw error;
   } finally {
     await browser?.close();
     await stopServer(server);
