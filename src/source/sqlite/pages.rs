@@ -16,9 +16,12 @@
 //! - a UTF-8 database, a rowid table with no generated columns, an instrument column whose
 //!   comparison SQLite makes on plain text (no collation but `BINARY` or `NOCASE`, text or no
 //!   affinity), and a REAL column's integers read as reals, as SQLite's affinity does;
-//! - anything unexpected (a page of the wrong kind, a record shorter than the table, ids out of
-//!   order, a serial type it does not know) is a [`Surprise`]: the reading goes back to SQLite
-//!   after the last row read, for the rest of the table, and SQLite says what is wrong.
+//! - what it learned of the schema (the root page, the columns' places) holds only while the
+//!   schema cookie is unchanged: a `VACUUM` or a column dropped by a recorder is a surprise;
+//! - anything unexpected (a page of the wrong kind, an empty page below the root, a record
+//!   shorter than the table, ids out of order, a serial type it does not know) is a
+//!   [`Surprise`]: the reading goes back to SQLite after the last row read, for the rest of
+//!   the table, and SQLite says what is wrong.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, c_int, c_void};
@@ -66,7 +69,8 @@ enum Take {
 /// the last one read: mostly the pages the last piece walked through, a handful.
 const MAX_INTERIORS: usize = 256 << 10;
 
-/// The deepest b-tree walked (SQLite's own limit, `BTCURSOR_MAX_DEPTH`).
+/// Interior pages on the way down at most (SQLite's `BTCURSOR_MAX_DEPTH`, which counts the
+/// leaf too: one level more here, which changes nothing for a file SQLite reads).
 const MAX_DEPTH: usize = 20;
 
 /// Bytes read from the file at once (whole pages, at least one): the leaves of a table written
@@ -113,7 +117,8 @@ pub(super) struct Pages {
     leaf_next: usize,
     /// A record spilled onto overflow pages, put together.
     spilled: Vec<u8>,
-    /// For each record column up to `widest`: its serial type and where its value starts.
+    /// For each of the record's first columns, up to the last one read: its serial type and
+    /// where its value starts.
     spots: Vec<(u64, usize)>,
     upto: i64,
     /// The query's parameter that bounds the ids from above, if any ([`Direct::upto`]).
